@@ -1,0 +1,184 @@
+package store
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// drain reads everything currently obtainable from w until no event comes
+// for a short while.
+func drain(t *testing.T, w Watcher) []Change {
+	t.Helper()
+	var got []Change
+	for {
+		select {
+		case c, ok := <-w.C():
+			if !ok {
+				return got
+			}
+			got = append(got, c)
+		case <-time.After(100 * time.Millisecond):
+			return got
+		}
+	}
+}
+
+func TestFeedDeliversInOrderToWatchersOfTheAccount(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	alice := f.Watch("Alice@example.com")
+	defer alice.Close()
+	bob := f.Watch("bob@example.com")
+	defer bob.Close()
+
+	f.Publish("alice@example.com", Change{Kind: MailboxCreated, MailboxID: 1, Mailbox: "A", ModSeq: 1})
+	f.Publish("alice@example.com", Change{Kind: MailboxChanged, MailboxID: 1, Mailbox: "A", ModSeq: 2})
+
+	got := drain(t, alice)
+	if len(got) != 2 || got[0].Kind != MailboxCreated || got[1].Kind != MailboxChanged || got[1].ModSeq != 2 {
+		t.Fatalf("alice got %+v", got)
+	}
+	if got := drain(t, bob); len(got) != 0 {
+		t.Fatalf("bob got alice's events: %+v", got)
+	}
+}
+
+func TestFeedSlowReaderNeverBlocksAndKeepsHighestModSeq(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	w := f.Watch("a")
+	defer w.Close()
+
+	const n = 20000
+	done := make(chan struct{})
+	go func() {
+		for i := 1; i <= n; i++ {
+			f.Publish("a", Change{Kind: MailboxChanged, MailboxID: int64(i % 3), ModSeq: ModSeq(i)})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish blocked on a reader that does not read")
+	}
+	got := drain(t, w)
+	if len(got) >= n {
+		t.Fatalf("no coalescing: got %d events for %d publishes", len(got), n)
+	}
+	last := map[int64]ModSeq{}
+	for _, c := range got {
+		if c.ModSeq <= last[c.MailboxID] {
+			t.Fatalf("mailbox %d: modseq %d after %d (not in commit order)", c.MailboxID, c.ModSeq, last[c.MailboxID])
+		}
+		last[c.MailboxID] = c.ModSeq
+	}
+	for id := int64(0); id < 3; id++ {
+		want := ModSeq(n - (n-int(id))%3)
+		if last[id] != want {
+			t.Errorf("mailbox %d: last modseq %d, want %d", id, last[id], want)
+		}
+	}
+}
+
+func TestFeedDoesNotMergeAcrossOtherEventsOfTheMailbox(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	w := f.Watch("a").(*feedWatcher)
+	defer w.Close()
+	// Fill the channel so later events stay in the queue.
+	for i := 0; i < feedChannelSize+1; i++ {
+		f.Publish("a", Change{Kind: MailboxCreated, MailboxID: int64(100 + i)})
+	}
+	waitQueueLen(t, w, 0)
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 5})
+	f.Publish("a", Change{Kind: MailboxRenamed, MailboxID: 1, Mailbox: "B"})
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, Mailbox: "B", ModSeq: 6})
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, Mailbox: "B", ModSeq: 7})
+	got := drain(t, w)
+	var mb1 []Change
+	for _, c := range got {
+		if c.MailboxID == 1 {
+			mb1 = append(mb1, c)
+		}
+	}
+	want := []Change{
+		{Kind: MailboxChanged, MailboxID: 1, ModSeq: 5},
+		{Kind: MailboxRenamed, MailboxID: 1, Mailbox: "B"},
+		{Kind: MailboxChanged, MailboxID: 1, Mailbox: "B", ModSeq: 7},
+	}
+	if len(mb1) != len(want) {
+		t.Fatalf("got %+v, want %+v", mb1, want)
+	}
+	for i := range want {
+		if mb1[i] != want[i] {
+			t.Fatalf("event %d: got %+v, want %+v", i, mb1[i], want[i])
+		}
+	}
+}
+
+// waitQueueLen waits until the watcher's goroutine is blocked on a full
+// channel with exactly n events still queued.
+func waitQueueLen(t *testing.T, w *feedWatcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		w.mu.Lock()
+		l := len(w.queue)
+		w.mu.Unlock()
+		if l == n && len(w.out) == cap(w.out) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("queue never reached %d", n)
+}
+
+func TestFeedCloseClosesChannels(t *testing.T) {
+	f := NewFeed()
+	w := f.Watch("a")
+	w2 := f.Watch("a")
+	w2.Close()
+	if _, ok := <-w2.C(); ok {
+		t.Fatal("closed watcher delivered an event")
+	}
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 2})
+	f.Close()
+	for range w.C() {
+	}
+	after := f.Watch("a")
+	if _, ok := <-after.C(); ok {
+		t.Fatal("watcher on closed feed delivered an event")
+	}
+	after.Close()
+	w.Close() // idempotent after feed close
+	f.Publish("a", Change{})
+}
+
+func TestFeedConcurrentPublishWatchClose(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 500; j++ {
+				f.Publish("a", Change{Kind: MailboxChanged, MailboxID: int64(j % 5), ModSeq: ModSeq(j)})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				w := f.Watch("a")
+				select {
+				case <-w.C():
+				default:
+				}
+				w.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
