@@ -1,0 +1,119 @@
+package smtpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// Mode selects which protocol and which sending rules a Server applies.
+type Mode int
+
+const (
+	// ModeSMTP is inbound mail exchange (RFC 5321), port 25.
+	ModeSMTP Mode = iota
+	// ModeSubmission is message submission (RFC 6409), port 587 with
+	// STARTTLS or 465 with implicit TLS (RFC 8314): AUTH before MAIL.
+	ModeSubmission
+	// ModeLMTP is local mail transfer (RFC 2033).
+	ModeLMTP
+)
+
+// String names the mode for logs.
+func (m Mode) String() string {
+	switch m {
+	case ModeSMTP:
+		return "smtp"
+	case ModeSubmission:
+		return "submission"
+	case ModeLMTP:
+		return "lmtp"
+	}
+	return "unknown"
+}
+
+// Defaults used for zero Options fields.
+const (
+	DefaultMaxMessageSize = 50 << 20 // octets of DATA/BDAT
+	DefaultMaxRecipients  = 100      // RFC 5321 §4.5.3.1.8 minimum
+	// DefaultMaxLineLength bounds command lines and DATA lines (octets).
+	// RFC 5321 §4.5.3.1.6 allows 1000 for text lines; real mail often has
+	// longer ones, so we are lenient but bounded.
+	DefaultMaxLineLength = 8192
+	// DefaultReadTimeout is how long one read from the client may block
+	// (RFC 5321 §4.5.3.2.7 suggests 5 minutes for the server).
+	DefaultReadTimeout  = 5 * time.Minute
+	DefaultWriteTimeout = time.Minute
+)
+
+// Options configure a Server. Only Store is required.
+type Options struct {
+	Mode  Mode
+	Store store.Store
+	// Auth checks AUTH PLAIN/LOGIN. nil: AUTH is not offered (and
+	// ModeSubmission then refuses every MAIL).
+	Auth auth.Authenticator
+	// TLS enables STARTTLS (RFC 3207) when set. For an implicit-TLS port
+	// pass a listener from tls.NewListener; Serve recognises its conns.
+	TLS *tls.Config
+	// Hostname is this server's name in the greeting and in the "by" clause
+	// of Received headers.
+	Hostname string
+	// LocalDomains lists extra domains this server is the final destination
+	// for, besides the domains of existing accounts. May be nil.
+	LocalDomains func() []string
+	// MaxMessageSize bounds the message data in octets (SIZE, RFC 1870).
+	MaxMessageSize int64
+	// MaxRecipients bounds RCPT commands per transaction.
+	MaxRecipients int
+	// MaxLineLength bounds a command or DATA line in octets.
+	MaxLineLength int
+	// ReadTimeout bounds each read from the client (idle time between
+	// commands and between data packets); WriteTimeout each write.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// AllowInsecureAuth offers AUTH without TLS. Only for tests and for
+	// loopback-only deployments.
+	AllowInsecureAuth bool
+	// LookupAddr resolves the client's IP to names for the Received header.
+	// nil: net.DefaultResolver with a short timeout.
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// Now is the clock for trace headers; nil means time.Now.
+	Now func() time.Time
+	// Logger receives one line per transaction and unexpected errors; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// withDefaults returns o with zero fields filled in.
+func (o Options) withDefaults() Options {
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.MaxRecipients <= 0 {
+		o.MaxRecipients = DefaultMaxRecipients
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}

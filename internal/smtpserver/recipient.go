@@ -1,0 +1,89 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// resolveRecipient decides what to do with RCPT TO:<to> and returns the
+// account the message will be stored for.
+//
+//   - an existing account: accepted, in every mode;
+//   - otherwise, LMTP: 550 5.1.1 (LMTP only delivers to local mailboxes,
+//     RFC 2033 §4.2);
+//   - a local domain (configured, or the domain of any account): 550 5.1.1;
+//   - a remote domain, authenticated client: 550 5.7.1 remote delivery is
+//     not configured (we have no outbound queue);
+//   - a remote domain, anyone else: 550 5.7.1 relay access denied (RFC 5321
+//     §3.6.2: no open relay).
+//
+// Errors that are not SMTP replies are store failures (temporary).
+func (srv *Server) resolveRecipient(ctx context.Context, to string, authenticated bool) (string, error) {
+	local, domain, ok := splitAddress(to)
+	if !ok || local == "" || domain == "" {
+		return "", errBadRecipient
+	}
+	name := strings.ToLower(local) + "@" + normalizeDomain(domain)
+	acct, err := srv.opts.Store.Account(ctx, name)
+	switch {
+	case err == nil:
+		return acct.Name, nil
+	case !errors.Is(err, store.ErrNoSuchAccount):
+		return "", err
+	}
+	if srv.opts.Mode == ModeLMTP {
+		return "", errNoSuchUser
+	}
+	isLocal, err := srv.isLocalDomain(ctx, domain)
+	switch {
+	case err != nil:
+		return "", err
+	case isLocal:
+		return "", errNoSuchUser
+	case authenticated:
+		return "", errRemoteNotConfigured
+	default:
+		return "", errRelayDenied
+	}
+}
+
+// isLocalDomain reports whether this server is the final destination for
+// domain: it is listed in Options.LocalDomains or some account lives there.
+func (srv *Server) isLocalDomain(ctx context.Context, domain string) (bool, error) {
+	domain = normalizeDomain(domain)
+	if srv.opts.LocalDomains != nil {
+		for _, d := range srv.opts.LocalDomains() {
+			if normalizeDomain(d) == domain {
+				return true, nil
+			}
+		}
+	}
+	accounts, err := srv.opts.Store.Accounts(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range accounts {
+		if _, d, ok := splitAddress(a.Name); ok && normalizeDomain(d) == domain {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// splitAddress splits "local@domain" at the last '@' (a quoted local part
+// may contain '@').
+func splitAddress(addr string) (local, domain string, ok bool) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return "", "", false
+	}
+	return addr[:i], addr[i+1:], true
+}
+
+// normalizeDomain lower-cases a domain and drops a trailing root dot.
+func normalizeDomain(d string) string {
+	return strings.TrimSuffix(strings.ToLower(d), ".")
+}

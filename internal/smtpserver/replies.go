@@ -1,0 +1,85 @@
+package smtpserver
+
+import (
+	"errors"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// Replies this package sends, with their RFC 3463 enhanced status codes.
+var (
+	errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Authentication required"} // RFC 4954 §6
+	errNestedMail = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1},
+		Message: "Nested MAIL command"} // RFC 5321 §4.1.4
+	errBadSender = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 7},
+		Message: "Bad sender address syntax"}
+	errBadRecipient = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3},
+		Message: "Bad recipient address syntax"}
+	errNoSuchUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
+		Message: "No such user here"}
+	errRelayDenied = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Relay access denied"}
+	errRemoteNotConfigured = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Remote delivery is not configured on this server"}
+	errMailboxFull = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2},
+		Message: "Mailbox full"}
+	errTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: "Message too large"}
+	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+		Message: "Line too long"}
+	errAborted = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Message transfer aborted"}
+	errTempFailure = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Temporary local error, please try again later"}
+	errAuthThrottled = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Too many failed logins, try again later"}
+	errAuthTemp = &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+		Message: "Temporary authentication failure"}
+	errAuthMalformed = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2},
+		Message: "Malformed authentication response"}
+	errAuthzid = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
+		Message: "Authorization identity not permitted"}
+)
+
+// senderMismatch is RFC 6409 §6.1's "sender not allowed" for a submission
+// that names someone else's address in MAIL FROM.
+func senderMismatch() *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Sender address does not belong to the authenticated user"}
+}
+
+// deliveryReply maps a store error for one target to the reply a client
+// gets for that recipient.
+func deliveryReply(err error) *smtp.SMTPError {
+	var se *smtp.SMTPError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, store.ErrNoSuchAccount):
+		return errNoSuchUser
+	case errors.Is(err, store.ErrOverQuota):
+		return errMailboxFull
+	case errors.Is(err, store.ErrTooLarge):
+		return errTooLarge
+	default: // store.ErrClosed, I/O errors, cancelled contexts
+		return errTempFailure
+	}
+}
+
+// readReply maps an error from reading the client's message data.
+func readReply(err error) *smtp.SMTPError {
+	var se *smtp.SMTPError
+	switch {
+	case errors.As(err, &se):
+		return se // go-smtp's ErrDataTooLarge (552 5.3.4)
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return errLineTooLong
+	default: // ErrDataReset, io.ErrUnexpectedEOF, timeouts
+		return errAborted
+	}
+}

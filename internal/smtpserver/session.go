@@ -1,0 +1,145 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// session is one client's state between HELO and QUIT (or STARTTLS, after
+// which go-smtp makes a fresh session). go-smtp calls its methods from the
+// connection goroutine, except Data/LMTPData under BDAT, which run on their
+// own goroutine while the connection goroutine may call Reset or Logout; mu
+// guards the transaction fields for that case.
+type session struct {
+	srv    *Server
+	conn   *smtp.Conn
+	remote netip.Addr
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	account *store.Account // set by AUTH
+	tx      transaction
+}
+
+// transaction is the envelope of one message (RFC 5321 §3.3).
+type transaction struct {
+	active bool // MAIL accepted
+	from   string
+	utf8   bool // SMTPUTF8 given on MAIL (RFC 6531 §3.4)
+	rcpts  []recipient
+}
+
+// recipient is one accepted RCPT: the address as the client wrote it (go-smtp
+// reports LMTP statuses by it) and the account it resolved to.
+type recipient struct {
+	addr    string
+	account string
+}
+
+func newSession(srv *Server, c *smtp.Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{srv: srv, conn: c, ctx: ctx, cancel: cancel}
+	if ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String()); err == nil {
+		s.remote = ap.Addr().Unmap()
+	}
+	return s
+}
+
+// authenticated returns the logged-in account, or nil.
+func (s *session) authenticated() *store.Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.account
+}
+
+// Mail starts a transaction (RFC 5321 §4.1.1.2).
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx.active {
+		return errNestedMail
+	}
+	if hasControl(from) {
+		return errBadSender
+	}
+	if s.srv.opts.Mode == ModeSubmission && s.account == nil {
+		return errAuthRequired
+	}
+	// RFC 6409 §6.1: a submission server may refuse a sender the
+	// authenticated user does not own; we allow only the account's own
+	// address (the null sender included: it is for bounces, not users).
+	if s.account != nil && !strings.EqualFold(from, s.account.Name) {
+		return senderMismatch()
+	}
+	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8}
+	return nil
+}
+
+// Rcpt adds a recipient (RFC 5321 §4.1.1.3) after deciding whether we are
+// its final destination.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if hasControl(to) {
+		return errBadRecipient
+	}
+	account, err := s.srv.resolveRecipient(s.ctx, to, s.authenticated() != nil)
+	if err != nil {
+		if !isReply(err) {
+			s.srv.opts.Logger.Error("recipient lookup failed", "rcpt", to, "err", err)
+			return errTempFailure
+		}
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tx.rcpts = append(s.tx.rcpts, recipient{addr: to, account: account})
+	return nil
+}
+
+// Reset discards the transaction (RSET, or after each message).
+func (s *session) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tx = transaction{}
+}
+
+// Logout ends the session; a delivery still reading from the client is
+// cancelled.
+func (s *session) Logout() error {
+	s.cancel()
+	return nil
+}
+
+// snapshot returns the current transaction for delivery.
+func (s *session) snapshot() transaction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := s.tx
+	tx.rcpts = append([]recipient(nil), s.tx.rcpts...)
+	return tx
+}
+
+// hasControl reports control characters (CR, LF, NUL, DEL...) in an address:
+// go-smtp splits lines on LF only, so a bare CR could otherwise reach the
+// Return-Path header we write and forge a header line.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// isReply reports whether err is already an SMTP reply.
+func isReply(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se)
+}
