@@ -1,0 +1,23 @@
+// Package pop3server is letterbox's POP3 front end.
+//
+// It implements:
+//   - RFC 1939 (POP3): USER, PASS, STAT, LIST, RETR, DELE, NOOP, RSET, QUIT,
+//     TOP, UIDL and the AUTHORIZATION / TRANSACTION / UPDATE states. APOP is
+//     not offered: letterbox stores only password hashes.
+//   - RFC 2449 (extension mechanism): CAPA, response codes, PIPELINING,
+//     EXPIRE NEVER, LOGIN-DELAY 0, IMPLEMENTATION.
+//   - RFC 2595 §4 (STLS) and implicit TLS (POP3S) when Serve is given a TLS
+//     listener.
+//   - RFC 3206 (SYS and AUTH response codes).
+//   - RFC 5034 (AUTH with SASL PLAIN, initial response and continuation).
+//   - RFC 6856 (UTF8 command).
+//
+// POP3 sees the account's INBOX. The message list is a snapshot taken at
+// login; message numbers 1..n index that snapshot. DELE only marks; the
+// marked messages are expunged from the store when the client sends QUIT
+// (the UPDATE state). A dropped or timed-out connection deletes nothing.
+//
+// One session at a time may hold an account's maildrop (RFC 1939 §8): a
+// second login gets "-ERR [IN-USE]" (RFC 2449 §8.1.1). The lock is the
+// Locker in Options; by default one in-process lock table per Server.
+package pop3server
