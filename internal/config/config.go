@@ -1,0 +1,152 @@
+// Package config is letterbox's configuration file: its schema, defaults
+// and validation. Only cmd/letterbox imports it; it turns a Config into the
+// plain Options structs of the other packages.
+//
+// The file is TOML. Every key is optional; a missing key keeps its default.
+// `letterbox config defaults` prints the whole file (DefaultsTOML).
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// DataDir holds the database, message blobs and the self-signed
+	// certificate. Empty: the directory given by --data / LETTERBOX_DATA.
+	DataDir string `toml:"data_dir"`
+	// Hostname names this server in greetings, Received headers and the
+	// self-signed certificate. Empty: the system's host name.
+	Hostname string `toml:"hostname"`
+	// LocalDomains are the mail domains delivered here, besides the domains
+	// of existing accounts.
+	LocalDomains []string `toml:"local_domains"`
+	// AllowPlaintextAuth says when a password may cross a connection
+	// without TLS: PlaintextLoopback, PlaintextNever or PlaintextAlways.
+	AllowPlaintextAuth string `toml:"allow_plaintext_auth"`
+	// MaxMessageSize bounds a message received by SMTP/LMTP or IMAP APPEND.
+	MaxMessageSize Size `toml:"max_message_size"`
+
+	TLS    TLS    `toml:"tls"`
+	Listen Listen `toml:"listen"`
+	SMTP   SMTP   `toml:"smtp"`
+	POP3   POP3   `toml:"pop3"`
+	IMAP   IMAP   `toml:"imap"`
+	Auth   Auth   `toml:"auth"`
+	Log    Log    `toml:"log"`
+}
+
+// Values of AllowPlaintextAuth.
+const (
+	PlaintextLoopback = "loopback" // only clients on a loopback address
+	PlaintextNever    = "never"
+	PlaintextAlways   = "always"
+)
+
+// TLS names a real certificate. Both empty: a self-signed one is made.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Listen gives each listener's address ("host:port"); empty disables it.
+type Listen struct {
+	SMTP        string `toml:"smtp"`
+	Submission  string `toml:"submission"`
+	Submissions string `toml:"submissions"`
+	LMTP        string `toml:"lmtp"`
+	POP3        string `toml:"pop3"`
+	POP3S       string `toml:"pop3s"`
+	IMAP        string `toml:"imap"`
+	IMAPS       string `toml:"imaps"`
+}
+
+// SMTP limits, for SMTP, submission and LMTP.
+type SMTP struct {
+	MaxRecipients int           `toml:"max_recipients"`
+	MaxLineLength Size          `toml:"max_line_length"`
+	ReadTimeout   time.Duration `toml:"read_timeout"`
+	WriteTimeout  time.Duration `toml:"write_timeout"`
+}
+
+// POP3 limits.
+type POP3 struct {
+	MaxLineLength Size          `toml:"max_line_length"`
+	IdleTimeout   time.Duration `toml:"idle_timeout"`
+}
+
+// IMAP limits.
+type IMAP struct {
+	MaxLineLength         Size          `toml:"max_line_length"`
+	MaxLiteralSize        Size          `toml:"max_literal_size"`
+	MaxConnectionsPerIP   int           `toml:"max_connections_per_ip"`
+	MaxConnectionsPerUser int           `toml:"max_connections_per_user"`
+	IdleTimeout           time.Duration `toml:"idle_timeout"`
+	CommandTimeout        time.Duration `toml:"command_timeout"`
+}
+
+// Auth is password hashing and failed-login throttling, shared by every
+// protocol.
+type Auth struct {
+	FailureDelay     time.Duration `toml:"failure_delay"`
+	MaxFailureDelay  time.Duration `toml:"max_failure_delay"`
+	MaxFailuresPerIP int           `toml:"max_failures_per_ip"`
+	FailureWindow    time.Duration `toml:"failure_window"`
+	Argon2Memory     Size          `toml:"argon2_memory"`
+	Argon2Time       int           `toml:"argon2_time"`
+	Argon2Threads    int           `toml:"argon2_threads"`
+}
+
+// Log configures logging to standard error.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level string `toml:"level"`
+}
+
+// Defaults returns the configuration used when there is no file; every
+// key of a file overrides one of these.
+func Defaults() Config {
+	return Config{
+		LocalDomains:       []string{},
+		AllowPlaintextAuth: PlaintextLoopback,
+		MaxMessageSize:     50 * MiB,
+		Listen: Listen{
+			SMTP:        "127.0.0.1:2525",
+			Submission:  "127.0.0.1:5587",
+			Submissions: "127.0.0.1:5465",
+			LMTP:        "127.0.0.1:2424",
+			POP3:        "127.0.0.1:1110",
+			POP3S:       "127.0.0.1:1995",
+			IMAP:        "127.0.0.1:1143",
+			IMAPS:       "127.0.0.1:1993",
+		},
+		SMTP: SMTP{
+			MaxRecipients: 100,
+			MaxLineLength: 8 * KiB,
+			ReadTimeout:   5 * time.Minute,
+			WriteTimeout:  time.Minute,
+		},
+		POP3: POP3{
+			MaxLineLength: 1 * KiB,
+			IdleTimeout:   10 * time.Minute,
+		},
+		IMAP: IMAP{
+			MaxLineLength:         64 * KiB,
+			MaxLiteralSize:        64 * KiB,
+			MaxConnectionsPerIP:   50,
+			MaxConnectionsPerUser: 50,
+			IdleTimeout:           30 * time.Minute,
+			CommandTimeout:        5 * time.Minute,
+		},
+		Auth: Auth{
+			FailureDelay:     time.Second,
+			MaxFailureDelay:  8 * time.Second,
+			MaxFailuresPerIP: 10,
+			FailureWindow:    10 * time.Minute,
+			Argon2Memory:     64 * MiB,
+			Argon2Time:       1,
+			Argon2Threads:    2,
+		},
+		Log: Log{Level: "info"},
+	}
+}
