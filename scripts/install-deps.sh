@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and the benchmark use: the real
+# mail clients the e2e tests drive, Dovecot for side-by-side comparison and
+# PostgreSQL for the multi-node store driver. Runs apt-get only as root and
+# only when something is missing; otherwise it says what is missing and
+# returns (tests for a missing client then skip, or fail under CI=true).
+set -euo pipefail
+
+packages=(
+	swaks fetchmail getmail6 curl python3 mutt tmux isync offlineimap
+	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql
+)
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "install-deps: not a Debian system; install these yourself: ${packages[*]}" >&2
+	exit 0
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all Debian packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing Debian packages (run as root to install): ${missing[*]}" >&2
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q </dev/null
+apt-get install -y -q "${missing[@]}" </dev/null
