@@ -50,6 +50,9 @@ type ReaderOptions struct {
 	// SpoolThreshold: APPEND literals larger than this are written to a
 	// temporary file in SpoolDir instead of memory.
 	SpoolThreshold int64
+	// MultiAppend accepts several messages in one APPEND (RFC 3502). Added
+	// for the MULTIAPPEND issue; off by default.
+	MultiAppend bool
 	// SpoolDir is the directory for spooled literals ("" = os.TempDir()).
 	SpoolDir string
 }
@@ -61,10 +64,14 @@ type Reader struct {
 	opts ReaderOptions
 	utf8 bool
 
-	line     []byte // the current line, CRLF stripped
-	pos      int    // parse position in line
-	cmdBytes int64  // octets of the current command held in memory
-	cmdName  string // current command name, for LiteralLimit
+	line     []byte          // the current line, CRLF stripped
+	pos      int             // parse position in line
+	tooLong  bool            // the current line exceeded MaxLineLength
+	trail    trailingLiteral // literal marker ending the current line
+	cmdBytes int64           // octets of the current command held in memory
+	cmdName  string          // current command name, for LiteralLimit
+	tag      string          // current command tag, once read
+	spooled  []*Literal      // spooled literals of the current command
 }
 
 // NewReader returns a Reader on br.

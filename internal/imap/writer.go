@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -281,4 +282,29 @@ func sanitizeText(s string) string {
 func isInbox(name string) bool {
 	return len(name) == 5 && (name[0]|0x20) == 'i' && (name[1]|0x20) == 'n' &&
 		(name[2]|0x20) == 'b' && (name[3]|0x20) == 'o' && (name[4]|0x20) == 'x'
+}
+
+// astringText renders s as an astring: atom when possible, else quoted; a
+// string that needs a literal is quoted anyway with its CR/LF replaced
+// (used for echoing header names, which cannot hold them).
+func (w *Writer) astringText(s string) string {
+	if isAtomString(s, true) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\r', '\n', 0:
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

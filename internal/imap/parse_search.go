@@ -1,0 +1,123 @@
+package imap
+
+import "strings"
+
+// parseSearch: "SEARCH" [SP search-return-opts] [SP "CHARSET" SP astring]
+// 1*(SP search-key) (RFC 3501 §6.4.4, RFC 4731 §3.1, RFC 9051 §6.4.4).
+func (r *Reader) parseSearch() Args {
+	a := &SearchArgs{}
+	r.sp()
+	if r.keywordAhead("RETURN") {
+		r.pos += len("RETURN")
+		r.sp()
+		r.expect('(', "(")
+		a.Return = []string{}
+		for first := true; r.peek() != ')'; first = false {
+			if !first {
+				r.sp()
+			}
+			switch opt := strings.ToUpper(r.atom("return option")); opt {
+			case "MIN", "MAX", "ALL", "COUNT", "SAVE":
+				a.Return = append(a.Return, opt)
+			default:
+				r.fail("unknown SEARCH return option %s", opt)
+			}
+		}
+		r.pos++
+		r.sp()
+	}
+	if r.keywordAhead("CHARSET") {
+		r.pos += len("CHARSET")
+		r.sp()
+		a.Charset = strings.ToUpper(r.astring("charset"))
+		r.sp()
+	}
+	top := SearchKey{Name: SearchAnd}
+	for {
+		top.Children = append(top.Children, r.searchKey(0))
+		if r.eol() {
+			break
+		}
+		r.sp()
+	}
+	a.Key = &top
+	return a
+}
+
+// searchKey reads one search-key (RFC 3501 §9, RFC 7162 §7 MODSEQ,
+// RFC 5182 "$").
+func (r *Reader) searchKey(depth int) SearchKey {
+	if depth > maxSearchDepth {
+		r.fail("search keys nested too deeply")
+	}
+	c := r.peek()
+	if c == '(' {
+		r.pos++
+		k := SearchKey{Name: SearchAnd}
+		for first := true; r.peek() != ')' || first; first = false {
+			if !first {
+				r.sp()
+			}
+			k.Children = append(k.Children, r.searchKey(depth+1))
+		}
+		r.pos++
+		return k
+	}
+	if isDigit(c) || c == '*' || c == '$' {
+		return SearchKey{Name: SearchSeqSet, Seq: r.seqSet()}
+	}
+	k := SearchKey{Name: strings.ToUpper(r.atom("search key"))}
+	switch k.Name {
+	case "ALL", "ANSWERED", "DELETED", "DRAFT", "FLAGGED", "NEW", "OLD",
+		"RECENT", "SEEN", "UNANSWERED", "UNDELETED", "UNDRAFT", "UNFLAGGED",
+		"UNSEEN":
+	case "BCC", "BODY", "CC", "FROM", "SUBJECT", "TEXT", "TO":
+		r.sp()
+		k.Value = r.astring("search string")
+	case "KEYWORD", "UNKEYWORD":
+		r.sp()
+		k.Value = r.flagLike("keyword")
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+		r.sp()
+		k.Date = r.date()
+	case "LARGER", "SMALLER":
+		r.sp()
+		k.Size = int64(r.number64("size"))
+	case "HEADER":
+		r.sp()
+		k.Field = r.astring("header field name")
+		r.sp()
+		k.Value = r.astring("header value")
+	case "NOT":
+		r.sp()
+		k.Children = []SearchKey{r.searchKey(depth + 1)}
+	case "OR":
+		r.sp()
+		left := r.searchKey(depth + 1)
+		r.sp()
+		k.Children = []SearchKey{left, r.searchKey(depth + 1)}
+	case "UID":
+		r.sp()
+		k.Seq = r.seqSet()
+	case "MODSEQ":
+		r.sp()
+		if r.peek() == '"' {
+			k.Entry = r.quoted()
+			if !strings.HasPrefix(strings.ToLower(k.Entry), "/flags/") {
+				r.fail("invalid MODSEQ entry name")
+			}
+			r.sp()
+			k.Type = strings.ToUpper(r.atom("entry type"))
+			switch k.Type {
+			case "PRIV", "SHARED", "ALL":
+			default:
+				r.fail("invalid MODSEQ entry type")
+			}
+			r.sp()
+		}
+		k.ModSeq = r.number64("mod-sequence")
+	default:
+		r.fail("unknown search key %s", k.Name)
+	}
+	return k
+}
