@@ -1,0 +1,46 @@
+// Package mime is letterbox's tolerant parser for Internet messages
+// (RFC 5322) and MIME (RFC 2045, 2046, 2047, 2231).
+//
+// The store calls Parse once, at delivery, and keeps the result of
+// (*Part).Encode next to the message. IMAP answers ENVELOPE, BODYSTRUCTURE
+// and BODY[section] from the decoded Part without reading the message again;
+// only the byte ranges it names are read from the blob.
+//
+// # Tolerance
+//
+// Parse never fails on content: malformed header fields, a missing or
+// unterminated boundary, bad charsets, 8-bit junk, bare LF line endings and
+// huge lines all give a best-effort tree. Only I/O errors from the reader are
+// returned. Nesting deeper than MaxDepth is not descended into: the part is
+// kept with its type and its body treated as opaque.
+//
+// # Offsets
+//
+// Every Part carries absolute byte offsets in the whole message:
+// the header is [HeaderStart, BodyStart) and includes the blank line that ends
+// it; the body is [BodyStart, End). As RFC 2046 §5.1.1 says, the line break
+// before a boundary delimiter belongs to the delimiter, so it is not part of
+// the preceding body. For message/rfc822 parts, Message is the embedded
+// message; its offsets are absolute too, and it spans exactly the body of the
+// message/rfc822 part.
+//
+// # Invariants the IMAP renderer can rely on
+//
+//   - Type and Subtype are lower-case and never empty (default text/plain, or
+//     message/rfc822 inside multipart/digest, RFC 2046 §5.1.5).
+//   - A text/* part with no parameters at all gets charset=us-ascii
+//     (RFC 2045 §5.2), as Dovecot shows it.
+//   - A multipart part always has at least one child: when no boundary is
+//     found (no boundary parameter, the boundary never occurs, or MaxDepth is
+//     reached) one text/plain child with an empty header spans the whole body.
+//   - A message/rfc822 part always has Message and Message.Envelope.
+//   - The root part always has Envelope.
+//   - Encoding is upper-case ("7BIT" when absent).
+//
+// # Envelope
+//
+// Envelope values are the raw header values, unfolded (line breaks removed)
+// and trimmed, not RFC 2047 decoded, as RFC 3501 §7.4.2 wants. Sender and
+// ReplyTo are already defaulted to From when their header is absent or empty.
+// Address lists follow the RFC 3501 group representation, see Address.
+package mime

@@ -1,0 +1,209 @@
+package mime
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// maxFieldLen caps how much of one header field is kept in memory; longer
+// fields are truncated (their bytes still count in the offsets).
+const maxFieldLen = 1 << 20
+
+// bodyLineKeep is how much of a body line is looked at: enough for any
+// boundary (RFC 2046 allows 70 characters; we accept longer ones).
+const bodyLineKeep = 1024
+
+// Parse parses the message of size octets in r. The error is only ever an
+// I/O error from r; content never makes Parse fail.
+func Parse(r io.ReaderAt, size int64) (*Part, error) {
+	p := &parser{ra: r, lr: newLineReader(io.NewSectionReader(r, 0, size))}
+	root, _ := p.entity(nil, false, 0, true)
+	if p.lr.err != nil {
+		return nil, p.lr.err
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return root, nil
+}
+
+// ParseBytes parses a message held in memory.
+func ParseBytes(b []byte) *Part {
+	root, _ := Parse(bytes.NewReader(b), int64(len(b)))
+	return root
+}
+
+type parser struct {
+	ra  io.ReaderAt
+	lr  *lineReader
+	err error
+}
+
+// stop says how the scan of an entity ended: at the end of input
+// (bound == -1) or at a boundary delimiter line of bounds[bound].
+type stop struct {
+	bound   int
+	closing bool
+	end     int64 // where the entity ends: before the line break preceding the delimiter
+	endLFs  int64 // LFs before end
+}
+
+// stopAt makes the stop for the delimiter line l.
+func stopAt(l *line, bound int, closing bool) stop {
+	st := stop{bound: bound, closing: closing, end: l.start - int64(l.prevTerm), endLFs: l.lfs}
+	if l.prevTerm > 0 {
+		st.endLFs--
+	}
+	return st
+}
+
+func (p *parser) eofStop() stop {
+	return stop{bound: -1, end: p.lr.pos, endLFs: p.lr.lfs}
+}
+
+// skipBody reads lines until a delimiter of bounds or the end of input.
+func (p *parser) skipBody(bounds []string) stop {
+	for {
+		l, ok := p.lr.next(bodyLineKeep)
+		if !ok {
+			return p.eofStop()
+		}
+		if i, closing := matchBoundary(l.content(), bounds); i >= 0 {
+			return stopAt(&l, i, closing)
+		}
+	}
+}
+
+// entity parses one entity (header and body) starting at the current
+// position. digest says the default type is message/rfc822 (RFC 2046
+// §5.1.5); isMessage says it is a message and gets an Envelope.
+func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool) (*Part, stop) {
+	part := &Part{HeaderStart: p.lr.pos}
+	h, st, blankSeen := p.readHeader(bounds)
+	part.applyHeader(h, digest)
+	if isMessage {
+		part.Envelope = h.envelope()
+	}
+	bodyLFs := p.lr.lfs
+	if !blankSeen {
+		// The header ran into a delimiter or the end of input: no body.
+		part.BodyStart = max(st.end, part.HeaderStart)
+		part.End = part.BodyStart
+		p.finish(part, bodyLFs, bodyLFs, depth)
+		return part, st
+	}
+	part.BodyStart = p.lr.pos
+	switch {
+	case part.IsMultipart() && depth < MaxDepth && part.Param("boundary") != "":
+		st = p.multipartBody(part, append(bounds, part.Param("boundary")), depth)
+	case part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && depth < MaxDepth:
+		part.Message, st = p.entity(bounds, false, depth+1, true)
+	default:
+		st = p.skipBody(bounds)
+	}
+	part.End = max(st.end, part.BodyStart)
+	endLFs := st.endLFs
+	if part.End == part.BodyStart {
+		endLFs = bodyLFs
+	}
+	p.finish(part, bodyLFs, endLFs, depth)
+	return part, st
+}
+
+// multipartBody parses the preamble, the body parts and the epilogue of a
+// multipart whose boundary is the last of bounds.
+func (p *parser) multipartBody(part *Part, bounds []string, depth int) stop {
+	me := len(bounds) - 1
+	digest := part.Subtype == "digest"
+	st := p.skipBody(bounds) // preamble
+	for st.bound == me {
+		if st.closing {
+			return p.skipBody(bounds[:me]) // epilogue
+		}
+		var child *Part
+		child, st = p.entity(bounds, digest, depth+1, false)
+		part.Parts = append(part.Parts, child)
+	}
+	return st
+}
+
+// finish computes Size and Lines and establishes the invariants documented
+// in the package comment.
+func (p *parser) finish(part *Part, bodyLFs, endLFs int64, depth int) {
+	part.Size = part.End - part.BodyStart
+	if part.Type == "text" || part.Message != nil || part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") {
+		part.Lines = p.lines(part.BodyStart, part.End, endLFs-bodyLFs)
+	}
+	if part.IsMultipart() && len(part.Parts) == 0 {
+		// No usable boundary: one plain child spans the body.
+		child := &Part{HeaderStart: part.BodyStart, BodyStart: part.BodyStart, End: part.End,
+			Type: "text", Subtype: "plain", Params: []Param{{"charset", "us-ascii"}}, Encoding: "7BIT"}
+		child.Size = child.End - child.BodyStart
+		child.Lines = p.lines(child.BodyStart, child.End, endLFs-bodyLFs)
+		part.Parts = []*Part{child}
+	}
+	if part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && part.Message == nil {
+		// Too deep to descend: an embedded message with an empty header
+		// whose body is the whole part body.
+		part.Message = &Part{HeaderStart: part.BodyStart, BodyStart: part.BodyStart, End: part.End,
+			Type: "text", Subtype: "plain", Params: []Param{{"charset", "us-ascii"}}, Encoding: "7BIT",
+			Size: part.Size, Lines: part.Lines, Envelope: &Envelope{}}
+	}
+}
+
+// lines is the number of lines in [start, end) given the LFs in it: an
+// unterminated last line counts as a line.
+func (p *parser) lines(start, end, lfs int64) int64 {
+	if end <= start {
+		return 0
+	}
+	var last [1]byte
+	if _, err := p.ra.ReadAt(last[:], end-1); err != nil {
+		if p.err == nil {
+			p.err = err
+		}
+		return lfs
+	}
+	if last[0] != '\n' {
+		lfs++
+	}
+	return lfs
+}
+
+// applyHeader sets the MIME fields of part from its header.
+func (part *Part) applyHeader(h *rawHeader, digest bool) {
+	part.Type, part.Subtype = "text", "plain"
+	if digest {
+		part.Type, part.Subtype = "message", "rfc822"
+	}
+	if v, ok := h.get("content-type"); ok {
+		if t, s, params, ok := parseContentType(v); ok {
+			part.Type, part.Subtype = t, s
+			part.Params = params
+		} else {
+			part.Params = params
+		}
+	}
+	if part.Type == "text" && len(part.Params) == 0 {
+		part.Params = []Param{{"charset", "us-ascii"}}
+	}
+	part.Encoding = "7BIT"
+	if v, ok := h.get("content-transfer-encoding"); ok {
+		if enc := strings.ToUpper(firstToken(v)); enc != "" {
+			part.Encoding = enc
+		}
+	}
+	part.ID, _ = h.get("content-id")
+	part.Description, _ = h.get("content-description")
+	part.MD5, _ = h.get("content-md5")
+	if v, ok := h.get("content-disposition"); ok {
+		part.Disposition, part.DispositionParams = parseDisposition(v)
+	}
+	if v, ok := h.get("content-language"); ok {
+		part.Language = parseLanguage(v)
+	}
+	if v, ok := h.get("content-location"); ok {
+		part.Location = strings.Join(strings.Fields(v), "")
+	}
+}
