@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// CreateAccount makes the account with INBOX and store.DefaultMailboxes
+// (subscribed, with their RFC 6154 special-use attributes).
+func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
+	name = normalizeAccount(name)
+	if name == "" || strings.ContainsAny(name, " \t\r\n") {
+		return store.Account{}, fmt.Errorf("sqlite: invalid account name %q", name)
+	}
+	var acc store.Account
+	err := s.write(ctx, func(w *wtx) error {
+		now := s.now()
+		res, err := w.exec("INSERT INTO accounts (name, password_hash, created) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+			name, passwordHash, now.Unix())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrAccountExists
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		acc = store.Account{ID: id, Name: name, PasswordHash: passwordHash, Created: time.Unix(now.Unix(), 0)}
+		if _, err := w.createMailbox(acc, store.InboxName, "", true); err != nil {
+			return err
+		}
+		for _, d := range store.DefaultMailboxes {
+			if _, err := w.createMailbox(acc, d.Name, d.SpecialUse, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return acc, err
+}
+
+// DeleteAccount removes the account, its mailboxes and messages; bodies no
+// other account refers to are removed from disk after the commit.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	name = normalizeAccount(name)
+	return s.write(ctx, func(w *wtx) error {
+		acc, err := w.account(name)
+		if err != nil {
+			return err
+		}
+		rows, err := w.query("SELECT id, name FROM mailboxes WHERE account_id = ?", acc.ID)
+		if err != nil {
+			return err
+		}
+		type mb struct {
+			id   int64
+			name string
+		}
+		var mbs []mb
+		for rows.Next() {
+			var m mb
+			if err := rows.Scan(&m.id, &m.name); err != nil {
+				rows.Close()
+				return err
+			}
+			mbs = append(mbs, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, m := range mbs {
+			if err := w.deleteMailboxRows(m.id); err != nil {
+				return err
+			}
+			w.publish(name, store.Change{Kind: store.MailboxDeleted, MailboxID: m.id, Mailbox: m.name})
+		}
+		_, err = w.exec("DELETE FROM accounts WHERE id = ?", acc.ID)
+		return err
+	})
+}
+
+// SetPasswordHash replaces the account's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) error {
+	name = normalizeAccount(name)
+	return s.write(ctx, func(w *wtx) error {
+		res, err := w.exec("UPDATE accounts SET password_hash = ? WHERE name = ?", passwordHash, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNoSuchAccount
+		}
+		return nil
+	})
+}
+
+// Account looks an account up by name (any case).
+func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
+	var acc store.Account
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		acc, err = lookupAccount(ctx, tx, normalizeAccount(name))
+		return err
+	})
+	return acc, err
+}
+
+// Accounts lists all accounts by name.
+func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
+	var out []store.Account
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT id, name, password_hash, created FROM accounts ORDER BY name")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a store.Account
+			var created int64
+			if err := rows.Scan(&a.ID, &a.Name, &a.PasswordHash, &created); err != nil {
+				return err
+			}
+			a.Created = time.Unix(created, 0)
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func lookupAccount(ctx context.Context, q queryer, name string) (store.Account, error) {
+	var a store.Account
+	var created int64
+	err := q.QueryRowContext(ctx, "SELECT id, name, password_hash, created FROM accounts WHERE name = ?", name).
+		Scan(&a.ID, &a.Name, &a.PasswordHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, store.ErrNoSuchAccount
+	}
+	if err != nil {
+		return a, err
+	}
+	a.Created = time.Unix(created, 0)
+	return a, nil
+}
+
+func (w *wtx) account(name string) (store.Account, error) {
+	return lookupAccount(w.ctx, w.tx, name)
+}

@@ -1,0 +1,147 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// Deliver stores one message for every target (store.Store.Deliver).
+//
+// Durability, in order: the body is streamed to Dir/blobs/tmp (CRLF
+// normalised, SHA-256 computed) and fsynced by the calling goroutine; the
+// committer renames it to its content address (or drops it when that
+// content is already stored), fsyncs the blob's directory, inserts the rows
+// for all targets and commits with synchronous=FULL (the WAL is fsynced).
+// Deliver returns only after that commit. Concurrent deliveries share the
+// directory sync and the commit (group commit).
+//
+// A target that fails (unknown account or mailbox) gets its own error and
+// is rolled back alone; the others commit.
+func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Target) ([]store.DeliveryResult, error) {
+	if len(targets) == 0 {
+		return nil, errors.New("sqlite: delivery without targets")
+	}
+	select {
+	case <-s.closing:
+		return nil, store.ErrClosed
+	default:
+	}
+	tb, err := s.writeTempBlob(body)
+	if err != nil {
+		return nil, err
+	}
+	structure := structureOf(tb.path, tb.size)
+	now := s.now()
+	results := make([]store.DeliveryResult, len(targets))
+	placed := false
+	err = s.write(ctx, func(w *wtx) error {
+		// The blob row first: message rows refer to it. When no target
+		// succeeds the whole request rolls back, blob row included.
+		if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+			tb.id, tb.size, structure); err != nil {
+			return err
+		}
+		ok := 0
+		for i, t := range targets {
+			err := w.savepoint(func() error {
+				r, err := w.deliverOne(t, tb, now)
+				results[i] = r
+				return err
+			})
+			if err != nil {
+				results[i] = store.DeliveryResult{Err: err}
+				continue
+			}
+			ok++
+		}
+		if ok == 0 {
+			return errNoTargetDelivered
+		}
+		// If this batch fails after placement, cleanupBlobs removes the file
+		// again unless a committed row refers to it.
+		w.blobCheckOnFailure(tb.id)
+		if err := w.placeBlob(tb); err != nil {
+			return err
+		}
+		placed = true
+		return nil
+	})
+	if errors.Is(err, errNoTargetDelivered) {
+		err = nil
+	}
+	if !placed {
+		if rerr := s.fs.Remove(tb.path); rerr != nil && !isNotExist(rerr) {
+			s.log.Warn("removing temp blob", "path", tb.path, "err", rerr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// deliverOne inserts one copy: the next UID and the next MODSEQ of the
+// target mailbox (one change).
+func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.DeliveryResult, error) {
+	account := normalizeAccount(t.Account)
+	name, err := normalizeMailbox(t.Mailbox)
+	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	var mbID int64
+	var uidvalidity uint32
+	err = w.queryRow(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN accounts a ON a.id = m.account_id
+		WHERE a.name = ? AND m.name = ?`, account, name).Scan(&mbID, &uidvalidity)
+	if err != nil {
+		if _, aerr := w.account(account); aerr != nil {
+			return store.DeliveryResult{}, aerr
+		}
+		return store.DeliveryResult{}, store.ErrNoSuchMailbox
+	}
+	date := t.InternalDate
+	if date.IsZero() {
+		date = now
+	}
+	uid, modseq, err := w.appendMessage(mbID, normalizeFlags(t.Flags), date, tb.size, tb.id)
+	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	w.publish(account, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})
+	return store.DeliveryResult{UIDValidity: uidvalidity, UID: uid}, nil
+}
+
+// errNoTargetDelivered rolls back a delivery none of whose targets
+// succeeded; Deliver reports the per-target errors instead.
+var errNoTargetDelivered = errors.New("sqlite: no target delivered")
+
+// errUIDsExhausted: the mailbox used every 32-bit UID.
+var errUIDsExhausted = errors.New("sqlite: mailbox has no UIDs left")
+
+// appendMessage allocates the next UID and MODSEQ of a mailbox and inserts
+// the message row.
+func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int64, blobID string) (store.UID, store.ModSeq, error) {
+	var uidnext, modseq int64
+	err := w.queryRow(`UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+		WHERE id = ? RETURNING uidnext - 1, highestmodseq`, mbID).Scan(&uidnext, &modseq)
+	if err != nil {
+		return 0, 0, err
+	}
+	if uidnext > math.MaxUint32 {
+		return 0, 0, errUIDsExhausted
+	}
+	_, offset := date.Zone()
+	_, err = w.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internaldate, tzoffset, size, blob_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		mbID, uidnext, modseq, joinFlags(flags), hasFlag(flags, store.FlagSeen), hasFlag(flags, store.FlagDeleted),
+		date.Unix(), offset, size, blobID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: insert message: %w", err)
+	}
+	return store.UID(uidnext), store.ModSeq(modseq), nil
+}

@@ -1,0 +1,417 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// mailbox implements store.Mailbox on one mailbox ID.
+type mailbox struct {
+	s   *Store
+	acc store.Account
+	id  int64
+}
+
+// uidsJSON encodes UIDs as a JSON array for json_each(): one statement for
+// any number of UIDs.
+func uidsJSON(uids []store.UID) string {
+	b := make([]byte, 0, 2+len(uids)*6)
+	b = append(b, '[')
+	for i, u := range uids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, uint64(u), 10)
+	}
+	return string(append(b, ']'))
+}
+
+func dateOf(unix, offset int64) time.Time {
+	return time.Unix(unix, 0).In(time.FixedZone("", int(offset)))
+}
+
+func (m *mailbox) Info(ctx context.Context) (store.MailboxInfo, error) {
+	var mi store.MailboxInfo
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		mi, err = mailboxByID(ctx, tx, m.id)
+		return err
+	})
+	return mi, err
+}
+
+const messageColumns = "uid, modseq, flags, internaldate, tzoffset, size, blob_id"
+
+func scanMessage(r scanner, extra ...any) (store.Message, error) {
+	var msg store.Message
+	var uid, modseq, date, off int64
+	var flags string
+	dest := append([]any{&uid, &modseq, &flags, &date, &off, &msg.Size, &msg.BlobID}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return msg, err
+	}
+	msg.UID = store.UID(uid)
+	msg.ModSeq = store.ModSeq(modseq)
+	msg.Flags = splitFlags(flags)
+	msg.InternalDate = dateOf(date, off)
+	return msg, nil
+}
+
+func queryMessages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]store.Message, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		msg, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msg)
+	}
+	return out, rows.Err()
+}
+
+// Messages lists the mailbox in ascending UID order with one query.
+func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
+	var out []store.Message
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? ORDER BY uid", m.id)
+		return err
+	})
+	return out, err
+}
+
+// Details returns the given messages with their stored structure.
+func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
+	out := []store.MessageDetail{}
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+			FROM messages m JOIN blobs b ON b.id = m.blob_id
+			WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, m.id, uidsJSON(uids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.MessageDetail
+			d.Message, err = scanMessage(rows, &d.Structure)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Changes reports messages with MODSEQ > since and UIDs expunged after it
+// (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.10 VANISHED), from one snapshot.
+func (m *mailbox) Changes(ctx context.Context, since store.ModSeq) (store.Changes, error) {
+	var ch store.Changes
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		mi, err := mailboxByID(ctx, tx, m.id)
+		if err != nil {
+			return err
+		}
+		ch.HighestModSeq = mi.HighestModSeq
+		ch.UIDNext = mi.UIDNext
+		ch.Updated, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", m.id, int64(since))
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", m.id, int64(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ch.Expunged = []store.UID{}
+		for rows.Next() {
+			var u int64
+			if err := rows.Scan(&u); err != nil {
+				return err
+			}
+			ch.Expunged = append(ch.Expunged, store.UID(u))
+		}
+		return rows.Err()
+	})
+	return ch, err
+}
+
+// ClaimRecent returns the UIDs that arrived since the last claim and moves
+// the watermark past them, so exactly one caller gets each (RFC 3501
+// §2.3.2). Claiming is not a change: MODSEQ does not move.
+func (m *mailbox) ClaimRecent(ctx context.Context) ([]store.UID, error) {
+	var out []store.UID
+	err := m.s.write(ctx, func(w *wtx) error {
+		out = nil
+		var recent, uidnext int64
+		if err := w.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?", m.id).Scan(&recent, &uidnext); err != nil {
+			if err == sql.ErrNoRows {
+				return store.ErrNoSuchMailbox
+			}
+			return err
+		}
+		rows, err := w.query("SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid", m.id, recent)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var u int64
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, store.UID(u))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = w.exec("UPDATE mailboxes SET recent_uid = ? WHERE id = ?", uidnext, m.id)
+		return err
+	})
+	return out, err
+}
+
+// lockedInfo reads the mailbox inside the write transaction.
+func (w *wtx) mailboxInfo(id int64) (store.MailboxInfo, error) {
+	return mailboxByID(w.ctx, w.tx, id)
+}
+
+type flagRow struct {
+	uid    store.UID
+	modseq store.ModSeq
+	flags  []string
+}
+
+// StoreFlags changes flags in one transaction (RFC 3501 §6.4.6, RFC 7162
+// §3.1.3 UNCHANGEDSINCE). Each message whose flags change is one change: it
+// takes its own new MODSEQ (ascending with UID), so HIGHESTMODSEQ rises by
+// the number of messages changed.
+func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
+	arg := normalizeFlags(flags)
+	var res store.StoreResult
+	err := m.s.write(ctx, func(w *wtx) error {
+		res = store.StoreResult{}
+		mi, err := w.mailboxInfo(m.id)
+		if err != nil {
+			return err
+		}
+		rows, err := w.query("SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+			m.id, uidsJSON(uids))
+		if err != nil {
+			return err
+		}
+		var cur []flagRow
+		for rows.Next() {
+			var r flagRow
+			var f string
+			var uid, ms int64
+			if err := rows.Scan(&uid, &ms, &f); err != nil {
+				rows.Close()
+				return err
+			}
+			r.uid, r.modseq, r.flags = store.UID(uid), store.ModSeq(ms), splitFlags(f)
+			cur = append(cur, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		update, err := w.tx.PrepareContext(w.ctx, "UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
+		if err != nil {
+			return err
+		}
+		defer update.Close()
+		hms := mi.HighestModSeq
+		for _, r := range cur {
+			if unchangedSince != 0 && r.modseq > unchangedSince {
+				res.Modified = append(res.Modified, r.uid)
+				continue
+			}
+			next := applyFlags(r.flags, op, arg)
+			if sameFlags(next, r.flags) {
+				res.Unchanged = append(res.Unchanged, store.FlagUpdate{UID: r.uid, Flags: r.flags, ModSeq: r.modseq})
+				continue
+			}
+			hms++
+			if _, err := update.ExecContext(w.ctx, joinFlags(next), hasFlag(next, store.FlagSeen), hasFlag(next, store.FlagDeleted), int64(hms), m.id, int64(r.uid)); err != nil {
+				return err
+			}
+			res.Updated = append(res.Updated, store.FlagUpdate{UID: r.uid, Flags: next, ModSeq: hms})
+		}
+		if hms != mi.HighestModSeq {
+			if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), m.id); err != nil {
+				return err
+			}
+			w.publish(m.acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: m.id, Mailbox: mi.Name, ModSeq: hms})
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Expunge removes messages, leaving a tombstone per UID with the MODSEQ of
+// its removal (one change per message).
+func (m *mailbox) Expunge(ctx context.Context, uids []store.UID) ([]store.UID, error) {
+	var out []store.UID
+	err := m.s.write(ctx, func(w *wtx) error {
+		mi, err := w.mailboxInfo(m.id)
+		if err != nil {
+			return err
+		}
+		out, err = w.expunge(m.acc, mi, uids)
+		return err
+	})
+	return out, err
+}
+
+func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID) ([]store.UID, error) {
+	rows, err := w.query("SELECT uid, blob_id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+		mi.ID, uidsJSON(uids))
+	if err != nil {
+		return nil, err
+	}
+	var gone []store.UID
+	var blobs []string
+	for rows.Next() {
+		var uid int64
+		var blob string
+		if err := rows.Scan(&uid, &blob); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		gone = append(gone, store.UID(uid))
+		blobs = append(blobs, blob)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(gone) == 0 {
+		return []store.UID{}, nil
+	}
+	del, err := w.tx.PrepareContext(w.ctx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer del.Close()
+	tomb, err := w.tx.PrepareContext(w.ctx, "INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+	if err != nil {
+		return nil, err
+	}
+	defer tomb.Close()
+	hms := mi.HighestModSeq
+	for _, uid := range gone {
+		hms++
+		if _, err := del.ExecContext(w.ctx, mi.ID, int64(uid)); err != nil {
+			return nil, err
+		}
+		if _, err := tomb.ExecContext(w.ctx, mi.ID, int64(uid), int64(hms)); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), mi.ID); err != nil {
+		return nil, err
+	}
+	if err := w.releaseBlobs(blobs); err != nil {
+		return nil, err
+	}
+	w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: mi.ID, Mailbox: mi.Name, ModSeq: hms})
+	return gone, nil
+}
+
+// CopyTo copies messages to dest keeping flags and INTERNALDATE; each copy
+// is an append in dest (next UID, next MODSEQ). RFC 4315 COPYUID data is
+// returned.
+func (m *mailbox) CopyTo(ctx context.Context, uids []store.UID, dest string) (store.CopyResult, error) {
+	return m.copyOrMove(ctx, uids, dest, false)
+}
+
+// MoveTo copies then expunges in one transaction (RFC 6851 §3.3).
+func (m *mailbox) MoveTo(ctx context.Context, uids []store.UID, dest string) (store.CopyResult, error) {
+	return m.copyOrMove(ctx, uids, dest, true)
+}
+
+func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string, move bool) (store.CopyResult, error) {
+	dest, err := normalizeMailbox(dest)
+	if err != nil {
+		return store.CopyResult{}, err
+	}
+	var res store.CopyResult
+	err = m.s.write(ctx, func(w *wtx) error {
+		res = store.CopyResult{}
+		src, err := w.mailboxInfo(m.id)
+		if err != nil {
+			return err
+		}
+		dst, err := mailboxByName(w.ctx, w.tx, m.acc.ID, dest)
+		if err != nil {
+			return err
+		}
+		rows, err := w.query("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+			m.id, uidsJSON(uids))
+		if err != nil {
+			return err
+		}
+		var msgs []store.Message
+		for rows.Next() {
+			msg, err := scanMessage(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			msgs = append(msgs, msg)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res.UIDValidity = dst.UIDValidity
+		res.SourceUIDs = []store.UID{}
+		res.DestUIDs = []store.UID{}
+		var last store.ModSeq
+		for _, msg := range msgs {
+			uid, modseq, err := w.appendMessage(dst.ID, msg.Flags, msg.InternalDate, msg.Size, msg.BlobID)
+			if err != nil {
+				return err
+			}
+			res.SourceUIDs = append(res.SourceUIDs, msg.UID)
+			res.DestUIDs = append(res.DestUIDs, uid)
+			last = modseq
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		w.publish(m.acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: dst.ID, Mailbox: dst.Name, ModSeq: last})
+		if move {
+			if dst.ID == src.ID {
+				// Moving into the same mailbox: the copies took new MODSEQs
+				// already; reread so expunge continues after them.
+				if src, err = w.mailboxInfo(m.id); err != nil {
+					return err
+				}
+			}
+			if _, err := w.expunge(m.acc, src, res.SourceUIDs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,465 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// mailboxes implements store.Mailboxes for one account.
+type mailboxes struct {
+	s   *Store
+	acc store.Account
+}
+
+// Mailboxes returns the mailbox store of account.
+func (s *Store) Mailboxes(ctx context.Context, account string) (store.Mailboxes, error) {
+	acc, err := s.Account(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	return &mailboxes{s: s, acc: acc}, nil
+}
+
+func (m *mailboxes) Account() store.Account { return m.acc }
+
+const mailboxColumns = "id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq"
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMailbox(r scanner) (store.MailboxInfo, error) {
+	var mi store.MailboxInfo
+	var sub int
+	var uidnext, hms int64
+	err := r.Scan(&mi.ID, &mi.Name, &mi.SpecialUse, &sub, &mi.UIDValidity, &uidnext, &hms)
+	mi.Subscribed = sub != 0
+	mi.UIDNext = store.UID(uidnext)
+	mi.HighestModSeq = store.ModSeq(hms)
+	return mi, err
+}
+
+// List returns every mailbox of the account, INBOX first, then by name.
+func (m *mailboxes) List(ctx context.Context) ([]store.MailboxInfo, error) {
+	var out []store.MailboxInfo
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name", m.acc.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			mi, err := scanMailbox(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, mi)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func mailboxByName(ctx context.Context, q queryer, accountID int64, name string) (store.MailboxInfo, error) {
+	mi, err := scanMailbox(q.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return mi, store.ErrNoSuchMailbox
+	}
+	return mi, err
+}
+
+func mailboxByID(ctx context.Context, q queryer, id int64) (store.MailboxInfo, error) {
+	mi, err := scanMailbox(q.QueryRowContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return mi, store.ErrNoSuchMailbox
+	}
+	return mi, err
+}
+
+// Get describes one mailbox.
+func (m *mailboxes) Get(ctx context.Context, name string) (store.MailboxInfo, error) {
+	name, err := normalizeMailbox(name)
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	var mi store.MailboxInfo
+	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
+		mi, err = mailboxByName(ctx, tx, m.acc.ID, name)
+		return err
+	})
+	return mi, err
+}
+
+// Status counts the messages of one mailbox (RFC 3501 §6.3.10).
+func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatus, error) {
+	name, err := normalizeMailbox(name)
+	if err != nil {
+		return store.MailboxStatus{}, err
+	}
+	var st store.MailboxStatus
+	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
+		mi, err := mailboxByName(ctx, tx, m.acc.ID, name)
+		if err != nil {
+			return err
+		}
+		st, err = statusOf(ctx, tx, mi)
+		return err
+	})
+	return st, err
+}
+
+func statusOf(ctx context.Context, tx *sql.Tx, mi store.MailboxInfo) (store.MailboxStatus, error) {
+	st := store.MailboxStatus{MailboxInfo: mi}
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
+		COALESCE(SUM(uid >= (SELECT recent_uid FROM mailboxes WHERE id = ?1)), 0), COALESCE(SUM(size), 0)
+		FROM messages WHERE mailbox_id = ?1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+	return st, err
+}
+
+func validSpecialUse(su string) bool {
+	switch su {
+	case "", store.SpecialAll, store.SpecialArchive, store.SpecialDrafts, store.SpecialFlagged,
+		store.SpecialJunk, store.SpecialSent, store.SpecialTrash:
+		return true
+	}
+	return false
+}
+
+// Create makes a mailbox and any missing parents (RFC 3501 §6.3.3).
+func (m *mailboxes) Create(ctx context.Context, name, specialUse string) (store.MailboxInfo, error) {
+	name, err := normalizeMailbox(name)
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	if !validSpecialUse(specialUse) {
+		return store.MailboxInfo{}, fmt.Errorf("sqlite: unknown special-use attribute %q", specialUse)
+	}
+	var mi store.MailboxInfo
+	err = m.s.write(ctx, func(w *wtx) error {
+		if err := w.createParents(m.acc, name); err != nil {
+			return err
+		}
+		var err error
+		mi, err = w.createMailbox(m.acc, name, specialUse, false)
+		return err
+	})
+	return mi, err
+}
+
+// createParents makes the missing ancestors of name (no special use, not
+// subscribed).
+func (w *wtx) createParents(acc store.Account, name string) error {
+	for _, p := range parentNames(name) {
+		_, err := mailboxByName(w.ctx, w.tx, acc.ID, p)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrNoSuchMailbox) {
+			return err
+		}
+		if _, err := w.createMailbox(acc, p, "", false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createMailbox inserts one mailbox with a fresh UIDVALIDITY. A new mailbox
+// starts with UIDNEXT 1 and HIGHESTMODSEQ 1 (RFC 7162 §3.1.1: MODSEQ values
+// are positive).
+func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscribed bool) (store.MailboxInfo, error) {
+	uv, err := w.nextUIDValidity()
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	res, err := w.exec(`INSERT INTO mailboxes (account_id, name, special_use, subscribed, uidvalidity)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`, acc.ID, name, specialUse, subscribed, uv)
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.MailboxInfo{}, store.ErrMailboxExists
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	mi := store.MailboxInfo{ID: id, Name: name, SpecialUse: specialUse, Subscribed: subscribed,
+		UIDValidity: uv, UIDNext: 1, HighestModSeq: 1}
+	w.publish(acc.Name, store.Change{Kind: store.MailboxCreated, MailboxID: id, Mailbox: name, ModSeq: 1})
+	return mi, nil
+}
+
+// nextUIDValidity hands out strictly increasing UIDVALIDITY values, based
+// on the clock, so a re-created mailbox never reuses one (RFC 3501
+// §2.3.1.1).
+func (w *wtx) nextUIDValidity() (uint32, error) {
+	var last int64
+	err := w.queryRow("SELECT value FROM meta WHERE key = 'uidvalidity'").Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	next := w.s.now().Unix()
+	if next <= last {
+		next = last + 1
+	}
+	if next > 0xffffffff || next <= 0 {
+		next = last + 1
+		if next > 0xffffffff {
+			next = 1
+		}
+	}
+	if _, err := w.exec("INSERT INTO meta (key, value) VALUES ('uidvalidity', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", next); err != nil {
+		return 0, err
+	}
+	return uint32(next), nil
+}
+
+// childRange returns bounds selecting the names strictly below name:
+// name+"/" <= child < name+"0" ('0' follows '/' in byte order).
+func childRange(name string) (lo, hi string) {
+	return name + "/", name + "0"
+}
+
+// Delete removes a mailbox without children, with its messages.
+func (m *mailboxes) Delete(ctx context.Context, name string) error {
+	name, err := normalizeMailbox(name)
+	if err != nil {
+		return err
+	}
+	if name == store.InboxName {
+		return store.ErrCannotDeleteInbox
+	}
+	return m.s.write(ctx, func(w *wtx) error {
+		mi, err := mailboxByName(w.ctx, w.tx, m.acc.ID, name)
+		if err != nil {
+			return err
+		}
+		lo, hi := childRange(name)
+		var one int
+		err = w.queryRow("SELECT 1 FROM mailboxes WHERE account_id = ? AND name >= ? AND name < ? LIMIT 1", m.acc.ID, lo, hi).Scan(&one)
+		if err == nil {
+			return store.ErrMailboxHasChildren
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err := w.deleteMailboxRows(mi.ID); err != nil {
+			return err
+		}
+		w.publish(m.acc.Name, store.Change{Kind: store.MailboxDeleted, MailboxID: mi.ID, Mailbox: name, ModSeq: mi.HighestModSeq})
+		return nil
+	})
+}
+
+// deleteMailboxRows deletes a mailbox, its messages and tombstones, and
+// releases the blobs only it referred to.
+func (w *wtx) deleteMailboxRows(id int64) error {
+	blobs, err := w.blobIDsOf("SELECT DISTINCT blob_id FROM messages WHERE mailbox_id = ?", id)
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{
+		"DELETE FROM messages WHERE mailbox_id = ?",
+		"DELETE FROM tombstones WHERE mailbox_id = ?",
+		"DELETE FROM mailboxes WHERE id = ?",
+	} {
+		if _, err := w.exec(q, id); err != nil {
+			return err
+		}
+	}
+	return w.releaseBlobs(blobs)
+}
+
+func (w *wtx) blobIDsOf(query string, args ...any) ([]string, error) {
+	rows, err := w.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// releaseBlobs deletes the blobs rows no message refers to any more; their
+// files go after the commit (cleanupBlobs).
+func (w *wtx) releaseBlobs(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	js, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec(`DELETE FROM blobs WHERE id IN (SELECT value FROM json_each(?))
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.blob_id = blobs.id)`, string(js)); err != nil {
+		return err
+	}
+	w.blobCheck = append(w.blobCheck, ids...)
+	return nil
+}
+
+// Rename renames a mailbox and its children, creating missing parents of
+// the new name. Renaming INBOX moves its messages into a new mailbox and
+// leaves INBOX empty, with its children in place (RFC 3501 §6.3.5).
+func (m *mailboxes) Rename(ctx context.Context, oldName, newName string) error {
+	oldName, err := normalizeMailbox(oldName)
+	if err != nil {
+		return err
+	}
+	newName, err = normalizeMailbox(newName)
+	if err != nil {
+		return err
+	}
+	if newName == store.InboxName {
+		return store.ErrMailboxExists
+	}
+	if newName == oldName || strings.HasPrefix(newName, oldName+"/") {
+		return store.ErrInvalidName
+	}
+	return m.s.write(ctx, func(w *wtx) error {
+		src, err := mailboxByName(w.ctx, w.tx, m.acc.ID, oldName)
+		if err != nil {
+			return err
+		}
+		if _, err := mailboxByName(w.ctx, w.tx, m.acc.ID, newName); err == nil {
+			return store.ErrMailboxExists
+		} else if !errors.Is(err, store.ErrNoSuchMailbox) {
+			return err
+		}
+		if err := w.createParents(m.acc, newName); err != nil {
+			return err
+		}
+		if oldName == store.InboxName {
+			return w.renameInbox(m.acc, src, newName)
+		}
+		lo, hi := childRange(oldName)
+		rows, err := w.query("SELECT id, name, highestmodseq FROM mailboxes WHERE account_id = ? AND (name = ? OR (name >= ? AND name < ?))",
+			m.acc.ID, oldName, lo, hi)
+		if err != nil {
+			return err
+		}
+		type renamed struct {
+			id   int64
+			name string
+			hms  int64
+		}
+		var all []renamed
+		for rows.Next() {
+			var r renamed
+			if err := rows.Scan(&r.id, &r.name, &r.hms); err != nil {
+				rows.Close()
+				return err
+			}
+			r.name = newName + r.name[len(oldName):]
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			if _, err := w.exec("UPDATE mailboxes SET name = ? WHERE id = ?", r.name, r.id); err != nil {
+				return err
+			}
+			w.publish(m.acc.Name, store.Change{Kind: store.MailboxRenamed, MailboxID: r.id, Mailbox: r.name, ModSeq: store.ModSeq(r.hms)})
+		}
+		return nil
+	})
+}
+
+// renameInbox makes newName with a fresh UIDVALIDITY and moves INBOX's
+// messages there keeping UIDs, flags and MODSEQs; INBOX records each moved
+// UID as expunged, one MODSEQ per message.
+func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName string) error {
+	dst, err := w.createMailbox(acc, newName, "", false)
+	if err != nil {
+		return err
+	}
+	uids, err := w.uidsOf(inbox.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?,
+		recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?) WHERE id = ?`,
+		inbox.UIDNext, inbox.HighestModSeq, inbox.ID, dst.ID); err != nil {
+		return err
+	}
+	if _, err := w.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", dst.ID, inbox.ID); err != nil {
+		return err
+	}
+	hms := inbox.HighestModSeq
+	for _, uid := range uids {
+		hms++
+		if _, err := w.exec("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)", inbox.ID, uid, hms); err != nil {
+			return err
+		}
+	}
+	if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", hms, inbox.ID); err != nil {
+		return err
+	}
+	if len(uids) > 0 {
+		w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: inbox.ID, Mailbox: store.InboxName, ModSeq: hms})
+		w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: dst.ID, Mailbox: newName, ModSeq: inbox.HighestModSeq})
+	}
+	return nil
+}
+
+func (w *wtx) uidsOf(mailboxID int64) ([]store.UID, error) {
+	rows, err := w.query("SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.UID
+	for rows.Next() {
+		var u int64
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, store.UID(u))
+	}
+	return out, rows.Err()
+}
+
+// SetSubscribed sets the subscription flag of an existing mailbox.
+func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
+	name, err := normalizeMailbox(name)
+	if err != nil {
+		return err
+	}
+	return m.s.write(ctx, func(w *wtx) error {
+		res, err := w.exec("UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?", subscribed, m.acc.ID, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.ErrNoSuchMailbox
+		}
+		return nil
+	})
+}
+
+// Open returns a handle on one mailbox. The handle follows the mailbox
+// through renames; once it is deleted, calls fail with ErrNoSuchMailbox.
+func (m *mailboxes) Open(ctx context.Context, name string) (store.Mailbox, error) {
+	mi, err := m.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &mailbox{s: m.s, acc: m.acc, id: mi.ID}, nil
+}

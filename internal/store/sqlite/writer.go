@@ -1,0 +1,214 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// All writes go through one goroutine, the committer, on the one writer
+// connection. It takes every write request queued at the moment, runs each
+// in its own SAVEPOINT inside a single transaction (a failing request is
+// rolled back alone), syncs the blob directories the batch touched, and
+// commits once: one WAL fsync for the whole batch (group commit). Only then
+// are the requests answered and their change-feed events published, in
+// commit order. Serialising writes here is also what makes
+// read-modify-write operations (StoreFlags, UID allocation) race-free.
+
+// maxBatch bounds how many write requests share one transaction.
+const maxBatch = 256
+
+// job is one write request.
+type job struct {
+	fn   func(w *wtx) error
+	err  error
+	done chan struct{}
+}
+
+// wtx is the write transaction a job runs in.
+type wtx struct {
+	s   *Store
+	tx  *sql.Tx
+	ctx context.Context
+
+	events   []event             // published after commit
+	syncDirs map[string]struct{} // blob directories to fsync before commit
+	// blobCheck lists blobs that may have lost their last reference (or
+	// were placed by a batch that failed); after the batch, those without a
+	// blobs row are removed from disk.
+	blobCheck []string
+	// placed lists blobs given their content address in this batch; if the
+	// batch fails they are checked like blobCheck.
+	placed []string
+}
+
+func (w *wtx) blobCheckOnFailure(id string) { w.placed = append(w.placed, id) }
+
+type event struct {
+	account string
+	change  store.Change
+}
+
+func (w *wtx) publish(account string, c store.Change) {
+	w.events = append(w.events, event{account, c})
+}
+
+func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
+	return w.tx.ExecContext(w.ctx, query, args...)
+}
+
+func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
+	return w.tx.QueryContext(w.ctx, query, args...)
+}
+
+func (w *wtx) queryRow(query string, args ...any) *sql.Row {
+	return w.tx.QueryRowContext(w.ctx, query, args...)
+}
+
+// savepoint runs fn inside a SAVEPOINT; when fn fails its writes and events
+// are undone and its error returned.
+func (w *wtx) savepoint(fn func() error) error {
+	if _, err := w.exec("SAVEPOINT sp"); err != nil {
+		return err
+	}
+	nevents := len(w.events)
+	if err := runRecovered(fn); err != nil {
+		w.events = w.events[:nevents]
+		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
+			return fmt.Errorf("%w (rollback: %v)", err, rerr)
+		}
+		if _, rerr := w.exec("RELEASE sp"); rerr != nil {
+			return fmt.Errorf("%w (release: %v)", err, rerr)
+		}
+		return err
+	}
+	_, err := w.exec("RELEASE sp")
+	return err
+}
+
+// write queues fn and waits until the batch it ran in committed. The
+// caller's ctx only bounds the wait to be queued: once queued, the request
+// runs and is committed or failed as a whole.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	j := &job{fn: fn, done: make(chan struct{})}
+	select {
+	case <-s.closing:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	case s.jobs <- j:
+	}
+	<-j.done
+	return j.err
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.stopped)
+	for {
+		var first *job
+		select {
+		case first = <-s.jobs:
+		case <-s.closing:
+			// Answer whatever was queued before Close.
+			for {
+				select {
+				case j := <-s.jobs:
+					s.runBatch([]*job{j})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*job{first}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) runBatch(batch []*job) {
+	ctx := context.Background()
+	w := &wtx{s: s, ctx: ctx, syncDirs: map[string]struct{}{}}
+	fail := func(err error) {
+		for _, j := range batch {
+			if j.err == nil {
+				j.err = err
+			}
+			close(j.done)
+		}
+		s.cleanupBlobs(append(w.blobCheck, w.placed...))
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	w.tx = tx
+	for _, j := range batch {
+		j.err = w.savepoint(func() error { return j.fn(w) })
+	}
+	// The blob files this batch refers to were synced by their writers;
+	// their directory entries are synced here, once per directory, before
+	// the rows naming them commit.
+	for dir := range w.syncDirs {
+		if err := s.fs.SyncDir(dir); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("sqlite: sync blob directory: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	if s.commitHook != nil {
+		s.commitHook()
+	}
+	for _, e := range w.events {
+		s.feed.Publish(e.account, e.change)
+	}
+	for _, j := range batch {
+		close(j.done)
+	}
+	s.cleanupBlobs(w.blobCheck)
+}
+
+// cleanupBlobs removes the files of blobs no committed row refers to. It
+// runs on the committer goroutine, so no delivery can be placing or reusing
+// the same file meanwhile.
+func (s *Store) cleanupBlobs(ids []string) {
+	for _, id := range ids {
+		var one int
+		err := s.writer.QueryRow("SELECT 1 FROM blobs WHERE id = ?", id).Scan(&one)
+		if err == nil {
+			continue
+		}
+		if err != sql.ErrNoRows {
+			s.log.Warn("checking blob", "blob", id, "err", err)
+			continue
+		}
+		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
+			s.log.Warn("removing unreferenced blob", "blob", id, "err", err)
+		}
+	}
+}
+
+// runRecovered turns a panic in a write request into its error, so one bad
+// request cannot take the committer down.
+func runRecovered(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sqlite: write request panicked: %v", r)
+		}
+	}()
+	return fn()
+}
