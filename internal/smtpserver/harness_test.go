@@ -12,6 +12,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -288,3 +289,14 @@ func splitTrace(t *testing.T, msg []byte) (trace, rest string) {
 }
 
 var _ store.Store = (*memStore)(nil)
+
+// fakeAuth accepts nobody; for tests that only look at whether AUTH is
+// offered.
+type fakeAuth struct{}
+
+func (fakeAuth) Authenticate(context.Context, netip.Addr, string, string) (store.Account, error) {
+	return store.Account{}, auth.ErrInvalidCredentials
+}
+
+// noRDNS is a LookupAddr that finds no names.
+func noRDNS(context.Context, string) ([]string, error) { return nil, errors.New("no PTR") }

@@ -44,9 +44,9 @@ func (t traceInfo) header() []byte {
 		b.WriteString("\t(using " + tls.VersionName(t.tls.Version) + " with cipher " +
 			tls.CipherSuiteName(t.tls.CipherSuite) + ")\r\n")
 	}
-	b.WriteString("\tby " + t.hostname + " (letterbox) with " + t.protocol + " id " + t.id + "\r\n")
+	b.WriteString("\tby " + t.hostname + " (letterbox) with " + t.protocol + " id " + t.id)
 	if t.rcpt != "" {
-		b.WriteString("\tfor <" + t.rcpt + ">")
+		b.WriteString("\r\n\tfor <" + t.rcpt + ">")
 	}
 	b.WriteString("; " + t.date.Format(time.RFC1123Z) + "\r\n")
 	return []byte(b.String())

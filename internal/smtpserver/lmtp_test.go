@@ -1,0 +1,108 @@
+package smtpserver
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// LMTP answers DATA once per recipient (RFC 2033 §4.2). One recipient's
+// delivery fails (injected by a store decorator): it alone gets the failure
+// reply, the others get 250 and have the message.
+func TestLMTPPerRecipientReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		reply string
+	}{
+		{"temporary", errors.New("disk on fire"), "451 4.3.0 <bob@example.com>"},
+		{"over quota", store.ErrOverQuota, "552 5.2.2 <bob@example.com>"},
+		{"account gone", store.ErrNoSuchAccount, "550 5.1.1 <bob@example.com>"},
+		{"too large", store.ErrTooLarge, "552 5.3.4 <bob@example.com>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := &failingStore{memStore: newMemStore(testAccounts...), account: "bob@example.com", err: tc.err}
+			ts := startServer(t, Options{Mode: ModeLMTP, Store: fs})
+			c := dial(t, ts.addr)
+			c.run(`
+				S: 220 mx.example.test LMTP
+				C: LHLO mta.example
+				S: 250
+				C: MAIL FROM:<s@remote.example>
+				S: 250
+				C: RCPT TO:<alice@example.com>
+				S: 250
+				C: RCPT TO:<nobody@example.com>
+				S: 550 5.1.1
+				C: RCPT TO:<bob@example.com>
+				S: 250
+				C: RCPT TO:<carol@example.com>
+				S: 250
+				C: DATA
+				S: 354
+				C: Subject: lmtp
+				C:
+				C: ..dot
+				C: .
+				S: 250 2.0.0 <alice@example.com>
+				S: ` + tc.reply + `
+				S: 250 2.0.0 <carol@example.com>
+				C: QUIT
+				S: 221
+			`)
+			for _, a := range []string{"alice@example.com", "carol@example.com"} {
+				trace, rest := splitTrace(t, ts.onlyMessage(t, a))
+				if rest != "Subject: lmtp\r\n\r\n.dot\r\n" {
+					t.Errorf("%s: stored %q", a, rest)
+				}
+				if !strings.Contains(trace, " with LMTP id ") || strings.Contains(trace, "\tfor <") {
+					t.Errorf("%s: trace %q", a, trace)
+				}
+			}
+			if n := len(ts.store.messages("bob@example.com")); n != 0 {
+				t.Errorf("bob has %d messages", n)
+			}
+		})
+	}
+}
+
+// BDAT over LMTP also gets one reply per recipient.
+func TestLMTPBDAT(t *testing.T) {
+	fs := &failingStore{memStore: newMemStore(testAccounts...), account: "alice@example.com", err: errors.New("injected")}
+	ts := startServer(t, Options{Mode: ModeLMTP, Store: fs})
+	c := dial(t, ts.addr)
+	c.run("S: 220\nC: LHLO mta.example\nS: 250\nC: MAIL FROM:<s@remote.example>\nS: 250\nC: RCPT TO:<alice@example.com>\nS: 250\nC: RCPT TO:<bob@example.com>\nS: 250")
+	body := "Subject: b\r\n\r\n.\r\n"
+	c.send("BDAT " + strconv.Itoa(len(body)) + " LAST\r\n" + body)
+	c.run("S: 451 4.3.0 <alice@example.com>\nS: 250 2.0.0 <bob@example.com>")
+	_, rest := splitTrace(t, ts.onlyMessage(t, "bob@example.com"))
+	if rest != body {
+		t.Errorf("stored %q", rest)
+	}
+}
+
+// LMTP only takes mail for existing accounts, whatever the domain, and
+// only after LHLO; it offers no AUTH.
+func TestLMTPRecipientsAndGreeting(t *testing.T) {
+	ts := startServer(t, Options{Mode: ModeLMTP, Auth: fakeAuth{}, AllowInsecureAuth: true})
+	c := dial(t, ts.addr)
+	replies := c.run(`
+		S: 220
+		C: EHLO mta.example
+		S: 500 5.5.1
+		C: LHLO mta.example
+		S: 250
+		C: MAIL FROM:<s@remote.example>
+		S: 250
+		C: RCPT TO:<x@elsewhere.example>
+		S: 550 5.1.1
+		C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHg=
+		S: 5
+	`)
+	if strings.Contains(strings.Join(replies[2], "\n"), "AUTH") {
+		t.Errorf("LHLO offers AUTH: %q", replies[2])
+	}
+}
