@@ -36,7 +36,11 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if err != nil {
 		return nil, err
 	}
-	structure := structureOf(tb.path, tb.size)
+	structure, err := structureOf(tb.path, tb.size)
+	if err != nil {
+		s.fs.Remove(tb.path)
+		return nil, err
+	}
 	now := s.now()
 	results := make([]store.DeliveryResult, len(targets))
 	placed := false
