@@ -25,6 +25,17 @@ const (
 	stateUpdate
 )
 
+func (st state) String() string {
+	switch st {
+	case stateAuthorization:
+		return "AUTHORIZATION"
+	case stateTransaction:
+		return "TRANSACTION"
+	default:
+		return "UPDATE"
+	}
+}
+
 // errCloseSession ends the session after the current reply is flushed.
 var errCloseSession = errors.New("pop3server: close session")
 
@@ -127,11 +138,11 @@ func (s *session) readFailed(err error) {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && !s.srv.isClosed():
-		s.log.Info("pop3: idle timeout", "user", s.account.Name)
+		s.log.Info("pop3: idle timeout", "state", s.state)
 		s.reply("-ERR autologout: idle for too long")
 		s.t.flush()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		s.log.Debug("pop3: disconnected", "user", s.account.Name, "state", s.state)
+		s.log.Debug("pop3: disconnected", "state", s.state)
 	default:
 		s.log.Info("pop3: read", "err", err)
 	}

@@ -1,0 +1,288 @@
+package pop3server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/pop3client"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// Test accounts.
+const (
+	alice     = "alice@example.com"
+	alicePass = "alice secret"
+	bob       = "bob@example.com"
+	bobPass   = "hunter2"
+)
+
+// testEnv is a running server on 127.0.0.1 over a test store with two
+// accounts, using the real auth.Service with cheap hash parameters.
+type testEnv struct {
+	t      *testing.T
+	store  *memStore
+	srv    *Server
+	addr   string
+	opts   Options
+	logBuf *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newEnv(t *testing.T, tweak ...func(*Options)) *testEnv {
+	t.Helper()
+	st := newMemStore()
+	for _, a := range [][2]string{{alice, alicePass}, {bob, bobPass}} {
+		hash, err := auth.HashPassword(a[1], auth.TestParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CreateAccount(context.Background(), a[0], hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logBuf := &syncBuffer{}
+	opts := Options{
+		Store:    st,
+		Auth:     auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond}),
+		Hostname: "pop.test",
+		Logger:   slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	e := &testEnv{t: t, store: st, opts: opts, logBuf: logBuf}
+	e.srv = New(opts)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addr = l.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(l) }()
+	t.Cleanup(func() {
+		e.srv.Close()
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", logBuf.String())
+		}
+	})
+	return e
+}
+
+// deliver puts a message into account's INBOX.
+func (e *testEnv) deliver(account, body string) store.UID {
+	e.t.Helper()
+	res, err := e.store.Deliver(context.Background(), strings.NewReader(body), []store.Target{{Account: account}})
+	if err != nil || res[0].Err != nil {
+		e.t.Fatalf("deliver: %v %v", err, res)
+	}
+	return res[0].UID
+}
+
+// inbox returns the UIDs in account's INBOX.
+func (e *testEnv) inbox(account string) []store.UID {
+	e.t.Helper()
+	boxes, err := e.store.Mailboxes(context.Background(), account)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	mb, err := boxes.Open(context.Background(), "INBOX")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	msgs, err := mb.Messages(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var uids []store.UID
+	for _, m := range msgs {
+		uids = append(uids, m.UID)
+	}
+	return uids
+}
+
+// client dials with the independent client and logs in as account.
+func (e *testEnv) client(account, password string) *pop3client.Client {
+	e.t.Helper()
+	c, err := pop3client.Dial(e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	if err := c.Login(account, password); err != nil {
+		e.t.Fatalf("login %s: %v", account, err)
+	}
+	return c
+}
+
+// rawConn is a bare TCP connection for transcript tests.
+type rawConn struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func (e *testEnv) dial() *rawConn {
+	e.t.Helper()
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.Close() })
+	return &rawConn{t: e.t, conn: c, r: bufio.NewReader(c)}
+}
+
+func (c *rawConn) send(s string) {
+	c.t.Helper()
+	if _, err := c.conn.Write([]byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *rawConn) readLine() string {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("read: %v (got %q)", err, line)
+	}
+	if !strings.HasSuffix(line, "\r\n") {
+		c.t.Fatalf("reply line %q does not end in CRLF", line)
+	}
+	return strings.TrimSuffix(line, "\r\n")
+}
+
+// expectClosed checks the server closed the connection.
+func (c *rawConn) expectClosed() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if line, err := c.r.ReadString('\n'); err == nil || line != "" {
+		c.t.Fatalf("connection still open: read %q, %v", line, err)
+	}
+}
+
+// transcript runs a script of lines "C: <line>" (sent with CRLF) and
+// "S: <line>" (expected reply line). An expected line ending in "*" matches
+// by prefix. "S: <closed>" expects the server to close the connection.
+func (c *rawConn) transcript(script string) {
+	c.t.Helper()
+	for _, raw := range strings.Split(strings.TrimSpace(script), "\n") {
+		line := strings.TrimLeft(raw, " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if line == "S:" { // an expected empty line (trailing space trimmed)
+			line = "S: "
+		}
+		switch {
+		case strings.HasPrefix(line, "C: "):
+			c.send(strings.TrimPrefix(line, "C: ") + "\r\n")
+		case line == "S: <closed>":
+			c.expectClosed()
+		case strings.HasPrefix(line, "S: "):
+			want := strings.TrimPrefix(line, "S: ")
+			got := c.readLine()
+			if p, ok := strings.CutSuffix(want, "*"); ok {
+				if !strings.HasPrefix(got, p) {
+					c.t.Fatalf("transcript: got %q, want prefix %q", got, p)
+				}
+			} else if got != want {
+				c.t.Fatalf("transcript: got %q, want %q", got, want)
+			}
+		default:
+			c.t.Fatalf("bad transcript line %q", line)
+		}
+	}
+}
+
+// login runs USER/PASS on a raw connection after reading the greeting.
+func (c *rawConn) login(user, pass string) {
+	c.t.Helper()
+	c.transcript(`
+		S: +OK*
+		C: USER ` + user + `
+		S: +OK*
+		C: PASS ` + pass + `
+		S: +OK maildrop has*`)
+}
+
+// testTLS returns a server config with a fresh self-signed certificate for
+// 127.0.0.1 and a client config trusting it.
+func testTLS(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "pop.test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"pop.test", "localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return server, client
+}
+
+// waitFor polls cond for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
