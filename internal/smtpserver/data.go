@@ -90,7 +90,7 @@ func (s *session) deliver(tx transaction, r io.Reader) ([]error, error) {
 	trace := traceInfo{
 		from:     tx.from,
 		helo:     s.conn.Hostname(),
-		rdns:     s.srv.reverseName(s.ctx, s.remote),
+		rdns:     s.remoteName(),
 		remote:   s.remote,
 		hostname: opts.Hostname,
 		id:       id,

@@ -24,6 +24,9 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	rdnsOnce sync.Once
+	rdns     string // reverse DNS name of remote, looked up at the first message
+
 	mu      sync.Mutex
 	account *store.Account // set by AUTH
 	tx      transaction
@@ -115,6 +118,13 @@ func (s *session) Reset() {
 func (s *session) Logout() error {
 	s.cancel()
 	return nil
+}
+
+// remoteName returns the client's reverse DNS name ("" if none), looked up
+// once per session.
+func (s *session) remoteName() string {
+	s.rdnsOnce.Do(func() { s.rdns = s.srv.reverseName(s.ctx, s.remote) })
+	return s.rdns
 }
 
 // snapshot returns the current transaction for delivery.
