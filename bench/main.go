@@ -1,0 +1,177 @@
+// Command bench runs letterbox and Dovecot side by side on this machine and
+// prints how letterbox compares: LMTP delivery throughput, IMAP SELECT +
+// FETCH 1:* (FLAGS ENVELOPE) on a large mailbox, and POP3 RETR of every
+// message. Both servers get the same messages over the same loopback
+// clients, with plaintext login on their cleartext ports.
+//
+//	go run ./bench [-n 2000] [-c 8] [-mailbox 10000] [-only letterbox|dovecot]
+//
+// See bench/README.md.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+)
+
+const (
+	benchUser = "bench@example.com"
+	benchPass = "bench password"
+)
+
+// target is one running server under test.
+type target struct {
+	name      string
+	lmtpAddr  string
+	imapAddr  string
+	pop3Addr  string
+	user      string
+	pass      string
+	stop      func()
+	workspace string
+}
+
+// results of one target.
+type results struct {
+	lmtpRate      float64       // messages per second
+	selectCold    time.Duration // first SELECT + FETCH
+	selectWarm    time.Duration // best of the repeats
+	fetched       int
+	pop3          time.Duration
+	pop3Bytes     int64
+	pop3Messages  int
+	mailboxFilled int
+}
+
+func main() {
+	n := flag.Int("n", 2000, "messages delivered over LMTP for the throughput measurement")
+	c := flag.Int("c", 8, "concurrent LMTP connections")
+	mailbox := flag.Int("mailbox", 10000, "messages in the mailbox for the FETCH and RETR measurements")
+	size := flag.Int("size", 4096, "approximate message size in bytes")
+	repeats := flag.Int("repeats", 3, "SELECT+FETCH repetitions")
+	only := flag.String("only", "", "run only \"letterbox\" or \"dovecot\"")
+	keep := flag.Bool("keep", false, "keep the temp directories (data, configs, logs)")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("bench: ")
+	if *mailbox < *n {
+		*mailbox = *n
+	}
+
+	var names []string
+	switch *only {
+	case "":
+		names = []string{"letterbox", "dovecot"}
+	case "letterbox", "dovecot":
+		names = []string{*only}
+	default:
+		log.Fatalf("-only must be letterbox or dovecot")
+	}
+
+	res := map[string]results{}
+	for _, name := range names {
+		var t *target
+		var err error
+		if name == "letterbox" {
+			t, err = startLetterbox()
+		} else {
+			t, err = startDovecot()
+		}
+		if err != nil {
+			log.Fatalf("start %s: %v", name, err)
+		}
+		r, err := measure(t, *n, *c, *mailbox, *size, *repeats)
+		t.stop()
+		if !*keep {
+			os.RemoveAll(t.workspace)
+		} else {
+			log.Printf("%s workspace kept in %s", name, t.workspace)
+		}
+		if err != nil {
+			log.Fatalf("%s: %v", name, err)
+		}
+		res[name] = r
+	}
+	report(res, *n, *c, *mailbox, *size)
+}
+
+// measure runs every benchmark against one target.
+func measure(t *target, n, c, mailbox, size, repeats int) (results, error) {
+	var r results
+	log.Printf("%s: delivering %d messages over LMTP with %d connections", t.name, n, c)
+	d, err := deliverLMTP(t.lmtpAddr, t.user, n, c, size, 0)
+	if err != nil {
+		return r, fmt.Errorf("LMTP: %w", err)
+	}
+	r.lmtpRate = float64(n) / d.Seconds()
+	if mailbox > n {
+		log.Printf("%s: filling the mailbox to %d messages", t.name, mailbox)
+		if _, err := deliverLMTP(t.lmtpAddr, t.user, mailbox-n, c, size, n); err != nil {
+			return r, fmt.Errorf("LMTP fill: %w", err)
+		}
+	}
+	r.mailboxFilled = mailbox
+	for i := 0; i < repeats; i++ {
+		d, count, err := selectFetch(t.imapAddr, t.user, t.pass)
+		if err != nil {
+			return r, fmt.Errorf("IMAP: %w", err)
+		}
+		if count != mailbox {
+			return r, fmt.Errorf("IMAP FETCH 1:* returned %d messages, want %d", count, mailbox)
+		}
+		r.fetched = count
+		if i == 0 {
+			r.selectCold, r.selectWarm = d, d
+		} else if d < r.selectWarm {
+			r.selectWarm = d
+		}
+	}
+	log.Printf("%s: POP3 RETR of %d messages", t.name, mailbox)
+	d, msgs, bytes, err := retrAll(t.pop3Addr, t.user, t.pass)
+	if err != nil {
+		return r, fmt.Errorf("POP3: %w", err)
+	}
+	if msgs != mailbox {
+		return r, fmt.Errorf("POP3 STAT says %d messages, want %d", msgs, mailbox)
+	}
+	r.pop3, r.pop3Messages, r.pop3Bytes = d, msgs, bytes
+	return r, nil
+}
+
+// report prints the numbers and, when both ran, letterbox/Dovecot ratios
+// where above 1 means letterbox is faster.
+func report(res map[string]results, n, c, mailbox, size int) {
+	lb, hasLB := res["letterbox"]
+	dc, hasDC := res["dovecot"]
+	fmt.Printf("\nletterbox vs Dovecot on this machine (%d messages of ~%d bytes; LMTP with %d connections; mailbox of %d)\n\n", n, size, c, mailbox)
+	fmt.Printf("%-50s %14s %14s %10s\n", "measurement", "letterbox", "dovecot", "ratio")
+	fmt.Println(strings.Repeat("-", 91))
+	row := func(name string, l, d float64, unit string, higherIsBetter bool) {
+		ls, ds, rs := "-", "-", "-"
+		if hasLB {
+			ls = fmt.Sprintf("%.1f %s", l, unit)
+		}
+		if hasDC {
+			ds = fmt.Sprintf("%.1f %s", d, unit)
+		}
+		if hasLB && hasDC && l > 0 && d > 0 {
+			if higherIsBetter {
+				rs = fmt.Sprintf("%.2fx", l/d)
+			} else {
+				rs = fmt.Sprintf("%.2fx", d/l)
+			}
+		}
+		fmt.Printf("%-50s %14s %14s %10s\n", name, ls, ds, rs)
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	row("LMTP delivery throughput", lb.lmtpRate, dc.lmtpRate, "msg/s", true)
+	row("IMAP SELECT + FETCH 1:* (FLAGS ENVELOPE), first", ms(lb.selectCold), ms(dc.selectCold), "ms", false)
+	row("IMAP SELECT + FETCH 1:* (FLAGS ENVELOPE), best", ms(lb.selectWarm), ms(dc.selectWarm), "ms", false)
+	row("POP3 RETR of every message", ms(lb.pop3), ms(dc.pop3), "ms", false)
+	fmt.Println()
+	fmt.Println("ratio: how many times faster letterbox is (above 1: letterbox wins).")
+}
