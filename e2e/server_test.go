@@ -33,9 +33,13 @@ var defaultPorts = map[string]int{
 	"imaps":       1993,
 }
 
-// cheapHashEnv makes `letterbox user add` hash with cheap argon2 parameters
-// so that tests do not spend seconds per user (see cmd/letterbox).
-var cheapHashEnv = []string{"LETTERBOX_INSECURE_FAST_HASH=1"}
+// cheapHash sets cheap argon2id parameters (the config's [auth] keys) so
+// that tests do not spend 64 MiB and tens of milliseconds per hash.
+var cheapHash = map[string]string{
+	"argon2_memory":  `"64KiB"`,
+	"argon2_time":    "1",
+	"argon2_threads": "1",
+}
 
 // server is one running letterbox process with its own data directory.
 type server struct {
@@ -113,6 +117,13 @@ func (s *server) writeConfig() {
 		used[name] = true
 		return sub[1] + strconv.Itoa(s.ports[name])
 	})
+	for key, value := range cheapHash {
+		re := regexp.MustCompile(`(?m)^` + key + `\s*=.*$`)
+		if !re.MatchString(cfg) {
+			t.Logf("letterbox config defaults has no %s key; password hashing stays expensive", key)
+		}
+		cfg = re.ReplaceAllString(cfg, key+" = "+value)
+	}
 	for name := range defaultPorts {
 		if !used[name] {
 			t.Fatalf("letterbox config defaults does not mention the %s port %d; output:\n%s", name, defaultPorts[name], out)
@@ -145,7 +156,6 @@ func (s *server) start() {
 	t := s.t
 	t.Helper()
 	cmd := exec.Command(letterboxBin, s.args("serve")...)
-	cmd.Env = append(os.Environ(), cheapHashEnv...)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -242,7 +252,6 @@ func (s *server) tlsConfig() *tls.Config {
 func (s *server) addUser(name, password string) {
 	s.t.Helper()
 	cmd := exec.Command(letterboxBin, s.args("user", "add", name)...)
-	cmd.Env = append(os.Environ(), cheapHashEnv...)
 	cmd.Stdin = strings.NewReader(password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("letterbox user add %s: %v\n%s", name, err, out)
