@@ -33,8 +33,12 @@ var defaultPorts = map[string]int{
 	"imaps":       1993,
 }
 
-// cheapHash sets cheap argon2id parameters (the config's [auth] keys) so
-// that tests do not spend 64 MiB and tens of milliseconds per hash.
+// cheapHashEnv makes `user add` hash with cheap argon2id parameters, and
+// `serve` use them for the dummy hash it checks unknown users against (see
+// cmd/letterbox's package comment), so tests do not spend 64 MiB per hash.
+const cheapHashEnv = "LETTERBOX_TEST_CHEAP_HASH=1"
+
+// cheapHash sets the same cheap parameters through the config's [auth] keys.
 var cheapHash = map[string]string{
 	"argon2_memory":  `"64KiB"`,
 	"argon2_time":    "1",
@@ -156,6 +160,7 @@ func (s *server) start() {
 	t := s.t
 	t.Helper()
 	cmd := exec.Command(letterboxBin, s.args("serve")...)
+	cmd.Env = append(os.Environ(), cheapHashEnv)
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -252,6 +257,7 @@ func (s *server) tlsConfig() *tls.Config {
 func (s *server) addUser(name, password string) {
 	s.t.Helper()
 	cmd := exec.Command(letterboxBin, s.args("user", "add", name)...)
+	cmd.Env = append(os.Environ(), cheapHashEnv)
 	cmd.Stdin = strings.NewReader(password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("letterbox user add %s: %v\n%s", name, err, out)
