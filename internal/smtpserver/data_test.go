@@ -44,7 +44,7 @@ func TestNoSmugglingThroughBareLineEnds(t *testing.T) {
 			if !strings.Contains(msg, "MAIL FROM:<evil@remote.example>") || !strings.Contains(msg, "smuggled body") {
 				t.Errorf("smuggled commands are not data of the first message: %q", msg)
 			}
-			if n := len(ts.store.messages("bob@example.com")); n != 0 {
+			if n := len(ts.store.messages(t, "bob@example.com")); n != 0 {
 				t.Errorf("smuggled message injected: bob has %d", n)
 			}
 			if n := len(ts.store.deliverCalls()); n != 1 {
@@ -54,7 +54,8 @@ func TestNoSmugglingThroughBareLineEnds(t *testing.T) {
 	}
 }
 
-// A bare LF inside data is stored as it came (no rewriting in the server).
+// A bare LF inside data is data: the server passes it on unchanged and the
+// store normalises it to CRLF (store.Store.Deliver).
 func TestBareLFKeptAsData(t *testing.T) {
 	ts := startServer(t, Options{Mode: ModeSMTP})
 	c := dial(t, ts.addr)
@@ -62,7 +63,7 @@ func TestBareLFKeptAsData(t *testing.T) {
 	c.send("Subject: lf\r\n\r\na\nb\n.\nc\r\n.\r\n")
 	c.run("S: 250")
 	_, rest := splitTrace(t, ts.onlyMessage(t, "alice@example.com"))
-	if rest != "Subject: lf\r\n\r\na\nb\n.\nc\r\n" {
+	if rest != "Subject: lf\r\n\r\na\r\nb\r\n.\r\nc\r\n" {
 		t.Errorf("stored %q", rest)
 	}
 }
@@ -132,7 +133,7 @@ func TestBDATTooLarge(t *testing.T) {
 	c.run("S: 250")
 	c.send("BDAT 15 LAST\r\n" + strings.Repeat("b", 15))
 	c.run("S: 552 5.3.4\nC: NOOP\nS: 250")
-	if n := len(ts.store.messages("alice@example.com")); n != 0 {
+	if n := len(ts.store.messages(t, "alice@example.com")); n != 0 {
 		t.Errorf("alice has %d messages", n)
 	}
 }
@@ -144,7 +145,7 @@ func TestBDATAbortedByReset(t *testing.T) {
 	c.run("S: 220\nC: EHLO c.example\nS: 250\nC: MAIL FROM:<s@remote.example>\nS: 250\nC: RCPT TO:<alice@example.com>\nS: 250")
 	c.send("BDAT 5\r\nhello")
 	c.run("S: 250\nC: RSET\nS: 250\nC: NOOP\nS: 250")
-	if n := len(ts.store.messages("alice@example.com")); n != 0 {
+	if n := len(ts.store.messages(t, "alice@example.com")); n != 0 {
 		t.Errorf("alice has %d messages after an aborted BDAT", n)
 	}
 }
@@ -185,7 +186,7 @@ func TestDataLineTooLong(t *testing.T) {
 	c.run("S: 220\nC: EHLO c.example\nS: 250\nC: MAIL FROM:<s@remote.example>\nS: 250\nC: RCPT TO:<alice@example.com>\nS: 250\nC: DATA\nS: 354")
 	c.send(strings.Repeat("z", 300) + "\r\n.\r\n")
 	c.run("S: 500")
-	if n := len(ts.store.messages("alice@example.com")); n != 0 {
+	if n := len(ts.store.messages(t, "alice@example.com")); n != 0 {
 		t.Errorf("alice has %d messages", n)
 	}
 }

@@ -34,7 +34,7 @@ var testAccounts = []string{"alice@example.com", "bob@example.com", "carol@examp
 type testServer struct {
 	srv   *Server
 	addr  string
-	store *memStore
+	store *spyStore
 	tls   *tls.Config // server side, nil when TLS is off
 }
 
@@ -42,13 +42,10 @@ type testServer struct {
 // LookupAddr and Now get test values unless set.
 func startServer(t *testing.T, opts Options) *testServer {
 	t.Helper()
-	ms, _ := opts.Store.(*memStore)
+	ms, _ := opts.Store.(*spyStore)
 	if opts.Store == nil {
-		ms = newMemStore(testAccounts...)
+		ms = newSpyStore(t, 0)
 		opts.Store = ms
-	}
-	if fs, ok := opts.Store.(*failingStore); ok {
-		ms = fs.memStore
 	}
 	if opts.Hostname == "" {
 		opts.Hostname = testHostname
@@ -66,7 +63,7 @@ func startServer(t *testing.T, opts Options) *testServer {
 }
 
 // serveOn serves srv on a fresh loopback listener (wrapped by wrap if set).
-func serveOn(t *testing.T, srv *Server, ms *memStore, cfg *tls.Config, wrap func(net.Listener) net.Listener) *testServer {
+func serveOn(t *testing.T, srv *Server, ms *spyStore, cfg *tls.Config, wrap func(net.Listener) net.Listener) *testServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -93,20 +90,9 @@ func serveOn(t *testing.T, srv *Server, ms *memStore, cfg *tls.Config, wrap func
 	return &testServer{srv: srv, addr: addr, store: ms, tls: cfg}
 }
 
-// testAuth returns an auth.Service over st with cheap hashing, after
-// giving every test account testPassword.
-func testAuth(t *testing.T, st *memStore, opts auth.Options) *auth.Service {
-	t.Helper()
-	hash, err := auth.HashPassword(testPassword, auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.mu.Lock()
-	for name, a := range st.accounts {
-		a.PasswordHash = hash
-		st.accounts[name] = a
-	}
-	st.mu.Unlock()
+// testAuth returns an auth.Service over st with cheap hashing and a short
+// failure delay.
+func testAuth(st store.Store, opts auth.Options) *auth.Service {
 	opts.Params = auth.TestParams
 	if opts.FailureDelay == 0 {
 		opts.FailureDelay = time.Millisecond
@@ -254,7 +240,7 @@ func (c *client) expectClosed() {
 // onlyMessage returns the single message stored for account.
 func (ts *testServer) onlyMessage(t *testing.T, account string) []byte {
 	t.Helper()
-	msgs := ts.store.messages(account)
+	msgs := ts.store.messages(t, account)
 	if len(msgs) != 1 {
 		t.Fatalf("%s has %d messages, want 1", account, len(msgs))
 	}
@@ -287,8 +273,6 @@ func splitTrace(t *testing.T, msg []byte) (trace, rest string) {
 	}
 	return s[:j], s[j:]
 }
-
-var _ store.Store = (*memStore)(nil)
 
 // fakeAuth accepts nobody; for tests that only look at whether AUTH is
 // offered.

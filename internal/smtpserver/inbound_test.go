@@ -77,10 +77,10 @@ func TestInboundRecipientReplies(t *testing.T) {
 		C: QUIT
 		S: 221
 	`)
-	if got := len(ts.store.messages("alice@example.com")); got != 1 {
+	if got := len(ts.store.messages(t, "alice@example.com")); got != 1 {
 		t.Errorf("alice has %d messages", got)
 	}
-	if got := len(ts.store.messages("bob@example.com")); got != 1 {
+	if got := len(ts.store.messages(t, "bob@example.com")); got != 1 {
 		t.Errorf("bob has %d messages", got)
 	}
 	calls := ts.store.deliverCalls()
@@ -141,7 +141,7 @@ func TestPipelining(t *testing.T) {
 	`)
 	c.send("Subject: p\r\n\r\npipelined\r\n.\r\nQUIT\r\n")
 	c.run("S: 250 2.0.0\nS: 221")
-	if len(ts.store.messages("alice@example.com")) != 1 || len(ts.store.messages("bob@example.com")) != 1 {
+	if len(ts.store.messages(t, "alice@example.com")) != 1 || len(ts.store.messages(t, "bob@example.com")) != 1 {
 		t.Error("pipelined message not delivered to both")
 	}
 }

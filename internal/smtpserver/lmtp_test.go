@@ -24,7 +24,7 @@ func TestLMTPPerRecipientReplies(t *testing.T) {
 		{"too large", store.ErrTooLarge, "552 5.3.4 <bob@example.com>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := &failingStore{memStore: newMemStore(testAccounts...), account: "bob@example.com", err: tc.err}
+			fs := newSpyStore(t, 0).failing("bob@example.com", tc.err)
 			ts := startServer(t, Options{Mode: ModeLMTP, Store: fs})
 			c := dial(t, ts.addr)
 			c.run(`
@@ -62,7 +62,7 @@ func TestLMTPPerRecipientReplies(t *testing.T) {
 					t.Errorf("%s: trace %q", a, trace)
 				}
 			}
-			if n := len(ts.store.messages("bob@example.com")); n != 0 {
+			if n := len(ts.store.messages(t, "bob@example.com")); n != 0 {
 				t.Errorf("bob has %d messages", n)
 			}
 		})
@@ -71,7 +71,7 @@ func TestLMTPPerRecipientReplies(t *testing.T) {
 
 // BDAT over LMTP also gets one reply per recipient.
 func TestLMTPBDAT(t *testing.T) {
-	fs := &failingStore{memStore: newMemStore(testAccounts...), account: "alice@example.com", err: errors.New("injected")}
+	fs := newSpyStore(t, 0).failing("alice@example.com", errors.New("injected"))
 	ts := startServer(t, Options{Mode: ModeLMTP, Store: fs})
 	c := dial(t, ts.addr)
 	c.run("S: 220\nC: LHLO mta.example\nS: 250\nC: MAIL FROM:<s@remote.example>\nS: 250\nC: RCPT TO:<alice@example.com>\nS: 250\nC: RCPT TO:<bob@example.com>\nS: 250")

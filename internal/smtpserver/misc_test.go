@@ -40,7 +40,7 @@ func TestDeliveryReplyMapping(t *testing.T) {
 // temporarily the whole transaction gets 451 so the client retries (we
 // cannot bounce); a duplicate beats a loss.
 func TestSMTPPartialFailureIsTemporary(t *testing.T) {
-	fs := &failingStore{memStore: newMemStore(testAccounts...), account: "bob@example.com", err: errors.New("injected")}
+	fs := newSpyStore(t, 0).failing("bob@example.com", errors.New("injected"))
 	ts := startServer(t, Options{Mode: ModeSMTP, Store: fs})
 	c := dial(t, ts.addr)
 	c.run(`
@@ -63,8 +63,7 @@ func TestSMTPPartialFailureIsTemporary(t *testing.T) {
 
 // The store's own size limit (after our trace headers) also gives 552 5.3.4.
 func TestStoreTooLarge(t *testing.T) {
-	ms := newMemStore(testAccounts...)
-	ms.maxSize = 50
+	ms := newSpyStore(t, 100)
 	ts := startServer(t, Options{Mode: ModeSMTP, Store: ms})
 	err := smtp.SendMail(ts.addr, nil, "s@remote.example", []string{"alice@example.com"}, []byte("Subject: tiny\r\n\r\nx\r\n"))
 	if err == nil || !strings.Contains(err.Error(), "552") || !strings.Contains(err.Error(), "5.3.4") {
@@ -132,7 +131,7 @@ func TestSlowDataWithinTimeout(t *testing.T) {
 // Close stops Serve (which returns nil), drops connections, and may be
 // called twice; Serve after Close fails at once.
 func TestCloseStopsServe(t *testing.T) {
-	srv := New(Options{Store: newMemStore(testAccounts...)})
+	srv := New(Options{Store: newSpyStore(t, 0)})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,8 +15,8 @@ import (
 func submissionServer(t *testing.T, aopts auth.Options) (*testServer, *tls.Config) {
 	t.Helper()
 	srvTLS, cliTLS := testTLS(t)
-	ms := newMemStore(testAccounts...)
-	return startServer(t, Options{Mode: ModeSubmission, Store: ms, TLS: srvTLS, Auth: testAuth(t, ms, aopts)}), cliTLS
+	ms := newSpyStore(t, 0)
+	return startServer(t, Options{Mode: ModeSubmission, Store: ms, TLS: srvTLS, Auth: testAuth(ms, aopts)}), cliTLS
 }
 
 func plainIR(authzid, user, pass string) string {
@@ -123,8 +123,8 @@ func TestSubmissionAuthLogin(t *testing.T) {
 // sends a message.
 func TestSubmissionImplicitTLS(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
-	ms := newMemStore(testAccounts...)
-	srv := New(Options{Mode: ModeSubmission, Store: ms, TLS: srvTLS, Auth: testAuth(t, ms, auth.Options{}),
+	ms := newSpyStore(t, 0)
+	srv := New(Options{Mode: ModeSubmission, Store: ms, TLS: srvTLS, Auth: testAuth(ms, auth.Options{}),
 		Hostname: testHostname, LookupAddr: noRDNS})
 	ts := serveOn(t, srv, ms, srvTLS, func(l net.Listener) net.Listener { return tls.NewListener(l, srvTLS) })
 	conn, err := tls.Dial("tcp", ts.addr, cliTLS)
@@ -212,8 +212,8 @@ func TestSubmissionMalformedPlain(t *testing.T) {
 // On the MX port an authenticated client may send to local users but gets
 // the remote-delivery refusal for others, not "relay denied".
 func TestInboundAuthenticatedRemoteRecipient(t *testing.T) {
-	ms := newMemStore(testAccounts...)
-	ts := startServer(t, Options{Mode: ModeSMTP, Store: ms, Auth: testAuth(t, ms, auth.Options{}), AllowInsecureAuth: true})
+	ms := newSpyStore(t, 0)
+	ts := startServer(t, Options{Mode: ModeSMTP, Store: ms, Auth: testAuth(ms, auth.Options{}), AllowInsecureAuth: true})
 	c := dial(t, ts.addr)
 	c.run(`
 		S: 220
