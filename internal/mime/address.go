@@ -13,14 +13,18 @@ import "strings"
 //   - the group's members are the addresses between the two.
 //
 // An address without a domain (e.g. a bare "alice") gets Host MissingHost,
-// so that an empty Host always means a group marker.
+// one without a local part Mailbox MissingMailbox, so that an empty Host
+// always means a group marker.
 type Address struct {
 	Name, ADL, Mailbox, Host string
 }
 
-// MissingHost is the Host of an address written without a domain, as
-// UW IMAP and Cyrus report it.
-const MissingHost = ".MISSING-HOST-NAME."
+// MissingHost and MissingMailbox stand for the domain or local part of an
+// address written without one, as Dovecot reports them.
+const (
+	MissingHost    = "MISSING_DOMAIN"
+	MissingMailbox = "MISSING_MAILBOX"
+)
 
 // IsGroupStart reports whether a marks the start of a group.
 func (a Address) IsGroupStart() bool { return a.Host == "" && a.Mailbox != "" }
@@ -169,7 +173,7 @@ func (p *addrParser) address() {
 			a := Address{Mailbox: localPart(words), Host: p.domain()}
 			p.skipSpace(&comment)
 			a.Name = comment
-			p.out = append(p.out, a)
+			p.add(a)
 			return
 		case ':':
 			p.i++
@@ -197,7 +201,20 @@ func (p *addrParser) bare(words []word, comment string) {
 	if len(words) == 0 {
 		return
 	}
-	p.out = append(p.out, Address{Name: comment, Mailbox: localPart(words), Host: MissingHost})
+	p.add(Address{Name: comment, Mailbox: localPart(words), Host: MissingHost})
+}
+
+// add appends a mailbox address. One with neither local part nor domain
+// nor name is junk and dropped; a missing local part becomes MissingMailbox
+// so that the address is never mistaken for a group marker.
+func (p *addrParser) add(a Address) {
+	if a.Mailbox == "" {
+		if a.Host == MissingHost && a.Name == "" && a.ADL == "" {
+			return
+		}
+		a.Mailbox = MissingMailbox
+	}
+	p.out = append(p.out, a)
 }
 
 // angle parses "<" [route ":"] addr-spec ">" (RFC 5322 §3.4, §4.4).
@@ -255,13 +272,7 @@ func (p *addrParser) angle(name string, comment *string) {
 	if a.Name == "" {
 		a.Name = *comment
 	}
-	if a.Mailbox == "" && a.Host == MissingHost && a.ADL == "" {
-		// "<>" (a null return path) or junk: keep the name only if any.
-		if a.Name == "" {
-			return
-		}
-	}
-	p.out = append(p.out, a)
+	p.add(a)
 }
 
 // domain reads a domain: dot-atoms and domain literals, with CFWS allowed

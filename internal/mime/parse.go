@@ -17,13 +17,10 @@ const bodyLineKeep = 1024
 // Parse parses the message of size octets in r. The error is only ever an
 // I/O error from r; content never makes Parse fail.
 func Parse(r io.ReaderAt, size int64) (*Part, error) {
-	p := &parser{ra: r, lr: newLineReader(io.NewSectionReader(r, 0, size))}
+	p := &parser{lr: newLineReader(io.NewSectionReader(r, 0, size))}
 	root, _ := p.entity(nil, false, 0, true)
 	if p.lr.err != nil {
 		return nil, p.lr.err
-	}
-	if p.err != nil {
-		return nil, p.err
 	}
 	return root, nil
 }
@@ -35,9 +32,7 @@ func ParseBytes(b []byte) *Part {
 }
 
 type parser struct {
-	ra  io.ReaderAt
-	lr  *lineReader
-	err error
+	lr *lineReader
 }
 
 // stop says how the scan of an entity ended: at the end of input
@@ -90,7 +85,7 @@ func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool)
 		// The header ran into a delimiter or the end of input: no body.
 		part.BodyStart = max(st.end, part.HeaderStart)
 		part.End = part.BodyStart
-		p.finish(part, bodyLFs, bodyLFs, depth)
+		p.finish(part, bodyLFs, bodyLFs)
 		return part, st
 	}
 	part.BodyStart = p.lr.pos
@@ -107,7 +102,7 @@ func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool)
 	if part.End == part.BodyStart {
 		endLFs = bodyLFs
 	}
-	p.finish(part, bodyLFs, endLFs, depth)
+	p.finish(part, bodyLFs, endLFs)
 	return part, st
 }
 
@@ -130,17 +125,17 @@ func (p *parser) multipartBody(part *Part, bounds []string, depth int) stop {
 
 // finish computes Size and Lines and establishes the invariants documented
 // in the package comment.
-func (p *parser) finish(part *Part, bodyLFs, endLFs int64, depth int) {
+func (p *parser) finish(part *Part, bodyLFs, endLFs int64) {
 	part.Size = part.End - part.BodyStart
 	if part.Type == "text" || part.Message != nil || part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") {
-		part.Lines = p.lines(part.BodyStart, part.End, endLFs-bodyLFs)
+		part.Lines = lines(part.Size, endLFs-bodyLFs)
 	}
 	if part.IsMultipart() && len(part.Parts) == 0 {
 		// No usable boundary: one plain child spans the body.
 		child := &Part{HeaderStart: part.BodyStart, BodyStart: part.BodyStart, End: part.End,
 			Type: "text", Subtype: "plain", Params: []Param{{"charset", "us-ascii"}}, Encoding: "7BIT"}
 		child.Size = child.End - child.BodyStart
-		child.Lines = p.lines(child.BodyStart, child.End, endLFs-bodyLFs)
+		child.Lines = lines(child.Size, endLFs-bodyLFs)
 		part.Parts = []*Part{child}
 	}
 	if part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && part.Message == nil {
@@ -152,21 +147,12 @@ func (p *parser) finish(part *Part, bodyLFs, endLFs int64, depth int) {
 	}
 }
 
-// lines is the number of lines in [start, end) given the LFs in it: an
-// unterminated last line counts as a line.
-func (p *parser) lines(start, end, lfs int64) int64 {
-	if end <= start {
+// lines is the number of lines in a body of the given octets and LFs:
+// the number of line breaks, as Dovecot counts (a last line without a line
+// break, such as the one before a boundary delimiter, is not counted).
+func lines(octets, lfs int64) int64 {
+	if octets <= 0 || lfs < 0 {
 		return 0
-	}
-	var last [1]byte
-	if _, err := p.ra.ReadAt(last[:], end-1); err != nil {
-		if p.err == nil {
-			p.err = err
-		}
-		return lfs
-	}
-	if last[0] != '\n' {
-		lfs++
 	}
 	return lfs
 }
