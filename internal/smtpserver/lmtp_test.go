@@ -2,6 +2,8 @@ package smtpserver
 
 import (
 	"errors"
+	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,5 +106,53 @@ func TestLMTPRecipientsAndGreeting(t *testing.T) {
 	`)
 	if strings.Contains(strings.Join(replies[2], "\n"), "AUTH") {
 		t.Errorf("LHLO offers AUTH: %q", replies[2])
+	}
+}
+
+// LMTP over a unix socket (how Postfix usually reaches a local delivery
+// agent): no address to record, so the Received header has no TCP-info.
+func TestLMTPUnixSocket(t *testing.T) {
+	ms := newSpyStore(t, 0)
+	srv := New(Options{Mode: ModeLMTP, Store: ms, Hostname: testHostname})
+	path := filepath.Join(t.TempDir(), "lmtp.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Skipf("no unix sockets here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := newClient(t, conn)
+	c.run(`
+		S: 220
+		C: LHLO mta.example
+		S: 250
+		C: MAIL FROM:<s@remote.example>
+		S: 250
+		C: RCPT TO:<carol@example.com>
+		S: 250
+		C: DATA
+		S: 354
+		C: Subject: via socket
+		C:
+		C: .
+		S: 250 2.0.0 <carol@example.com>
+	`)
+	msgs := ms.messages(t, "carol@example.com")
+	if len(msgs) != 1 {
+		t.Fatalf("carol has %d messages", len(msgs))
+	}
+	trace, rest := splitTrace(t, msgs[0])
+	if !strings.Contains(trace, "Received: from mta.example\r\n\tby mx.example.test (letterbox) with LMTP id ") ||
+		rest != "Subject: via socket\r\n\r\n" {
+		t.Errorf("stored %q + %q", trace, rest)
 	}
 }

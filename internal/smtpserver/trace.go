@@ -35,11 +35,14 @@ func (t traceInfo) header() []byte {
 	var b strings.Builder
 	b.WriteString("Return-Path: <" + t.from + ">\r\n")
 	b.WriteString("Received: from " + sanitizeHelo(t.helo))
-	tcpInfo := addressLiteral(t.remote)
-	if t.rdns != "" {
-		tcpInfo = t.rdns + " " + tcpInfo
+	if t.remote.IsValid() { // not for LMTP over a unix socket
+		tcpInfo := addressLiteral(t.remote)
+		if t.rdns != "" {
+			tcpInfo = t.rdns + " " + tcpInfo
+		}
+		b.WriteString(" (" + tcpInfo + ")")
 	}
-	b.WriteString(" (" + tcpInfo + ")\r\n")
+	b.WriteString("\r\n")
 	if t.tls != nil {
 		b.WriteString("\t(using " + tls.VersionName(t.tls.Version) + " with cipher " +
 			tls.CipherSuiteName(t.tls.CipherSuite) + ")\r\n")
@@ -78,14 +81,10 @@ func protocolName(mode Mode, utf8, tlsOn, authOn bool) string {
 
 // addressLiteral writes an IP as RFC 5321 §4.1.3 wants it.
 func addressLiteral(a netip.Addr) string {
-	switch {
-	case !a.IsValid():
-		return "[unknown]"
-	case a.Is4():
+	if a.Is4() {
 		return "[" + a.String() + "]"
-	default:
-		return "[IPv6:" + a.String() + "]"
 	}
+	return "[IPv6:" + a.String() + "]"
 }
 
 // sanitizeHelo keeps a client-chosen HELO argument from breaking the header:
@@ -109,8 +108,9 @@ func sanitizeHelo(h string) string {
 
 // reverseName looks up the client's name for the Received header, giving up
 // after a short time: the header is informational and must not delay mail.
+// LMTP clients are our own MTA; like Dovecot we do not look them up.
 func (srv *Server) reverseName(ctx context.Context, a netip.Addr) string {
-	if !a.IsValid() {
+	if !a.IsValid() || srv.opts.Mode == ModeLMTP {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -30,6 +30,13 @@ func TestTraceHeader(t *testing.T) {
 				"Received: from evil??x???y ([IPv6:2001:db8::1])\r\n" +
 				"\t(using TLS 1.3 with cipher TLS_AES_128_GCM_SHA256)\r\n" +
 				"\tby mx.test (letterbox) with ESMTPS id abc; Wed, 04 Mar 2026 05:06:07 +0100\r\n"},
+		{"LMTP over a unix socket",
+			traceInfo{from: "a@b.example", helo: "mta", hostname: "mx.test", protocol: "LMTP", id: "abc",
+				rcpt: "x@test", date: date},
+			"Return-Path: <a@b.example>\r\n" +
+				"Received: from mta\r\n" +
+				"\tby mx.test (letterbox) with LMTP id abc\r\n" +
+				"\tfor <x@test>; Wed, 04 Mar 2026 05:06:07 +0100\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := string(tc.in.header()); got != tc.want {
