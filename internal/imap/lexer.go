@@ -226,12 +226,15 @@ func (r *Reader) keywordAhead(kw string) bool {
 }
 
 // astring reads an astring: atom with resp-specials, quoted or literal.
+// Octets above 0x7f are accepted in the atom form (UTF-8 atoms, as sent by
+// some clients and allowed by RFC 9051's utf8 rules); mailbox name decoding
+// then decides whether they are valid.
 func (r *Reader) astring(what string) string {
 	switch r.peek() {
 	case '"', '{':
 		return r.str(what)
 	}
-	s := r.run(isAStringChar)
+	s := r.run(func(c byte) bool { return c >= 0x80 || isAStringChar(c) })
 	if s == "" {
 		r.fail("expected %s", what)
 	}
@@ -456,7 +459,7 @@ func (r *Reader) listMailbox() string {
 	case '"', '{':
 		s = r.str("mailbox pattern")
 	default:
-		s = r.run(isListChar)
+		s = r.run(func(c byte) bool { return c >= 0x80 || isListChar(c) })
 		if s == "" {
 			r.fail("expected mailbox pattern")
 		}
