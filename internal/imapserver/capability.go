@@ -1,0 +1,96 @@
+package imapserver
+
+import (
+	"strconv"
+
+	"github.com/letterbox/letterbox/internal/imap"
+)
+
+// The capability list lives here and only here. Every name in it is
+// exercised by a test named in capability_test.go; that test fails when one
+// is advertised without a test.
+
+// baseCapabilities are advertised in every state.
+var baseCapabilities = []string{
+	"IMAP4rev1",    // RFC 3501
+	"IMAP4rev2",    // RFC 9051
+	"LITERAL+",     // RFC 7888
+	"SASL-IR",      // RFC 4959
+	"ID",           // RFC 2971
+	"ENABLE",       // RFC 5161
+	"IDLE",         // RFC 2177
+	"NAMESPACE",    // RFC 2342
+	"UNSELECT",     // RFC 3691
+	"UIDPLUS",      // RFC 4315
+	"MOVE",         // RFC 6851
+	"CHILDREN",     // RFC 3348
+	"SPECIAL-USE",  // RFC 6154
+	"CREATE-SPECIAL-USE",
+	"LIST-EXTENDED", // RFC 5258
+	"LIST-STATUS",   // RFC 5819
+	"ESEARCH",       // RFC 4731
+	"SEARCHRES",     // RFC 5182
+	"STATUS=SIZE",   // RFC 8438
+	"BINARY",        // RFC 3516
+	"UTF8=ACCEPT",   // RFC 6855
+	"CONDSTORE",     // RFC 7162
+	"QRESYNC",       // RFC 7162
+}
+
+// capabilities returns what the session advertises now (RFC 3501 §6.1.1):
+// STARTTLS while it can be used, LOGINDISABLED and no AUTH=PLAIN where
+// plaintext authentication is not allowed (RFC 3501 §6.2.3, §11.1),
+// APPENDLIMIT with the configured size (RFC 7889).
+func (s *session) capabilities() []string {
+	caps := make([]string, 0, len(baseCapabilities)+4)
+	caps = append(caps, baseCapabilities...)
+	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
+	if s.state == stateNotAuthenticated {
+		if s.srv.opts.TLS != nil && !s.c.tls {
+			caps = append(caps, "STARTTLS")
+		}
+		if s.plaintextAllowed() {
+			caps = append(caps, "AUTH=PLAIN")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+	}
+	return caps
+}
+
+// plaintextAllowed says whether LOGIN and AUTHENTICATE PLAIN may be used.
+func (s *session) plaintextAllowed() bool {
+	return s.srv.opts.AllowPlaintextAuth(s.c.remote, s.c.tls)
+}
+
+// cmdCapability: CAPABILITY (RFC 3501 §6.1.1).
+func (s *session) cmdCapability(cmd *imap.Command) (string, error) {
+	s.writeCapability()
+	return "", nil
+}
+
+func (s *session) writeCapability() {
+	w := s.c.w
+	w.StartUntagged()
+	w.Raw("CAPABILITY")
+	for _, c := range s.capabilities() {
+		w.SP()
+		w.Atom(c)
+	}
+	w.CRLF()
+}
+
+// cmdNoop: NOOP (RFC 3501 §6.1.2) and CHECK (RFC 3501 §6.4.1; nothing to
+// do: every change is durable when its command completes). The pending
+// updates are written by execute.
+func (s *session) cmdNoop(cmd *imap.Command) (string, error) {
+	return "", nil
+}
+
+// cmdLogout: LOGOUT (RFC 3501 §6.1.3).
+func (s *session) cmdLogout(cmd *imap.Command) (string, error) {
+	s.c.w.WriteStatus("", "BYE", "", "letterbox logging out")
+	s.state = stateLogout
+	s.sel = nil
+	return "", nil
+}

@@ -1,0 +1,45 @@
+package imapserver
+
+import (
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// cmdExpunge: EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+// The removed messages are announced with the other pending updates by
+// execute, as EXPUNGE or, under QRESYNC, VANISHED (RFC 7162 §3.2.10).
+func (s *session) cmdExpunge(cmd *imap.Command) (string, error) {
+	v := s.sel
+	if v.readOnly {
+		return "", errNo("READ-ONLY", "Mailbox is read-only")
+	}
+	if err := v.refresh(s.ctx); err != nil {
+		return "", err
+	}
+	var within map[store.UID]bool
+	if cmd.UID {
+		set := cmd.Args.(*imap.ExpungeArgs).UIDs
+		uids, err := s.resolveUIDs(set)
+		if err != nil {
+			return "", err
+		}
+		within = make(map[store.UID]bool, len(uids))
+		for _, u := range uids {
+			within[u] = true
+		}
+	}
+	del := v.deletedUIDs(within)
+	if len(del) == 0 {
+		return "", nil
+	}
+	gone, err := v.mbox.Expunge(s.ctx, del)
+	if err != nil {
+		return "", err
+	}
+	for _, u := range gone {
+		if v.seqOf(u) > 0 {
+			v.pendingExpunge[u] = true
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,461 @@
+package imapserver
+
+import (
+	"errors"
+	"io"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/mime"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// fetchBatch bounds how many messages' metadata one store call loads.
+const fetchBatch = 256
+
+// fetchPlan is what a FETCH needs beyond the items themselves.
+type fetchPlan struct {
+	items     []imap.FetchItem
+	structure bool // decoded MIME structure needed
+	blob      bool // message content needed
+	setSeen   bool // a non-PEEK body item sets \Seen (RFC 3501 §6.4.5)
+	hasFlags  bool
+}
+
+func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
+	p := fetchPlan{}
+	hasUID, hasModSeq := false, false
+	for _, it := range items {
+		switch it.Name {
+		case "UID":
+			hasUID = true
+		case "MODSEQ":
+			hasModSeq = true
+		case "FLAGS":
+			p.hasFlags = true
+		case "ENVELOPE", "BODYSTRUCTURE":
+			p.structure = true
+		case "BODY":
+			p.structure = true
+			if it.Section != nil {
+				p.blob = true
+				p.setSeen = p.setSeen || !it.Peek
+			}
+		case "BINARY", "BINARY.SIZE":
+			p.structure, p.blob = true, true
+			p.setSeen = p.setSeen || (it.Name == "BINARY" && !it.Peek)
+		case "RFC822", "RFC822.TEXT":
+			p.structure, p.blob, p.setSeen = true, true, true
+		case "RFC822.HEADER":
+			p.structure, p.blob = true, true
+		}
+		p.items = append(p.items, it)
+	}
+	// UID FETCH always reports UID (RFC 3501 §6.4.8); CHANGEDSINCE implies
+	// MODSEQ (RFC 7162 §3.1.4.1).
+	if uid && !hasUID {
+		p.items = append([]imap.FetchItem{{Name: "UID"}}, p.items...)
+	}
+	if modseq && !hasModSeq {
+		p.items = append(p.items, imap.FetchItem{Name: "MODSEQ"})
+	}
+	return p
+}
+
+// cmdFetch: FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8, RFC 9051
+// §6.4.5) with BINARY (RFC 3516), MODSEQ and CHANGEDSINCE (RFC 7162
+// §3.1.4-5) and VANISHED (RFC 7162 §3.2.6). Bodies are streamed from the
+// blob in chunks; ENVELOPE and BODYSTRUCTURE come from the structure stored
+// at delivery.
+func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.FetchArgs)
+	v := s.sel
+	uids, err := s.resolve(a.Seq, cmd.UID)
+	if err != nil {
+		return "", err
+	}
+	if a.Vanished && (!cmd.UID || !s.qresync || a.ChangedSince == 0) {
+		return "", errBad("VANISHED needs UID FETCH, QRESYNC and CHANGEDSINCE")
+	}
+	wantModSeq := a.ChangedSince > 0
+	for _, it := range a.Items {
+		if it.Name == "MODSEQ" {
+			wantModSeq = true
+		}
+	}
+	if wantModSeq {
+		s.condstore = true
+	}
+	plan := planFetch(a.Items, cmd.UID, a.ChangedSince > 0)
+	if a.Vanished {
+		if err := s.fetchVanished(a); err != nil {
+			return "", err
+		}
+	}
+	for start := 0; start < len(uids); start += fetchBatch {
+		batch := uids[start:min(start+fetchBatch, len(uids))]
+		details, err := v.mbox.Details(s.ctx, batch)
+		if err != nil {
+			return "", err
+		}
+		if a.ChangedSince > 0 {
+			kept := details[:0]
+			for _, d := range details {
+				if uint64(d.ModSeq) > a.ChangedSince {
+					kept = append(kept, d)
+				}
+			}
+			details = kept
+		}
+		addFlags := false
+		if plan.setSeen && !v.readOnly {
+			if addFlags, err = s.markSeen(details); err != nil {
+				return "", err
+			}
+		}
+		for i := range details {
+			if err := s.fetchOne(&details[i], plan, addFlags && !plan.hasFlags); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", nil
+}
+
+// fetchVanished reports the UIDs in the set expunged after CHANGEDSINCE
+// (RFC 7162 §3.2.6).
+func (s *session) fetchVanished(a *imap.FetchArgs) error {
+	ch, err := s.sel.mbox.Changes(s.ctx, store.ModSeq(a.ChangedSince))
+	if err != nil {
+		return err
+	}
+	var gone []store.UID
+	maxUID := uint32(s.sel.uidNext - 1)
+	for _, u := range ch.Expunged {
+		if a.Seq.Contains(uint32(u), maxUID) && s.sel.seqOf(u) == 0 {
+			gone = append(gone, u)
+		}
+	}
+	if len(gone) > 0 {
+		w := s.c.w
+		w.StartUntagged()
+		w.Raw("VANISHED (EARLIER) ")
+		w.SeqSet(uidSet(gone))
+		w.CRLF()
+	}
+	return nil
+}
+
+// markSeen sets \Seen on the messages that lack it (RFC 3501 §6.4.5) and
+// updates details in place; it reports whether any changed.
+func (s *session) markSeen(details []store.MessageDetail) (bool, error) {
+	var need []store.UID
+	for _, d := range details {
+		if !hasFlag(d.Flags, store.FlagSeen) {
+			need = append(need, d.UID)
+		}
+	}
+	if len(need) == 0 {
+		return false, nil
+	}
+	res, err := s.sel.mbox.StoreFlags(s.ctx, need, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	if err != nil {
+		return false, err
+	}
+	byUID := make(map[store.UID]store.FlagUpdate, len(res.Updated))
+	for _, u := range res.Updated {
+		byUID[u.UID] = u
+	}
+	for i := range details {
+		if u, ok := byUID[details[i].UID]; ok {
+			details[i].Flags = u.Flags
+			details[i].ModSeq = u.ModSeq
+		}
+	}
+	return len(res.Updated) > 0, nil
+}
+
+// fetchOne writes one "* n FETCH (...)" response.
+func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool) error {
+	v := s.sel
+	seq := v.seqOf(d.UID)
+	if seq == 0 {
+		return nil
+	}
+	var root *mime.Part
+	var blob store.Blob
+	if plan.blob {
+		b, err := s.srv.opts.Store.OpenBlob(s.ctx, d.BlobID)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		blob = b
+	}
+	if plan.structure {
+		var err error
+		root, err = mime.Decode(d.Structure)
+		if err != nil || root == nil {
+			// Structure missing or unreadable: parse the content again.
+			if blob == nil {
+				b, err := s.srv.opts.Store.OpenBlob(s.ctx, d.BlobID)
+				if err != nil {
+					return err
+				}
+				defer b.Close()
+				blob = b
+			}
+			if root, err = mime.Parse(blob, blob.Size()); err != nil {
+				return err
+			}
+		}
+	}
+	// BINARY of a part whose encoding we cannot undo fails the command
+	// before its response starts (RFC 3516 §4.3 UNKNOWN-CTE).
+	for _, it := range plan.items {
+		if (it.Name == "BINARY" || it.Name == "BINARY.SIZE") && it.Section != nil && len(it.Section.Part) > 0 {
+			if p := root.Find(it.Section.Part); p != nil && !p.IsMultipart() && p.Message == nil {
+				if _, err := mime.NewDecoder(nil, p.Encoding); err != nil {
+					return errNo("UNKNOWN-CTE", "Cannot decode "+p.Encoding)
+				}
+			}
+		}
+	}
+	// The client now knows these flags: no unsolicited FETCH for them.
+	v.setFlags(d.UID, d.Flags, d.ModSeq)
+
+	s.c.writeDeadline()
+	w := s.c.w
+	w.StartUntagged()
+	w.Number(uint64(seq))
+	w.Raw(" FETCH (")
+	items := plan.items
+	if addFlags {
+		items = append(append([]imap.FetchItem{}, items...), imap.FetchItem{Name: "FLAGS"})
+	}
+	for i, it := range items {
+		if i > 0 {
+			w.SP()
+		}
+		if err := s.fetchItem(d, it, root, blob); err != nil {
+			// The response line is cut: the stream cannot continue.
+			s.log.Error("imap fetch failed mid-response", "uid", d.UID, "err", err)
+			return errCloseConn
+		}
+	}
+	w.CloseList()
+	w.CRLF()
+	return w.Err()
+}
+
+// fetchItem writes one data item "NAME value".
+func (s *session) fetchItem(d *store.MessageDetail, it imap.FetchItem, root *mime.Part, blob store.Blob) error {
+	w := s.c.w
+	switch it.Name {
+	case "UID":
+		w.Raw("UID ")
+		w.Number(uint64(d.UID))
+	case "FLAGS":
+		w.Raw("FLAGS ")
+		w.Flags(s.flagsForClient(d.Flags, s.sel.isRecent(d.UID)))
+	case "MODSEQ":
+		w.Raw("MODSEQ (")
+		w.Number(uint64(d.ModSeq))
+		w.CloseList()
+	case "INTERNALDATE":
+		w.Raw("INTERNALDATE ")
+		w.DateTime(d.InternalDate)
+	case "RFC822.SIZE":
+		w.Raw("RFC822.SIZE ")
+		w.Number(uint64(d.Size))
+	case "ENVELOPE":
+		w.Raw("ENVELOPE ")
+		w.Envelope(root.Envelope)
+	case "BODYSTRUCTURE":
+		w.Raw("BODYSTRUCTURE ")
+		w.BodyStructure(root, true)
+	case "RFC822":
+		w.Raw("RFC822 ")
+		return s.writeRange(blob, mime.Range{Start: 0, End: blob.Size()}, nil, false)
+	case "RFC822.HEADER":
+		w.Raw("RFC822.HEADER ")
+		r, _ := root.HeaderRange(nil)
+		return s.writeRange(blob, r, nil, false)
+	case "RFC822.TEXT":
+		w.Raw("RFC822.TEXT ")
+		r, _ := root.TextRange(nil)
+		return s.writeRange(blob, r, nil, false)
+	case "BODY":
+		if it.Section == nil {
+			w.Raw("BODY ")
+			w.BodyStructure(root, false)
+			return nil
+		}
+		w.Raw(it.ResponseName())
+		w.SP()
+		return s.writeSection(blob, root, it)
+	case "BINARY", "BINARY.SIZE":
+		return s.writeBinary(blob, root, it)
+	default:
+		return errBad("Unknown FETCH item " + it.Name)
+	}
+	return nil
+}
+
+// writeSection writes the value of BODY[section]<partial> (RFC 3501
+// §6.4.5): NIL when the part does not exist.
+func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchItem) error {
+	sec := it.Section
+	var r mime.Range
+	ok := false
+	switch sec.Specifier {
+	case "":
+		if len(sec.Part) == 0 {
+			r, ok = mime.Range{Start: 0, End: blob.Size()}, true
+		} else {
+			r, ok = root.BodyRange(sec.Part)
+		}
+	case "HEADER":
+		r, ok = root.HeaderRange(sec.Part)
+		if !ok && root.Find(sec.Part) != nil {
+			// Not a message/rfc822 part: an empty header.
+			return s.writeBytes(nil, it.Partial)
+		}
+	case "TEXT":
+		r, ok = root.TextRange(sec.Part)
+		if !ok && root.Find(sec.Part) != nil {
+			return s.writeBytes(nil, it.Partial)
+		}
+	case "MIME":
+		r, ok = root.MIMERange(sec.Part)
+	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
+		hr, hok := root.HeaderRange(sec.Part)
+		if !hok {
+			if root.Find(sec.Part) == nil {
+				s.c.w.Nil()
+				return nil
+			}
+			return s.writeBytes([]byte("\r\n"), it.Partial)
+		}
+		hdr := make([]byte, hr.Len())
+		if _, err := blob.ReadAt(hdr, hr.Start); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		return s.writeBytes(mime.FilterHeader(hdr, sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT"), it.Partial)
+	}
+	if !ok {
+		s.c.w.Nil()
+		return nil
+	}
+	return s.writeRange(blob, r, it.Partial, false)
+}
+
+// writeBinary writes BINARY[section]<partial> or BINARY.SIZE[section]
+// (RFC 3516 §4.2): the part's content with its transfer encoding undone,
+// as a literal8.
+func (s *session) writeBinary(blob store.Blob, root *mime.Part, it imap.FetchItem) error {
+	w := s.c.w
+	var path []int
+	if it.Section != nil {
+		path = it.Section.Part
+	}
+	if len(path) == 0 {
+		whole := mime.Range{Start: 0, End: blob.Size()}
+		if it.Name == "BINARY.SIZE" {
+			w.Raw(it.ResponseName() + " ")
+			w.Number(uint64(whole.Len()))
+			return nil
+		}
+		w.Raw(it.ResponseName() + " ")
+		return s.writeRange(blob, whole, it.Partial, true)
+	}
+	part := root.Find(path)
+	if part == nil {
+		w.Raw(it.ResponseName() + " NIL")
+		return nil
+	}
+	if it.Name == "BINARY.SIZE" {
+		n, err := mime.BinarySize(blob, part)
+		if errors.Is(err, mime.ErrUnknownCTE) {
+			return errNo("UNKNOWN-CTE", "Cannot decode "+part.Encoding)
+		}
+		if err != nil {
+			return err
+		}
+		w.Raw(it.ResponseName() + " ")
+		w.Number(uint64(n))
+		return nil
+	}
+	size, err := mime.BinarySize(blob, part)
+	if errors.Is(err, mime.ErrUnknownCTE) {
+		return errNo("UNKNOWN-CTE", "Cannot decode "+part.Encoding)
+	}
+	if err != nil {
+		return err
+	}
+	dec, err := mime.BinarySection(blob, part)
+	if err != nil {
+		return err
+	}
+	off, n := clip(size, it.Partial)
+	w.Raw(it.ResponseName() + " ")
+	if off > 0 {
+		if _, err := io.CopyN(io.Discard, dec, off); err != nil {
+			return err
+		}
+	}
+	w.LiteralHeader(n, true)
+	return s.copyLiteral(dec, n)
+}
+
+// clip applies a <offset.count> partial to a value of size octets
+// (RFC 3501 §6.4.5: an origin beyond the end gives an empty string).
+func clip(size int64, p *imap.Partial) (off, n int64) {
+	if p == nil {
+		return 0, size
+	}
+	if p.Offset >= size {
+		return size, 0
+	}
+	return p.Offset, min(p.Count, size-p.Offset)
+}
+
+// writeRange streams bytes [r.Start, r.End) of the blob, cut by partial,
+// as a literal (literal8 when binary).
+func (s *session) writeRange(blob store.Blob, r mime.Range, p *imap.Partial, binary bool) error {
+	off, n := clip(r.Len(), p)
+	s.c.w.LiteralHeader(n, binary)
+	return s.copyLiteral(io.NewSectionReader(blob, r.Start+off, n), n)
+}
+
+// writeBytes writes an in-memory value, cut by partial, as a literal.
+func (s *session) writeBytes(b []byte, p *imap.Partial) error {
+	off, n := clip(int64(len(b)), p)
+	s.c.w.Literal(b[off : off+n])
+	return nil
+}
+
+// copyLiteral copies exactly n octets of the literal announced already. If
+// the source fails midway the rest is padded so the stream stays in sync,
+// and the error is logged.
+func (s *session) copyLiteral(src io.Reader, n int64) error {
+	written, err := io.CopyN(s.c.w, src, n)
+	if err == nil {
+		return nil
+	}
+	if werr := s.c.w.Err(); werr != nil {
+		return werr
+	}
+	s.log.Error("imap fetch: reading message failed", "err", err)
+	pad := make([]byte, 4096)
+	for i := range pad {
+		pad[i] = ' '
+	}
+	for rest := n - written; rest > 0; {
+		k := min(rest, int64(len(pad)))
+		if _, err := s.c.w.Write(pad[:k]); err != nil {
+			return err
+		}
+		rest -= k
+	}
+	return nil
+}

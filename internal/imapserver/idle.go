@@ -1,0 +1,61 @@
+package imapserver
+
+import (
+	"errors"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). The session sends what is
+// pending, then waits on the change feed and on the client's DONE only:
+// no store query runs until the feed signals the selected mailbox, and then
+// the updates go out at once.
+func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
+	c := s.c
+	c.w.Continuation("idling")
+	if s.state == stateSelected {
+		s.pushUpdates(true)
+	}
+	if err := c.flush(); err != nil {
+		return "", errCloseConn
+	}
+	done := make(chan error, 1)
+	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
+	go func() { done <- c.r.ReadIdleDone() }()
+	var feed <-chan store.Change
+	if s.watcher != nil {
+		feed = s.watcher.C()
+	}
+	for {
+		select {
+		case err := <-done:
+			switch {
+			case err == nil:
+				return "", nil
+			case errors.Is(err, imap.ErrNotDone):
+				return "", errBad("Expected DONE")
+			case isTimeout(err):
+				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
+				return "", errCloseConn
+			default:
+				return "", errCloseConn
+			}
+		case ch, ok := <-feed:
+			if !ok {
+				feed = nil
+				continue
+			}
+			s.noteChange(ch)
+			if s.changed && s.state == stateSelected {
+				s.pushUpdates(true)
+				if err := c.flush(); err != nil {
+					return "", errCloseConn
+				}
+			}
+		case <-s.ctx.Done():
+			c.w.WriteStatus("", "BYE", "", "Server shutting down")
+			return "", errCloseConn
+		}
+	}
+}

@@ -1,0 +1,381 @@
+package imapserver
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// specialUses are the attributes CREATE-SPECIAL-USE accepts (RFC 6154 §2).
+var specialUses = map[string]string{
+	`\all`: store.SpecialAll, `\archive`: store.SpecialArchive, `\drafts`: store.SpecialDrafts,
+	`\flagged`: store.SpecialFlagged, `\junk`: store.SpecialJunk, `\sent`: store.SpecialSent,
+	`\trash`: store.SpecialTrash,
+}
+
+const sep = string(store.HierarchySeparator)
+
+// canonicalName writes INBOX (any case, also as first level) as "INBOX" and
+// drops one trailing separator (RFC 3501 §5.1, §6.3.3).
+func canonicalName(name string) string {
+	name = strings.TrimSuffix(name, sep)
+	first, rest, hasRest := strings.Cut(name, sep)
+	if strings.EqualFold(first, store.InboxName) {
+		if hasRest {
+			return store.InboxName + sep + rest
+		}
+		return store.InboxName
+	}
+	return name
+}
+
+// cmdCreate: CREATE (RFC 3501 §6.3.3) with the USE parameter
+// (CREATE-SPECIAL-USE, RFC 6154 §3).
+func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.CreateArgs)
+	name := canonicalName(a.Mailbox)
+	if name == store.InboxName {
+		return "", errNo("ALREADYEXISTS", "INBOX always exists")
+	}
+	if name == "" {
+		return "", errNo("CANNOT", "Invalid mailbox name")
+	}
+	use := ""
+	switch len(a.SpecialUse) {
+	case 0:
+	case 1:
+		u, ok := specialUses[strings.ToLower(a.SpecialUse[0])]
+		if !ok {
+			return "", errNo("USEATTR", "Unsupported special-use attribute")
+		}
+		use = u
+	default:
+		return "", errNo("USEATTR", "Only one special-use attribute per mailbox")
+	}
+	if _, err := s.boxes.Create(s.ctx, name, use); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+// cmdDelete: DELETE (RFC 3501 §6.3.4). Deleting the selected mailbox
+// deselects it.
+func (s *session) cmdDelete(cmd *imap.Command) (string, error) {
+	name := canonicalName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	if name == store.InboxName {
+		return "", errNo("CANNOT", "INBOX cannot be deleted")
+	}
+	info, err := s.boxes.Get(s.ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.boxes.Delete(s.ctx, name); err != nil {
+		return "", err
+	}
+	if s.sel != nil && s.sel.id == info.ID {
+		s.deselect()
+	}
+	return "", nil
+}
+
+// cmdRename: RENAME (RFC 3501 §6.3.5); INBOX's messages move out and INBOX
+// stays (the store implements it).
+func (s *session) cmdRename(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.RenameArgs)
+	from, to := canonicalName(a.From), canonicalName(a.To)
+	if to == store.InboxName {
+		return "", errNo("ALREADYEXISTS", "INBOX always exists")
+	}
+	if err := s.boxes.Rename(s.ctx, from, to); err != nil {
+		return "", err
+	}
+	if s.sel != nil && s.sel.name == from && from != store.InboxName {
+		s.sel.name = to
+	}
+	return "", nil
+}
+
+// cmdSubscribe: SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6-7).
+func (s *session) cmdSubscribe(cmd *imap.Command) (string, error) {
+	name := canonicalName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	return "", s.boxes.SetSubscribed(s.ctx, name, cmd.Name == "SUBSCRIBE")
+}
+
+// cmdNamespace: NAMESPACE (RFC 2342): one personal namespace, no others.
+func (s *session) cmdNamespace(cmd *imap.Command) (string, error) {
+	s.c.w.Untagged(`NAMESPACE (("" "/")) NIL NIL`)
+	return "", nil
+}
+
+// cmdStatus: STATUS (RFC 3501 §6.3.10, RFC 9051 §6.3.11) with SIZE
+// (RFC 8438) and HIGHESTMODSEQ (RFC 7162 §3.1.6, a CONDSTORE enabling
+// command).
+func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.StatusArgs)
+	name := canonicalName(a.Mailbox)
+	st, err := s.boxes.Status(s.ctx, name)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range a.Items {
+		if it == imap.StatusHighestModSeq {
+			s.condstore = true
+		}
+	}
+	s.writeStatus(st, a.Items)
+	return "", nil
+}
+
+// writeStatus writes "* STATUS name (items)".
+func (s *session) writeStatus(st store.MailboxStatus, items []string) {
+	w := s.c.w
+	w.StartUntagged()
+	w.Raw("STATUS ")
+	w.Mailbox(st.Name)
+	w.Raw(" (")
+	for i, it := range items {
+		if i > 0 {
+			w.SP()
+		}
+		w.Atom(it)
+		w.SP()
+		switch it {
+		case imap.StatusMessages:
+			w.Number(uint64(st.Messages))
+		case imap.StatusRecent:
+			w.Number(uint64(st.Recent))
+		case imap.StatusUIDNext:
+			w.Number(uint64(st.UIDNext))
+		case imap.StatusUIDValidity:
+			w.Number(uint64(st.UIDValidity))
+		case imap.StatusUnseen:
+			w.Number(uint64(st.Unseen))
+		case imap.StatusDeleted:
+			w.Number(uint64(st.Deleted))
+		case imap.StatusSize:
+			w.Number(uint64(st.Size))
+		case imap.StatusHighestModSeq:
+			w.Number(uint64(st.HighestModSeq))
+		default:
+			w.Number(0)
+		}
+	}
+	w.CloseList()
+	w.CRLF()
+}
+
+// listEntry is one line of a LIST answer.
+type listEntry struct {
+	name       string
+	info       store.MailboxInfo
+	exists     bool // false for a parent implied by a child's name
+	children   bool
+	subscribed bool
+	childSub   bool // a child is subscribed (RECURSIVEMATCH, RFC 5258 §3.5)
+}
+
+// cmdList: LIST and LSUB (RFC 3501 §6.3.8-9, RFC 9051 §6.3.9) with
+// LIST-EXTENDED selection and return options (RFC 5258), CHILDREN
+// (RFC 3348), SPECIAL-USE (RFC 6154) and LIST-STATUS (RFC 5819).
+func (s *session) cmdList(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.ListArgs)
+	lsub := cmd.Name == "LSUB"
+	w := s.c.w
+	if len(a.Patterns) == 1 && a.Patterns[0] == "" && !a.Extended {
+		// The hierarchy delimiter and root (RFC 3501 §6.3.8).
+		w.StartUntagged()
+		w.Raw(cmd.Name)
+		w.Raw(` (\Noselect) "/" ""`)
+		w.CRLF()
+		return "", nil
+	}
+	boxes, err := s.boxes.List(s.ctx)
+	if err != nil {
+		return "", err
+	}
+	entries := buildListEntries(boxes)
+	sel := a.Selection
+	ret := a.Return
+	if lsub {
+		sel = imap.ListSelection{Subscribed: true}
+	}
+	if sel.RecursiveMatch && !sel.Subscribed {
+		return "", errBad("RECURSIVEMATCH needs another selection option")
+	}
+	if ret.Status != nil {
+		for _, it := range ret.Status {
+			if it == imap.StatusHighestModSeq {
+				s.condstore = true
+			}
+		}
+	}
+	var patterns []string
+	for _, p := range a.Patterns {
+		patterns = append(patterns, canonicalPattern(a.Reference+p))
+	}
+	for _, e := range entries {
+		matched := false
+		for _, p := range patterns {
+			if matchPattern(p, e.name) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		var attrs []string
+		childInfo := false
+		switch {
+		case sel.Subscribed && !e.subscribed:
+			if !(sel.RecursiveMatch && e.childSub) && !(lsub && e.childSub && !patternsReachChildren(patterns, e.name)) {
+				continue
+			}
+			childInfo = sel.RecursiveMatch
+			if lsub {
+				attrs = append(attrs, `\Noselect`)
+			}
+		case sel.SpecialUse && e.info.SpecialUse == "":
+			continue
+		}
+		if !e.exists && !lsub {
+			if a.Extended || s.rev2 {
+				attrs = append(attrs, `\NonExistent`)
+			}
+			attrs = append(attrs, `\Noselect`)
+		}
+		if !lsub {
+			if e.children {
+				attrs = append(attrs, `\HasChildren`)
+			} else {
+				attrs = append(attrs, `\HasNoChildren`)
+			}
+			if e.info.SpecialUse != "" && (!a.Extended || ret.SpecialUse || sel.SpecialUse) {
+				attrs = append(attrs, e.info.SpecialUse)
+			}
+		}
+		if (ret.Subscribed || sel.Subscribed) && e.subscribed && !lsub {
+			attrs = append(attrs, `\Subscribed`)
+		}
+		w.StartUntagged()
+		w.Raw(cmd.Name)
+		w.SP()
+		w.Flags(attrs)
+		w.Raw(` "/" `)
+		w.Mailbox(e.name)
+		if childInfo {
+			w.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`)
+		}
+		w.CRLF()
+		if ret.Status != nil && e.exists {
+			st, err := s.boxes.Status(s.ctx, e.name)
+			if err == nil {
+				s.writeStatus(st, ret.Status)
+			}
+		}
+	}
+	return "", nil
+}
+
+// patternsReachChildren reports whether a pattern matches children of name;
+// when none does, LSUB shows an unsubscribed parent of subscribed children
+// as \Noselect (RFC 3501 §6.3.9).
+func patternsReachChildren(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if matchPattern(p, name+sep+"x") {
+			return true
+		}
+	}
+	return false
+}
+
+// buildListEntries adds implied parents and the children/subscription
+// relations, sorted by name with INBOX first.
+func buildListEntries(boxes []store.MailboxInfo) []*listEntry {
+	byName := map[string]*listEntry{}
+	for _, b := range boxes {
+		byName[b.Name] = &listEntry{name: b.Name, info: b, exists: true, subscribed: b.Subscribed}
+	}
+	for _, b := range boxes {
+		name := b.Name
+		for {
+			i := strings.LastIndex(name, sep)
+			if i < 0 {
+				break
+			}
+			parent := name[:i]
+			pe := byName[parent]
+			if pe == nil {
+				pe = &listEntry{name: parent}
+				byName[parent] = pe
+			}
+			pe.children = true
+			if b.Subscribed {
+				pe.childSub = true
+			}
+			name = parent
+		}
+	}
+	out := make([]*listEntry, 0, len(byName))
+	for _, e := range byName {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i].name == store.InboxName) != (out[j].name == store.InboxName) {
+			return out[i].name == store.InboxName
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+// canonicalPattern makes a leading INBOX level match case-insensitively.
+func canonicalPattern(p string) string {
+	first, rest, hasRest := strings.Cut(p, sep)
+	if strings.EqualFold(first, store.InboxName) {
+		if hasRest {
+			return store.InboxName + sep + rest
+		}
+		return store.InboxName
+	}
+	return p
+}
+
+// matchPattern matches a LIST pattern: '*' matches anything, '%' anything
+// but the hierarchy separator (RFC 3501 §6.3.8). Dynamic programming keeps
+// hostile patterns linear in len(p)*len(name).
+func matchPattern(p, name string) bool {
+	// cur[j]: p[:i] matches name[:j].
+	cur := make([]bool, len(name)+1)
+	next := make([]bool, len(name)+1)
+	cur[0] = true
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		clear(next)
+		switch c {
+		case '*':
+			run := false
+			for j := 0; j <= len(name); j++ {
+				run = run || cur[j]
+				next[j] = run
+			}
+		case '%':
+			run := false
+			for j := 0; j <= len(name); j++ {
+				if j > 0 && name[j-1] == store.HierarchySeparator {
+					run = false
+				}
+				run = run || cur[j]
+				next[j] = run
+			}
+		default:
+			for j := 1; j <= len(name); j++ {
+				next[j] = cur[j-1] && name[j-1] == c
+			}
+		}
+		cur, next = next, cur
+	}
+	return cur[len(name)]
+}

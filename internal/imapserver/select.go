@@ -1,0 +1,223 @@
+package imapserver
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// systemFlags are the flags every mailbox supports (RFC 3501 §2.3.2).
+var systemFlags = []string{store.FlagAnswered, store.FlagFlagged, store.FlagDeleted, store.FlagSeen, store.FlagDraft}
+
+// cmdSelect: SELECT and EXAMINE (RFC 3501 §6.3.1-2, RFC 9051 §6.3.2-3)
+// with the CONDSTORE parameter (RFC 7162 §3.1.8) and QRESYNC
+// (RFC 7162 §3.2.5: VANISHED (EARLIER) and FETCH of what changed).
+func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.SelectArgs)
+	readOnly := cmd.Name == "EXAMINE"
+	if a.QResync != nil && !s.qresync {
+		return "", errBad("QRESYNC is not enabled")
+	}
+	if s.sel != nil {
+		// Selecting again closes the current mailbox without expunging
+		// (RFC 3501 §6.3.1); RFC 7162 §3.2.11 announces it with [CLOSED].
+		s.deselect()
+		s.c.w.WriteStatus("", "OK", "CLOSED", "Previous mailbox closed")
+	}
+	name := canonicalName(a.Mailbox)
+	mbox, err := s.boxes.Open(s.ctx, name)
+	if err != nil {
+		return "", err
+	}
+	info, err := mbox.Info(s.ctx)
+	if err != nil {
+		return "", err
+	}
+	msgs, err := mbox.Messages(s.ctx)
+	if err != nil {
+		return "", err
+	}
+	v := newSelectedView(mbox, info, msgs, readOnly)
+	if err := v.claimRecent(s.ctx); err != nil {
+		return "", err
+	}
+	if a.CondStore || a.QResync != nil {
+		s.condstore = true
+	}
+
+	w := s.c.w
+	keywords := v.keywords()
+	w.StartUntagged()
+	w.Raw("FLAGS ")
+	w.Flags(append(append([]string{}, systemFlags...), keywords...))
+	w.CRLF()
+	if readOnly {
+		w.WriteStatus("", "OK", "PERMANENTFLAGS ()", "Read-only mailbox")
+	} else {
+		perm := append(append(append([]string{}, systemFlags...), keywords...), `\*`)
+		w.WriteStatus("", "OK", "PERMANENTFLAGS ("+strings.Join(perm, " ")+")", "Flags permitted")
+	}
+	w.Untagged(itoa(v.count()) + " EXISTS")
+	if !s.rev2 {
+		w.Untagged(itoa(v.recentCount()) + " RECENT")
+		if seq := v.firstUnseen(); seq > 0 {
+			w.WriteStatus("", "OK", "UNSEEN "+itoa(seq), "First unseen")
+		}
+	}
+	w.WriteStatus("", "OK", "UIDVALIDITY "+utoa(uint64(v.validity)), "UIDs valid")
+	w.WriteStatus("", "OK", "UIDNEXT "+utoa(uint64(v.uidNext)), "Predicted next UID")
+	w.WriteStatus("", "OK", "HIGHESTMODSEQ "+utoa(uint64(v.lastModSeq)), "Highest")
+	if s.rev2 {
+		// RFC 9051 §6.3.2: a LIST response with the mailbox's name.
+		w.StartUntagged()
+		w.Raw("LIST () \"/\" ")
+		w.Mailbox(info.Name)
+		w.CRLF()
+	}
+	if q := a.QResync; q != nil && q.UIDValidity == v.validity {
+		if err := s.qresyncSelect(v, q); err != nil {
+			return "", err
+		}
+	}
+	s.sel = v
+	s.state = stateSelected
+	s.saved = nil
+	s.changed = false
+	if readOnly {
+		return "READ-ONLY", nil
+	}
+	return "READ-WRITE", nil
+}
+
+// qresyncSelect sends what changed since the client's MODSEQ: the UIDs
+// expunged as VANISHED (EARLIER) and the changed messages as FETCH
+// (RFC 7162 §3.2.5.1).
+func (s *session) qresyncSelect(v *selectedView, q *imap.QResyncParams) error {
+	ch, err := v.mbox.Changes(s.ctx, store.ModSeq(q.ModSeq))
+	if err != nil {
+		return err
+	}
+	var gone []store.UID
+	for _, u := range ch.Expunged {
+		if q.KnownUIDs != nil && !q.KnownUIDs.Contains(uint32(u), uint32(v.maxUID())) {
+			continue
+		}
+		if v.seqOf(u) == 0 {
+			gone = append(gone, u)
+		}
+	}
+	w := s.c.w
+	if len(gone) > 0 {
+		w.StartUntagged()
+		w.Raw("VANISHED (EARLIER) ")
+		w.SeqSet(uidSet(gone))
+		w.CRLF()
+	}
+	for _, m := range ch.Updated {
+		seq := v.seqOf(m.UID)
+		if seq == 0 {
+			continue
+		}
+		w.StartUntagged()
+		w.Number(uint64(seq))
+		w.Raw(" FETCH (UID ")
+		w.Number(uint64(m.UID))
+		w.Raw(" FLAGS ")
+		w.Flags(s.flagsForClient(v.flags[seq-1], v.recent[m.UID]))
+		w.Raw(" MODSEQ (")
+		w.Number(uint64(v.modseqs[seq-1]))
+		w.Raw("))")
+		w.CRLF()
+	}
+	return nil
+}
+
+// deselect leaves the selected state (RFC 3501 §6.4.2, RFC 3691).
+func (s *session) deselect() {
+	s.sel = nil
+	s.saved = nil
+	s.changed = false
+	if s.state == stateSelected {
+		s.state = stateAuthenticated
+	}
+}
+
+// cmdClose: CLOSE (RFC 3501 §6.4.2): expunge \Deleted messages silently
+// unless read-only, then deselect.
+func (s *session) cmdClose(cmd *imap.Command) (string, error) {
+	v := s.sel
+	if !v.readOnly {
+		if err := v.refresh(s.ctx); err != nil {
+			return "", err
+		}
+		if del := v.deletedUIDs(nil); len(del) > 0 {
+			if _, err := v.mbox.Expunge(s.ctx, del); err != nil {
+				return "", err
+			}
+		}
+	}
+	s.deselect()
+	return "", nil
+}
+
+// cmdUnselect: UNSELECT (RFC 3691): deselect without expunging.
+func (s *session) cmdUnselect(cmd *imap.Command) (string, error) {
+	s.deselect()
+	return "", nil
+}
+
+// keywords lists the keywords in use in the view (for FLAGS and
+// PERMANENTFLAGS), sorted.
+func (v *selectedView) keywords() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, fl := range v.flags {
+		for _, f := range fl {
+			if strings.HasPrefix(f, `\`) || seen[strings.ToLower(f)] {
+				continue
+			}
+			seen[strings.ToLower(f)] = true
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// firstUnseen returns the sequence number of the first message without
+// \Seen, 0 when none (RFC 3501 §6.3.1 UNSEEN).
+func (v *selectedView) firstUnseen() int {
+	for i, fl := range v.flags {
+		if !hasFlag(fl, store.FlagSeen) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// deletedUIDs returns the UIDs with \Deleted, restricted to within when it
+// is not nil.
+func (v *selectedView) deletedUIDs(within map[store.UID]bool) []store.UID {
+	var out []store.UID
+	for i, fl := range v.flags {
+		if within != nil && !within[v.uids[i]] {
+			continue
+		}
+		if hasFlag(fl, store.FlagDeleted) && !v.pendingExpunge[v.uids[i]] {
+			out = append(out, v.uids[i])
+		}
+	}
+	return out
+}
+
+// hasFlag reports whether flags holds f (case-insensitive, RFC 3501 §2.3.2).
+func hasFlag(flags []string, f string) bool {
+	for _, x := range flags {
+		if strings.EqualFold(x, f) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,242 @@
+// Package imapserver is letterbox's IMAP4rev1/IMAP4rev2 server (RFC 3501,
+// RFC 9051) with the extensions listed in capability.go. It speaks the wire
+// format through internal/imap and keeps mail in a store.Store; sessions
+// learn about other sessions' changes only through the store's change feed.
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// Options configures a Server. Zero values take the defaults noted.
+type Options struct {
+	Store store.Store
+	Auth  auth.Authenticator
+	// TLS enables STARTTLS (RFC 3501 §6.2.1); nil means no STARTTLS.
+	// Serve detects listeners that already hand out *tls.Conn (IMAPS).
+	TLS      *tls.Config
+	Hostname string
+	// AllowPlaintextAuth says whether LOGIN/AUTHENTICATE PLAIN may be used
+	// on a connection; nil allows it on TLS and on loopback only
+	// (RFC 3501 §6.2.3 LOGINDISABLED, RFC 9051 §6.2.3).
+	AllowPlaintextAuth func(remote netip.Addr, tlsActive bool) bool
+	// MaxMessageSize bounds APPEND (RFC 7889 APPENDLIMIT); default 50 MiB.
+	MaxMessageSize int64
+	Limits         Limits
+	Logger         *slog.Logger
+}
+
+// Limits bound what one client may make the server do.
+type Limits struct {
+	// MaxLineLength bounds one command line without its literals; default 64 KiB.
+	MaxLineLength int
+	// MaxLiteralSize bounds literals other than APPEND's message; default 64 KiB.
+	MaxLiteralSize int64
+	// MaxConnsPerIP bounds concurrent connections from one remote address; default 50.
+	MaxConnsPerIP int
+	// MaxConnsPerUser bounds concurrent authenticated sessions of one account; default 50.
+	MaxConnsPerUser int
+	// IdleTimeout closes a connection that sends nothing for this long;
+	// default 30 minutes (RFC 3501 §5.4). IDLE waits at least 29 minutes
+	// (RFC 2177) unless IdleTimeout is set lower explicitly.
+	IdleTimeout time.Duration
+	// CommandTimeout bounds how long reading one command (with its
+	// literals) and writing one response may take; default 5 minutes.
+	CommandTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = 50 << 20
+	}
+	if o.Limits.MaxLineLength <= 0 {
+		o.Limits.MaxLineLength = 64 << 10
+	}
+	if o.Limits.MaxLiteralSize <= 0 {
+		o.Limits.MaxLiteralSize = 64 << 10
+	}
+	if o.Limits.MaxConnsPerIP <= 0 {
+		o.Limits.MaxConnsPerIP = 50
+	}
+	if o.Limits.MaxConnsPerUser <= 0 {
+		o.Limits.MaxConnsPerUser = 50
+	}
+	if o.Limits.IdleTimeout <= 0 {
+		o.Limits.IdleTimeout = 30 * time.Minute
+	}
+	if o.Limits.CommandTimeout <= 0 {
+		o.Limits.CommandTimeout = 5 * time.Minute
+	}
+	if o.Hostname == "" {
+		o.Hostname = "localhost"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.AllowPlaintextAuth == nil {
+		o.AllowPlaintextAuth = func(remote netip.Addr, tlsActive bool) bool {
+			return tlsActive || remote.IsLoopback()
+		}
+	}
+}
+
+// Server accepts IMAP connections.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	conns     map[*conn]bool
+	perIP     map[netip.Addr]int
+	perUser   map[string]int
+	closed    bool
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("imapserver: server closed")
+
+// New makes a Server.
+func New(opts Options) *Server {
+	opts.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		listeners: map[net.Listener]bool{},
+		conns:     map[*conn]bool{},
+		perIP:     map[netip.Addr]int{},
+		perUser:   map[string]int{},
+		ctx:       ctx,
+		cancel:    cancel,
+	}
+}
+
+// Serve accepts connections on l until Close. Connections that are already
+// *tls.Conn (an IMAPS listener, RFC 8314) start in TLS.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(nc)
+		}()
+	}
+}
+
+// Close stops the listeners and closes every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.cancel()
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.raw.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func remoteAddr(nc net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// admitIP counts a new connection from ip; false when over the limit.
+func (s *Server) admitIP(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.perIP[c.remote] >= s.opts.Limits.MaxConnsPerIP {
+		return false
+	}
+	s.perIP[c.remote]++
+	s.conns[c] = true
+	return true
+}
+
+func (s *Server) releaseIP(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if s.perIP[c.remote]--; s.perIP[c.remote] <= 0 {
+		delete(s.perIP, c.remote)
+	}
+}
+
+// admitUser counts an authenticated session; false when over the limit.
+func (s *Server) admitUser(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perUser[name] >= s.opts.Limits.MaxConnsPerUser {
+		return false
+	}
+	s.perUser[name]++
+	return true
+}
+
+func (s *Server) releaseUser(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perUser[name]--; s.perUser[name] <= 0 {
+		delete(s.perUser, name)
+	}
+}

@@ -1,0 +1,364 @@
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// state is the connection state of RFC 3501 §3 / RFC 9051 §3.
+type state int
+
+const (
+	stateNotAuthenticated state = 1 << iota
+	stateAuthenticated
+	stateSelected
+	stateLogout
+)
+
+const (
+	anyState      = stateNotAuthenticated | stateAuthenticated | stateSelected
+	authenticated = stateAuthenticated | stateSelected
+)
+
+// session is one client's IMAP session: login state, enabled extensions,
+// the selected mailbox's view and the account's change feed.
+type session struct {
+	srv *Server
+	c   *conn
+	log *slog.Logger
+	ctx context.Context
+
+	state       state
+	account     store.Account
+	userCounted bool
+	boxes       store.Mailboxes
+	watcher     store.Watcher
+	sel         *selectedView
+
+	// Extensions turned on by ENABLE (RFC 5161) or implicitly.
+	rev2      bool // ENABLE IMAP4rev2 (RFC 9051 §6.3.1)
+	utf8      bool // ENABLE UTF8=ACCEPT (RFC 6855)
+	qresync   bool // ENABLE QRESYNC (RFC 7162 §3.2.3)
+	condstore bool // a CONDSTORE enabling command was seen (RFC 7162 §3.1)
+
+	// Saved search result (SEARCHRES, RFC 5182): UIDs, so that it survives
+	// expunges; valid only while the same mailbox stays selected.
+	saved []store.UID
+
+	// changed is set when the feed signalled the selected mailbox.
+	changed bool
+}
+
+// errAnswered means the handler already wrote the tagged response.
+var errAnswered = errors.New("imapserver: already answered")
+
+// errCloseConn means the connection must be closed after the response.
+var errCloseConn = errors.New("imapserver: closing connection")
+
+func (s *Server) serveConn(nc net.Conn) {
+	c := newConn(s, nc)
+	defer nc.Close()
+	if !s.admitIP(c) {
+		c.writeDeadline()
+		c.w.WriteStatus("", "BYE", "UNAVAILABLE", "Too many connections from your address")
+		c.w.Flush()
+		return
+	}
+	defer s.releaseIP(c)
+	if tc, ok := nc.(*tls.Conn); ok {
+		tc.SetDeadline(time.Now().Add(s.opts.Limits.CommandTimeout))
+		if err := tc.Handshake(); err != nil {
+			s.log.Debug("imap tls handshake failed", "remote", c.remote, "err", err)
+			return
+		}
+		tc.SetDeadline(time.Time{})
+	}
+	sess := &session{
+		srv:   s,
+		c:     c,
+		log:   s.log.With("remote", c.remote.String()),
+		ctx:   s.ctx,
+		state: stateNotAuthenticated,
+	}
+	defer sess.cleanup()
+	sess.run()
+}
+
+// cleanup releases what the session holds.
+func (s *session) cleanup() {
+	if s.watcher != nil {
+		s.watcher.Close()
+		s.watcher = nil
+	}
+	if s.userCounted {
+		s.srv.releaseUser(s.account.Name)
+		s.userCounted = false
+	}
+	s.sel = nil
+}
+
+// run greets the client and executes commands until LOGOUT, an error or
+// the idle timeout.
+func (s *session) run() {
+	c := s.c
+	c.w.WriteStatus("", "OK", "CAPABILITY "+strings.Join(s.capabilities(), " "), "letterbox IMAP ready")
+	if c.flush() != nil {
+		return
+	}
+	for s.state != stateLogout {
+		c.readDeadline(s.srv.opts.Limits.IdleTimeout)
+		cmd, err := c.r.ReadCommand()
+		if err != nil {
+			var pe *imap.ParseError
+			if errors.As(err, &pe) {
+				s.answerParseError(pe)
+				if pe.Fatal || c.flush() != nil {
+					return
+				}
+				continue
+			}
+			if isTimeout(err) {
+				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
+				c.flush()
+			} else if !isClosed(err) {
+				s.log.Debug("imap read failed", "err", err)
+			}
+			return
+		}
+		err = s.execute(cmd)
+		cmd.Close()
+		if errors.Is(err, errCloseConn) {
+			c.flush()
+			return
+		}
+		if c.flush() != nil {
+			return
+		}
+	}
+}
+
+// answerParseError answers a command the codec could not parse.
+func (s *session) answerParseError(pe *imap.ParseError) {
+	status := "BAD"
+	if pe.NO {
+		status = "NO"
+	}
+	s.c.w.WriteStatus(pe.Tag, status, pe.Code, pe.Msg)
+	if pe.Fatal {
+		s.c.w.WriteStatus("", "BYE", "", "Cannot resynchronise, closing connection")
+		s.c.flush()
+	}
+}
+
+// execute runs one command: state check, handler (with panics recovered),
+// then the pending mailbox updates RFC 3501 §7.4.1 allows, then the tagged
+// status response.
+func (s *session) execute(cmd *imap.Command) (err error) {
+	h, ok := commandTable[cmd.Name]
+	if !ok || (cmd.UID && !h.uid) {
+		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Unknown command")
+		return nil
+	}
+	if h.states&s.state == 0 {
+		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Command not valid in this state")
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("imap command panicked", "command", cmd.Name, "panic", r, "stack", string(debug.Stack()))
+			// The response may be cut in the middle: close cleanly.
+			s.c.w.WriteStatus("", "BYE", "SERVERBUG", "Internal error, closing connection")
+			err = errCloseConn
+		}
+	}()
+	code, err := h.run(s, cmd)
+	if errors.Is(err, errAnswered) {
+		return nil
+	}
+	if errors.Is(err, errCloseConn) {
+		return err
+	}
+	// Pending updates: EXPUNGE is not allowed during FETCH, STORE and
+	// SEARCH (RFC 3501 §7.4.1); their UID forms may carry it.
+	if s.state == stateSelected {
+		s.pushUpdates(!h.noExpunge || cmd.UID)
+	}
+	name := cmd.Name
+	if cmd.UID {
+		name = "UID " + name
+	}
+	if err != nil {
+		s.answerError(cmd.Tag, name, err)
+		return nil
+	}
+	s.c.w.WriteStatus(cmd.Tag, "OK", code, name+" completed")
+	return nil
+}
+
+// answerError turns a handler error into the tagged NO/BAD.
+func (s *session) answerError(tag, name string, err error) {
+	if pe := storeError(err, false); pe != nil {
+		s.c.w.WriteStatus(tag, pe.status, pe.code, pe.text)
+		return
+	}
+	s.log.Error("imap command failed", "command", name, "account", s.account.Name, "err", err)
+	s.c.w.WriteStatus(tag, "NO", "SERVERBUG", name+" failed: internal error")
+}
+
+// handler is one command's entry in the dispatch table.
+type handler struct {
+	states state
+	uid    bool // has a UID form
+	// noExpunge: no EXPUNGE may be sent after this command (FETCH, STORE,
+	// SEARCH without UID; RFC 3501 §7.4.1).
+	noExpunge bool
+	// run executes the command; the returned code goes into the tagged OK.
+	run func(s *session, cmd *imap.Command) (code string, err error)
+}
+
+// commandTable maps command names (Command.Name) to handlers.
+var commandTable map[string]handler
+
+func init() {
+	commandTable = map[string]handler{
+		"CAPABILITY":   {states: anyState, run: (*session).cmdCapability},
+		"NOOP":         {states: anyState, run: (*session).cmdNoop},
+		"LOGOUT":       {states: anyState, run: (*session).cmdLogout},
+		"STARTTLS":     {states: stateNotAuthenticated, run: (*session).cmdStartTLS},
+		"LOGIN":        {states: stateNotAuthenticated, run: (*session).cmdLogin},
+		"AUTHENTICATE": {states: stateNotAuthenticated, run: (*session).cmdAuthenticate},
+		"ENABLE":       {states: authenticated, run: (*session).cmdEnable},
+		"ID":           {states: anyState, run: (*session).cmdID},
+		"SELECT":       {states: authenticated, run: (*session).cmdSelect},
+		"EXAMINE":      {states: authenticated, run: (*session).cmdSelect},
+		"CREATE":       {states: authenticated, run: (*session).cmdCreate},
+		"DELETE":       {states: authenticated, run: (*session).cmdDelete},
+		"RENAME":       {states: authenticated, run: (*session).cmdRename},
+		"SUBSCRIBE":    {states: authenticated, run: (*session).cmdSubscribe},
+		"UNSUBSCRIBE":  {states: authenticated, run: (*session).cmdSubscribe},
+		"LIST":         {states: authenticated, run: (*session).cmdList},
+		"LSUB":         {states: authenticated, run: (*session).cmdList},
+		"NAMESPACE":    {states: authenticated, run: (*session).cmdNamespace},
+		"STATUS":       {states: authenticated, run: (*session).cmdStatus},
+		"APPEND":       {states: authenticated, run: (*session).cmdAppend},
+		"IDLE":         {states: authenticated, run: (*session).cmdIdle},
+		"CHECK":        {states: stateSelected, run: (*session).cmdNoop},
+		"CLOSE":        {states: stateSelected, run: (*session).cmdClose},
+		"UNSELECT":     {states: stateSelected, run: (*session).cmdUnselect},
+		"EXPUNGE":      {states: stateSelected, uid: true, run: (*session).cmdExpunge},
+		"SEARCH":       {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdSearch},
+		"FETCH":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdFetch},
+		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
+		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
+		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+	}
+}
+
+// drainFeed reads the change feed without blocking and notes whether the
+// selected mailbox changed (or vanished).
+func (s *session) drainFeed() {
+	if s.watcher == nil {
+		return
+	}
+	for {
+		select {
+		case ch, ok := <-s.watcher.C():
+			if !ok {
+				return
+			}
+			s.noteChange(ch)
+		default:
+			return
+		}
+	}
+}
+
+// noteChange records a feed event.
+func (s *session) noteChange(ch store.Change) {
+	if s.sel != nil && ch.MailboxID == s.sel.id && ch.ModSeq > s.sel.lastModSeq {
+		s.changed = true
+	}
+}
+
+// pushUpdates asks the store for the selected mailbox's changes when the
+// feed said there are any, and writes the untagged responses allowed now.
+func (s *session) pushUpdates(allowExpunge bool) {
+	s.drainFeed()
+	if s.sel == nil {
+		return
+	}
+	if s.changed {
+		s.changed = false
+		if err := s.sel.refresh(s.ctx); err != nil {
+			s.log.Error("imap refresh failed", "mailbox", s.sel.name, "err", err)
+			return
+		}
+	}
+	if s.sel.hasPending() {
+		s.writeUpdates(s.sel.flush(allowExpunge, s.qresync, !s.rev2))
+	}
+}
+
+// writeUpdates writes untagged EXPUNGE/VANISHED/EXISTS/RECENT/FETCH
+// responses (RFC 3501 §7.3.1, §7.4.1, RFC 7162 §3.2.10).
+func (s *session) writeUpdates(ups []update) {
+	w := s.c.w
+	for _, u := range ups {
+		switch u.kind {
+		case updExpunge:
+			w.Untagged(fmt.Sprintf("%d EXPUNGE", u.seq))
+		case updVanished:
+			w.StartUntagged()
+			w.Raw("VANISHED ")
+			w.SeqSet(uidSet(u.uids))
+			w.CRLF()
+		case updExists:
+			w.Untagged(fmt.Sprintf("%d EXISTS", u.seq))
+		case updRecent:
+			w.Untagged(fmt.Sprintf("%d RECENT", u.seq))
+		case updFlags:
+			w.StartUntagged()
+			w.Number(uint64(u.seq))
+			w.Raw(" FETCH (UID ")
+			w.Number(uint64(u.uid))
+			w.Raw(" FLAGS ")
+			w.Flags(s.flagsForClient(u.flags, u.recent))
+			if s.condstore {
+				w.Raw(" MODSEQ (")
+				w.Number(uint64(u.modseq))
+				w.CloseList()
+			}
+			w.CloseList()
+			w.CRLF()
+		}
+	}
+}
+
+// flagsForClient adds \Recent for IMAP4rev1 sessions (RFC 9051 removed it).
+func (s *session) flagsForClient(flags []string, recent bool) []string {
+	if !recent || s.rev2 {
+		return flags
+	}
+	out := make([]string, 0, len(flags)+1)
+	out = append(out, flags...)
+	return append(out, `\Recent`)
+}
+
+// uidSet turns UIDs into a compact sequence set.
+func uidSet(uids []store.UID) imap.SeqSet {
+	nums := make([]uint32, len(uids))
+	for i, u := range uids {
+		nums[i] = uint32(u)
+	}
+	return imap.SeqSetFromNumbers(nums)
+}

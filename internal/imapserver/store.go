@@ -1,0 +1,110 @@
+package imapserver
+
+import (
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// cmdStore: STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8) with .SILENT and
+// UNCHANGEDSINCE (RFC 7162 §3.1.3: MODIFIED response code, MODSEQ in the
+// FETCH responses). The store applies +FLAGS/-FLAGS atomically per message,
+// so concurrent sessions never lose each other's changes.
+func (s *session) cmdStore(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.StoreArgs)
+	v := s.sel
+	if v.readOnly {
+		return "", errNo("READ-ONLY", "Mailbox is read-only")
+	}
+	uids, err := s.resolve(a.Seq, cmd.UID)
+	if err != nil {
+		return "", err
+	}
+	flags, err := clientFlags(a.Flags)
+	if err != nil {
+		return "", err
+	}
+	if a.HasUnchangedSince {
+		s.condstore = true
+	}
+	op := store.FlagsReplace
+	switch a.Op {
+	case imap.StoreAdd:
+		op = store.FlagsAdd
+	case imap.StoreRemove:
+		op = store.FlagsRemove
+	}
+	var res store.StoreResult
+	switch {
+	case len(uids) == 0:
+	case a.HasUnchangedSince && a.UnchangedSince == 0:
+		// Every message has a MODSEQ above 0: all fail the test.
+		res.Modified = uids
+	default:
+		res, err = v.mbox.StoreFlags(s.ctx, uids, op, flags, store.ModSeq(a.UnchangedSince))
+		if err != nil {
+			return "", err
+		}
+	}
+	w := s.c.w
+	report := func(u store.FlagUpdate, changed bool) {
+		seq := v.seqOf(u.UID)
+		if seq == 0 {
+			return
+		}
+		v.setFlags(u.UID, u.Flags, u.ModSeq)
+		if a.Silent && !(changed && s.condstore) {
+			return
+		}
+		w.StartUntagged()
+		w.Number(uint64(seq))
+		w.Raw(" FETCH (")
+		if !a.Silent {
+			w.Raw("FLAGS ")
+			w.Flags(s.flagsForClient(u.Flags, v.recent[u.UID]))
+			w.SP()
+		}
+		w.Raw("UID ")
+		w.Number(uint64(u.UID))
+		if s.condstore {
+			w.Raw(" MODSEQ (")
+			w.Number(uint64(v.modseqOf(u.UID)))
+			w.CloseList()
+		}
+		w.CloseList()
+		w.CRLF()
+	}
+	// Report in sequence order, whether changed or not (RFC 3501 §6.4.6).
+	all := make(map[store.UID]struct {
+		u       store.FlagUpdate
+		changed bool
+	}, len(res.Updated)+len(res.Unchanged))
+	for _, u := range res.Updated {
+		all[u.UID] = struct {
+			u       store.FlagUpdate
+			changed bool
+		}{u, true}
+	}
+	for _, u := range res.Unchanged {
+		all[u.UID] = struct {
+			u       store.FlagUpdate
+			changed bool
+		}{u, false}
+	}
+	for _, uid := range uids {
+		if e, ok := all[uid]; ok {
+			report(e.u, e.changed)
+		}
+	}
+	if len(res.Modified) > 0 {
+		nums := make([]uint32, 0, len(res.Modified))
+		for _, u := range res.Modified {
+			if cmd.UID {
+				nums = append(nums, uint32(u))
+			} else if seq := v.seqOf(u); seq > 0 {
+				nums = append(nums, uint32(seq))
+			}
+		}
+		return "MODIFIED " + imap.SeqSetFromNumbers(nums).String(), nil
+	}
+	return "", nil
+}
