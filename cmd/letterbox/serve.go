@@ -1,0 +1,295 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/config"
+	"github.com/letterbox/letterbox/internal/pop3server"
+	"github.com/letterbox/letterbox/internal/smtpserver"
+	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/tlsconfig"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		usage:   "[--data DIR] [--config FILE]",
+		summary: "run the mail server (SMTP, submission, LMTP, POP3, IMAP)",
+		run:     serve,
+	})
+}
+
+// server is what every front end offers: Serve one or more listeners,
+// Close them all and wait for the sessions.
+type server interface {
+	Serve(net.Listener) error
+	Close() error
+}
+
+// endpoint is one listener of one server.
+type endpoint struct {
+	key      string // the [listen] key
+	note     string // how TLS works there, for the start-up message
+	implicit bool   // wrap the socket in TLS before the protocol starts
+	server   server
+}
+
+func serve(e *env, args []string) error {
+	fs, common := newFlagSet(e, "serve")
+	pos, err := parseArgs(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("no arguments expected")
+	}
+	s, err := common.resolve(e)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, s.cfg.Log.Level)
+	st, err := s.openStore(log.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	hostname := s.cfg.Hostname
+	if hostname == "" {
+		hostname = systemHostname()
+	}
+	tlsCfg, err := tlsconfig.Load(tlsconfig.Options{
+		CertFile: s.cfg.TLS.CertFile, KeyFile: s.cfg.TLS.KeyFile,
+		DataDir: s.dataDir, Hostnames: []string{hostname},
+	})
+	if err != nil {
+		return err
+	}
+	failureDelay := s.cfg.Auth.FailureDelay
+	if failureDelay == 0 {
+		failureDelay = -1 // auth: negative means none; zero would mean its default
+	}
+	authSvc := auth.New(st, auth.Options{
+		Params:           s.passwordParams(e),
+		FailureDelay:     failureDelay,
+		MaxFailureDelay:  max(s.cfg.Auth.MaxFailureDelay, time.Nanosecond),
+		MaxFailuresPerIP: s.cfg.Auth.MaxFailuresPerIP,
+		Window:           s.cfg.Auth.FailureWindow,
+		Logger:           log.With("component", "auth"),
+	})
+
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log)
+	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
+	if err != nil {
+		closeServers(endpoints)
+		return err
+	}
+	printBanner(e, s, bound, tlsCfg)
+
+	errc := make(chan error, len(bound))
+	var wg sync.WaitGroup
+	for _, b := range bound {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- b.ep.server.Serve(b.ln)
+		}()
+	}
+	var failure error
+	select {
+	case <-e.ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		failure = fmt.Errorf("listener stopped: %w", err)
+		log.Error("listener stopped; shutting down", "err", err)
+	}
+	closeServers(endpoints)
+	wg.Wait()
+	if err := st.Close(); err != nil && failure == nil {
+		failure = fmt.Errorf("closing store: %w", err)
+	}
+	if failure == nil {
+		log.Info("stopped")
+	}
+	return failure
+}
+
+// buildEndpoints makes one server per front end and names the listeners
+// each serves. Every listener is listed, enabled or not.
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger) []endpoint {
+	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
+	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
+		return smtpserver.Options{
+			Mode:           mode,
+			Store:          st,
+			Auth:           a,
+			TLS:            t,
+			Hostname:       hostname,
+			LocalDomains:   func() []string { return cfg.LocalDomains },
+			MaxMessageSize: int64(cfg.MaxMessageSize),
+			MaxRecipients:  cfg.SMTP.MaxRecipients,
+			MaxLineLength:  int(cfg.SMTP.MaxLineLength),
+			ReadTimeout:    cfg.SMTP.ReadTimeout,
+			WriteTimeout:   cfg.SMTP.WriteTimeout,
+			// RFC 6409 §4.3 / RFC 3207: on submission, AUTH waits for
+			// STARTTLS unless the operator allows plaintext everywhere.
+			AllowInsecureAuth: cfg.AllowPlaintextAuth == config.PlaintextAlways,
+			Logger:            log.With("component", mode.String()),
+		}
+	}
+	var eps []endpoint
+	if cfg.Listen.SMTP != "" {
+		// Inbound MX: STARTTLS offered, no AUTH (relay needs submission).
+		srv := smtpserver.New(smtpOpts(smtpserver.ModeSMTP, nil, tlsCfg))
+		eps = append(eps, endpoint{key: "smtp", note: "STARTTLS", server: srv})
+	}
+	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
+		srv := smtpserver.New(smtpOpts(smtpserver.ModeSubmission, authSvc, tlsCfg))
+		eps = append(eps,
+			endpoint{key: "submission", note: "STARTTLS, AUTH PLAIN", server: srv},
+			endpoint{key: "submissions", note: "implicit TLS, AUTH PLAIN", implicit: true, server: srv})
+	}
+	if cfg.Listen.LMTP != "" {
+		srv := smtpserver.New(smtpOpts(smtpserver.ModeLMTP, nil, nil))
+		eps = append(eps, endpoint{key: "lmtp", server: srv})
+	}
+	if cfg.Listen.POP3 != "" || cfg.Listen.POP3S != "" {
+		srv := pop3server.New(pop3server.Options{
+			Store:              st,
+			Auth:               authSvc,
+			TLS:                tlsCfg,
+			Hostname:           hostname,
+			AllowPlaintextAuth: plaintext,
+			IdleTimeout:        cfg.POP3.IdleTimeout,
+			MaxLineLength:      int(cfg.POP3.MaxLineLength),
+			Logger:             log.With("component", "pop3"),
+		})
+		eps = append(eps,
+			endpoint{key: "pop3", note: "STLS", server: srv},
+			endpoint{key: "pop3s", note: "implicit TLS", implicit: true, server: srv})
+	}
+	return eps
+}
+
+// plaintextPolicy turns allow_plaintext_auth into the front ends'
+// AllowPlaintextAuth callback (RFC 2595 §2.2, RFC 8314 §3: passwords only
+// under TLS, except where the operator says otherwise).
+func plaintextPolicy(mode string) func(remote netip.Addr, tlsActive bool) bool {
+	switch mode {
+	case config.PlaintextAlways:
+		return func(netip.Addr, bool) bool { return true }
+	case config.PlaintextNever:
+		return func(_ netip.Addr, tlsActive bool) bool { return tlsActive }
+	default:
+		return func(remote netip.Addr, tlsActive bool) bool {
+			return tlsActive || remote.Unmap().IsLoopback()
+		}
+	}
+}
+
+// boundListener is an endpoint with its open socket.
+type boundListener struct {
+	ep   endpoint
+	addr string
+	ln   net.Listener
+}
+
+// listen opens every enabled endpoint's socket, or none: on any failure
+// the ones already open are closed and the error names the config key.
+func listen(cfg config.Config, eps []endpoint, tlsCfg *tls.Config, log *slog.Logger) ([]boundListener, error) {
+	addrs := map[string]string{}
+	for _, l := range cfg.Listeners() {
+		addrs[l.Name] = l.Addr
+	}
+	for _, l := range cfg.Listeners() {
+		if l.Addr != "" && !slices.ContainsFunc(eps, func(ep endpoint) bool { return ep.key == l.Name }) {
+			log.Warn("this build has no server for listen."+l.Name+"; not listening", "addr", l.Addr)
+		}
+	}
+	var bound []boundListener
+	for _, ep := range eps {
+		addr := addrs[ep.key]
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, b := range bound {
+				b.ln.Close()
+			}
+			return nil, fmt.Errorf("listen.%s: %w", ep.key, err)
+		}
+		if ep.implicit {
+			ln = tls.NewListener(ln, tlsCfg)
+		}
+		bound = append(bound, boundListener{ep: ep, addr: ln.Addr().String(), ln: ln})
+	}
+	if len(bound) == 0 {
+		return nil, errors.New("no listeners: every [listen] address is empty")
+	}
+	return bound, nil
+}
+
+// closeServers closes each distinct server once, all at the same time.
+func closeServers(eps []endpoint) {
+	seen := map[server]bool{}
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		if seen[ep.server] {
+			continue
+		}
+		seen[ep.server] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ep.server.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
+	w := e.stdout
+	fmt.Fprintf(w, "letterbox %s: data in %s", versionString(), s.dataDir)
+	if s.configPath != "" {
+		fmt.Fprintf(w, ", config %s", s.configPath)
+	}
+	fmt.Fprintln(w)
+	for _, b := range bound {
+		note := ""
+		if b.ep.note != "" {
+			note = " (" + b.ep.note + ")"
+		}
+		fmt.Fprintf(w, "listening: %-12s %s%s\n", b.ep.key, b.addr, note)
+	}
+	if s.cfg.TLS.CertFile == "" && len(tlsCfg.Certificates) > 0 && tlsCfg.Certificates[0].Leaf != nil {
+		certFile, _ := tlsconfig.SelfSignedPaths(s.dataDir)
+		leaf := tlsCfg.Certificates[0].Leaf
+		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
+		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))
+	}
+	dataFlag := ""
+	if s.dataDir != defaultDataDir {
+		dataFlag = " --data " + s.dataDir
+	}
+	fmt.Fprintf(w, "add a user with: letterbox user add%s alice@example.com\n", dataFlag)
+}
+
+func systemHostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return strings.ToLower(h)
+}
