@@ -11,9 +11,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -286,3 +288,55 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+type netipAddr = netip.Addr
+
+func authHash(pw string) (string, error) { return auth.HashPassword(pw, auth.TestParams) }
+
+// newEnvOnStore starts another server over st (a wrapper of an env's store,
+// for fault injection), with the same accounts.
+func newEnvOnStore(t *testing.T, st store.Store) *testEnv {
+	t.Helper()
+	var base *memStore
+	switch s := st.(type) {
+	case *memStore:
+		base = s
+	case interface{ unwrap() *memStore }:
+		base = s.unwrap()
+	}
+	e := newEnv(t, func(o *Options) {
+		o.Store = st
+		o.Auth = auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
+	})
+	if base != nil {
+		e.store = base
+	}
+	return e
+}
+
+func (s panicStore) unwrap() *memStore       { return s.memStore }
+func (s failingBlobStore) unwrap() *memStore { return s.memStore }
+func (s noMailboxStore) unwrap() *memStore   { return s.memStore }
+
+// login2Fail runs USER/PASS and expects the PASS reply want.
+func (c *rawConn) login2Fail(user, pass, want string) {
+	c.t.Helper()
+	c.transcript(`
+		S: +OK*
+		C: USER ` + user + `
+		S: +OK*
+		C: PASS ` + pass + `
+		S: ` + want)
+}
+
+func storeTargets(account string) []store.Target { return []store.Target{{Account: account}} }
+
+func fuzzAuth(st store.Store) auth.Authenticator {
+	// A tiny failure delay and a huge per-IP budget: fuzzing must not be
+	// slowed or locked out by the throttle.
+	return auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Microsecond, MaxFailuresPerIP: 1 << 30})
+}
+
+func logTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
