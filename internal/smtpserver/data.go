@@ -17,7 +17,7 @@ import (
 // only at <CRLF>.<CRLF>.
 func (s *session) Data(r io.Reader) error {
 	tx := s.snapshot()
-	results, err := s.deliver(tx, r)
+	id, results, err := s.deliver(tx, r)
 	if err != nil {
 		return err
 	}
@@ -34,9 +34,12 @@ func (s *session) Data(r io.Reader) error {
 		if worst == nil || reply.Temporary() {
 			worst = reply
 		}
-		s.srv.opts.Logger.Warn("delivery failed", "rcpt", tx.rcpts[i].addr, "err", res)
+		s.srv.opts.Logger.Warn("delivery failed", "id", id, "rcpt", tx.rcpts[i].addr, "err", res)
 	}
-	return worst
+	if worst != nil {
+		return worst
+	}
+	return stored(id)
 }
 
 // LMTPData receives the message of an LMTP transaction and reports a status
@@ -44,34 +47,34 @@ func (s *session) Data(r io.Reader) error {
 // failure from its own delivery result.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	tx := s.snapshot()
-	results, err := s.deliver(tx, r)
+	id, results, err := s.deliver(tx, r)
 	if err != nil {
 		return err // go-smtp applies it to every recipient
 	}
 	for i, rc := range tx.rcpts {
 		if reply := deliveryReply(results[i]); reply != nil {
-			s.srv.opts.Logger.Warn("delivery failed", "rcpt", rc.addr, "err", results[i])
+			s.srv.opts.Logger.Warn("delivery failed", "id", id, "rcpt", rc.addr, "err", results[i])
 			status.SetStatus(rc.addr, reply)
 			continue
 		}
-		status.SetStatus(rc.addr, nil)
+		status.SetStatus(rc.addr, stored(id))
 	}
 	return nil
 }
 
 // deliver stores trace headers + message data for every recipient with one
-// Deliver call (one blob for all) and returns the store's error per
-// recipient, in tx.rcpts order. The error return is an SMTP reply for the
-// whole transaction. It returns only after the store made the copies
-// durable, so a 250 built from its result is safe.
-func (s *session) deliver(tx transaction, r io.Reader) ([]error, error) {
+// Deliver call (one blob for all) and returns the message id and the
+// store's error per recipient, in tx.rcpts order. The error return is an
+// SMTP reply for the whole transaction. It returns only after the store made
+// the copies durable, so a 250 built from its result is safe.
+func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) {
+	opts := s.srv.opts
+	id := strings.ToLower(rand.Text()[:16])
 	if len(tx.rcpts) == 0 {
 		// go-smtp refuses DATA without recipients; keep the reader drained.
 		io.Copy(io.Discard, r)
-		return nil, errBadRecipient
+		return id, nil, errBadRecipient
 	}
-	opts := s.srv.opts
-	id := strings.ToLower(rand.Text()[:16])
 
 	// One target per distinct account: "Bob@x" and "bob@x" are one copy.
 	var targets []store.Target
@@ -114,16 +117,16 @@ func (s *session) deliver(tx transaction, r io.Reader) ([]error, error) {
 		// long, connection lost, BDAT aborted): nothing may be stored.
 		reply := readReply(body.err)
 		log.Info("message not received", "err", body.err, "reply", reply.Code)
-		return nil, reply
+		return id, nil, reply
 	}
 	if err != nil {
 		reply := deliveryReply(err)
 		log.Error("delivery failed", "err", err, "reply", reply.Code)
-		return nil, reply
+		return id, nil, reply
 	}
 	if len(results) != len(targets) {
 		log.Error("store returned wrong number of results", "want", len(targets), "got", len(results))
-		return nil, errTempFailure
+		return id, nil, errTempFailure
 	}
 	perRcpt := make([]error, len(tx.rcpts))
 	delivered := 0
@@ -134,7 +137,7 @@ func (s *session) deliver(tx transaction, r io.Reader) ([]error, error) {
 		}
 	}
 	log.Info("message received", "delivered", delivered)
-	return perRcpt, nil
+	return id, perRcpt, nil
 }
 
 // countingReader counts the client's octets and remembers the first read

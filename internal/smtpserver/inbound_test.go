@@ -214,3 +214,29 @@ func TestNullSender(t *testing.T) {
 		t.Errorf("stored %q + %q", trace, rest)
 	}
 }
+
+// The 250 after DATA (and each LMTP 250) names the id our Received header
+// carries, so a client's log line leads to ours.
+func TestReplyNamesMessageID(t *testing.T) {
+	for _, mode := range []Mode{ModeSMTP, ModeLMTP} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ts := startServer(t, Options{Mode: mode})
+			c := dial(t, ts.addr)
+			hello := "EHLO"
+			if mode == ModeLMTP {
+				hello = "LHLO"
+			}
+			replies := c.run("S: 220\nC: " + hello + " c.example\nS: 250\nC: MAIL FROM:<s@r.example>\nS: 250\n" +
+				"C: RCPT TO:<alice@example.com>\nS: 250\nC: DATA\nS: 354\nC: x\nC: .\nS: 250 2.0.0")
+			last := replies[len(replies)-1][0]
+			_, id, ok := strings.Cut(last, "Ok: stored as ")
+			if !ok || len(id) != 16 {
+				t.Fatalf("reply %q names no id", last)
+			}
+			trace, _ := splitTrace(t, ts.onlyMessage(t, "alice@example.com"))
+			if !strings.Contains(trace, " id "+id+"\r\n") {
+				t.Errorf("reply id %s not in trace %q", id, trace)
+			}
+		})
+	}
+}

@@ -117,12 +117,12 @@ func TestIdleTimeout(t *testing.T) {
 // A slow but steady DATA transfer is not cut off by the read timeout: the
 // deadline is per read, not per command.
 func TestSlowDataWithinTimeout(t *testing.T) {
-	ts := startServer(t, Options{Mode: ModeSMTP, ReadTimeout: 300 * time.Millisecond})
+	ts := startServer(t, Options{Mode: ModeSMTP, ReadTimeout: time.Second})
 	c := dial(t, ts.addr)
 	c.run("S: 220\nC: EHLO c.example\nS: 250\nC: MAIL FROM:<s@r.example>\nS: 250\nC: RCPT TO:<alice@example.com>\nS: 250\nC: DATA\nS: 354")
 	for i := 0; i < 6; i++ {
 		c.send(fmt.Sprintf("line %d\r\n", i))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(400 * time.Millisecond)
 	}
 	c.send(".\r\n")
 	c.run("S: 250")

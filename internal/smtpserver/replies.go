@@ -44,6 +44,15 @@ var (
 		Message: "Authorization identity not permitted"}
 )
 
+// stored is the success reply for a durable message. go-smtp turns a nil
+// error into "250 2.0.0 OK: queued"; we return this *SMTPError instead (go-smtp
+// sends any SMTPError's code as is) to tell the client the id that our
+// Received header and logs carry, and that the message is stored, not queued.
+func stored(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0},
+		Message: "Ok: stored as " + id}
+}
+
 // senderMismatch is RFC 6409 §6.1's "sender not allowed" for a submission
 // that names someone else's address in MAIL FROM.
 func senderMismatch() *smtp.SMTPError {
