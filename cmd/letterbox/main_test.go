@@ -210,8 +210,8 @@ submissions = "127.0.0.1:0"
 lmtp = "127.0.0.1:0"
 pop3 = "127.0.0.1:0"
 pop3s = "127.0.0.1:0"
-imap = ""
-imaps = ""
+imap = "127.0.0.1:0"
+imaps = "127.0.0.1:0"
 [auth]
 failure_delay = "1ms"
 max_failure_delay = "1ms"
@@ -248,7 +248,7 @@ max_failure_delay = "1ms"
 	for _, m := range regexp.MustCompile(`listening: (\S+) +(\S+)`).FindAllStringSubmatch(out.String(), -1) {
 		addrs[m[1]] = m[2]
 	}
-	for _, k := range []string{"smtp", "submission", "submissions", "lmtp", "pop3", "pop3s"} {
+	for _, k := range []string{"smtp", "submission", "submissions", "lmtp", "pop3", "pop3s", "imap", "imaps"} {
 		if addrs[k] == "" {
 			t.Fatalf("no %s listener in banner %q", k, out.String())
 		}
@@ -327,6 +327,21 @@ max_failure_delay = "1ms"
 	c.Write([]byte("USER alice@example.com\r\nPASS wrong\r\n"))
 	expectLine(r, "+OK")
 	expectLine(r, "-ERR")
+	c.Close()
+	// IMAPS: log in and see both messages; plain IMAP greets.
+	c, r = dial("imaps")
+	expectLine(r, "* OK")
+	c.Write([]byte("a LOGIN alice@example.com pw\r\n"))
+	for line := expectLine(r, ""); !strings.HasPrefix(line, "a "); line = expectLine(r, "") {
+	}
+	c.Write([]byte("b STATUS INBOX (MESSAGES)\r\n"))
+	if line := expectLine(r, "* STATUS "); !strings.Contains(line, "(MESSAGES 2)") {
+		t.Fatalf("STATUS: %q", line)
+	}
+	expectLine(r, "b OK")
+	c.Close()
+	c, r = dial("imap")
+	expectLine(r, "* OK")
 	c.Close()
 	// Submission over implicit TLS greets.
 	c, r = dial("submissions")

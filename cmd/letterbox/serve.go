@@ -15,6 +15,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/config"
+	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
@@ -178,6 +179,28 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 		eps = append(eps,
 			endpoint{key: "pop3", note: "STLS", server: srv},
 			endpoint{key: "pop3s", note: "implicit TLS", implicit: true, server: srv})
+	}
+	if cfg.Listen.IMAP != "" || cfg.Listen.IMAPS != "" {
+		srv := imapserver.New(imapserver.Options{
+			Store:              st,
+			Auth:               authSvc,
+			TLS:                tlsCfg,
+			Hostname:           hostname,
+			AllowPlaintextAuth: plaintext,
+			MaxMessageSize:     int64(cfg.MaxMessageSize),
+			Limits: imapserver.Limits{
+				MaxLineLength:   int(cfg.IMAP.MaxLineLength),
+				MaxLiteralSize:  int64(cfg.IMAP.MaxLiteralSize),
+				MaxConnsPerIP:   cfg.IMAP.MaxConnectionsPerIP,
+				MaxConnsPerUser: cfg.IMAP.MaxConnectionsPerUser,
+				IdleTimeout:     cfg.IMAP.IdleTimeout,
+				CommandTimeout:  cfg.IMAP.CommandTimeout,
+			},
+			Logger: log.With("component", "imap"),
+		})
+		eps = append(eps,
+			endpoint{key: "imap", note: "STARTTLS", server: srv},
+			endpoint{key: "imaps", note: "implicit TLS", implicit: true, server: srv})
 	}
 	return eps
 }
