@@ -12,19 +12,19 @@ import (
 
 // baseCapabilities are advertised in every state.
 var baseCapabilities = []string{
-	"IMAP4rev1",    // RFC 3501
-	"IMAP4rev2",    // RFC 9051
-	"LITERAL+",     // RFC 7888
-	"SASL-IR",      // RFC 4959
-	"ID",           // RFC 2971
-	"ENABLE",       // RFC 5161
-	"IDLE",         // RFC 2177
-	"NAMESPACE",    // RFC 2342
-	"UNSELECT",     // RFC 3691
-	"UIDPLUS",      // RFC 4315
-	"MOVE",         // RFC 6851
-	"CHILDREN",     // RFC 3348
-	"SPECIAL-USE",  // RFC 6154
+	"IMAP4rev1",   // RFC 3501
+	"IMAP4rev2",   // RFC 9051
+	"LITERAL+",    // RFC 7888
+	"SASL-IR",     // RFC 4959
+	"ID",          // RFC 2971
+	"ENABLE",      // RFC 5161
+	"IDLE",        // RFC 2177
+	"NAMESPACE",   // RFC 2342
+	"UNSELECT",    // RFC 3691
+	"UIDPLUS",     // RFC 4315
+	"MOVE",        // RFC 6851
+	"CHILDREN",    // RFC 3348
+	"SPECIAL-USE", // RFC 6154
 	"CREATE-SPECIAL-USE",
 	"LIST-EXTENDED", // RFC 5258
 	"LIST-STATUS",   // RFC 5819

@@ -1,5 +1,10 @@
 package imapserver_test
 
-import "errors"
+import (
+	"errors"
+	"net"
+)
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func netDial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }

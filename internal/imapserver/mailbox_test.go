@@ -1,0 +1,192 @@
+package imapserver_test
+
+import "testing"
+
+func TestMailboxCommands(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE Projects/2024/
+S: a1 OK CREATE completed
+C: a2 CREATE Projects
+S: a2 NO [ALREADYEXISTS] Mailbox already exists
+C: a3 CREATE inbox
+S: a3 NO [ALREADYEXISTS] INBOX always exists
+C: a4 CREATE "a/../b"
+S: a4 NO [CANNOT] Invalid mailbox name
+C: a5 LIST "" %
+S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Archive) "/" "Archive"
+S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * LIST (\HasNoChildren \Junk) "/" "Junk"
+S: * LIST (\HasChildren) "/" "Projects"
+S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * LIST (\HasNoChildren \Trash) "/" "Trash"
+S: a5 OK LIST completed
+C: a6 LIST "" ""
+S: * LIST (\Noselect) "/" ""
+S: a6 OK LIST completed
+C: a7 LIST Projects/ *
+S: * LIST (\HasNoChildren) "/" "Projects/2024"
+S: a7 OK LIST completed
+C: a8 DELETE Projects
+S: a8 NO [INUSE] Mailbox has inferior hierarchical names
+C: a9 RENAME Projects/2024 Projects/2025
+S: a9 OK RENAME completed
+C: a10 LIST "" "proj*"
+S: a10 OK LIST completed
+C: a11 LIST "" "Proj*"
+S: * LIST (\HasChildren) "/" "Projects"
+S: * LIST (\HasNoChildren) "/" "Projects/2025"
+S: a11 OK LIST completed
+C: a12 DELETE Projects/2025
+S: a12 OK DELETE completed
+C: a13 DELETE Projects/2025
+S: a13 NO [NONEXISTENT] No such mailbox
+C: a14 DELETE INBOX
+S: a14 NO [CANNOT] INBOX cannot be deleted
+C: a15 RENAME Nope Other
+S: a15 NO [NONEXISTENT] No such mailbox
+C: a16 SUBSCRIBE Projects
+S: a16 OK SUBSCRIBE completed
+C: a17 LSUB "" "P*"
+S: * LSUB () "/" "Projects"
+S: a17 OK LSUB completed
+C: a18 UNSUBSCRIBE Projects
+S: a18 OK UNSUBSCRIBE completed
+C: a19 LSUB "" "P*"
+S: a19 OK LSUB completed
+C: a20 SELECT Nope
+S: a20 NO [NONEXISTENT] No such mailbox
+`)
+}
+
+func TestRenameInbox(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	c := h.login()
+	c.run(`
+C: a1 RENAME INBOX Old
+S: a1 OK RENAME completed
+C: a2 STATUS INBOX (MESSAGES)
+S: * STATUS "INBOX" (MESSAGES 0)
+S: a2 OK STATUS completed
+C: a3 STATUS Old (MESSAGES)
+S: * STATUS "Old" (MESSAGES 1)
+S: a3 OK STATUS completed
+`)
+}
+
+func TestStatus(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	h.deliver("INBOX", msg1, `\Seen`, `\Deleted`)
+	c := h.login()
+	c.run(`
+C: a1 STATUS INBOX (MESSAGES RECENT UIDNEXT UNSEEN DELETED SIZE)
+S: * STATUS "INBOX" (MESSAGES 2 RECENT 2 UIDNEXT 3 UNSEEN 1 DELETED 1 SIZE 338)
+S: a1 OK STATUS completed
+C: a2 STATUS INBOX (UIDVALIDITY HIGHESTMODSEQ)
+S~ \* STATUS "INBOX" \(UIDVALIDITY \d+ HIGHESTMODSEQ \d+\)
+S: a2 OK STATUS completed
+C: a3 STATUS Nope (MESSAGES)
+S: a3 NO [NONEXISTENT] No such mailbox
+C: a4 STATUS INBOX (BOGUS)
+S~ a4 BAD .*
+`)
+}
+
+func TestListChildren(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE A/B/C
+S: a1 OK CREATE completed
+C: a2 LIST "" A/%
+S: * LIST (\HasChildren) "/" "A/B"
+S: a2 OK LIST completed
+C: a3 LIST "" A*
+S: * LIST (\HasChildren) "/" "A"
+S: * LIST (\HasChildren) "/" "A/B"
+S: * LIST (\HasNoChildren) "/" "A/B/C"
+S: * LIST (\HasNoChildren \Archive) "/" "Archive"
+S: a3 OK LIST completed
+`)
+}
+
+func TestSpecialUse(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE Important (USE (\Flagged))
+S: a1 OK CREATE completed
+C: a2 CREATE Bad (USE (\Nonsense))
+S: a2 NO [USEATTR] Unsupported special-use attribute
+C: a3 LIST (SPECIAL-USE) "" *
+S: * LIST (\HasNoChildren \Archive) "/" "Archive"
+S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * LIST (\HasNoChildren \Flagged) "/" "Important"
+S: * LIST (\HasNoChildren \Junk) "/" "Junk"
+S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * LIST (\HasNoChildren \Trash) "/" "Trash"
+S: a3 OK LIST completed
+C: a4 LIST "" "Imp*" RETURN (SPECIAL-USE)
+S: * LIST (\HasNoChildren \Flagged) "/" "Important"
+S: a4 OK LIST completed
+`)
+}
+
+func TestListExtended(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	c := h.login()
+	c.run(`
+C: a1 CREATE Lists/Go
+S: a1 OK CREATE completed
+C: a2 SUBSCRIBE Lists/Go
+S: a2 OK SUBSCRIBE completed
+C: a3 SUBSCRIBE INBOX
+S: a3 OK SUBSCRIBE completed
+C: a4 LIST (SUBSCRIBED) "" (INBOX L*)
+S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasNoChildren \Subscribed) "/" "Lists/Go"
+S: a4 OK LIST completed
+C: a5 LIST (SUBSCRIBED RECURSIVEMATCH) "" (INBOX L%)
+S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))
+S: a5 OK LIST completed
+C: a6 LIST "" (INBOX Lists) RETURN (SUBSCRIBED CHILDREN)
+S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasChildren) "/" "Lists"
+S: a6 OK LIST completed
+C: a7 LIST "" INBOX RETURN (STATUS (MESSAGES UNSEEN))
+S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * STATUS "INBOX" (MESSAGES 1 UNSEEN 1)
+S: a7 OK LIST completed
+C: a8 LIST (RECURSIVEMATCH) "" %
+S~ a8 BAD .*
+`)
+}
+
+func TestUTF8MailboxNames(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE "Entw&APw-rfe"
+S: a1 OK CREATE completed
+C: a2 LIST "" "Entw*"
+S: * LIST (\HasNoChildren) "/" "Entw&APw-rfe"
+S: a2 OK LIST completed
+C: a3 ENABLE UTF8=ACCEPT
+S: * ENABLED UTF8=ACCEPT
+S: a3 OK ENABLE completed
+C: a4 LIST "" "Entw*"
+S: * LIST (\HasNoChildren) "/" "Entwürfe"
+S: a4 OK LIST completed
+C: a5 CREATE "Grüße"
+S: a5 OK CREATE completed
+C: a6 STATUS "Grüße" (MESSAGES)
+S: * STATUS "Grüße" (MESSAGES 0)
+S: a6 OK STATUS completed
+`)
+}
