@@ -103,13 +103,13 @@ Sync All
 		t.Fatalf("first sync: %d local messages, want 3: %v", len(files), files)
 	}
 
-	// Local flag change: mark the first message flagged (Maildir info "F").
+	// Local flag change: mark the first message flagged (Maildir info "F",
+	// flags kept in ASCII order).
 	old := filepath.Join(inbox, files[0])
-	base := filepath.Base(old)
-	if !strings.Contains(base, ":2,") {
-		base += ":2,"
-	}
-	if err := os.Rename(old, filepath.Join(inbox, "cur", base+"F")); err != nil {
+	name, info, _ := strings.Cut(filepath.Base(old), ":2,")
+	flags := []byte(info + "F")
+	slices.Sort(flags)
+	if err := os.Rename(old, filepath.Join(inbox, "cur", name+":2,"+string(flags))); err != nil {
 		t.Fatal(err)
 	}
 	sync("sync after local flag change")

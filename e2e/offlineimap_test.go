@@ -38,8 +38,9 @@ type = Maildir
 localfolders = %s
 
 [Repository remote]
+# offlineimap checks only DNS names in the certificate, so connect by name.
 type = IMAP
-remotehost = 127.0.0.1
+remotehost = localhost
 remoteport = %s
 remoteuser = %s
 remotepass = %s
