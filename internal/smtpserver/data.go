@@ -92,18 +92,15 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 
 	trace := traceInfo{
 		from:     tx.from,
-		helo:     s.conn.Hostname(),
+		helo:     tx.helo,
+		tls:      tx.tls,
 		rdns:     s.remoteName(),
 		remote:   s.remote,
 		hostname: opts.Hostname,
 		id:       id,
 		date:     opts.Now(),
 	}
-	tlsState, tlsOn := s.conn.TLSConnectionState()
-	if tlsOn {
-		trace.tls = &tlsState
-	}
-	trace.protocol = protocolName(opts.Mode, tx.utf8, tlsOn, s.authenticated() != nil)
+	trace.protocol = protocolName(opts.Mode, tx.utf8, tx.tls != nil, s.authenticated() != nil)
 	if len(targets) == 1 {
 		trace.rcpt = tx.rcpts[0].addr
 	}

@@ -156,3 +156,38 @@ func TestLMTPUnixSocket(t *testing.T) {
 		t.Errorf("stored %q + %q", trace, rest)
 	}
 }
+
+// A recipient named twice over LMTP gets two replies (RFC 2033 §4.2: one
+// per successful RCPT) but one stored copy; all recipients share one
+// Deliver call.
+func TestLMTPDuplicateRecipient(t *testing.T) {
+	ts := startServer(t, Options{Mode: ModeLMTP})
+	c := dial(t, ts.addr)
+	c.run(`
+		S: 220
+		C: LHLO mta.example
+		S: 250
+		C: MAIL FROM:<s@remote.example>
+		S: 250
+		C: RCPT TO:<alice@example.com>
+		S: 250
+		C: RCPT TO:<bob@example.com>
+		S: 250
+		C: RCPT TO:<alice@example.com>
+		S: 250
+		C: DATA
+		S: 354
+		C: x
+		C: .
+		S: 250 2.0.0 <alice@example.com>
+		S: 250 2.0.0 <bob@example.com>
+		S: 250 2.0.0 <alice@example.com>
+		C: NOOP
+		S: 250
+	`)
+	ts.onlyMessage(t, "alice@example.com")
+	ts.onlyMessage(t, "bob@example.com")
+	if calls := ts.store.deliverCalls(); len(calls) != 1 || len(calls[0]) != 2 {
+		t.Errorf("Deliver calls: %v, want one with two targets", calls)
+	}
+}

@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/netip"
 	"strings"
@@ -38,6 +39,10 @@ type transaction struct {
 	from   string
 	utf8   bool // SMTPUTF8 given on MAIL (RFC 6531 §3.4)
 	rcpts  []recipient
+	// Connection facts for the trace header, taken at MAIL on the
+	// connection goroutine (BDAT delivers on another one).
+	helo string
+	tls  *tls.ConnectionState
 }
 
 // recipient is one accepted RCPT: the address as the client wrote it (go-smtp
@@ -82,7 +87,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.account != nil && !strings.EqualFold(from, s.account.Name) {
 		return senderMismatch()
 	}
-	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8}
+	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8, helo: s.conn.Hostname()}
+	if state, ok := s.conn.TLSConnectionState(); ok {
+		s.tx.tls = &state
+	}
 	return nil
 }
 
