@@ -58,7 +58,7 @@ func FuzzSession(f *testing.F) {
 // newFuzzEnv builds a server (never listening: sessions run on pipes) with
 // alice's maildrop, allowing plaintext auth on the pipe.
 func newFuzzEnv(f *testing.F) *testEnv {
-	st := newMemStore()
+	st := newTestStore(f)
 	hash, err := authHash(alicePass)
 	if err != nil {
 		f.Fatal(err)

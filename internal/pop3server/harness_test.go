@@ -24,6 +24,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/pop3client"
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
 // Test accounts.
@@ -38,7 +39,7 @@ const (
 // accounts, using the real auth.Service with cheap hash parameters.
 type testEnv struct {
 	t      *testing.T
-	store  *memStore
+	store  store.Store // the real SQLite driver; Options.Store may wrap it
 	srv    *Server
 	addr   string
 	opts   Options
@@ -64,7 +65,7 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T, tweak ...func(*Options)) *testEnv {
 	t.Helper()
-	st := newMemStore()
+	st := newTestStore(t)
 	for _, a := range [][2]string{{alice, alicePass}, {bob, bobPass}} {
 		hash, err := auth.HashPassword(a[1], auth.TestParams)
 		if err != nil {
@@ -81,7 +82,7 @@ func newEnv(t *testing.T, tweak ...func(*Options)) *testEnv {
 		Hostname: "pop.test",
 		Logger:   slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	for _, f := range tweak {
+	for _, f := range tweak { // may wrap opts.Store for fault injection
 		f(&opts)
 	}
 	e := &testEnv{t: t, store: st, opts: opts, logBuf: logBuf}
@@ -293,31 +294,6 @@ type netipAddr = netip.Addr
 
 func authHash(pw string) (string, error) { return auth.HashPassword(pw, auth.TestParams) }
 
-// newEnvOnStore starts another server over st (a wrapper of an env's store,
-// for fault injection), with the same accounts.
-func newEnvOnStore(t *testing.T, st store.Store) *testEnv {
-	t.Helper()
-	var base *memStore
-	switch s := st.(type) {
-	case *memStore:
-		base = s
-	case interface{ unwrap() *memStore }:
-		base = s.unwrap()
-	}
-	e := newEnv(t, func(o *Options) {
-		o.Store = st
-		o.Auth = auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
-	})
-	if base != nil {
-		e.store = base
-	}
-	return e
-}
-
-func (s panicStore) unwrap() *memStore       { return s.memStore }
-func (s failingBlobStore) unwrap() *memStore { return s.memStore }
-func (s noMailboxStore) unwrap() *memStore   { return s.memStore }
-
 // login2Fail runs USER/PASS and expects the PASS reply want.
 func (c *rawConn) login2Fail(user, pass, want string) {
 	c.t.Helper()
@@ -339,4 +315,29 @@ func fuzzAuth(st store.Store) auth.Authenticator {
 
 func logTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// newTestStore opens the real SQLite driver in a temporary directory.
+func newTestStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// uidValidity returns the UIDVALIDITY of account's INBOX.
+func (e *testEnv) uidValidity(account string) uint32 {
+	e.t.Helper()
+	boxes, err := e.store.Mailboxes(context.Background(), account)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := boxes.Get(context.Background(), "INBOX")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info.UIDValidity
 }

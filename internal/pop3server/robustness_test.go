@@ -39,7 +39,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // panicStore panics in OpenBlob, to prove per-command recovery.
-type panicStore struct{ *memStore }
+type panicStore struct{ store.Store }
 
 func (p panicStore) OpenBlob(ctx context.Context, id string) (store.Blob, error) {
 	panic("boom")
@@ -49,8 +49,7 @@ func (p panicStore) OpenBlob(ctx context.Context, id string) (store.Blob, error)
 // -ERR [SYS/TEMP], the connection closes, nothing is deleted, the lock is
 // released and the server keeps serving.
 func TestPanicRecovered(t *testing.T) {
-	e := envWithMail(t)
-	e2 := newEnvOnStore(t, panicStore{e.store})
+	e2 := envWithMail(t, func(o *Options) { o.Store = panicStore{o.Store} })
 	c := e2.dial()
 	c.login(alice, alicePass)
 	c.transcript(`
@@ -70,7 +69,7 @@ func TestPanicRecovered(t *testing.T) {
 
 // failingBlobStore fails OpenBlob, or breaks the blob halfway.
 type failingBlobStore struct {
-	*memStore
+	store.Store
 	midway bool
 }
 
@@ -88,13 +87,12 @@ func (f failingBlobStore) OpenBlob(ctx context.Context, id string) (store.Blob, 
 	if !f.midway {
 		return nil, errors.New("blob missing")
 	}
-	b, err := f.memStore.OpenBlob(ctx, id)
+	b, err := f.Store.OpenBlob(ctx, id)
 	return brokenBlob{b}, err
 }
 
 func TestRetrBlobErrors(t *testing.T) {
-	e := envWithMail(t)
-	e1 := newEnvOnStore(t, failingBlobStore{memStore: e.store})
+	e1 := envWithMail(t, func(o *Options) { o.Store = failingBlobStore{Store: o.Store} })
 	c := e1.dial()
 	c.login(alice, alicePass)
 	c.transcript(`
@@ -107,7 +105,7 @@ func TestRetrBlobErrors(t *testing.T) {
 
 	// A read error after +OK cannot be reported in-band: the connection is
 	// closed rather than the message passed off as complete.
-	e2 := newEnvOnStore(t, failingBlobStore{memStore: e.store, midway: true})
+	e2 := envWithMail(t, func(o *Options) { o.Store = failingBlobStore{Store: o.Store, midway: true} })
 	c2 := e2.dial()
 	c2.login(alice, alicePass)
 	c2.send("RETR 1\r\n")
@@ -120,15 +118,14 @@ func TestRetrBlobErrors(t *testing.T) {
 
 // TestStoreFailureAtLogin: an error opening the maildrop answers
 // [SYS/TEMP] and releases the lock.
-type noMailboxStore struct{ *memStore }
+type noMailboxStore struct{ store.Store }
 
 func (n noMailboxStore) Mailboxes(ctx context.Context, account string) (store.Mailboxes, error) {
 	return nil, errors.New("database locked")
 }
 
 func TestStoreFailureAtLogin(t *testing.T) {
-	e := envWithMail(t)
-	e1 := newEnvOnStore(t, noMailboxStore{e.store})
+	e1 := envWithMail(t, func(o *Options) { o.Store = noMailboxStore{o.Store} })
 	c := e1.dial()
 	c.login2Fail(alice, alicePass, "-ERR [SYS/TEMP] maildrop temporarily unavailable")
 	if u, ok := e1.srv.locker.TryLock(alice); !ok {
@@ -187,4 +184,25 @@ func TestClientGoneMidSession(t *testing.T) {
 		return ok
 	})
 	e.client(alice, alicePass)
+}
+
+// expungeFailStore fails Mailbox.Expunge, for the UPDATE-state error path.
+type expungeFailStore struct{ store.Store }
+
+type expungeFailMailboxes struct{ store.Mailboxes }
+
+type expungeFailMailbox struct{ store.Mailbox }
+
+func (s expungeFailStore) Mailboxes(ctx context.Context, account string) (store.Mailboxes, error) {
+	m, err := s.Store.Mailboxes(ctx, account)
+	return expungeFailMailboxes{m}, err
+}
+
+func (m expungeFailMailboxes) Open(ctx context.Context, name string) (store.Mailbox, error) {
+	mb, err := m.Mailboxes.Open(ctx, name)
+	return expungeFailMailbox{mb}, err
+}
+
+func (expungeFailMailbox) Expunge(context.Context, []store.UID) ([]store.UID, error) {
+	return nil, errors.New("disk on fire")
 }

@@ -94,7 +94,7 @@ func TestUidl(t *testing.T) {
 	e := envWithMail(t)
 	c := e.dial()
 	c.login(alice, alicePass)
-	v := e.store.accounts[alice].uidValidity
+	v := e.uidValidity(alice)
 	c.transcript(fmt.Sprintf(`
 		C: UIDL
 		S: +OK*
@@ -414,12 +414,9 @@ func TestQuitDeletes(t *testing.T) {
 // TestQuitExpungeFailure: an UPDATE-state failure is reported as RFC 1939
 // §6 says, with a SYS/TEMP code.
 func TestQuitExpungeFailure(t *testing.T) {
-	e := envWithMail(t)
+	e := envWithMail(t, func(o *Options) { o.Store = expungeFailStore{o.Store} })
 	c := e.dial()
 	c.login(alice, alicePass)
-	e.store.mu.Lock()
-	e.store.failExpunge = fmt.Errorf("disk on fire")
-	e.store.mu.Unlock()
 	c.transcript(`
 		C: DELE 1
 		S: +OK*
