@@ -471,20 +471,23 @@ func (r *Reader) decodeName(s string) string {
 	if isInbox(s) {
 		return "INBOX"
 	}
+	name := s
 	if r.utf8 {
 		if !utf8.ValidString(s) {
 			r.fail("mailbox name is not valid UTF-8")
 		}
-		for _, c := range s {
-			if c < 0x20 || c == 0x7f || c >= 0x80 && c < 0xa0 {
-				r.fail("control character in mailbox name")
-			}
+	} else {
+		var err error
+		if name, err = DecodeMailboxName(s); err != nil {
+			r.fail("mailbox name is not valid modified UTF-7")
 		}
-		return s
 	}
-	name, err := DecodeMailboxName(s)
-	if err != nil {
-		r.fail("mailbox name is not valid modified UTF-7")
+	// Control characters (C0, DEL, C1) never belong in a name, whichever
+	// way they were encoded.
+	for _, c := range name {
+		if c < 0x20 || c == 0x7f || c >= 0x80 && c < 0xa0 {
+			r.fail("control character in mailbox name")
+		}
 	}
 	if isInbox(name) {
 		return "INBOX"

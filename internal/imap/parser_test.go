@@ -242,6 +242,7 @@ func TestParseInvalid(t *testing.T) {
 		{"a SELECT &Jjo", "a"},
 		{"a SELECT &AGE-", "a"},
 		{"a SELECT caf\xc3\xa9", "a"},
+		{"a SELECT tab&AAk-", "a"},
 		{"a CREATE x (FOO (\\Sent))", "a"},
 		{"a LIST", "a"},
 		{"a LIST \"\"", "a"},

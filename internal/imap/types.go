@@ -70,7 +70,7 @@ type LoginArgs struct {
 
 // SelectArgs: SELECT and EXAMINE (RFC 3501 §6.3.1-2, RFC 7162 §3.1.8, §3.2.5).
 type SelectArgs struct {
-	Mailbox   string // decoded (UTF-8); "INBOX" in any case is returned as given
+	Mailbox   string // decoded (UTF-8); INBOX in any case is returned as "INBOX"
 	CondStore bool   // (CONDSTORE) select parameter
 	QResync   *QResyncParams
 }
