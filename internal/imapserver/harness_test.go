@@ -128,8 +128,9 @@ func testTLSConfig(t *testing.T) *tls.Config {
 // tconn is a raw client connection for transcript tests.
 type tconn struct {
 	t  *testing.T
-	nc net.Conn
-	br *bufio.Reader
+	nc   net.Conn
+	br   *bufio.Reader
+	last string // last line sent, for failure messages
 }
 
 // dial connects and reads the greeting.
@@ -156,6 +157,7 @@ S~ l0 OK .*`)
 
 func (c *tconn) send(line string) {
 	c.t.Helper()
+	c.last = line
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.nc.Write([]byte(line + "\r\n")); err != nil {
 		c.t.Fatalf("send %q: %v", line, err)
@@ -179,12 +181,12 @@ func (c *tconn) expect(want string) string {
 	got := c.readLine()
 	if re, ok := strings.CutPrefix(want, "~"); ok {
 		if !regexp.MustCompile(`^(?:` + re + `)$`).MatchString(got) {
-			c.t.Fatalf("server said\n  %q\nwant match of\n  %q", got, re)
+			c.t.Fatalf("after %q server said\n  %q\nwant match of\n  %q", c.last, got, re)
 		}
 		return got
 	}
 	if got != want {
-		c.t.Fatalf("server said\n  %q\nwant\n  %q", got, want)
+		c.t.Fatalf("after %q server said\n  %q\nwant\n  %q", c.last, got, want)
 	}
 	return got
 }

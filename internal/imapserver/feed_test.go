@@ -1,0 +1,140 @@
+package imapserver_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// collect sends cmd and returns the untagged lines before its tagged OK.
+func (c *tconn) collect(tag, cmd string) []string {
+	c.t.Helper()
+	c.send(tag + " " + cmd)
+	var lines []string
+	for {
+		l := c.readLine()
+		if strings.HasPrefix(l, tag+" ") {
+			if !strings.HasPrefix(l, tag+" OK") {
+				c.t.Fatalf("%s: %s", cmd, l)
+			}
+			return lines
+		}
+		lines = append(lines, l)
+	}
+}
+
+// pollNoop sends NOOP until the server reports something (the change feed
+// is asynchronous) and returns the untagged lines.
+func (c *tconn) pollNoop() []string {
+	c.t.Helper()
+	for i := 0; i < 200; i++ {
+		if lines := c.collect(fmt.Sprintf("n%d", i), "NOOP"); len(lines) > 0 {
+			return lines
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatal("no update arrived")
+	return nil
+}
+
+func wantLines(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("got\n  %q\nwant\n  %q", got, want)
+	}
+}
+
+func TestFeedFlagsAndExpunge(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	h.deliver("INBOX", msg1)
+	h.deliver("INBOX", msg1)
+	a := h.login()
+	a.selectInbox("a0")
+	b := h.login()
+	b.selectInbox("b0")
+	b.run(`
+C: b1 STORE 2 +FLAGS (\Seen)
+S: * 2 FETCH (FLAGS (\Seen) UID 2)
+S: b1 OK STORE completed
+`)
+	wantLines(t, a.pollNoop(), `* 2 FETCH (UID 2 FLAGS (\Seen \Recent))`)
+	// An expunge by B is not told to A during FETCH, STORE or SEARCH
+	// (RFC 3501 §7.4.1) but is at the next NOOP.
+	b.run(`
+C: b2 STORE 1 +FLAGS.SILENT (\Deleted)
+S: b2 OK STORE completed
+C: b3 EXPUNGE
+S: * 1 EXPUNGE
+S: b3 OK EXPUNGE completed
+`)
+	// Wait until the store has expunged it, using a command that may not
+	// report expunges: the message just stops having data (RFC 2180 §4.1).
+	for i := 0; ; i++ {
+		lines := a.collect(fmt.Sprintf("f%d", i), "FETCH 1:* UID")
+		for _, l := range lines {
+			if strings.HasSuffix(l, " EXPUNGE") {
+				t.Fatalf("EXPUNGE during FETCH: %q", lines)
+			}
+		}
+		if !slices.Contains(lines, "* 1 FETCH (UID 1)") {
+			break
+		}
+		if i == 200 {
+			t.Fatal("expunge never reached the store")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wantLines(t, a.collect("a1", "SEARCH ALL"), `* SEARCH 1 2 3`)
+	wantLines(t, a.collect("a2", "NOOP"), `* 1 EXPUNGE`)
+	wantLines(t, a.collect("a3", "FETCH 1:* UID"), `* 1 FETCH (UID 2)`, `* 2 FETCH (UID 3)`)
+}
+
+func TestFeedNewMessagesAndRecent(t *testing.T) {
+	h := newHarness(t)
+	a := h.login()
+	a.selectInbox("a0")
+	b := h.login()
+	b.selectInbox("b0")
+	h.deliver("INBOX", msg1)
+	la := a.pollNoop()
+	lb := b.pollNoop()
+	if la[0] != "* 1 EXISTS" || lb[0] != "* 1 EXISTS" {
+		t.Fatalf("EXISTS: %q %q", la, lb)
+	}
+	// \Recent goes to exactly one session (RFC 3501 §2.3.2).
+	recent := 0
+	for _, l := range append(la[1:], lb[1:]...) {
+		switch l {
+		case "* 1 RECENT":
+			recent++
+		case "* 0 RECENT":
+		default:
+			t.Fatalf("unexpected %q", l)
+		}
+	}
+	if recent != 1 {
+		t.Fatalf("\\Recent given to %d sessions: %q %q", recent, la, lb)
+	}
+	// UID FETCH may carry an expunge (RFC 3501 §7.4.1 applies to the
+	// sequence-number forms only).
+	b.run(`
+C: b1 STORE 1 +FLAGS.SILENT (\Deleted)
+S: b1 OK STORE completed
+C: b2 EXPUNGE
+S: * 1 EXPUNGE
+S: b2 OK EXPUNGE completed
+`)
+	for i := 0; i < 200; i++ {
+		lines := a.collect(fmt.Sprintf("u%d", i), "UID FETCH 1:* UID")
+		if slices.Contains(lines, "* 1 EXPUNGE") {
+			break
+		}
+		if i == 199 {
+			t.Fatal("expunge never reported")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
