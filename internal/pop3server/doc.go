@@ -17,6 +17,22 @@
 // marked messages are expunged from the store when the client sends QUIT
 // (the UPDATE state). A dropped or timed-out connection deletes nothing.
 //
+// Choices worth knowing:
+//   - UIDL values are Dovecot's default format, "%08X%08X" of UID and
+//     UIDVALIDITY: stable forever, and equal to Dovecot's for a maildrop
+//     migrated with its UIDs (see uniqueID).
+//   - LIST/STAT sizes are the stored octets (CRLF line ends), exactly what
+//     RETR sends before byte-stuffing. RETR and TOP stream the blob.
+//   - RETR does not set \Seen (as Dovecot by default).
+//   - CAPA lists USER and SASL PLAIN only where plaintext passwords are
+//     allowed (TLS active, or AllowPlaintextAuth; default TLS or loopback);
+//     elsewhere they are refused with -ERR [AUTH] until STLS.
+//   - Failed logins: the Authenticator throttles; bad credentials answer
+//     -ERR [AUTH], throttling -ERR [SYS/TEMP].
+//   - The idle timer (RFC 1939 §3) closes the connection without a reply and
+//     without UPDATE. A panic in a command is logged, answered with
+//     -ERR [SYS/TEMP], and ends the session without UPDATE.
+//
 // One session at a time may hold an account's maildrop (RFC 1939 §8): a
 // second login gets "-ERR [IN-USE]" (RFC 2449 §8.1.1). The lock is the
 // Locker in Options; by default one in-process lock table per Server.

@@ -12,8 +12,8 @@ import (
 	"github.com/letterbox/letterbox/internal/store"
 )
 
-// TestIdleTimeout: an idle session is logged out (RFC 1939 §3) without
-// entering UPDATE: its DELE marks are dropped.
+// TestIdleTimeout: an idle session is closed without a reply (RFC 1939 §3)
+// and without entering UPDATE: its DELE marks are dropped.
 func TestIdleTimeout(t *testing.T) {
 	e := envWithMail(t, func(o *Options) { o.IdleTimeout = 200 * time.Millisecond })
 	c := e.dial()
@@ -21,7 +21,6 @@ func TestIdleTimeout(t *testing.T) {
 	c.transcript(`
 		C: DELE 1
 		S: +OK*
-		S: -ERR autologout: idle for too long
 		S: <closed>`)
 	waitFor(t, "lock release", func() bool {
 		u, ok := e.srv.locker.TryLock(alice)
@@ -205,4 +204,24 @@ func (m expungeFailMailboxes) Open(ctx context.Context, name string) (store.Mail
 
 func (expungeFailMailbox) Expunge(context.Context, []store.UID) ([]store.UID, error) {
 	return nil, errors.New("disk on fire")
+}
+
+// missingInboxStore has no INBOX: a permanent problem, [SYS/PERM].
+type missingInboxStore struct{ store.Store }
+
+type missingInboxMailboxes struct{ store.Mailboxes }
+
+func (s missingInboxStore) Mailboxes(ctx context.Context, account string) (store.Mailboxes, error) {
+	m, err := s.Store.Mailboxes(ctx, account)
+	return missingInboxMailboxes{m}, err
+}
+
+func (missingInboxMailboxes) Open(context.Context, string) (store.Mailbox, error) {
+	return nil, store.ErrNoSuchMailbox
+}
+
+func TestMissingInboxIsPermanent(t *testing.T) {
+	e := envWithMail(t, func(o *Options) { o.Store = missingInboxStore{o.Store} })
+	c := e.dial()
+	c.login2Fail(alice, alicePass, "-ERR [SYS/PERM] maildrop unavailable")
 }

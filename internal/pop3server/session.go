@@ -138,9 +138,9 @@ func (s *session) readFailed(err error) {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout() && !s.srv.isClosed():
+		// RFC 1939 §3: close "without removing any messages or sending
+		// any response to the client".
 		s.log.Info("pop3: idle timeout", "state", s.state)
-		s.reply("-ERR autologout: idle for too long")
-		s.t.flush()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		s.log.Debug("pop3: disconnected", "state", s.state)
 	default:
