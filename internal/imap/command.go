@@ -2,9 +2,14 @@ package imap
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"strings"
 )
+
+// internalErrorPrefix starts the message of a ParseError made from a
+// parser bug (a recovered panic).
+const internalErrorPrefix = "internal parser error: "
 
 // maxSearchDepth bounds the nesting of search keys and lists.
 const maxSearchDepth = 64
@@ -24,7 +29,9 @@ func (r *Reader) ReadCommand() (cmd *Command, err error) {
 		}
 		pf, ok := p.(*parseFail)
 		if !ok {
-			panic(p)
+			// A bug in the parser: never take the connection down with a
+			// panic, but the stream position is unknown, so it is fatal.
+			pf = &parseFail{msg: fmt.Sprintf("%s%v", internalErrorPrefix, p), fatal: true}
 		}
 		for _, lit := range r.spooled {
 			_ = lit.Close()

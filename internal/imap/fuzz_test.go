@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -42,7 +43,10 @@ func FuzzReadCommand(f *testing.F) {
 			cmd, err := r.ReadCommand()
 			if err != nil {
 				var pe *ParseError
-				if errors.As(err, &pe) && !pe.Fatal {
+				if errors.As(err, &pe) && strings.HasPrefix(pe.Msg, internalErrorPrefix) {
+					t.Fatalf("parser panicked: %s", pe.Msg)
+				}
+				if pe != nil && !pe.Fatal {
 					continue
 				}
 				if pe == nil && err != io.EOF && err != io.ErrUnexpectedEOF {

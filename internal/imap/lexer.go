@@ -101,6 +101,7 @@ func (r *Reader) readLine() error {
 		r.line = trimEOL(r.line)
 		r.trail = parseTrailingLiteral(r.line)
 		r.cmdBytes += int64(len(r.line))
+		r.tooLong = len(r.line) > max
 	}
 	return nil
 }

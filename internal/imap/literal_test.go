@@ -125,3 +125,26 @@ func TestLongLines(t *testing.T) {
 		t.Errorf("literal: %+v", c.Args)
 	}
 }
+
+func TestLineLengthBoundary(t *testing.T) {
+	opts := ReaderOptions{MaxLineLength: 20}
+	ok := "a LOGIN " + strings.Repeat("u", 10) + " p" // 20 octets
+	if c, err := newTestReader(ok+"\r\n", opts).ReadCommand(); err != nil || c.Name != "LOGIN" {
+		t.Fatalf("line of exactly MaxLineLength: %v", err)
+	}
+	for _, eol := range []string{"\r\n", "\n"} {
+		_, err := newTestReader(ok+"x"+eol, opts).ReadCommand()
+		checkParseError(t, err, "a")
+	}
+}
+
+func TestPanicBecomesFatalError(t *testing.T) {
+	// A panic below ReadCommand (here from the Continue callback) must not
+	// escape: it becomes a fatal ParseError carrying the tag.
+	r := newTestReader("a LOGIN {1}\r\nx y\r\n", ReaderOptions{Continue: func() error { panic("boom") }})
+	_, err := r.ReadCommand()
+	pe := checkParseError(t, err, "a")
+	if !pe.Fatal || !strings.HasPrefix(pe.Msg, internalErrorPrefix) {
+		t.Errorf("got %+v", pe)
+	}
+}
