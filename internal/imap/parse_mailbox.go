@@ -219,7 +219,8 @@ func (r *Reader) statusItems() []string {
 }
 
 // parseAppend: "APPEND" SP mailbox [SP flag-list] [SP date-time] SP
-// literal (RFC 3501 §6.3.11), literal8 allowed (RFC 3516 §4.4). With
+// literal (RFC 3501 §6.3.11), literal8 allowed (RFC 3516 §4.4), or
+// "UTF8" SP "(" literal8 ")" (RFC 6855 §4, sent by imaplib). With
 // ReaderOptions.MultiAppend, further messages may follow (RFC 3502).
 func (r *Reader) parseAppend() Args {
 	r.sp()
@@ -235,10 +236,23 @@ func (r *Reader) parseAppend() Args {
 			m.Date = r.dateTime()
 			r.sp()
 		}
-		if r.peek() != '{' && r.peek() != '~' {
-			r.fail("expected message literal")
+		if r.keywordAhead("UTF8") {
+			// RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+			r.pos += len("UTF8")
+			r.sp()
+			r.expect('(', "(")
+			if r.peek() != '~' {
+				r.fail("UTF8 data must be a literal8")
+			}
+			m.Literal = r.messageLiteral()
+			m.UTF8 = true
+			r.expect(')', ")")
+		} else {
+			if r.peek() != '{' && r.peek() != '~' {
+				r.fail("expected message literal")
+			}
+			m.Literal = r.messageLiteral()
 		}
-		m.Literal = r.messageLiteral()
 		a.Messages = append(a.Messages, m)
 		if r.eol() || !r.opts.MultiAppend {
 			return a

@@ -187,6 +187,19 @@ func TestParseAppend(t *testing.T) {
 	}
 }
 
+func TestParseAppendUTF8(t *testing.T) {
+	// RFC 6855 §4, as Python's imaplib sends it once UTF8=ACCEPT is enabled.
+	r := newTestReader("a APPEND INBOX (\\Seen) UTF8 (~{4}\r\nh\xc3\xa9!)\r\nb APPEND INBOX UTF8 ({1}\r\nc APPEND INBOX UTF8 (~{1+}\r\nx\r\n", ReaderOptions{})
+	m := mustRead(t, r).Args.(*AppendArgs).Messages[0]
+	if !m.UTF8 || !m.Literal.Binary || string(m.Literal.data) != "h\xc3\xa9!" || len(m.Flags) != 1 {
+		t.Errorf("UTF8 APPEND: %+v", m)
+	}
+	for _, tag := range []string{"b", "c"} {
+		_, err := r.ReadCommand()
+		checkParseError(t, err, tag)
+	}
+}
+
 func TestParseMultiAppend(t *testing.T) {
 	in := "a APPEND x (\\Seen) {1}\r\n1 {1+}\r\n2\r\n"
 	a := mustRead(t, newTestReader(in, ReaderOptions{MultiAppend: true})).Args.(*AppendArgs)

@@ -166,6 +166,9 @@ type AppendMessage struct {
 	Flags   []string  // nil when no flag list was sent
 	Date    time.Time // zero when no date-time was sent
 	Literal *Literal  // the message; Binary set for literal8 (~{n})
+	// UTF8 is set when the message came as UTF8 (~{n}) (RFC 6855 §4).
+	// Added after the first API commit (additive).
+	UTF8 bool
 }
 
 // Literal is the content of an APPEND literal. Small literals are kept in
