@@ -33,19 +33,6 @@ func requireTool(t testing.TB, name string) string {
 	return ""
 }
 
-// requirePythonModule checks that python3 can import a module.
-func requirePythonModule(t testing.TB, module string) string {
-	t.Helper()
-	py := requireTool(t, "python3")
-	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
-		if inCI() {
-			t.Fatalf("python3 module %s not installed", module)
-		}
-		t.Skipf("python3 module %s not installed", module)
-	}
-	return py
-}
-
 // result of one client run.
 type result struct {
 	stdout, stderr string
