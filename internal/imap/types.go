@@ -12,6 +12,21 @@
 // Writing: NewWriter(bufio.Writer); the Writer keeps the first error (sticky)
 // and returns it from Flush and Err.
 //
+// Mailbox names in Args are decoded to UTF-8: from modified UTF-7
+// (RFC 3501 §5.1.3) by default, taken as UTF-8 after Reader.SetUTF8(true)
+// (UTF8=ACCEPT, IMAP4rev2). INBOX in any case becomes "INBOX". Names with
+// control characters are refused with a ParseError.
+//
+// Literals (RFC 3501 §4.3, RFC 7888, RFC 3516): each literal is checked
+// against ReaderOptions.LiteralLimit before any of it is read. A refused
+// synchronizing literal gives ParseError{NO, Code "TOOBIG"}: the client
+// got no continuation and sends nothing more for that command. A refused
+// non-synchronizing literal (LITERAL+/LITERAL-) gives ParseError{Code
+// "TOOBIG"} (answer BAD) after its octets were read and thrown away, up to
+// MaxDiscard; beyond that the error is Fatal (RFC 7888 §4 allows closing).
+// APPEND messages above SpoolThreshold go to a temporary file; call
+// Command.Close when done with a command.
+//
 // API stability: the types and signatures in this file are the contract with
 // internal/imapserver. Changes are additive only and are noted in the doc
 // comment of what they add.
