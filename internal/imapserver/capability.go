@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/letterbox/letterbox/internal/imap"
 )
@@ -32,7 +33,6 @@ var baseCapabilities = []string{
 	"SEARCHRES",     // RFC 5182
 	"STATUS=SIZE",   // RFC 8438
 	"BINARY",        // RFC 3516
-	"UTF8=ACCEPT",   // RFC 6855
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
 }
@@ -93,4 +93,15 @@ func (s *session) cmdLogout(cmd *imap.Command) (string, error) {
 	s.state = stateLogout
 	s.sel = nil
 	return "", nil
+}
+
+// advertised reports whether name is in the base capability list (ENABLE
+// must not turn on what the server does not announce, RFC 5161 §3.1).
+func advertised(name string) bool {
+	for _, c := range baseCapabilities {
+		if strings.EqualFold(c, name) {
+			return true
+		}
+	}
+	return false
 }

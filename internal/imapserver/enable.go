@@ -33,7 +33,7 @@ func (s *session) cmdEnable(cmd *imap.Command) (string, error) {
 				enabled = append(enabled, "IMAP4rev2")
 			}
 		case "UTF8=ACCEPT":
-			if !s.utf8 {
+			if !s.utf8 && advertised("UTF8=ACCEPT") {
 				s.utf8 = true
 				s.c.setUTF8()
 				enabled = append(enabled, "UTF8=ACCEPT")

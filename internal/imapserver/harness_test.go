@@ -127,7 +127,7 @@ func testTLSConfig(t *testing.T) *tls.Config {
 
 // tconn is a raw client connection for transcript tests.
 type tconn struct {
-	t  *testing.T
+	t    *testing.T
 	nc   net.Conn
 	br   *bufio.Reader
 	last string // last line sent, for failure messages
@@ -169,7 +169,7 @@ func (c *tconn) readLine() string {
 	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	line, err := c.br.ReadString('\n')
 	if err != nil {
-		c.t.Fatalf("read: %v (got %q)", err, line)
+		c.t.Fatalf("after %q read: %v (got %q)", c.last, err, line)
 	}
 	return strings.TrimSuffix(line, "\r\n")
 }

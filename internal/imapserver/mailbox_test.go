@@ -177,8 +177,8 @@ S: a1 OK CREATE completed
 C: a2 LIST "" "Entw*"
 S: * LIST (\HasNoChildren) "/" "Entw&APw-rfe"
 S: a2 OK LIST completed
-C: a3 ENABLE UTF8=ACCEPT
-S: * ENABLED UTF8=ACCEPT
+C: a3 ENABLE IMAP4rev2
+S: * ENABLED IMAP4rev2
 S: a3 OK ENABLE completed
 C: a4 LIST "" "Entw*"
 S: * LIST (\HasNoChildren) "/" "Entwürfe"
