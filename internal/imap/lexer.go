@@ -127,6 +127,9 @@ func parseTrailingLiteral(line []byte) trailingLiteral {
 		return trailingLiteral{}
 	}
 	inner := string(line[open+1 : n-1])
+	if inner == "" || inner == "+" {
+		return trailingLiteral{} // "{}" is no literal; nothing will follow
+	}
 	t := trailingLiteral{present: true, sync: true, binary: open > 0 && line[open-1] == '~'}
 	if strings.HasSuffix(inner, "+") {
 		inner = inner[:len(inner)-1]

@@ -332,6 +332,8 @@ func TestParseInvalid(t *testing.T) {
 		{"a AUTHENTICATE PLAIN !!!", "a"},
 		{"a SETQUOTA x (STORAGE)", "a"},
 		{"a COMPRESS", "a"},
+		{"a LOGIN x {}", "a"},
+		{"a LOGIN x {+}", "a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
