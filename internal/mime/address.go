@@ -146,6 +146,19 @@ func (p *addrParser) quoted() (raw, text string) {
 	return p.s[start:p.i], text
 }
 
+// closedQuote reports whether the quoted string at p.s[p.i] is terminated.
+func (p *addrParser) closedQuote() bool {
+	for j := p.i + 1; j < len(p.s); j++ {
+		switch p.s[j] {
+		case '\\':
+			j++
+		case '"':
+			return true
+		}
+	}
+	return false
+}
+
 // address parses one mailbox or the start of a group.
 func (p *addrParser) address() {
 	var words []word
@@ -158,6 +171,10 @@ func (p *addrParser) address() {
 		c := p.s[p.i]
 		switch c {
 		case '"':
+			if !p.closedQuote() {
+				p.i++ // an unterminated quote: ignore it, keep its words
+				continue
+			}
 			raw, text := p.quoted()
 			words = append(words, word{raw: raw, text: text, spaceBefore: space})
 			continue
@@ -182,7 +199,10 @@ func (p *addrParser) address() {
 				p.inGroup = true
 				return
 			}
-			continue // a colon inside a group: junk
+			// A colon inside a group (groups do not nest): what came
+			// before is an address of its own.
+			p.bare(words, comment)
+			return
 		case ',', ';':
 			p.bare(words, comment)
 			return
@@ -240,6 +260,8 @@ func (p *addrParser) angle(name string, comment *string) {
 			break
 		}
 		switch {
+		case c == '"' && !p.closedQuote():
+			p.i++
 		case c == '"':
 			raw, text := p.quoted()
 			words = append(words, word{raw: raw, text: text, spaceBefore: space})

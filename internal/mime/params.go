@@ -143,8 +143,16 @@ func parseParams(s string, i int) []Param {
 			j++
 		}
 		name := strings.ToLower(strings.TrimSpace(s[i:j]))
-		if j >= len(s) || s[j] == ';' || name == "" || strings.ContainsAny(name, " \t\"") {
-			i = j
+		if j >= len(s) || s[j] == ';' {
+			i = j // no "=": not a parameter
+			continue
+		}
+		if name == "" || strings.ContainsAny(name, " \t\"") {
+			k := strings.IndexByte(s[j:], ';') // junk: skip to the next parameter
+			if k < 0 {
+				break
+			}
+			i = j + k
 			continue
 		}
 		i = skipCFWS(s, j+1)
@@ -160,6 +168,11 @@ func parseParams(s string, i int) []Param {
 				j = len(s) - i
 			}
 			value = strings.TrimSpace(s[i : i+j])
+			if k := strings.IndexAny(value, " \t"); k >= 0 && strings.HasSuffix(value, ")") {
+				if c := strings.IndexByte(value[k:], '('); c >= 0 && strings.TrimSpace(value[k:k+c]) == "" {
+					value = value[:k] // a trailing comment
+				}
+			}
 			i += j
 		}
 		raw = append(raw, rawParam{name, value})

@@ -97,7 +97,19 @@ func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool)
 	default:
 		st = p.skipBody(bounds)
 	}
+	if st.end < part.BodyStart {
+		// The blank line ending the header is also the line break of the
+		// delimiter, which RFC 2046 §5.1.1 gives to the delimiter.
+		part.BodyStart = max(st.end, part.HeaderStart)
+		if m := part.Message; m != nil {
+			// It started at the delimiter, so it is empty.
+			m.HeaderStart, m.BodyStart, m.End = part.BodyStart, part.BodyStart, part.BodyStart
+		}
+	}
 	part.End = max(st.end, part.BodyStart)
+	if n := len(part.Parts); n > 0 {
+		clampTo(part.Parts[n-1], part.End)
+	}
 	endLFs := st.endLFs
 	if part.End == part.BodyStart {
 		endLFs = bodyLFs
@@ -121,6 +133,26 @@ func (p *parser) multipartBody(part *Part, bounds []string, depth int) stop {
 		part.Parts = append(part.Parts, child)
 	}
 	return st
+}
+
+// clampTo moves offsets beyond end back to end. An empty last child that
+// starts after a delimiter line whose line break an enclosing delimiter
+// took would otherwise lie beyond its parent.
+func clampTo(p *Part, end int64) {
+	if p.End <= end {
+		return
+	}
+	p.HeaderStart, p.BodyStart, p.End = min(p.HeaderStart, end), min(p.BodyStart, end), end
+	p.Size = p.End - p.BodyStart
+	if p.Size == 0 {
+		p.Lines = 0
+	}
+	if n := len(p.Parts); n > 0 {
+		clampTo(p.Parts[n-1], end)
+	}
+	if p.Message != nil {
+		clampTo(p.Message, end)
+	}
 }
 
 // finish computes Size and Lines and establishes the invariants documented

@@ -61,8 +61,8 @@ func BinarySize(r io.ReaderAt, p *Part) (int64, error) {
 }
 
 // base64Reader decodes base64 (RFC 2045 §6.8) leniently: characters
-// outside the alphabet are ignored, padding is optional, a trailing partial
-// group yields what it can.
+// outside the alphabet are ignored, padding is optional and may occur
+// mid-stream, a trailing partial group yields what it can.
 type base64Reader struct {
 	r    *bufio.Reader
 	acc  uint32
@@ -98,21 +98,19 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 		c, err := b.r.ReadByte()
 		if err != nil {
 			b.done = true
-			switch b.n { // a partial group at the end
-			case 2:
-				b.buf[0] = byte(b.acc >> 4)
-				b.out = b.buf[:1]
-			case 3:
-				b.buf[0], b.buf[1] = byte(b.acc>>10), byte(b.acc>>2)
-				b.out = b.buf[:2]
-			}
-			b.n = 0
+			b.flush()
 			if !errors.Is(err, io.EOF) {
 				return written, err
 			}
 			continue
 		}
 		v := base64Values[c]
+		if c == '=' {
+			// Padding ends a group; what follows starts a new one (some
+			// mailers encode each line separately).
+			b.flush()
+			continue
+		}
 		if v == 0xff {
 			continue
 		}
@@ -128,6 +126,19 @@ func (b *base64Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return written, nil
+}
+
+// flush decodes a partial group (after padding or at the end).
+func (b *base64Reader) flush() {
+	switch b.n {
+	case 2:
+		b.buf[0] = byte(b.acc >> 4)
+		b.out = b.buf[:1]
+	case 3:
+		b.buf[0], b.buf[1] = byte(b.acc>>10), byte(b.acc>>2)
+		b.out = b.buf[:2]
+	}
+	b.acc, b.n = 0, 0
 }
 
 // qpReader decodes quoted-printable (RFC 2045 §6.7) line by line: trailing
