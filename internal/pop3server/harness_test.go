@@ -341,3 +341,13 @@ func (e *testEnv) uidValidity(account string) uint32 {
 	}
 	return info.UIDValidity
 }
+
+// waitSessionsEnded waits until the server has no open connection.
+func (e *testEnv) waitSessionsEnded() {
+	e.t.Helper()
+	waitFor(e.t, "sessions to end", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return len(e.srv.conns) == 0
+	})
+}
