@@ -7,7 +7,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/imapserver"
 )
 
@@ -153,5 +155,20 @@ S: b1 NO [LIMIT] Too many sessions for this account
 C: a1 LOGOUT
 S: * BYE letterbox logging out
 S: a1 OK LOGOUT completed
+`)
+}
+
+func TestLoginThrottled(t *testing.T) {
+	h := newHarness(t, func(o *imapserver.Options) {
+		o.Auth = auth.New(o.Store, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond, MaxFailuresPerIP: 2})
+	})
+	c := h.dial()
+	c.run(`
+C: a1 LOGIN "` + testUser + `" bad1
+S: a1 NO [AUTHENTICATIONFAILED] Invalid credentials
+C: a2 LOGIN "` + testUser + `" bad2
+S: a2 NO [AUTHENTICATIONFAILED] Invalid credentials
+C: a3 LOGIN "` + testUser + `" "` + testPass + `"
+S: a3 NO [UNAVAILABLE] Too many failed logins, try again later
 `)
 }

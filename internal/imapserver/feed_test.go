@@ -138,3 +138,55 @@ S: b2 OK EXPUNGE completed
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestFeedSelectedMailboxDeleted(t *testing.T) {
+	h := newHarness(t)
+	a := h.login()
+	a.run(`
+C: a1 CREATE Doomed
+S: a1 OK CREATE completed
+C: a2 SELECT Doomed
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ a2 OK \[READ-WRITE\] SELECT completed
+`)
+	b := h.login()
+	b.run(`
+C: b1 DELETE Doomed
+S: b1 OK DELETE completed
+`)
+	for i := 0; ; i++ {
+		lines := a.collectAny(fmt.Sprintf("n%d", i), "NOOP")
+		if len(lines) > 0 && lines[0] == "* BYE Selected mailbox was deleted, closing connection" {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("no BYE: %q", lines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// collectAny sends cmd and returns every line up to its tagged response or
+// the end of the connection.
+func (c *tconn) collectAny(tag, cmd string) []string {
+	c.t.Helper()
+	c.send(tag + " " + cmd)
+	var lines []string
+	for {
+		l, err := c.br.ReadString('\n')
+		if err != nil {
+			return lines
+		}
+		l = strings.TrimSuffix(l, "\r\n")
+		lines = append(lines, l)
+		if strings.HasPrefix(l, tag+" ") {
+			return lines
+		}
+	}
+}

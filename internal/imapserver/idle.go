@@ -47,6 +47,10 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				continue
 			}
 			s.noteChange(ch)
+			if s.selGone {
+				c.w.WriteStatus("", "BYE", "", "Selected mailbox was deleted, closing connection")
+				return "", errCloseConn
+			}
 			if s.changed && s.state == stateSelected {
 				s.pushUpdates(true)
 				if err := c.flush(); err != nil {

@@ -17,6 +17,11 @@ func (s *session) resolveSeqs(set imap.SeqSet) ([]store.UID, error) {
 		return s.savedUIDs(), nil
 	}
 	n := uint32(v.count())
+	if n == 0 && set.Dynamic() {
+		// "1:*" in an empty mailbox selects nothing; clients send it
+		// routinely, so it is not an error.
+		return nil, nil
+	}
 	for _, r := range set.Ranges {
 		if r.Start > n || r.Stop > n {
 			return nil, errBad("Invalid message sequence number")

@@ -57,6 +57,8 @@ type session struct {
 
 	// changed is set when the feed signalled the selected mailbox.
 	changed bool
+	// selGone is set when another session deleted the selected mailbox.
+	selGone bool
 }
 
 // errAnswered means the handler already wrote the tagged response.
@@ -192,6 +194,12 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 	// SEARCH (RFC 3501 §7.4.1); their UID forms may carry it.
 	if s.state == stateSelected {
 		s.pushUpdates(!h.noExpunge || cmd.UID)
+		if s.selGone {
+			// The mailbox is gone under us: nothing sensible can follow
+			// (Dovecot does the same).
+			s.c.w.WriteStatus("", "BYE", "", "Selected mailbox was deleted, closing connection")
+			return errCloseConn
+		}
 	}
 	name := cmd.Name
 	if cmd.UID {
@@ -285,8 +293,20 @@ func (s *session) drainFeed() {
 
 // noteChange records a feed event.
 func (s *session) noteChange(ch store.Change) {
-	if s.sel != nil && ch.MailboxID == s.sel.id && ch.ModSeq > s.sel.lastModSeq {
-		s.changed = true
+	if s.sel == nil || ch.MailboxID != s.sel.id {
+		return
+	}
+	switch ch.Kind {
+	case store.MailboxChanged:
+		if ch.ModSeq > s.sel.lastModSeq {
+			s.changed = true
+		}
+	case store.MailboxRenamed:
+		if ch.Mailbox != "" {
+			s.sel.name = ch.Mailbox
+		}
+	case store.MailboxDeleted:
+		s.selGone = true
 	}
 }
 
