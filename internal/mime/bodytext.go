@@ -1,7 +1,6 @@
 package mime
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"strings"
@@ -78,8 +77,10 @@ func (t *textWalker) text(p *Part) {
 	if dec, err := NewDecoder(body, p.Encoding); err == nil {
 		body = dec
 	}
-	br := bufio.NewReaderSize(charsetReader(p.Charset(), body), textChunk)
-	buf := make([]byte, textChunk)
+	br := charsetReader(p.Charset(), body)
+	// Decoded text is at most about twice the encoded size (8-bit charsets
+	// to UTF-8), so small parts get small buffers.
+	buf := make([]byte, min(textChunk, max(2*p.Size+16, 512)))
 	carry := 0
 	for !t.stopped {
 		n, err := io.ReadFull(br, buf[carry:])

@@ -74,6 +74,7 @@ type lenientReader struct {
 	r       io.Reader
 	carry   []byte
 	pending []byte
+	buf     []byte
 	err     error
 }
 
@@ -87,8 +88,11 @@ func (l *lenientReader) Read(p []byte) (int, error) {
 			}
 			return 0, l.err
 		}
-		buf := make([]byte, 4096)
-		n, err := l.r.Read(buf)
+		if l.buf == nil {
+			l.buf = make([]byte, 4096)
+		}
+		n, err := l.r.Read(l.buf)
+		buf := l.buf
 		l.err = err
 		data := append(l.carry, buf[:n]...)
 		// Hold back a possibly incomplete sequence at the end.

@@ -44,8 +44,8 @@ func (l *line) blank() bool { return l.term > 0 && l.n == int64(l.term) }
 
 const readBufferSize = 64 << 10
 
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, readBufferSize)}
+func newLineReader(r io.Reader, size int64) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, int(min(readBufferSize, max(size, 256))))}
 }
 
 // next reads the next line; ok is false at the end of input or on an I/O

@@ -17,7 +17,7 @@ const bodyLineKeep = 1024
 // Parse parses the message of size octets in r. The error is only ever an
 // I/O error from r; content never makes Parse fail.
 func Parse(r io.ReaderAt, size int64) (*Part, error) {
-	p := &parser{lr: newLineReader(io.NewSectionReader(r, 0, size))}
+	p := &parser{lr: newLineReader(io.NewSectionReader(r, 0, size), size)}
 	root, _ := p.entity(nil, false, 0, true)
 	if p.lr.err != nil {
 		return nil, p.lr.err
