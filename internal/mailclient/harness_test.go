@@ -1,0 +1,198 @@
+package mailclient
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/pop3server"
+	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/sqlite"
+)
+
+const (
+	testUser = "alice@example.com"
+	testPass = "alice secret"
+)
+
+// servers is letterbox's IMAP and POP3 servers over one temp-dir SQLite
+// store, on 127.0.0.1 ephemeral ports: plain (with STARTTLS/STLS) and
+// implicit TLS listeners for each.
+type servers struct {
+	t           *testing.T
+	st          *sqlite.Store
+	imap, imaps string
+	pop3, pop3s string
+	caFile      string // PEM of the self-signed server certificate
+	clientTLS   *tls.Config
+}
+
+func startServers(t *testing.T) *servers {
+	t.Helper()
+	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(testPass, auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
+		t.Fatal(err)
+	}
+	serverTLS, caFile, clientTLS := testCert(t)
+	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
+	is := imapserver.New(imapserver.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
+	ps := pop3server.New(pop3server.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
+	s := &servers{t: t, st: st, caFile: caFile, clientTLS: clientTLS}
+	var done []chan struct{}
+	serve := func(serve func(net.Listener) error, tlsOn bool) string {
+		var l net.Listener
+		var err error
+		if tlsOn {
+			l, err = tls.Listen("tcp", "127.0.0.1:0", serverTLS)
+		} else {
+			l, err = net.Listen("tcp", "127.0.0.1:0")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan struct{})
+		done = append(done, ch)
+		go func() { defer close(ch); serve(l) }()
+		return l.Addr().String()
+	}
+	s.imap = serve(is.Serve, false)
+	s.imaps = serve(is.Serve, true)
+	s.pop3 = serve(ps.Serve, false)
+	s.pop3s = serve(ps.Serve, true)
+	t.Cleanup(func() {
+		is.Close()
+		ps.Close()
+		for _, ch := range done {
+			<-ch
+		}
+		st.Close()
+	})
+	return s
+}
+
+// config is a client Config for one of the listeners.
+func (s *servers) config(p Protocol, sec Security) Config {
+	c := Config{Protocol: p, Security: sec, User: testUser, Password: testPass, TLS: s.clientTLS}
+	switch {
+	case p == IMAP && sec == ImplicitTLS:
+		c.Addr = s.imaps
+	case p == IMAP:
+		c.Addr = s.imap
+	case sec == ImplicitTLS:
+		c.Addr = s.pop3s
+	default:
+		c.Addr = s.pop3
+	}
+	return c
+}
+
+// dial connects a Client and closes it at the end of the test.
+func (s *servers) dial(p Protocol, sec Security) Client {
+	s.t.Helper()
+	c, err := Dial(context.Background(), s.config(p, sec))
+	if err != nil {
+		s.t.Fatalf("dial %v %v: %v", p, sec, err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// deliver puts a message into a mailbox of the test account.
+func (s *servers) deliver(mailbox, msg string, flags ...string) store.UID {
+	s.t.Helper()
+	res, err := s.st.Deliver(context.Background(), strings.NewReader(msg), []store.Target{{Account: testUser, Mailbox: mailbox, Flags: flags}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if res[0].Err != nil {
+		s.t.Fatal(res[0].Err)
+	}
+	return res[0].UID
+}
+
+// mailbox opens a mailbox of the test account in the store.
+func (s *servers) mailbox(name string) store.Mailbox {
+	s.t.Helper()
+	mbs, err := s.st.Mailboxes(context.Background(), testUser)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	mb, err := mbs.Open(context.Background(), name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return mb
+}
+
+// messages lists a mailbox straight from the store.
+func (s *servers) messages(name string) []store.Message {
+	s.t.Helper()
+	msgs, err := s.mailbox(name).Messages(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return msgs
+}
+
+// testMessage is a small RFC 5322 message.
+func testMessage(from, subject, body string) string {
+	return fmt.Sprintf("From: %s\r\nTo: alice@example.com\r\nSubject: %s\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <%d@test>\r\n\r\n%s\r\n",
+		from, subject, time.Now().UnixNano(), body)
+}
+
+// testCert makes a self-signed certificate for 127.0.0.1 and mail.test:
+// the server's tls.Config, the PEM file a client would pass as --ca, and a
+// client tls.Config trusting it.
+func testCert(t *testing.T) (*tls.Config, string, *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "mail.test"},
+		DNSNames:     []string{"mail.test", "localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client, err := NewTLSConfig("127.0.0.1", TLSOptions{CAFile: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
+	return server, caFile, client
+}
