@@ -257,7 +257,7 @@ func TestFetchUnread(t *testing.T) {
 			t.Fatalf("second run fetched %q again", got)
 		}
 		s.deliver("INBOX", testMessage("bob@example.com", "second", "3"))
-		c.Close() // POP3 locks the maildrop per session
+		c.Close()                  // POP3 locks the maildrop per session
 		c2 := s.dial(p, Plaintext) // POP3 sees new mail only in a new session
 		if got := collect(c2, UnreadOptions{}); !reflect.DeepEqual(got, []string{"second"}) {
 			t.Fatalf("after a new delivery: %q", got)
