@@ -10,7 +10,8 @@ import (
 
 // cmdAppend: APPEND (RFC 3501 §6.3.11) with APPENDUID (UIDPLUS, RFC 4315
 // §3), literal8 (BINARY, RFC 3516 §4.4) and the size limit (APPENDLIMIT,
-// RFC 7889; TOOBIG, RFC 4469 / RFC 5530). The message goes through
+// RFC 7889; TOOBIG, RFC 4469 / RFC 5530) and UTF8 (~{n}) data (RFC 6855
+// §4). The message goes through
 // Store.Deliver, the one delivery path.
 func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.AppendArgs)
@@ -25,6 +26,10 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 			return "", pe
 		}
 		return "", err
+	}
+	if m.UTF8 && !s.utf8 {
+		// RFC 6855 §4: UTF8 APPEND data needs ENABLE UTF8=ACCEPT.
+		return "", errBad("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
 	}
 	if m.Literal == nil || m.Literal.Size == 0 {
 		return "", errNo("CANNOT", "Empty message")

@@ -33,6 +33,7 @@ var baseCapabilities = []string{
 	"SEARCHRES",     // RFC 5182
 	"STATUS=SIZE",   // RFC 8438
 	"BINARY",        // RFC 3516
+	"UTF8=ACCEPT",   // RFC 6855
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
 }

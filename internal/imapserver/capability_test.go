@@ -37,7 +37,7 @@ var capabilityTests = map[string]string{
 	"SEARCHRES":          "TestSearchRes",
 	"STATUS=SIZE":        "TestStatus",
 	"BINARY":             "TestBinary",
-	"UTF8=ACCEPT":        "TestUTF8MailboxNames", // not advertised until the codec parses APPEND UTF8 (RFC 6855 §4)
+	"UTF8=ACCEPT":        "TestUTF8Accept",
 	"CONDSTORE":          "TestCondstore",
 	"QRESYNC":            "TestQresync",
 	"APPENDLIMIT":        "TestAppendLimits",

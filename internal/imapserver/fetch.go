@@ -19,6 +19,7 @@ type fetchPlan struct {
 	blob      bool // message content needed
 	setSeen   bool // a non-PEEK body item sets \Seen (RFC 3501 §6.4.5)
 	hasFlags  bool
+	hasModSeq bool
 }
 
 func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
@@ -57,7 +58,9 @@ func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
 	}
 	if modseq && !hasModSeq {
 		p.items = append(p.items, imap.FetchItem{Name: "MODSEQ"})
+		hasModSeq = true
 	}
+	p.hasModSeq = hasModSeq
 	return p
 }
 
@@ -230,7 +233,12 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool
 	w.Raw(" FETCH (")
 	items := plan.items
 	if addFlags {
+		// The implicit \Seen is reported like an unsolicited flag change,
+		// with MODSEQ under CONDSTORE (RFC 7162 §3.1.4).
 		items = append(append([]imap.FetchItem{}, items...), imap.FetchItem{Name: "FLAGS"})
+		if s.condstore && !plan.hasModSeq {
+			items = append(items, imap.FetchItem{Name: "MODSEQ"})
+		}
 	}
 	for i, it := range items {
 		if i > 0 {

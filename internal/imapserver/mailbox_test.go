@@ -190,3 +190,38 @@ S: * STATUS "Grüße" (MESSAGES 0)
 S: a6 OK STATUS completed
 `)
 }
+
+func TestUTF8Accept(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	msg := "Subject: Grüße aus Köln\r\nFrom: Jörg <jörg@example.de>\r\n\r\nHallo\r\n"
+	c.send("a1 APPEND INBOX UTF8 (~{" + itoa(len(msg)) + "+}\r\n" + msg + ")")
+	c.expect("a1 BAD APPEND UTF8 needs ENABLE UTF8=ACCEPT")
+	c.run(`
+C: a2 ENABLE UTF8=ACCEPT
+S: * ENABLED UTF8=ACCEPT
+S: a2 OK ENABLE completed
+C: a3 CREATE "Entwürfe"
+S: a3 OK CREATE completed
+`)
+	c.send("a4 APPEND Entwürfe UTF8 (~{" + itoa(len(msg)) + "+}\r\n" + msg + ")")
+	c.expect(`~a4 OK \[APPENDUID \d+ 1\] APPEND completed`)
+	c.run(`
+C: a5 EXAMINE "Entwürfe"
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S: a5 OK [READ-ONLY] EXAMINE completed
+C: a6 SEARCH SUBJECT "köln"
+S: * SEARCH 1
+S: a6 OK SEARCH completed
+C: a7 FETCH 1 ENVELOPE
+S: * 1 FETCH (ENVELOPE (NIL "Grüße aus Köln" (("Jörg" NIL "jörg" "example.de")) (("Jörg" NIL "jörg" "example.de")) (("Jörg" NIL "jörg" "example.de")) NIL NIL NIL NIL NIL))
+S: a7 OK FETCH completed
+`)
+}
