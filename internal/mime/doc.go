@@ -28,8 +28,11 @@
 //
 //   - Type and Subtype are lower-case and never empty (default text/plain, or
 //     message/rfc822 inside multipart/digest, RFC 2046 §5.1.5).
-//   - A text/* part with no parameters at all gets charset=us-ascii
-//     (RFC 2045 §5.2), as Dovecot shows it.
+//   - A text/* part without a charset parameter gets charset=us-ascii
+//     appended (RFC 2045 §5.2), as Dovecot shows it.
+//   - Type, subtype, parameter names and the disposition type are
+//     lower-cased (Dovecot shows them as written; IMAP clients compare them
+//     case-insensitively).
 //   - A multipart part always has at least one child: when no boundary is
 //     found (no boundary parameter, the boundary never occurs, or MaxDepth is
 //     reached) one text/plain child with an empty header spans the whole body.
@@ -42,6 +45,8 @@
 // Envelope values are the raw header values, unfolded (line breaks removed)
 // and trimmed, not RFC 2047 decoded, as RFC 3501 §7.4.2 wants. Sender and
 // ReplyTo are already defaulted to From when their header is absent or empty.
+// An empty string means NIL: a header that is present but empty is NIL too
+// (Dovecot sends "" for it).
 // Address lists follow the RFC 3501 group representation, see Address.
 //
 // # API by use

@@ -203,8 +203,9 @@ func (part *Part) applyHeader(h *rawHeader, digest bool) {
 			part.Params = params
 		}
 	}
-	if part.Type == "text" && len(part.Params) == 0 {
-		part.Params = []Param{{"charset", "us-ascii"}}
+	if part.Type == "text" && ParamValue(part.Params, "charset") == "" {
+		// RFC 2045 §5.2 default, appended as Dovecot does.
+		part.Params = append(part.Params, Param{"charset", "us-ascii"})
 	}
 	part.Encoding = "7BIT"
 	if v, ok := h.get("content-transfer-encoding"); ok {
