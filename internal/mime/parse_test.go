@@ -2,6 +2,7 @@ package mime
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -369,5 +370,35 @@ func TestParseParams(t *testing.T) {
 	_, _, ps, _ = parseContentType(`text/plain; name*=x-unknown''Caf%C3%A9%`)
 	if got := ParamValue(ps, "name"); got != "Café%" {
 		t.Errorf("decoded unknown-charset name %q", got)
+	}
+}
+
+// failingReader fails after limit octets.
+type failingReader struct {
+	data  []byte
+	limit int64
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) > f.limit {
+		n := copy(p, f.data[off:max(off, min(f.limit, int64(len(f.data))))])
+		return n, errDisk
+	}
+	return copy(p, f.data[off:]), nil
+}
+
+func TestParseIOError(t *testing.T) {
+	msg := readMessage(t, "forward")
+	if _, err := Parse(failingReader{msg, 100}, int64(len(msg))); !errors.Is(err, errDisk) {
+		t.Fatalf("Parse error %v, want the reader's", err)
+	}
+	if p, err := Parse(failingReader{msg, int64(len(msg))}, int64(len(msg))); err != nil || len(p.Parts) != 2 {
+		t.Fatalf("Parse = %v, %v", p, err)
+	}
+	root := ParseBytes(msg)
+	if err := BodyText(failingReader{msg, 300}, root, func(string) bool { return true }); !errors.Is(err, errDisk) {
+		t.Fatalf("BodyText error %v, want the reader's", err)
 	}
 }

@@ -277,3 +277,27 @@ func TestBinarySection(t *testing.T) {
 		t.Errorf("long base64: %d octets, want %d", len(got), len(raw))
 	}
 }
+
+// TestLenientReaderSplits checks that multi-byte characters split across
+// reads survive, and invalid octets become Latin-1 characters.
+func TestLenientReaderSplits(t *testing.T) {
+	for _, prefix := range []string{"", "a", "ab", "abc"} {
+		in := prefix + strings.Repeat("é€😀", 3000) + "\xff" + strings.Repeat("ü", 3000)
+		want := prefix + strings.Repeat("é€😀", 3000) + "ÿ" + strings.Repeat("ü", 3000)
+		got, err := io.ReadAll(&lenientReader{r: &oneByteAtEnd{r: strings.NewReader(in)}})
+		if err != nil || string(got) != want {
+			t.Fatalf("prefix %q: %d octets, want %d (%v)", prefix, len(got), len(want), err)
+		}
+	}
+}
+
+// oneByteAtEnd returns short reads of odd sizes to split characters.
+type oneByteAtEnd struct {
+	r io.Reader
+	n int
+}
+
+func (o *oneByteAtEnd) Read(p []byte) (int, error) {
+	o.n++
+	return o.r.Read(p[:min(len(p), 1+o.n%7*613)])
+}
