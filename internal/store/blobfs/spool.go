@@ -1,0 +1,73 @@
+package blobfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Temp is a body written to a temp file, not yet named by its content
+// address.
+type Temp struct {
+	Path string // the temp file
+	ID   string // content address (hex SHA-256 of the stored bytes)
+	Size int64  // octets stored (after CRLF normalisation)
+}
+
+// SpoolOptions configures Spool.
+type SpoolOptions struct {
+	FS      FS     // nil means OSFS
+	Dir     string // directory for the temp file
+	Pattern string // os.CreateTemp pattern; "" means "in-*"
+	Max     int64  // size limit after normalisation; 0 means none
+	// Sync fsyncs the file before Spool returns: needed when the file
+	// itself becomes the durable copy, not when it is only a staging area.
+	Sync bool
+}
+
+// Spool streams body into a new temp file in o.Dir, normalising line
+// endings to CRLF, hashing and enforcing o.Max (store.ErrTooLarge). On
+// any error the temp file is removed.
+func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
+	fsys := o.FS
+	if fsys == nil {
+		fsys = OSFS{}
+	}
+	pattern := o.Pattern
+	if pattern == "" {
+		pattern = "in-*"
+	}
+	f, err := fsys.CreateTemp(o.Dir, pattern)
+	if err != nil {
+		return Temp{}, fmt.Errorf("blobfs: temp file: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			fsys.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 64<<10)
+	cw := NewCRLFWriter(bw, o.Max)
+	if _, err := io.Copy(cw, body); err != nil {
+		if errors.Is(err, errTooLarge) {
+			return Temp{}, err
+		}
+		return Temp{}, fmt.Errorf("blobfs: writing body: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return Temp{}, fmt.Errorf("blobfs: writing body: %w", err)
+	}
+	if o.Sync {
+		if err := f.Sync(); err != nil {
+			return Temp{}, fmt.Errorf("blobfs: syncing body: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return Temp{}, fmt.Errorf("blobfs: closing body: %w", err)
+	}
+	ok = true
+	return Temp{Path: f.Name(), ID: cw.ID(), Size: cw.Size()}, nil
+}
