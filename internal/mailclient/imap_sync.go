@@ -64,7 +64,7 @@ func (s *imapSession) Sync(ctx context.Context, mailbox, dir string) (SyncReport
 			return rep, fmt.Errorf("fetch flags: %w", err)
 		}
 		for _, m := range msgs {
-			server[m.UID] = flagLetters(flagStrings(m.Flags))
+			server[m.UID] = FlagLetters(flagStrings(m.Flags))
 		}
 	}
 
@@ -191,7 +191,7 @@ func (s *imapSession) writeFetched(md *maildir, msg *imapclient.FetchMessageData
 		return syncEntry{}, nil
 	}
 	if gotFlags {
-		e.Flags = flagLetters(flags)
+		e.Flags = FlagLetters(flags)
 		if _, err := md.setFlags(md.path(e.File, ""), e.File, e.Flags); err != nil {
 			return e, err
 		}

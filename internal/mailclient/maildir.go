@@ -70,9 +70,10 @@ var maildirFlagLetters = map[string]byte{
 	`\deleted`:   'T',
 }
 
-// flagLetters turns IMAP flags into the sorted Maildir info letters;
+// FlagLetters turns IMAP flags into the sorted Maildir info letters
+// (also a compact way to show them);
 // keywords without a letter are left out.
-func flagLetters(flags []string) string {
+func FlagLetters(flags []string) string {
 	var b []byte
 	for _, f := range flags {
 		if l, ok := maildirFlagLetters[strings.ToLower(f)]; ok && !strings.ContainsRune(string(b), rune(l)) {

@@ -51,8 +51,8 @@ func TestFlagLetters(t *testing.T) {
 		{[]string{`\seen`, `\SEEN`, `$Junk`, `\Recent`}, "S"},
 	}
 	for _, tt := range tests {
-		if got := flagLetters(tt.flags); got != tt.want {
-			t.Errorf("flagLetters(%q) = %q, want %q", tt.flags, got, tt.want)
+		if got := FlagLetters(tt.flags); got != tt.want {
+			t.Errorf("FlagLetters(%q) = %q, want %q", tt.flags, got, tt.want)
 		}
 	}
 }
