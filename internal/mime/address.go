@@ -122,6 +122,9 @@ func (p *addrParser) skipSpace(comment *string) bool {
 	return p.i > start
 }
 
+// maxRouteLen bounds the obsolete source route of an angle address.
+const maxRouteLen = 1024
+
 const addrSpecials = "()<>[]:;@\\,.\""
 
 // atom reads a run of atom characters (RFC 5322 atext, and any 8-bit octet).
@@ -243,7 +246,8 @@ func (p *addrParser) angle(name string, comment *string) {
 	var a Address
 	p.skipSpace(nil)
 	if p.i < len(p.s) && p.s[p.i] == '@' {
-		end := strings.IndexAny(p.s[p.i:], ":>")
+		// A route is short; looking further would make junk quadratic.
+		end := strings.IndexAny(p.s[p.i:min(len(p.s), p.i+maxRouteLen)], ":>")
 		if end >= 0 && p.s[p.i+end] == ':' {
 			a.ADL = strings.Join(strings.Fields(p.s[p.i:p.i+end]), "")
 			p.i += end + 1

@@ -151,10 +151,10 @@ func DecodeHeader(v string) string {
 			pend, havePend = pend[:0], false
 		}
 	}
-	i := 0
+	i, failures := 0, 0
 	for i < len(v) {
 		j := strings.Index(v[i:], "=?")
-		if j < 0 {
+		if j < 0 || failures > maxWordFailures {
 			flush()
 			out.WriteString(lenientUTF8([]byte(v[i:])))
 			break
@@ -162,6 +162,7 @@ func DecodeHeader(v string) string {
 		between := v[i : i+j]
 		cs, decoded, n, ok := encodedWord(v[i+j:])
 		if !ok {
+			failures++
 			flush()
 			out.WriteString(lenientUTF8([]byte(v[i : i+j+2])))
 			i += j + 2
@@ -182,10 +183,20 @@ func DecodeHeader(v string) string {
 	return out.String()
 }
 
+// maxWordFailures bounds the malformed "=?" a header value may have before
+// DecodeHeader stops looking for encoded words in it, so that hostile
+// input cannot make it quadratic.
+const maxWordFailures = 64
+
+// maxWordLen bounds the length of one encoded word.
+const maxWordLen = 4096
+
 // encodedWord parses "=?charset?encoding?text?=" at the start of s (RFC 2047
 // §2) and returns the charset (without an RFC 2231 language suffix), the
-// decoded octets and the length of the word.
+// decoded octets and the length of the word. RFC 2047 allows 75 octets;
+// longer words, which real mailers write, are accepted up to maxWordLen.
 func encodedWord(s string) (cs string, decoded []byte, n int, ok bool) {
+	s = s[:min(len(s), maxWordLen)]
 	q1 := strings.IndexByte(s[2:], '?')
 	if q1 < 0 {
 		return "", nil, 0, false

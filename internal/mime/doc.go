@@ -12,7 +12,9 @@
 // unterminated boundary, bad charsets, 8-bit junk, bare LF line endings and
 // huge lines all give a best-effort tree. Only I/O errors from the reader are
 // returned. Nesting deeper than MaxDepth is not descended into: the part is
-// kept with its type and its body treated as opaque.
+// kept with its type and its body treated as opaque. After MaxParts
+// entities the same holds, and further body parts of a multipart are
+// skipped (their octets belong to no part).
 //
 // # Offsets
 //

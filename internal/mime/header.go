@@ -32,6 +32,15 @@ func (h *rawHeader) get(name string) (string, bool) {
 	return "", false
 }
 
+func (h *rawHeader) has(name string) bool {
+	for _, n := range h.names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
 // readHeader reads header lines up to and including the blank line. It
 // stops early, without a blank line, at a delimiter of bounds or at the end
 // of input (blank is then false and st says where).
@@ -66,8 +75,8 @@ func (p *parser) readHeader(bounds []string) (h *rawHeader, st stop, blank bool)
 			continue // not a field: junk kept in the header bytes, ignored
 		}
 		name := strings.ToLower(string(bytes.TrimRight(c[:colon], " \t")))
-		if !wantedFields[name] {
-			continue
+		if !wantedFields[name] || h.has(name) {
+			continue // only the first occurrence counts
 		}
 		h.names = append(h.names, name)
 		h.values = append(h.values, append([]byte(nil), c[colon+1:]...))

@@ -32,7 +32,8 @@ func ParseBytes(b []byte) *Part {
 }
 
 type parser struct {
-	lr *lineReader
+	lr    *lineReader
+	parts int // entities parsed so far, against MaxParts
 }
 
 // stop says how the scan of an entity ended: at the end of input
@@ -75,6 +76,8 @@ func (p *parser) skipBody(bounds []string) stop {
 // §5.1.5); isMessage says it is a message and gets an Envelope.
 func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool) (*Part, stop) {
 	part := &Part{HeaderStart: p.lr.pos}
+	p.parts++
+	descend := depth < MaxDepth && p.parts < MaxParts
 	h, st, blankSeen := p.readHeader(bounds)
 	part.applyHeader(h, digest)
 	if isMessage {
@@ -90,9 +93,9 @@ func (p *parser) entity(bounds []string, digest bool, depth int, isMessage bool)
 	}
 	part.BodyStart = p.lr.pos
 	switch {
-	case part.IsMultipart() && depth < MaxDepth && part.Param("boundary") != "":
+	case part.IsMultipart() && descend && part.Param("boundary") != "":
 		st = p.multipartBody(part, append(bounds, part.Param("boundary")), depth)
-	case part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && depth < MaxDepth:
+	case part.Type == "message" && (part.Subtype == "rfc822" || part.Subtype == "global") && descend:
 		part.Message, st = p.entity(bounds, false, depth+1, true)
 	default:
 		st = p.skipBody(bounds)
@@ -127,6 +130,10 @@ func (p *parser) multipartBody(part *Part, bounds []string, depth int) stop {
 	for st.bound == me {
 		if st.closing {
 			return p.skipBody(bounds[:me]) // epilogue
+		}
+		if p.parts >= MaxParts {
+			st = p.skipBody(bounds) // too many parts: skip this one
+			continue
 		}
 		var child *Part
 		child, st = p.entity(bounds, digest, depth+1, false)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readMessage(t testing.TB, name string) []byte {
@@ -400,5 +401,44 @@ func TestParseIOError(t *testing.T) {
 	root := ParseBytes(msg)
 	if err := BodyText(failingReader{msg, 300}, root, func(string) bool { return true }); !errors.Is(err, errDisk) {
 		t.Fatalf("BodyText error %v, want the reader's", err)
+	}
+}
+
+// TestHostileMessagesAreLinear guards the parser against inputs that could
+// make it slow.
+func TestHostileMessagesAreLinear(t *testing.T) {
+	var nested strings.Builder
+	for i := range MaxDepth {
+		fmt.Fprintf(&nested, "Content-Type: multipart/mixed; boundary=%d\r\n\r\n--%d\r\n", i, i)
+	}
+	nested.WriteString("\r\n")
+	inputs := map[string]string{
+		"repeated fields":     strings.Repeat("Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n", 200000),
+		"many delimiters":     "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + strings.Repeat("--b\r\n", 400000),
+		"deep boundary stack": nested.String() + strings.Repeat("--0x\r\n", 200000),
+		"one huge line":       "Subject: " + strings.Repeat("=?", 2000000),
+		"many continuations":  "Subject: x\r\n" + strings.Repeat(" y\r\n", 400000),
+	}
+	for name, in := range inputs {
+		start := time.Now()
+		p := ParseBytes([]byte(in))
+		DecodeHeader(p.Envelope.Subject)
+		d := time.Since(start)
+		t.Logf("%s (%d octets): %v", name, len(in), d)
+		if d > 5*time.Second {
+			t.Errorf("%s: %v", name, d)
+		}
+	}
+}
+
+func TestMaxParts(t *testing.T) {
+	msg := []byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n" + strings.Repeat("--b\r\n\r\nx\r\n", 3*MaxParts) + "--b--\r\n")
+	p := ParseBytes(msg)
+	checkInvariants(t, p, int64(len(msg)))
+	if n := len(p.Parts); n != MaxParts-1 {
+		t.Fatalf("%d parts", n)
+	}
+	if _, err := Decode(p.Encode()); err != nil {
+		t.Fatal(err)
 	}
 }

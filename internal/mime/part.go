@@ -6,6 +6,11 @@ import "strings"
 // descends into, so hostile input cannot exhaust the stack.
 const MaxDepth = 100
 
+// MaxParts bounds the number of entities Parse makes for one message (as
+// Dovecot does, with the same default). Past it, nested multiparts and
+// messages are not descended into and further body parts are skipped.
+const MaxParts = 10000
+
 // Param is one parameter of a Content-Type or Content-Disposition field.
 // Name is lower-case. RFC 2231 continuations (name*0, name*1*, ...) are merged
 // into one parameter; when any segment was extended (charset-encoded), the

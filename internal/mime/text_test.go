@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDecodeHeader(t *testing.T) {
@@ -300,4 +301,30 @@ type oneByteAtEnd struct {
 func (o *oneByteAtEnd) Read(p []byte) (int, error) {
 	o.n++
 	return o.r.Read(p[:min(len(p), 1+o.n%7*613)])
+}
+
+// TestHostileHeadersAreLinear guards against quadratic behaviour on junk.
+func TestHostileHeadersAreLinear(t *testing.T) {
+	inputs := []string{
+		strings.Repeat("=?", 200000),
+		strings.Repeat("=?a?q?", 100000),
+		strings.Repeat("<@", 200000),
+		strings.Repeat("a@[", 100000),
+		strings.Repeat("\"", 100001),
+		strings.Repeat("(", 200000),
+		strings.Repeat("a:", 100000),
+	}
+	for _, in := range inputs {
+		for name, fn := range map[string]func(){
+			"DecodeHeader":     func() { DecodeHeader(in) },
+			"ParseAddressList": func() { ParseAddressList(in) },
+			"parseContentType": func() { parseContentType("text/plain; " + in) },
+		} {
+			start := time.Now()
+			fn()
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s(%.10q...): %v", name, in, d)
+			}
+		}
+	}
 }
