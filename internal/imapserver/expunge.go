@@ -11,7 +11,9 @@ import (
 func (s *session) cmdExpunge(cmd *imap.Command) (string, error) {
 	v := s.sel
 	if v.readOnly {
-		return "", errNo("READ-ONLY", "Mailbox is read-only")
+		// Nothing may be expunged; like Dovecot, answer OK without
+		// removing anything (pending updates are still sent).
+		return "", nil
 	}
 	if err := v.refresh(s.ctx); err != nil {
 		return "", err

@@ -310,7 +310,7 @@ func (s *session) fetchItem(d *store.MessageDetail, it imap.FetchItem, root *mim
 }
 
 // writeSection writes the value of BODY[section]<partial> (RFC 3501
-// §6.4.5): NIL when the part does not exist.
+// §6.4.5): an empty string when the part does not exist, as Dovecot does.
 func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchItem) error {
 	sec := it.Section
 	var r mime.Range
@@ -324,25 +324,14 @@ func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchIt
 		}
 	case "HEADER":
 		r, ok = root.HeaderRange(sec.Part)
-		if !ok && root.Find(sec.Part) != nil {
-			// Not a message/rfc822 part: an empty header.
-			return s.writeBytes(nil, it.Partial)
-		}
 	case "TEXT":
 		r, ok = root.TextRange(sec.Part)
-		if !ok && root.Find(sec.Part) != nil {
-			return s.writeBytes(nil, it.Partial)
-		}
 	case "MIME":
 		r, ok = root.MIMERange(sec.Part)
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
 		hr, hok := root.HeaderRange(sec.Part)
 		if !hok {
-			if root.Find(sec.Part) == nil {
-				s.c.w.Nil()
-				return nil
-			}
-			return s.writeBytes([]byte("\r\n"), it.Partial)
+			return s.writeBytes(nil, it.Partial)
 		}
 		hdr := make([]byte, hr.Len())
 		if _, err := blob.ReadAt(hdr, hr.Start); err != nil && !errors.Is(err, io.EOF) {
@@ -351,8 +340,7 @@ func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchIt
 		return s.writeBytes(mime.FilterHeader(hdr, sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT"), it.Partial)
 	}
 	if !ok {
-		s.c.w.Nil()
-		return nil
+		return s.writeBytes(nil, it.Partial)
 	}
 	return s.writeRange(blob, r, it.Partial, false)
 }

@@ -57,7 +57,8 @@ S: a4 OK FETCH completed
 C: a5 FETCH 1 (BODY[TEXT]<0.8> BODY[]<1000.5> BODY[3])
 S: * 1 FETCH (BODY[TEXT]<0> {8}
 S: Hi Alice BODY[]<1000> {0}
-S:  BODY[3] NIL)
+S:  BODY[3] {0}
+S: )
 S: a5 OK FETCH completed
 C: a6 FETCH 2 (BINARY[2] BINARY.SIZE[2] BINARY.SIZE[1])
 S: * 2 FETCH (BINARY[2] ~{4}

@@ -46,13 +46,15 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		}
 	}
 	w := s.c.w
-	report := func(u store.FlagUpdate, changed bool) {
+	// With .SILENT, CONDSTORE still wants the new MODSEQ (RFC 7162 §3.1.3
+	// example 3).
+	report := func(u store.FlagUpdate) {
 		seq := v.seqOf(u.UID)
 		if seq == 0 {
 			return
 		}
 		v.setFlags(u.UID, u.Flags, u.ModSeq)
-		if a.Silent && !(changed && s.condstore) {
+		if a.Silent && !s.condstore {
 			return
 		}
 		w.StartUntagged()
@@ -73,27 +75,14 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		w.CloseList()
 		w.CRLF()
 	}
-	// Report in sequence order, whether changed or not (RFC 3501 §6.4.6).
-	all := make(map[store.UID]struct {
-		u       store.FlagUpdate
-		changed bool
-	}, len(res.Updated)+len(res.Unchanged))
-	for _, u := range res.Updated {
-		all[u.UID] = struct {
-			u       store.FlagUpdate
-			changed bool
-		}{u, true}
-	}
+	// Report the messages whose flags changed, in sequence order
+	// (RFC 3501 §6.4.6); like Dovecot, messages already as asked are not
+	// reported. Their cached flags are refreshed all the same.
 	for _, u := range res.Unchanged {
-		all[u.UID] = struct {
-			u       store.FlagUpdate
-			changed bool
-		}{u, false}
+		v.setFlags(u.UID, u.Flags, 0)
 	}
-	for _, uid := range uids {
-		if e, ok := all[uid]; ok {
-			report(e.u, e.changed)
-		}
+	for _, u := range res.Updated {
+		report(u)
 	}
 	if len(res.Modified) > 0 {
 		nums := make([]uint32, 0, len(res.Modified))

@@ -43,8 +43,8 @@ C: a5 STORE 1 +FLAGS (\Bogus)
 S~ a5 BAD .*
 C: a6 STORE 9 +FLAGS (\Seen)
 S: a6 BAD Invalid message sequence number
+# Nothing changes: nothing is reported (as Dovecot does).
 C: a7 STORE 1 +FLAGS (\Seen)
-S: * 1 FETCH (FLAGS ($Important \Seen \Recent) UID 1)
 S: a7 OK STORE completed
 `)
 }
@@ -67,7 +67,7 @@ S: a0 OK [READ-ONLY] EXAMINE completed
 C: a1 STORE 1 +FLAGS (\Seen)
 S: a1 NO [READ-ONLY] Mailbox is read-only
 C: a2 EXPUNGE
-S: a2 NO [READ-ONLY] Mailbox is read-only
+S: a2 OK EXPUNGE completed
 C: a3 FETCH 1 BODY[TEXT]
 S: * 1 FETCH (BODY[TEXT] {25}
 S: Hi Alice,
