@@ -1,7 +1,3 @@
-// Package imapserver is letterbox's IMAP4rev1/IMAP4rev2 server (RFC 3501,
-// RFC 9051) with the extensions listed in capability.go. It speaks the wire
-// format through internal/imap and keeps mail in a store.Store; sessions
-// learn about other sessions' changes only through the store's change feed.
 package imapserver
 
 import (
