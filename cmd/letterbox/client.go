@@ -129,9 +129,13 @@ func connectionFlags(fs *flag.FlagSet, cf *clientFlags) {
 	fs.DurationVar(&cf.timeout, "timeout", mailclient.DefaultTimeout, "connect and login timeout")
 }
 
+// clientValueFlags are the flags, of any verb, that take a value: findVerb
+// skips their values when looking for the verb.
 var clientValueFlags = map[string]bool{
 	"url": true, "user": true, "password-file": true, "tls": true, "ca": true, "servername": true, "timeout": true,
 	"data": true, "config": true,
+	"mailbox": true, "limit": true, "subject": true, "from": true, "out": true, "state": true, "to": true,
+	"maildir": true, "keyword": true,
 }
 
 func runClient(e *env, args []string) error {

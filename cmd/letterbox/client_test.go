@@ -24,6 +24,7 @@ import (
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/tlsconfig"
 )
 
 const (
@@ -42,6 +43,13 @@ type mailServers struct {
 
 func startMailServers(t *testing.T) *mailServers {
 	t.Helper()
+	tlsCfg, caFile := clientTestCert(t)
+	return startMailServersTLS(t, tlsCfg, caFile)
+}
+
+// startMailServersTLS serves with the given certificate; caFile is its PEM.
+func startMailServersTLS(t *testing.T, tlsCfg *tls.Config, caFile string) *mailServers {
+	t.Helper()
 	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +61,6 @@ func startMailServers(t *testing.T) *mailServers {
 	if _, err := st.CreateAccount(context.Background(), clientTestUser, hash); err != nil {
 		t.Fatal(err)
 	}
-	tlsCfg, caFile := clientTestCert(t)
 	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
 	is := imapserver.New(imapserver.Options{Store: st, Auth: authn, TLS: tlsCfg, Hostname: "mail.test"})
 	ps := pop3server.New(pop3server.Options{Store: st, Auth: authn, TLS: tlsCfg, Hostname: "mail.test"})
@@ -158,6 +165,7 @@ func TestClientIMAPVerbs(t *testing.T) {
 
 	m.client(t, url, "move", "2", "3", "--to", "Archive").want(t, 0, `^moved 2 message\(s\) to Archive\n$`)
 	m.client(t, url, "list", "--mailbox", "Archive").want(t, 0, `(?s)Lunch plans.*red`)
+	m.client(t, url, "--mailbox", "Archive", "--limit", "1", "list").want(t, 0, `\A[^\n]*\n2 .*red\n\z`)
 	m.client(t, url, "mailboxes").want(t, 0, `(?m)^MAILBOX +MESSAGES +UNSEEN +ATTRIBUTES\nINBOX +1 +1 .*\n(?s:.*)^Archive +2 +0 `)
 	m.client(t, url, "move", "1").wantErr(t, 2, `--to MAILBOX is required`)
 
@@ -245,6 +253,22 @@ func TestClientTLSAndCredentials(t *testing.T) {
 	letterbox(t, "", nil, "client", "--url", "http://x", "list").wantErr(t, 2, `unknown scheme`)
 	letterbox(t, "", nil, "client", "--url", "imap://h", "list").wantErr(t, 2, `no user`)
 	letterbox(t, "", nil, "client", "--help").want(t, 0, `(?s)verbs:.*sync --maildir DIR.*-password-file`)
+}
+
+// The certificate `letterbox serve` makes for itself (DATA/tls/cert.pem) is
+// what users pass with --ca.
+func TestClientTrustsServeSelfSignedCert(t *testing.T) {
+	data := t.TempDir()
+	tlsCfg, err := tlsconfig.Load(tlsconfig.Options{DataDir: data, Hostnames: []string{"mail.example.net"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startMailServersTLS(t, tlsCfg, filepath.Join(data, "tls", "cert.pem"))
+	m.deliver("INBOX", "over TLS")
+	m.client(t, "imaps://"+m.imaps, "--ca", m.caFile, "list").want(t, 0, `over TLS`)
+	m.client(t, "pop3://"+m.pop3, "--ca", m.caFile, "list").want(t, 0, `over TLS`)
+	m.client(t, "imaps://"+m.imaps, "--ca", m.caFile, "--servername", "mail.example.net", "list").want(t, 0, `over TLS`)
+	m.client(t, "imaps://"+m.imaps, "--ca", m.caFile, "--servername", "other.example.net", "list").wantErr(t, 1, `certificate`)
 }
 
 // clientTestCert is a self-signed certificate for 127.0.0.1 and the PEM
