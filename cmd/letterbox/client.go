@@ -28,8 +28,8 @@ import (
 func init() {
 	register(&command{
 		name:    "client",
-		usage:   "--url URL [--user U] [--password-file F] <verb> ... (letterbox client --help)",
-		summary: "read mail over IMAP or POP3: list, read, search, unread, delete, move, flag, mailboxes, sync",
+		usage:   "--url URL <verb> ...",
+		summary: "mail client over IMAP/POP3 (letterbox client --help)",
 		run:     runClient,
 	})
 }
