@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -30,8 +31,16 @@ func uidsJSON(uids []store.UID) string {
 	return string(append(b, ']'))
 }
 
+// zones caches one *time.Location per UTC offset: listing 100k messages
+// must not make 100k zones.
+var zones sync.Map // int64 offset -> *time.Location
+
 func dateOf(unix, offset int64) time.Time {
-	return time.Unix(unix, 0).In(time.FixedZone("", int(offset)))
+	loc, ok := zones.Load(offset)
+	if !ok {
+		loc, _ = zones.LoadOrStore(offset, time.FixedZone("", int(offset)))
+	}
+	return time.Unix(unix, 0).In(loc.(*time.Location))
 }
 
 func (m *mailbox) Info(ctx context.Context) (store.MailboxInfo, error) {

@@ -49,6 +49,8 @@ type Store struct {
 	feed   *store.Feed
 
 	jobs      chan *job
+	closeMu   sync.RWMutex
+	closed    bool
 	closeOnce sync.Once
 	closing   chan struct{}
 	stopped   chan struct{}
@@ -142,6 +144,9 @@ func (s *Store) removeStaleTemps() {
 // feed and the database.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		s.closeMu.Unlock()
 		close(s.closing)
 		<-s.stopped
 		s.feed.Close()

@@ -93,13 +93,20 @@ func (w *wtx) savepoint(fn func() error) error {
 // runs and is committed or failed as a whole.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	j := &job{fn: fn, done: make(chan struct{})}
-	select {
-	case <-s.closing:
+	// closeMu makes "not closed, so queue" atomic with respect to Close:
+	// every job queued before Close is run by the committer's final drain.
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
 		return store.ErrClosed
+	}
+	select {
 	case <-ctx.Done():
+		s.closeMu.RUnlock()
 		return ctx.Err()
 	case s.jobs <- j:
 	}
+	s.closeMu.RUnlock()
 	<-j.done
 	return j.err
 }
