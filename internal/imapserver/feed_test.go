@@ -190,3 +190,17 @@ func (c *tconn) collectAny(tag, cmd string) []string {
 		}
 	}
 }
+
+func TestFeedNewKeywordAnnouncesFlags(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	a := h.login()
+	a.selectInbox("a0")
+	b := h.login()
+	b.selectInbox("b0")
+	b.collect("b1", "STORE 1 +FLAGS.SILENT ($Todo)")
+	wantLines(t, a.pollNoop(),
+		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Todo)`,
+		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Todo \*)] Flags permitted`,
+		`* 1 FETCH (UID 1 FLAGS ($Todo \Recent))`)
+}

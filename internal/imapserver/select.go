@@ -48,17 +48,11 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	}
 
 	w := s.c.w
-	keywords := v.keywords()
-	w.StartUntagged()
-	w.Raw("FLAGS ")
-	w.Flags(append(append([]string{}, systemFlags...), keywords...))
-	w.CRLF()
-	if readOnly {
-		w.WriteStatus("", "OK", "PERMANENTFLAGS ()", "Read-only mailbox")
-	} else {
-		perm := append(append(append([]string{}, systemFlags...), keywords...), `\*`)
-		w.WriteStatus("", "OK", "PERMANENTFLAGS ("+strings.Join(perm, " ")+")", "Flags permitted")
+	v.announced = map[string]string{}
+	for _, k := range v.keywords() {
+		v.announced[strings.ToLower(k)] = k
 	}
+	s.writeFlagsResponses(v)
 	w.Untagged(itoa(v.count()) + " EXISTS")
 	if !s.rev2 {
 		w.Untagged(itoa(v.recentCount()) + " RECENT")
@@ -166,6 +160,50 @@ func (s *session) cmdClose(cmd *imap.Command) (string, error) {
 func (s *session) cmdUnselect(cmd *imap.Command) (string, error) {
 	s.deselect()
 	return "", nil
+}
+
+// writeFlagsResponses writes FLAGS and PERMANENTFLAGS (RFC 3501 §7.2.6,
+// §7.1) with the keywords in use; any keyword may be created (\*).
+func (s *session) writeFlagsResponses(v *selectedView) {
+	w := s.c.w
+	keywords := make([]string, 0, len(v.announced))
+	for _, k := range v.announced {
+		keywords = append(keywords, k)
+	}
+	sort.Strings(keywords)
+	w.StartUntagged()
+	w.Raw("FLAGS ")
+	w.Flags(append(append([]string{}, systemFlags...), keywords...))
+	w.CRLF()
+	if v.readOnly {
+		w.WriteStatus("", "OK", "PERMANENTFLAGS ()", "Read-only mailbox")
+		return
+	}
+	perm := append(append(append([]string{}, systemFlags...), keywords...), `\*`)
+	w.WriteStatus("", "OK", "PERMANENTFLAGS ("+strings.Join(perm, " ")+")", "Flags permitted")
+}
+
+// announceKeywords sends FLAGS and PERMANENTFLAGS again when flags holds
+// a keyword the client has not been told about, as a new keyword changes
+// the mailbox's flag list (RFC 3501 §7.2.6; Dovecot does the same).
+func (s *session) announceKeywords(flags []string) {
+	v := s.sel
+	if v == nil || v.announced == nil {
+		return
+	}
+	fresh := false
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) {
+			continue
+		}
+		if k := strings.ToLower(f); v.announced[k] == "" {
+			v.announced[k] = f
+			fresh = true
+		}
+	}
+	if fresh {
+		s.writeFlagsResponses(v)
+	}
 }
 
 // keywords lists the keywords in use in the view (for FLAGS and

@@ -25,7 +25,11 @@ type selectedView struct {
 	flags   [][]string
 	modseqs []store.ModSeq
 
-	recent     map[store.UID]bool
+	recent map[store.UID]bool
+	// announced maps the keywords the client was given in FLAGS
+	// (lower-cased) to their spelling; a new one makes the session send
+	// FLAGS again.
+	announced  map[string]string
 	lastModSeq store.ModSeq
 	uidNext    store.UID
 	validity   uint32
@@ -273,13 +277,15 @@ func (v *selectedView) flush(allowExpunge, vanished, withRecent bool) []update {
 		clear(v.pendingExpunge)
 	}
 	if len(v.pendingNew) > 0 {
+		var all []string // every flag of the new messages, for keyword checks
 		for _, m := range v.pendingNew {
 			v.uids = append(v.uids, m.UID)
 			v.flags = append(v.flags, m.Flags)
 			v.modseqs = append(v.modseqs, m.ModSeq)
+			all = append(all, m.Flags...)
 		}
 		v.pendingNew = v.pendingNew[:0]
-		out = append(out, update{kind: updExists, seq: len(v.uids)})
+		out = append(out, update{kind: updExists, seq: len(v.uids), flags: all})
 		if withRecent {
 			out = append(out, update{kind: updRecent, seq: v.recentCount()})
 		}

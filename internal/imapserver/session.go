@@ -343,10 +343,12 @@ func (s *session) writeUpdates(ups []update) {
 			w.SeqSet(uidSet(u.uids))
 			w.CRLF()
 		case updExists:
+			s.announceKeywords(u.flags) // new messages may bring new keywords
 			w.Untagged(fmt.Sprintf("%d EXISTS", u.seq))
 		case updRecent:
 			w.Untagged(fmt.Sprintf("%d RECENT", u.seq))
 		case updFlags:
+			s.announceKeywords(u.flags)
 			w.StartUntagged()
 			w.Number(uint64(u.seq))
 			w.Raw(" FETCH (UID ")

@@ -82,6 +82,7 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		v.setFlags(u.UID, u.Flags, 0)
 	}
 	for _, u := range res.Updated {
+		s.announceKeywords(u.Flags)
 		report(u)
 	}
 	if len(res.Modified) > 0 {

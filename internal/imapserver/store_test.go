@@ -26,6 +26,8 @@ func TestStoreFlags(t *testing.T) {
 	c.selectInbox("a0")
 	c.run(`
 C: a1 STORE 1:2 +FLAGS (\Seen $Important)
+S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important)
+S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Important \*)] Flags permitted
 S: * 1 FETCH (FLAGS ($Important \Seen \Recent) UID 1)
 S: * 2 FETCH (FLAGS ($Important \Seen \Recent) UID 2)
 S: a1 OK STORE completed
