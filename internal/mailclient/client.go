@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -145,4 +146,33 @@ func orInbox(mailbox string) string {
 		return "INBOX"
 	}
 	return mailbox
+}
+
+// loginGuard closes a connection that is not logged in within the
+// timeout: the greeting, STARTTLS/STLS and the login must not hang on a
+// server that says nothing.
+type loginGuard struct {
+	timer    *time.Timer
+	timedOut atomic.Bool
+	timeout  time.Duration
+	addr     string
+}
+
+func newLoginGuard(conn net.Conn, c Config) *loginGuard {
+	g := &loginGuard{timeout: c.timeout(), addr: c.Addr}
+	g.timer = time.AfterFunc(g.timeout, func() {
+		g.timedOut.Store(true)
+		conn.Close()
+	})
+	return g
+}
+
+func (g *loginGuard) stop() { g.timer.Stop() }
+
+// explain says that err came from the timeout, when it did.
+func (g *loginGuard) explain(err error) error {
+	if g.timedOut.Load() {
+		return fmt.Errorf("%s did not complete the login within %v: %w", g.addr, g.timeout, err)
+	}
+	return err
 }

@@ -32,8 +32,10 @@ func dialIMAP(ctx context.Context, cfg Config) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The greeting, STARTTLS and LOGIN must not hang forever.
-	conn.SetDeadline(time.Now().Add(cfg.timeout()))
+	// The greeting, STARTTLS and LOGIN must not hang forever. imapclient
+	// sets its own read deadlines, so a timer closes the connection.
+	guard := newLoginGuard(conn, cfg)
+	defer guard.stop()
 	opts := &imapclient.Options{
 		TLSConfig:   cfg.tlsConfig(),
 		WordDecoder: &mime.WordDecoder{CharsetReader: charset.Reader},
@@ -43,7 +45,7 @@ func dialIMAP(ctx context.Context, cfg Config) (Client, error) {
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("STARTTLS with %s: %w", cfg.Addr, err)
+			return nil, guard.explain(fmt.Errorf("STARTTLS with %s: %w", cfg.Addr, err))
 		}
 	} else {
 		c = imapclient.New(conn, opts)
@@ -53,9 +55,8 @@ func dialIMAP(ctx context.Context, cfg Config) (Client, error) {
 	if err := s.login(); err != nil {
 		s.stop()
 		c.Close()
-		return nil, err
+		return nil, guard.explain(err)
 	}
-	conn.SetDeadline(time.Time{})
 	return s, nil
 }
 

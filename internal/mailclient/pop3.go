@@ -32,22 +32,20 @@ func dialPOP3(ctx context.Context, cfg Config) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn.SetDeadline(time.Now().Add(cfg.timeout()))
+	guard := newLoginGuard(conn, cfg)
+	defer guard.stop()
 	c, err := pop3client.NewClient(conn)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("POP3 greeting from %s: %w", cfg.Addr, err)
+		return nil, guard.explain(fmt.Errorf("POP3 greeting from %s: %w", cfg.Addr, err))
 	}
 	s := &pop3Session{cfg: cfg, conn: conn, c: c}
 	s.stop = closeOnDone(ctx, conn)
 	if err := s.login(); err != nil {
 		s.stop()
 		c.Close()
-		return nil, err
+		return nil, guard.explain(err)
 	}
-	// After STLS the connection is the *tls.Conn; clear both deadlines.
-	conn.SetDeadline(time.Time{})
-	c.Conn().SetDeadline(time.Time{})
 	return s, nil
 }
 
@@ -60,7 +58,6 @@ func (s *pop3Session) login() error {
 		if err := s.c.STLS(s.cfg.tlsConfig()); err != nil {
 			return fmt.Errorf("STLS with %s: %w", s.cfg.Addr, err)
 		}
-		s.c.Conn().SetDeadline(time.Now().Add(s.cfg.timeout()))
 		caps, capErr = s.c.Capa() // RFC 2595 §4: ask again after TLS
 	}
 	s.caps = caps
