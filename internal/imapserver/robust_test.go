@@ -54,3 +54,54 @@ C: b1 NOOP
 S: b1 OK NOOP completed
 `)
 }
+
+// TestHostileCommands sends commands meant to cost the server much or to
+// confuse it; each must get a tagged answer and leave the session usable.
+func TestHostileCommands(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", multipartMsg)
+	c := h.login()
+	c.selectInbox("s0")
+	cmds := []string{
+		"FETCH 1:4294967295 (FLAGS)",
+		"UID FETCH 1:4294967295 (BODY.PEEK[1.2.3.4.5.6.7.8.9])",
+		"UID FETCH * (BODY.PEEK[]<4294967295.4294967295>)",
+		"FETCH 1 (BODY.PEEK[2.HEADER.FIELDS (A B C)] BODY.PEEK[0])",
+		"FETCH 1 (BINARY.PEEK[1.1] BINARY.SIZE[9])",
+		"SEARCH " + strings.Repeat("NOT ", 500) + "ALL",
+		"SEARCH " + strings.Repeat("OR ALL ", 200) + "ALL",
+		"SEARCH UID 1:4294967295 LARGER 18446744073709551615",
+		`LIST "" "` + strings.Repeat("*%", 2000) + `x"`,
+		`SELECT ""`,
+		`CREATE "/"`,
+		`CREATE "a//b"`,
+		`RENAME INBOX INBOX`,
+		`STATUS "` + strings.Repeat("a/", 500) + `" (MESSAGES)`,
+		"STORE 1 FLAGS (" + strings.Repeat("$k ", 300) + ")",
+		"COPY 1:* " + strings.Repeat("x", 300),
+		"UID EXPUNGE 1:4294967295",
+		"ENABLE " + strings.Repeat("X ", 100),
+		"ID (" + strings.Repeat(`"k" "v" `, 100) + ")",
+		"UID FROB 1",
+		"FETCH",
+		"FETCH 1 (",
+		"\x00\x01\x02",
+	}
+	for i, cmd := range cmds {
+		tag := "h" + itoa(i)
+		c.send(tag + " " + cmd)
+		for {
+			l := c.readLine()
+			if strings.HasPrefix(l, tag+" ") || strings.HasPrefix(l, "* BAD") {
+				break
+			}
+			if strings.HasPrefix(l, "* BYE") {
+				t.Fatalf("%q closed the session: %s", cmd, l)
+			}
+		}
+		c.run(`
+C: n` + itoa(i) + ` NOOP
+S: n` + itoa(i) + ` OK NOOP completed
+`)
+	}
+}
