@@ -14,7 +14,7 @@ import (
 // CreateAccount makes the account with INBOX and store.DefaultMailboxes
 // (subscribed, with their RFC 6154 special-use attributes).
 func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (store.Account, error) {
-	name = normalizeAccount(name)
+	name = store.NormalizeAccount(name)
 	if name == "" || strings.ContainsAny(name, " \t\r\n") {
 		return store.Account{}, fmt.Errorf("sqlite: invalid account name %q", name)
 	}
@@ -50,7 +50,7 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 // DeleteAccount removes the account, its mailboxes and messages; bodies no
 // other account refers to are removed from disk after the commit.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
-	name = normalizeAccount(name)
+	name = store.NormalizeAccount(name)
 	return s.write(ctx, func(w *wtx) error {
 		acc, err := w.account(name)
 		if err != nil {
@@ -90,7 +90,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 
 // SetPasswordHash replaces the account's password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) error {
-	name = normalizeAccount(name)
+	name = store.NormalizeAccount(name)
 	return s.write(ctx, func(w *wtx) error {
 		res, err := w.exec("UPDATE accounts SET password_hash = ? WHERE name = ?", passwordHash, name)
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Store) Account(ctx context.Context, name string) (store.Account, error)
 	var acc store.Account
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		acc, err = lookupAccount(ctx, tx, normalizeAccount(name))
+		acc, err = lookupAccount(ctx, tx, store.NormalizeAccount(name))
 		return err
 	})
 	return acc, err

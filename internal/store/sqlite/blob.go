@@ -1,19 +1,15 @@
 package sqlite
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // Blobs are message bodies, stored once per content under
@@ -21,101 +17,25 @@ import (
 // is the SHA-256 of the stored (CRLF-normalised) bytes. The blob ID is the
 // full 64-digit hex string.
 
-func validBlobID(id string) bool {
-	if len(id) != 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Store) blobDirOf(id string) string { return filepath.Join(s.blobDir, id[:2]) }
-func (s *Store) blobPath(id string) string  { return filepath.Join(s.blobDir, id[:2], id[2:]) }
+func (s *Store) blobDirOf(id string) string { return blobfs.Dir(s.blobDir, id) }
+func (s *Store) blobPath(id string) string  { return blobfs.Path(s.blobDir, id) }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
-// crlfWriter normalises line endings to CRLF on the way through: a bare LF
-// becomes CRLF; CRLF and a bare CR (not followed by LF) are kept as they
-// are. Bare CRs are rare, harmless to IMAP clients and changing them would
-// alter bodies that use CR inside binary content.
-type crlfWriter struct {
-	w      *bufio.Writer
-	h      hash.Hash
-	n      int64
-	max    int64 // 0: no limit
-	prevCR bool
-	buf    []byte
-}
-
-var errTooLarge = store.ErrTooLarge
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	out := c.buf[:0]
-	for _, b := range p {
-		if b == '\n' && !c.prevCR {
-			out = append(out, '\r')
-		}
-		out = append(out, b)
-		c.prevCR = b == '\r'
-	}
-	c.buf = out[:0]
-	c.n += int64(len(out))
-	if c.max > 0 && c.n > c.max {
-		return 0, errTooLarge
-	}
-	c.h.Write(out)
-	if _, err := c.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
 // tempBlob is a body written and fsynced under blobs/tmp, not yet named by
 // its content address.
-type tempBlob struct {
-	path string
-	id   string
-	size int64
-}
+type tempBlob = blobfs.Temp
 
-// writeTempBlob streams body into a temp file, normalising to CRLF and
-// hashing, and fsyncs it.
+// writeTempBlob streams body into a temp file through blobfs.Spool: line
+// endings normalised to CRLF (a bare LF becomes CRLF; CRLF and a bare CR are
+// kept as they are), SHA-256 computed, the size limit enforced, and the file
+// fsynced.
 func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
-	f, err := s.fs.CreateTemp(s.tmpDir, "in-*")
-	if err != nil {
-		return tempBlob{}, fmt.Errorf("sqlite: temp blob: %w", err)
+	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Max: s.maxSize, Sync: true})
+	if err != nil && !errors.Is(err, store.ErrTooLarge) {
+		err = fmt.Errorf("sqlite: %w", err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			s.fs.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 64<<10)
-	cw := &crlfWriter{w: bw, h: sha256.New(), max: s.maxSize}
-	if _, err := io.Copy(cw, body); err != nil {
-		if errors.Is(err, errTooLarge) {
-			return tempBlob{}, store.ErrTooLarge
-		}
-		return tempBlob{}, fmt.Errorf("sqlite: writing blob: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
-		return tempBlob{}, fmt.Errorf("sqlite: writing blob: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return tempBlob{}, fmt.Errorf("sqlite: syncing blob: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return tempBlob{}, fmt.Errorf("sqlite: closing blob: %w", err)
-	}
-	ok = true
-	return tempBlob{path: f.Name(), id: hex.EncodeToString(cw.h.Sum(nil)), size: cw.n}, nil
+	return t, err
 }
 
 // placeBlob gives a synced temp blob its content address. When a blob with
@@ -124,18 +44,19 @@ func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
 // the committer goroutine, serialised with blob removal.
 func (w *wtx) placeBlob(t tempBlob) error {
 	s := w.s
-	dir := s.blobDirOf(t.id)
-	final := s.blobPath(t.id)
+	dir := s.blobDirOf(t.ID)
+	final := s.blobPath(t.ID)
 	exists, err := s.fs.Exists(final)
 	if err != nil {
 		return err
 	}
 	if exists {
-		if err := s.fs.Remove(t.path); err != nil && !isNotExist(err) {
-			s.log.Warn("removing duplicate temp blob", "path", t.path, "err", err)
+		if err := s.fs.Remove(t.Path); err != nil && !isNotExist(err) {
+			s.log.Warn("removing duplicate temp blob", "path", t.Path, "err", err)
 		}
-		// The existing file may have been placed by a batch whose directory
-		// sync failed; syncing again is cheap and makes the name durable.
+		// The existing name may not be durable yet (left by a process killed
+		// between rename and directory sync); syncing again is cheap, once
+		// per directory per batch, and makes it so.
 		w.syncDirs[dir] = struct{}{}
 		return nil
 	}
@@ -145,7 +66,7 @@ func (w *wtx) placeBlob(t tempBlob) error {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	if err := s.fs.Rename(t.path, final); err != nil {
+	if err := s.fs.Rename(t.Path, final); err != nil {
 		return err
 	}
 	w.syncDirs[dir] = struct{}{}
@@ -162,7 +83,7 @@ func (b *blobFile) Size() int64 { return b.size }
 
 // OpenBlob opens a stored body by its ID.
 func (s *Store) OpenBlob(ctx context.Context, blobID string) (store.Blob, error) {
-	if !validBlobID(blobID) {
+	if !blobfs.ValidID(blobID) {
 		return nil, fmt.Errorf("sqlite: invalid blob id %q: %w", blobID, fs.ErrNotExist)
 	}
 	f, err := os.Open(s.blobPath(blobID))

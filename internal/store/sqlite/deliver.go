@@ -36,9 +36,9 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if err != nil {
 		return nil, err
 	}
-	structure, err := structureOf(tb.path, tb.size)
+	structure, err := structureOf(tb.Path, tb.Size)
 	if err != nil {
-		s.fs.Remove(tb.path)
+		s.fs.Remove(tb.Path)
 		return nil, err
 	}
 	now := s.now()
@@ -48,7 +48,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		// The blob row first: message rows refer to it. When no target
 		// succeeds the whole request rolls back, blob row included.
 		if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
-			tb.id, tb.size, structure); err != nil {
+			tb.ID, tb.Size, structure); err != nil {
 			return err
 		}
 		ok := 0
@@ -69,7 +69,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		}
 		// If this batch fails after placement, cleanupBlobs removes the file
 		// again unless a committed row refers to it.
-		w.blobCheckOnFailure(tb.id)
+		w.blobCheckOnFailure(tb.ID)
 		if err := w.placeBlob(tb); err != nil {
 			return err
 		}
@@ -80,8 +80,8 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		err = nil
 	}
 	if !placed {
-		if rerr := s.fs.Remove(tb.path); rerr != nil && !isNotExist(rerr) {
-			s.log.Warn("removing temp blob", "path", tb.path, "err", rerr)
+		if rerr := s.fs.Remove(tb.Path); rerr != nil && !isNotExist(rerr) {
+			s.log.Warn("removing temp blob", "path", tb.Path, "err", rerr)
 		}
 	}
 	if err != nil {
@@ -93,8 +93,8 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 // deliverOne inserts one copy: the next UID and the next MODSEQ of the
 // target mailbox (one change).
 func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.DeliveryResult, error) {
-	account := normalizeAccount(t.Account)
-	name, err := normalizeMailbox(t.Mailbox)
+	account := store.NormalizeAccount(t.Account)
+	name, err := store.NormalizeMailbox(t.Mailbox)
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}
@@ -112,7 +112,7 @@ func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.Deli
 	if date.IsZero() {
 		date = now
 	}
-	uid, modseq, err := w.appendMessage(mbID, normalizeFlags(t.Flags), date, tb.size, tb.id)
+	uid, modseq, err := w.appendMessage(mbID, store.NormalizeFlags(t.Flags), date, tb.Size, tb.ID)
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}

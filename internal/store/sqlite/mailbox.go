@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -213,7 +214,7 @@ type flagRow struct {
 // takes its own new MODSEQ (ascending with UID), so HIGHESTMODSEQ rises by
 // the number of messages changed.
 func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
-	arg := normalizeFlags(flags)
+	arg := store.NormalizeFlags(flags)
 	var res store.StoreResult
 	err := m.s.write(ctx, func(w *wtx) error {
 		res = store.StoreResult{}
@@ -253,8 +254,8 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 				res.Modified = append(res.Modified, r.uid)
 				continue
 			}
-			next := applyFlags(r.flags, op, arg)
-			if sameFlags(next, r.flags) {
+			next := store.ApplyFlags(r.flags, op, arg)
+			if slices.Equal(next, r.flags) {
 				res.Unchanged = append(res.Unchanged, store.FlagUpdate{UID: r.uid, Flags: r.flags, ModSeq: r.modseq})
 				continue
 			}
@@ -358,7 +359,7 @@ func (m *mailbox) MoveTo(ctx context.Context, uids []store.UID, dest string) (st
 }
 
 func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string, move bool) (store.CopyResult, error) {
-	dest, err := normalizeMailbox(dest)
+	dest, err := store.NormalizeMailbox(dest)
 	if err != nil {
 		return store.CopyResult{}, err
 	}

@@ -83,7 +83,7 @@ func mailboxByID(ctx context.Context, q queryer, id int64) (store.MailboxInfo, e
 
 // Get describes one mailbox.
 func (m *mailboxes) Get(ctx context.Context, name string) (store.MailboxInfo, error) {
-	name, err := normalizeMailbox(name)
+	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
@@ -97,7 +97,7 @@ func (m *mailboxes) Get(ctx context.Context, name string) (store.MailboxInfo, er
 
 // Status counts the messages of one mailbox (RFC 3501 §6.3.10).
 func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatus, error) {
-	name, err := normalizeMailbox(name)
+	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return store.MailboxStatus{}, err
 	}
@@ -121,22 +121,13 @@ func statusOf(ctx context.Context, tx *sql.Tx, mi store.MailboxInfo) (store.Mail
 	return st, err
 }
 
-func validSpecialUse(su string) bool {
-	switch su {
-	case "", store.SpecialAll, store.SpecialArchive, store.SpecialDrafts, store.SpecialFlagged,
-		store.SpecialJunk, store.SpecialSent, store.SpecialTrash:
-		return true
-	}
-	return false
-}
-
 // Create makes a mailbox and any missing parents (RFC 3501 §6.3.3).
 func (m *mailboxes) Create(ctx context.Context, name, specialUse string) (store.MailboxInfo, error) {
-	name, err := normalizeMailbox(name)
+	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
-	if !validSpecialUse(specialUse) {
+	if !store.ValidSpecialUse(specialUse) {
 		return store.MailboxInfo{}, fmt.Errorf("sqlite: unknown special-use attribute %q", specialUse)
 	}
 	var mi store.MailboxInfo
@@ -154,7 +145,7 @@ func (m *mailboxes) Create(ctx context.Context, name, specialUse string) (store.
 // createParents makes the missing ancestors of name (no special use, not
 // subscribed).
 func (w *wtx) createParents(acc store.Account, name string) error {
-	for _, p := range parentNames(name) {
+	for _, p := range store.ParentNames(name) {
 		_, err := mailboxByName(w.ctx, w.tx, acc.ID, p)
 		if err == nil {
 			continue
@@ -228,7 +219,7 @@ func childRange(name string) (lo, hi string) {
 
 // Delete removes a mailbox without children, with its messages.
 func (m *mailboxes) Delete(ctx context.Context, name string) error {
-	name, err := normalizeMailbox(name)
+	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return err
 	}
@@ -317,11 +308,11 @@ func (w *wtx) releaseBlobs(ids []string) error {
 // the new name. Renaming INBOX moves its messages into a new mailbox and
 // leaves INBOX empty, with its children in place (RFC 3501 §6.3.5).
 func (m *mailboxes) Rename(ctx context.Context, oldName, newName string) error {
-	oldName, err := normalizeMailbox(oldName)
+	oldName, err := store.NormalizeMailbox(oldName)
 	if err != nil {
 		return err
 	}
-	newName, err = normalizeMailbox(newName)
+	newName, err = store.NormalizeMailbox(newName)
 	if err != nil {
 		return err
 	}
@@ -438,7 +429,7 @@ func (w *wtx) uidsOf(mailboxID int64) ([]store.UID, error) {
 
 // SetSubscribed sets the subscription flag of an existing mailbox.
 func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
-	name, err := normalizeMailbox(name)
+	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return err
 	}

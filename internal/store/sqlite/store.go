@@ -160,7 +160,7 @@ func (s *Store) Close() error {
 
 // Watch subscribes to the change feed of account (store.Watcher).
 func (s *Store) Watch(account string) store.Watcher {
-	return s.feed.Watch(normalizeAccount(account))
+	return s.feed.Watch(store.NormalizeAccount(account))
 }
 
 // readTx runs fn in a read-only transaction: one consistent WAL snapshot.
