@@ -1,0 +1,383 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// mailbox implements store.Mailbox on one mailbox ID.
+type mailbox struct {
+	s   *Store
+	acc store.Account
+	id  int64
+}
+
+// uidArgs converts UIDs for a bigint[] parameter.
+func uidArgs(uids []store.UID) []int64 {
+	out := make([]int64, len(uids))
+	for i, u := range uids {
+		out[i] = int64(u)
+	}
+	return out
+}
+
+func dateOf(unix int64, offset int32) time.Time {
+	return time.Unix(unix, 0).In(time.FixedZone("", int(offset)))
+}
+
+// Flags are stored as one space-separated string (flags never contain
+// white space: store.NormalizeFlags drops such entries).
+func joinFlags(f []string) string { return strings.Join(f, " ") }
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, " ")
+}
+
+func (m *mailbox) Info(ctx context.Context) (store.MailboxInfo, error) {
+	q, err := m.s.db()
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	return mailboxByID(ctx, q, m.id)
+}
+
+const messageColumns = "uid, modseq, flags, internaldate, tzoffset, size, blob_id"
+
+func scanMessage(r pgx.Row, extra ...any) (store.Message, error) {
+	var msg store.Message
+	var uid, modseq, date int64
+	var off int32
+	var flags string
+	dest := append([]any{&uid, &modseq, &flags, &date, &off, &msg.Size, &msg.BlobID}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return msg, err
+	}
+	msg.UID = store.UID(uid)
+	msg.ModSeq = store.ModSeq(modseq)
+	msg.Flags = splitFlags(flags)
+	msg.InternalDate = dateOf(date, off)
+	return msg, nil
+}
+
+func queryMessages(ctx context.Context, q querier, sql string, args ...any) ([]store.Message, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Message, error) { return scanMessage(r) })
+	if out == nil && err == nil {
+		out = []store.Message{}
+	}
+	return out, err
+}
+
+// Messages lists the mailbox in ascending UID order.
+func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
+	var out []store.Message
+	err := m.s.read(ctx, func(tx pgx.Tx) error {
+		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
+			return err
+		}
+		var err error
+		out, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = $1 ORDER BY uid", m.id)
+		return err
+	})
+	return out, err
+}
+
+// Details returns the given messages with their stored structure.
+func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
+	out := []store.MessageDetail{}
+	err := m.s.read(ctx, func(tx pgx.Tx) error {
+		out = out[:0]
+		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+			FROM messages m JOIN blobs b ON b.id = m.blob_id
+			WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`, m.id, uidArgs(uids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d store.MessageDetail
+			if d.Message, err = scanMessage(rows, &d.Structure); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// Changes reports messages with MODSEQ > since and UIDs expunged after it
+// (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.10 VANISHED), from one snapshot.
+func (m *mailbox) Changes(ctx context.Context, since store.ModSeq) (store.Changes, error) {
+	var ch store.Changes
+	err := m.s.read(ctx, func(tx pgx.Tx) error {
+		mi, err := mailboxByID(ctx, tx, m.id)
+		if err != nil {
+			return err
+		}
+		ch = store.Changes{HighestModSeq: mi.HighestModSeq, UIDNext: mi.UIDNext}
+		ch.Updated, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid",
+			m.id, int64(since))
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT uid FROM tombstones WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", m.id, int64(since))
+		if err != nil {
+			return err
+		}
+		ch.Expunged, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UID, error) {
+			var u int64
+			err := r.Scan(&u)
+			return store.UID(u), err
+		})
+		if ch.Expunged == nil {
+			ch.Expunged = []store.UID{}
+		}
+		return err
+	})
+	return ch, err
+}
+
+// ClaimRecent returns the UIDs that arrived since the last claim and moves
+// the watermark past them, under the mailbox row lock, so exactly one
+// caller on any node gets each (RFC 3501 §2.3.2). Claiming is not a
+// change: MODSEQ does not move.
+func (m *mailbox) ClaimRecent(ctx context.Context) ([]store.UID, error) {
+	var out []store.UID
+	err := m.s.write(ctx, func(w *wtx) error {
+		out = nil
+		var recent, uidnext int64
+		if err := w.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE id = $1 FOR UPDATE", m.id).Scan(&recent, &uidnext); err != nil {
+			if err == pgx.ErrNoRows {
+				return store.ErrNoSuchMailbox
+			}
+			return err
+		}
+		rows, err := w.query("SELECT uid FROM messages WHERE mailbox_id = $1 AND uid >= $2 ORDER BY uid", m.id, recent)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.UID, error) {
+			var u int64
+			err := r.Scan(&u)
+			return store.UID(u), err
+		})
+		if err != nil {
+			return err
+		}
+		_, err = w.exec("UPDATE mailboxes SET recent_uid = $1 WHERE id = $2", uidnext, m.id)
+		return err
+	})
+	return out, err
+}
+
+// StoreFlags changes flags in one transaction (RFC 3501 §6.4.6, RFC 7162
+// §3.1.3 UNCHANGEDSINCE). The mailbox row is locked first, so the flags
+// read are the flags replaced even with writers on other nodes. Each
+// message whose flags change takes its own new MODSEQ (ascending with
+// UID), so HIGHESTMODSEQ rises by the number of messages changed.
+func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
+	arg := store.NormalizeFlags(flags)
+	var res store.StoreResult
+	err := m.s.write(ctx, func(w *wtx) error {
+		res = store.StoreResult{}
+		mi, err := w.lockMailbox(m.id)
+		if err != nil {
+			return err
+		}
+		rows, err := w.query("SELECT uid, modseq, flags FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid",
+			m.id, uidArgs(uids))
+		if err != nil {
+			return err
+		}
+		type flagRow struct {
+			uid, modseq int64
+			flags       string
+		}
+		cur, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (flagRow, error) {
+			var f flagRow
+			err := r.Scan(&f.uid, &f.modseq, &f.flags)
+			return f, err
+		})
+		if err != nil {
+			return err
+		}
+		var upUIDs, upModSeqs []int64
+		var upFlags []string
+		var upSeen, upDeleted []bool
+		hms := mi.HighestModSeq
+		for _, r := range cur {
+			uid, modseq, old := store.UID(r.uid), store.ModSeq(r.modseq), splitFlags(r.flags)
+			if unchangedSince != 0 && modseq > unchangedSince {
+				res.Modified = append(res.Modified, uid)
+				continue
+			}
+			next := store.ApplyFlags(old, op, arg)
+			if slices.Equal(next, old) {
+				res.Unchanged = append(res.Unchanged, store.FlagUpdate{UID: uid, Flags: old, ModSeq: modseq})
+				continue
+			}
+			hms++
+			upUIDs = append(upUIDs, r.uid)
+			upModSeqs = append(upModSeqs, int64(hms))
+			upFlags = append(upFlags, joinFlags(next))
+			upSeen = append(upSeen, slices.Contains(next, store.FlagSeen))
+			upDeleted = append(upDeleted, slices.Contains(next, store.FlagDeleted))
+			res.Updated = append(res.Updated, store.FlagUpdate{UID: uid, Flags: next, ModSeq: hms})
+		}
+		if len(upUIDs) == 0 {
+			return nil
+		}
+		if _, err := w.exec(`UPDATE messages m SET flags = u.flags, seen = u.seen, deleted = u.deleted, modseq = u.modseq
+			FROM unnest($2::bigint[], $3::text[], $4::boolean[], $5::boolean[], $6::bigint[]) AS u(uid, flags, seen, deleted, modseq)
+			WHERE m.mailbox_id = $1 AND m.uid = u.uid`,
+			m.id, upUIDs, upFlags, upSeen, upDeleted, upModSeqs); err != nil {
+			return err
+		}
+		if _, err := w.exec("UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2", int64(hms), m.id); err != nil {
+			return err
+		}
+		w.publish(m.acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: m.id, Mailbox: mi.Name, ModSeq: hms})
+		return nil
+	})
+	return res, err
+}
+
+// Expunge removes messages, leaving a tombstone per UID with the MODSEQ of
+// its removal (one change per message).
+func (m *mailbox) Expunge(ctx context.Context, uids []store.UID) ([]store.UID, error) {
+	var out []store.UID
+	err := m.s.write(ctx, func(w *wtx) error {
+		mi, err := w.lockMailbox(m.id)
+		if err != nil {
+			return err
+		}
+		out, err = w.expunge(m.acc, mi, uids)
+		return err
+	})
+	return out, err
+}
+
+// expunge deletes the messages of mi (locked by the caller) with the given
+// UIDs and returns the UIDs removed, ascending.
+func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID) ([]store.UID, error) {
+	rows, err := w.query("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid, blob_id",
+		mi.ID, uidArgs(uids))
+	if err != nil {
+		return nil, err
+	}
+	type gone struct {
+		uid  int64
+		blob string
+	}
+	deleted, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gone, error) {
+		var g gone
+		err := r.Scan(&g.uid, &g.blob)
+		return g, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(deleted) == 0 {
+		return []store.UID{}, nil
+	}
+	slices.SortFunc(deleted, func(a, b gone) int { return cmp.Compare(a.uid, b.uid) })
+	ids := make([]int64, len(deleted))
+	out := make([]store.UID, len(deleted))
+	blobs := make([]string, len(deleted))
+	for i, g := range deleted {
+		ids[i], out[i], blobs[i] = g.uid, store.UID(g.uid), g.blob
+	}
+	hms, err := w.addTombstones(mi, ids)
+	if err != nil {
+		return nil, err
+	}
+	w.releaseBlobs(blobs)
+	w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: mi.ID, Mailbox: mi.Name, ModSeq: hms})
+	return out, nil
+}
+
+// CopyTo copies messages to dest keeping flags and INTERNALDATE; each copy
+// is an append in dest (next UID, next MODSEQ). RFC 4315 COPYUID data is
+// returned.
+func (m *mailbox) CopyTo(ctx context.Context, uids []store.UID, dest string) (store.CopyResult, error) {
+	return m.copyOrMove(ctx, uids, dest, false)
+}
+
+// MoveTo copies then expunges in one transaction (RFC 6851 §3.3).
+func (m *mailbox) MoveTo(ctx context.Context, uids []store.UID, dest string) (store.CopyResult, error) {
+	return m.copyOrMove(ctx, uids, dest, true)
+}
+
+func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string, move bool) (store.CopyResult, error) {
+	dest, err := store.NormalizeMailbox(dest)
+	if err != nil {
+		return store.CopyResult{}, err
+	}
+	var res store.CopyResult
+	err = m.s.write(ctx, func(w *wtx) error {
+		res = store.CopyResult{}
+		if _, err := mailboxByID(w.ctx, w.tx, m.id); err != nil {
+			return err
+		}
+		dst, err := mailboxByName(w.ctx, w.tx, m.acc.ID, dest)
+		if err != nil {
+			return err
+		}
+		// Lock both in ID order, as every writer locking two does.
+		for _, id := range []int64{min(m.id, dst.ID), max(m.id, dst.ID)} {
+			if _, err := w.lockMailbox(id); err != nil {
+				return err
+			}
+		}
+		msgs, err := queryMessages(w.ctx, w.tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid",
+			m.id, uidArgs(uids))
+		if err != nil {
+			return err
+		}
+		res.UIDValidity = dst.UIDValidity
+		res.SourceUIDs = []store.UID{}
+		res.DestUIDs = []store.UID{}
+		if len(msgs) == 0 {
+			return nil
+		}
+		added, last, err := w.appendMessages(dst.ID, msgs)
+		if err != nil {
+			return err
+		}
+		for i, msg := range msgs {
+			res.SourceUIDs = append(res.SourceUIDs, msg.UID)
+			res.DestUIDs = append(res.DestUIDs, added[i])
+		}
+		w.publish(m.acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: dst.ID, Mailbox: dst.Name, ModSeq: last})
+		if move {
+			// Reread: when moving into the same mailbox the copies took
+			// new MODSEQs already, and expunge continues after them.
+			src, err := mailboxByID(w.ctx, w.tx, m.id)
+			if err != nil {
+				return err
+			}
+			if _, err := w.expunge(m.acc, src, res.SourceUIDs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
