@@ -142,10 +142,18 @@ func decodeShift(b *strings.Builder, enc string) error {
 	if haveHi || bits >= 6 || acc&(1<<bits-1) != 0 {
 		return ErrBadMailboxName
 	}
-	runes := utf16.Decode(units)
-	for i, r := range runes {
-		if r == utf8.RuneError && !(units[i] == 0xfffd) {
-			return ErrBadMailboxName // unpaired surrogate
+	for i := 0; i < len(units); i++ {
+		r := rune(units[i])
+		if utf16.IsSurrogate(r) {
+			// Only a high surrogate followed by a low one is a character.
+			if r >= 0xdc00 || i+1 == len(units) {
+				return ErrBadMailboxName
+			}
+			r = utf16.DecodeRune(r, rune(units[i+1]))
+			if r == utf8.RuneError {
+				return ErrBadMailboxName
+			}
+			i++
 		}
 		if r >= 0x20 && r <= 0x7e {
 			return ErrBadMailboxName // printable ASCII must not be encoded
