@@ -112,6 +112,9 @@ func closeConn(conn *pgx.Conn) {
 func (s *Store) reconnect(ctx context.Context) *pgx.Conn {
 	backoff := listenBackoffMin
 	for {
+		if hook := s.reconnectHook.Load(); hook != nil {
+			(*hook)()
+		}
 		conn, err := s.connectListener(ctx)
 		if err == nil {
 			s.log.Info("postgres: change-feed listener reconnected")

@@ -72,6 +72,8 @@ type Store struct {
 	waitMu    sync.Mutex
 	listening bool
 	waiters   map[string]chan struct{}
+	// reconnectHook, when set (tests), runs before each reconnect attempt.
+	reconnectHook atomic.Pointer[func()]
 	// resyncFloor: per mailbox, the MODSEQ the last resync announced;
 	// used by the listener goroutine only.
 	resyncFloor map[int64]store.ModSeq
