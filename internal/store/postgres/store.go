@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +24,8 @@ import (
 // Options configures Open.
 type Options struct {
 	// DSN is the PostgreSQL connection string (URL or key=value form, as
-	// pgx accepts it). Tables live in the connection's current schema
+	// pgx accepts it, including pgxpool's pool_max_conns; default 16 or
+	// 4 per CPU). Tables live in the connection's current schema
 	// (search_path), created on first Open.
 	DSN string
 	// SpoolDir holds incoming bodies while they are received, normalised
@@ -81,6 +84,9 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// defaultMinConns is the least pool size when the DSN sets none.
+const defaultMinConns = 16
+
 // Open connects, creates or migrates the schema, starts listening for
 // changes and returns the store. ctx bounds the start-up only.
 func Open(ctx context.Context, opts Options) (*Store, error) {
@@ -92,6 +98,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	cfg.AfterConnect = requireDurableCommit
+	if !strings.Contains(opts.DSN, "pool_max_conns") {
+		// pgxpool's default (max(4, CPUs)) is small for a mail server
+		// whose sessions mostly wait on clients: connections are held
+		// only for the length of a query or transaction, never across a
+		// client round trip.
+		cfg.MaxConns = int32(max(defaultMinConns, 4*runtime.NumCPU()))
+	}
 	s := &Store{
 		listenTo:     cfg.ConnConfig.Copy(),
 		spoolDir:     opts.SpoolDir,
