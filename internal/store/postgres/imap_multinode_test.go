@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// TestIMAPIdleAcrossNodes is the multi-node promise end to end: an IMAP
+// session in IDLE on node B hears about a message delivered through node
+// A, and a flag change made through A, with nothing but the database in
+// common (RFC 2177 IDLE, RFC 3501 §7.3.1 EXISTS, §7.4.2 FETCH).
+func TestIMAPIdleAcrossNodes(t *testing.T) {
+	dsn := freshSchema(t)
+	a, b := openStore(t, dsn), openStore(t, dsn)
+	hash, err := auth.HashPassword("secret", auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	// expect reads lines until one starts with prefix.
+	expect := func(prefix string) string {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", prefix, err)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		}
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := conn.Write([]byte(s + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect("* OK")
+	send("a LOGIN alice@example.com secret")
+	expect("a OK")
+	send("b SELECT INBOX")
+	expect("b OK")
+	send("c IDLE")
+	expect("+ ")
+
+	res, err := a.Deliver(ctx, strings.NewReader("Subject: from A\r\n\r\nhello B\r\n"), []store.Target{{Account: "alice@example.com"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	expect("* 1 EXISTS")
+
+	mbs, _ := a.Mailboxes(ctx, "alice@example.com")
+	inbox, _ := mbs.Open(ctx, "INBOX")
+	if _, err := inbox.StoreFlags(ctx, []store.UID{res[0].UID}, store.FlagsAdd, []string{store.FlagFlagged}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if line := expect("* 1 FETCH"); !strings.Contains(line, `\Flagged`) {
+		t.Errorf("FETCH after the flag change on A: %q", line)
+	}
+	send("DONE")
+	expect("c OK")
+	send("d LOGOUT")
+	expect("d OK")
+}
