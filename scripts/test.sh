@@ -48,12 +48,12 @@ unit_race() {
 	pkgs=$(race_pkgs)
 	[ -n "$pkgs" ] || { echo "no store/server packages yet"; return 0; }
 	# shellcheck disable=SC2086
-	go test -race -count=1 -timeout 15m $pkgs
+	go test -race -count=1 -timeout 6m $pkgs
 }
 
 unit_rest() {
 	# shellcheck disable=SC2086
-	go test -count=1 -timeout 10m $(plain_pkgs)
+	go test -count=1 -timeout 6m $(plain_pkgs)
 }
 
 fuzz() {
@@ -70,7 +70,7 @@ fuzz() {
 }
 
 e2e() {
-	go test -tags e2e -count=1 -timeout 25m -v -run "${E2E_RUN:-.}" ./e2e/ 2>&1 |
+	go test -tags e2e -count=1 -timeout 15m -v -run "${E2E_RUN:-.}" ./e2e/ 2>&1 |
 		grep -v -E '^=== (RUN|PAUSE|CONT)'
 }
 
