@@ -72,6 +72,12 @@ func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
+// How often and how patiently a quiet LISTEN connection is checked (a
+// variable so tests can shorten it).
+var listenPingInterval = 30 * time.Second
+
+const listenPingTimeout = 10 * time.Second
+
 // Reconnect backoff bounds.
 const (
 	listenBackoffMin = 50 * time.Millisecond
@@ -82,10 +88,24 @@ const (
 func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 	defer close(s.listenerDone)
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err == nil {
+		wctx, cancel := context.WithTimeout(ctx, listenPingInterval)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if n != nil {
 			s.dispatch(ctx, n.Payload)
+		}
+		if err == nil {
 			continue
+		}
+		if ctx.Err() == nil && wctx.Err() != nil {
+			// A quiet period: make sure the connection is alive, since a
+			// half-open TCP connection would otherwise wait forever.
+			pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
+			err = conn.Ping(pctx)
+			cancel()
+			if err == nil {
+				continue
+			}
 		}
 		s.setListening(false)
 		closeConn(conn)

@@ -278,3 +278,36 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Errorf("Accounts = %+v, %v", list, err)
 	}
 }
+
+// TestListenerQuietPings: with the liveness check every few milliseconds,
+// the listener keeps its connection (no reconnect) and loses nothing
+// between checks.
+func TestListenerQuietPings(t *testing.T) {
+	// Restored after the stores closed (cleanups run last-in first-out).
+	saved := listenPingInterval
+	t.Cleanup(func() { listenPingInterval = saved })
+	listenPingInterval = 5 * time.Millisecond
+	dsn := freshSchema(t)
+	a, b := openStore(t, dsn), openStore(t, dsn)
+	if _, err := b.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
+		t.Fatal(err)
+	}
+	pid := a.listenerPID.Load()
+	w := a.Watch("alice@example.com")
+	defer w.Close()
+	var last store.ModSeq
+	for i := 0; i < 20; i++ {
+		time.Sleep(7 * time.Millisecond)
+		if _, err := b.Deliver(ctx, strings.NewReader("Subject: "+string(rune('a'+i))+"\r\n\r\n"), []store.Target{{Account: "alice@example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+		c := waitFor(t, w, "delivery between pings", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+		if c.ModSeq <= last {
+			t.Fatalf("MODSEQ %d after %d", c.ModSeq, last)
+		}
+		last = c.ModSeq
+	}
+	if a.listenerPID.Load() != pid {
+		t.Error("listener reconnected although its connection was fine")
+	}
+}
