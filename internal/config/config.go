@@ -27,6 +27,7 @@ type Config struct {
 	// MaxMessageSize bounds a message received by SMTP/LMTP or IMAP APPEND.
 	MaxMessageSize Size `toml:"max_message_size"`
 
+	Store  Store  `toml:"store"`
 	TLS    TLS    `toml:"tls"`
 	Listen Listen `toml:"listen"`
 	SMTP   SMTP   `toml:"smtp"`
@@ -42,6 +43,29 @@ const (
 	PlaintextNever    = "never"
 	PlaintextAlways   = "always"
 )
+
+// Store selects the store driver.
+type Store struct {
+	// Driver is DriverSQLite (one node, files in the data directory) or
+	// DriverPostgres (several nodes may share one database).
+	Driver string `toml:"driver"`
+	// DSN is the PostgreSQL connection string (driver "postgres"); the
+	// environment variable EnvPostgresDSN overrides it when set.
+	DSN string `toml:"dsn"`
+	// SpoolDir holds incoming bodies while they are received, before the
+	// postgres driver copies them into the database. Empty: DATA/spool.
+	SpoolDir string `toml:"spool_dir"`
+}
+
+// Values of Store.Driver.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// EnvPostgresDSN, when set and not empty, replaces store.dsn, so the
+// password need not be written in the file.
+const EnvPostgresDSN = "LETTERBOX_POSTGRES_DSN"
 
 // TLS names a real certificate. Both empty: a self-signed one is made.
 type TLS struct {
@@ -110,6 +134,7 @@ func Defaults() Config {
 		LocalDomains:       []string{},
 		AllowPlaintextAuth: PlaintextLoopback,
 		MaxMessageSize:     50 * MiB,
+		Store:              Store{Driver: DriverSQLite},
 		Listen: Listen{
 			SMTP:        "127.0.0.1:2525",
 			Submission:  "127.0.0.1:5587",

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,11 @@ argon2_memory = 19456
 
 [log]
 level = "DEBUG"
+
+[store]
+driver = "PostgreS"
+dsn = "host=db.example dbname=letterbox"
+spool_dir = "/var/spool/letterbox"
 `
 	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
@@ -116,6 +122,7 @@ level = "DEBUG"
 	want.Auth.FailureDelay = 250 * time.Millisecond
 	want.Auth.Argon2Memory = 19456
 	want.Log.Level = "debug"
+	want.Store = Store{Driver: DriverPostgres, DSN: "host=db.example dbname=letterbox", SpoolDir: "/var/spool/letterbox"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
 	}
@@ -148,6 +155,12 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"[auth]\nargon2_memory = \"1000B\"", []string{"auth.argon2_memory: must be a whole number of KiB"}},
 		{"[auth]\nargon2_memory = \"8GiB\"", []string{"auth:", "memory"}},
 		{"[log]\nlevel = \"loud\"", []string{"log.level:", "loud"}},
+		{"[store]\ndriver = \"mysql\"", []string{"store.driver:", "mysql", `"sqlite" or "postgres"`}},
+		{"[store]\ndriver = \"postgres\"", []string{"store.dsn: required", "LETTERBOX_POSTGRES_DSN"}},
+		{"[store]\ndriver = \"postgres\"\ndsn = \"  \"", []string{"store.dsn: required"}},
+		{"[store]\ndriver = \"postgres\"\ndsn = \"localhost\"", []string{"store.dsn:", "keyword/value"}},
+		{"[store]\ndriver = \"postgres\"\ndsn = \"postgres://u:s3cr3t@h/db?sslmode=bogus\"", []string{"store.dsn:", "sslmode is invalid"}},
+		{"[store]\ndirver = \"postgres\"", []string{"unknown key", "store.dirver"}},
 		{"smtp = [", []string{"line 1"}},
 		// Several problems are reported together.
 		{"hostname = \"-x\"\n[log]\nlevel = \"x\"", []string{"hostname:", "log.level:"}},
@@ -163,6 +176,55 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 				t.Errorf("Parse(%q): error %q lacks %q", tc.doc, err, w)
 			}
 		}
+	}
+}
+
+// A DSN in the file never appears in an error: it may hold a password.
+func TestDSNErrorHidesTheDSN(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://u:s3cr3t@h/db?sslmode=bogus",
+		"postgres://u:s3 cr3t@h/db",
+		"host=h password=s3cr3t port=abc",
+	} {
+		_, err := Parse("[store]\ndriver = \"postgres\"\ndsn = " + strconv.Quote(dsn))
+		if err == nil || !strings.Contains(err.Error(), "store.dsn:") || strings.Contains(err.Error(), "s3") {
+			t.Errorf("dsn %q: error %v", dsn, err)
+		}
+	}
+}
+
+// LETTERBOX_POSTGRES_DSN replaces store.dsn (also an absent one) before
+// validation; unset or empty, the file's value stays.
+func TestEnvOverridesDSN(t *testing.T) {
+	doc := "[store]\ndriver = \"postgres\"\n"
+	envDSN := "postgres://letterbox@db.example/letterbox"
+	env := func(vals map[string]string) func(string) string {
+		return func(k string) string { return vals[k] }
+	}
+	c, err := ParseEnv(doc, env(map[string]string{EnvPostgresDSN: envDSN}))
+	if err != nil || c.Store.DSN != envDSN {
+		t.Fatalf("env DSN without dsn key: %+v, %v", c.Store, err)
+	}
+	c, err = ParseEnv(doc+"dsn = \"host=file.example\"\n", env(map[string]string{EnvPostgresDSN: envDSN}))
+	if err != nil || c.Store.DSN != envDSN {
+		t.Fatalf("env DSN over the file's: %+v, %v", c.Store, err)
+	}
+	c, err = ParseEnv(doc+"dsn = \"host=file.example\"\n", env(map[string]string{EnvPostgresDSN: ""}))
+	if err != nil || c.Store.DSN != "host=file.example" {
+		t.Fatalf("empty env DSN: %+v, %v", c.Store, err)
+	}
+	if _, err := ParseEnv(doc, env(nil)); err == nil || !strings.Contains(err.Error(), "store.dsn") {
+		t.Fatalf("no DSN anywhere: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "letterbox.toml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := LoadEnv(path, env(map[string]string{EnvPostgresDSN: envDSN})); err != nil || c.Store.DSN != envDSN {
+		t.Fatalf("LoadEnv: %+v, %v", c.Store, err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "store.dsn") {
+		t.Fatalf("Load ignores the environment, so the file alone lacks a DSN: %v", err)
 	}
 }
 

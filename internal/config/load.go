@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/letterbox/letterbox/internal/auth"
 )
@@ -18,11 +19,17 @@ import (
 // result. Unknown keys are errors (a typo must not silently keep a
 // default). Errors name the file and the key.
 func Load(path string) (Config, error) {
+	return LoadEnv(path, nil)
+}
+
+// LoadEnv is Load with the environment's overrides (see ApplyEnv) applied
+// before validation; getenv is os.Getenv or a test's stand-in.
+func LoadEnv(path string, getenv func(string) string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	cfg, err := Parse(string(data))
+	cfg, err := ParseEnv(string(data), getenv)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -31,6 +38,12 @@ func Load(path string) (Config, error) {
 
 // Parse reads a TOML document over Defaults() and validates it.
 func Parse(doc string) (Config, error) {
+	return ParseEnv(doc, nil)
+}
+
+// ParseEnv is Parse with the environment's overrides applied before
+// validation; a nil getenv applies none.
+func ParseEnv(doc string, getenv func(string) string) (Config, error) {
 	cfg := Defaults()
 	md, err := toml.Decode(doc, &cfg)
 	if err != nil {
@@ -43,11 +56,23 @@ func Parse(doc string) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("unknown key(s): %s", strings.Join(names, ", "))
 	}
+	cfg.ApplyEnv(getenv)
 	cfg.normalize()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// ApplyEnv applies the environment's overrides: EnvPostgresDSN, when set
+// and not empty, replaces store.dsn. A nil getenv applies none.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if getenv == nil {
+		return
+	}
+	if dsn := getenv(EnvPostgresDSN); dsn != "" {
+		c.Store.DSN = dsn
+	}
 }
 
 // normalize lower-cases names that compare case-insensitively.
@@ -57,6 +82,7 @@ func (c *Config) normalize() {
 		c.LocalDomains[i] = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 	}
 	c.AllowPlaintextAuth = strings.ToLower(c.AllowPlaintextAuth)
+	c.Store.Driver = strings.ToLower(strings.TrimSpace(c.Store.Driver))
 	c.Log.Level = strings.ToLower(c.Log.Level)
 }
 
@@ -80,6 +106,7 @@ func (c Config) Validate() error {
 	default:
 		bad("allow_plaintext_auth", "%q: want %q, %q or %q", c.AllowPlaintextAuth, PlaintextLoopback, PlaintextNever, PlaintextAlways)
 	}
+	c.validateStore(bad)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}
@@ -149,6 +176,33 @@ func (c Config) Validate() error {
 		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+// validateStore checks [store]: a known driver, and for postgres a
+// connection string pgx can parse. The error never repeats the string (it
+// may hold a password), only pgx's reason.
+func (c Config) validateStore(bad func(key, format string, args ...any)) {
+	switch c.Store.Driver {
+	case DriverSQLite:
+	case DriverPostgres:
+		if strings.TrimSpace(c.Store.DSN) == "" {
+			bad("store.dsn", "required when store.driver is %q (or set %s)", DriverPostgres, EnvPostgresDSN)
+		} else if _, err := pgconn.ParseConfig(c.Store.DSN); err != nil {
+			bad("store.dsn", "%s; want a URL like \"postgres://user:password@host:5432/dbname\" or key=value pairs like \"host=db dbname=letterbox\"", dsnErrorReason(err))
+		}
+	default:
+		bad("store.driver", "%q: want %q or %q", c.Store.Driver, DriverSQLite, DriverPostgres)
+	}
+}
+
+// dsnErrorReason is pgx's reason a connection string did not parse,
+// without the string itself: pgx writes "cannot parse `DSN`: reason".
+func dsnErrorReason(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		return msg[i+len("`: "):]
+	}
+	return "cannot be parsed"
 }
 
 // Listener is one configured listener.
