@@ -243,11 +243,10 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		update, err := w.tx.PrepareContext(w.ctx, "UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
+		update, err := w.stmt("UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
 		if err != nil {
 			return err
 		}
-		defer update.Close()
 		hms := mi.HighestModSeq
 		for _, r := range cur {
 			if unchangedSince != 0 && r.modseq > unchangedSince {
@@ -316,16 +315,14 @@ func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID)
 	if len(gone) == 0 {
 		return []store.UID{}, nil
 	}
-	del, err := w.tx.PrepareContext(w.ctx, "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?")
+	del, err := w.stmt("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?")
 	if err != nil {
 		return nil, err
 	}
-	defer del.Close()
-	tomb, err := w.tx.PrepareContext(w.ctx, "INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)")
+	tomb, err := w.stmt("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)")
 	if err != nil {
 		return nil, err
 	}
-	defer tomb.Close()
 	hms := mi.HighestModSeq
 	for _, uid := range gone {
 		hms++

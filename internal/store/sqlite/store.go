@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -45,8 +46,12 @@ type Store struct {
 	now     func() time.Time
 
 	writer *sql.DB // exactly one connection, used by the committer only
-	reader *sql.DB // pool for reads (WAL snapshots)
-	feed   *store.Feed
+	// stmts are prepared on writer, unprepared are texts still to prepare;
+	// both touched by the committer goroutine only.
+	stmts      map[string]*sql.Stmt
+	unprepared map[string]bool
+	reader     *sql.DB // pool for reads (WAL snapshots)
+	feed       *store.Feed
 
 	jobs      chan *job
 	closeMu   sync.RWMutex
@@ -54,6 +59,10 @@ type Store struct {
 	closeOnce sync.Once
 	closing   chan struct{}
 	stopped   chan struct{}
+
+	// batches and batchedJobs count committed batches and the write
+	// requests in them (group-commit effectiveness, for benchmarks).
+	batches, batchedJobs atomic.Int64
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
@@ -79,6 +88,7 @@ func Open(opts Options) (*Store, error) {
 		now:     opts.Now,
 		feed:    store.NewFeed(),
 		jobs:    make(chan *job, 1024),
+		stmts:   make(map[string]*sql.Stmt),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -149,6 +159,9 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		close(s.closing)
 		<-s.stopped
+		for _, st := range s.stmts {
+			st.Close()
+		}
 		s.feed.Close()
 	})
 	err := s.reader.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -55,16 +56,61 @@ func (w *wtx) publish(account string, c store.Change) {
 	w.events = append(w.events, event{account, c})
 }
 
+// exec, query and queryRow run a statement in the write transaction. Every
+// statement text is prepared once on the writer connection and reused
+// (only the committer goroutine touches the cache).
 func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
-	return w.tx.ExecContext(w.ctx, query, args...)
+	st, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(w.ctx, args...)
 }
 
 func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
-	return w.tx.QueryContext(w.ctx, query, args...)
+	st, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(w.ctx, args...)
 }
 
 func (w *wtx) queryRow(query string, args ...any) *sql.Row {
-	return w.tx.QueryRowContext(w.ctx, query, args...)
+	st, err := w.stmt(query)
+	if err != nil {
+		// Let Row.Scan report the error.
+		return w.tx.QueryRowContext(w.ctx, query, args...)
+	}
+	return st.QueryRowContext(w.ctx, args...)
+}
+
+// stmt returns query as a statement of the transaction. A text seen for the
+// first time is prepared on the transaction (the writer's one connection
+// is busy with it) and queued to be prepared on the connection for good
+// after the commit (prepareNew).
+func (w *wtx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.s.stmts[query]; ok {
+		return w.tx.StmtContext(w.ctx, st), nil
+	}
+	if w.s.unprepared == nil {
+		w.s.unprepared = make(map[string]bool)
+	}
+	w.s.unprepared[query] = true
+	return w.tx.PrepareContext(w.ctx, query)
+}
+
+// prepareNew prepares the statements first used by the last batch on the
+// writer connection, outside any transaction.
+func (s *Store) prepareNew() {
+	for q := range s.unprepared {
+		st, err := s.writer.Prepare(q)
+		if err != nil {
+			s.log.Warn("preparing statement", "err", err)
+			continue
+		}
+		s.stmts[q] = st
+	}
+	clear(s.unprepared)
 }
 
 // savepoint runs fn inside a SAVEPOINT; when fn fails its writes and events
@@ -166,17 +212,17 @@ func (s *Store) runBatch(batch []*job) {
 	// The blob files this batch refers to were synced by their writers;
 	// their directory entries are synced here, once per directory, before
 	// the rows naming them commit.
-	for dir := range w.syncDirs {
-		if err := s.fs.SyncDir(dir); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("sqlite: sync blob directory: %w", err))
-			return
-		}
+	if err := s.syncDirs(w.syncDirs); err != nil {
+		tx.Rollback()
+		fail(fmt.Errorf("sqlite: sync blob directory: %w", err))
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
 	}
+	s.batches.Add(1)
+	s.batchedJobs.Add(int64(len(batch)))
 	if s.commitHook != nil {
 		s.commitHook()
 	}
@@ -187,6 +233,51 @@ func (s *Store) runBatch(batch []*job) {
 		close(j.done)
 	}
 	s.cleanupBlobs(w.blobCheck)
+	s.prepareNew()
+}
+
+// maxParallelDirSyncs bounds the directory fsyncs in flight. A batch
+// touches up to one fan-out directory per new blob; syncing them
+// concurrently lets the file system share one journal commit among them
+// instead of paying one per directory.
+const maxParallelDirSyncs = 16
+
+// syncDirs fsyncs every directory in dirs, concurrently; the blobs
+// directory itself (a new fan-out directory's name) goes last so its child
+// exists durably first. It returns the first error.
+func (s *Store) syncDirs(dirs map[string]struct{}) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, maxParallelDirSyncs)
+	for dir := range dirs {
+		if dir == s.blobDir {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := s.fs.SyncDir(dir); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if _, ok := dirs[s.blobDir]; ok {
+		return s.fs.SyncDir(s.blobDir)
+	}
+	return nil
 }
 
 // cleanupBlobs removes the files of blobs no committed row refers to. It
