@@ -1,0 +1,61 @@
+// Package sqlite is letterbox's embedded store driver: metadata in SQLite
+// (modernc.org/sqlite, pure Go, WAL mode) at Dir/letterbox.db, message
+// bodies as immutable content-addressed files under Dir/blobs.
+//
+// # Writes: one committer, group commit
+//
+// Every write (delivery, flag change, expunge, mailbox change) is a request
+// to one committer goroutine that owns the only writer connection. It takes
+// all requests queued at that moment, runs each in its own SAVEPOINT of a
+// single transaction (a failing request, or a failing delivery target, is
+// rolled back alone), fsyncs the blob directories the batch touched, and
+// commits once. Callers are answered, and change-feed events published in
+// commit order, only after that commit. Serialising writes this way also
+// makes read-modify-write operations (UID and MODSEQ allocation, +FLAGS)
+// race-free without locks in SQL. Reads use a separate pool of read-only
+// connections; each read runs in one transaction, so it sees one WAL
+// snapshot.
+//
+// # Durability of a delivery
+//
+//  1. The calling goroutine streams the body into Dir/blobs/tmp, normalising
+//     line endings to CRLF (a bare LF becomes CRLF; a bare CR is kept),
+//     computing its SHA-256 and enforcing MaxMessageSize, then fsyncs the
+//     file. The MIME structure is parsed from it (internal/mime).
+//  2. The committer renames it to Dir/blobs/<2 hex>/<62 hex> — or drops it
+//     when that content is already stored (one copy for every recipient and
+//     every later identical delivery) — and inserts the rows.
+//  3. Before the commit it fsyncs each blob directory touched by the batch
+//     (and Dir/blobs when a fan-out directory was created).
+//  4. It commits with synchronous=FULL in WAL mode: the WAL is fsynced, so a
+//     returned commit survives power loss.
+//  5. Only then does Deliver return. A kill -9 at any point leaves either no
+//     row (the message was not acknowledged; a leftover temp file is removed
+//     at the next Open, a leftover renamed blob is harmless and reused if the
+//     same content arrives) or a committed row whose blob is durable.
+//
+// The FS option is the seam the durability tests use to record this order.
+//
+// # MODSEQ
+//
+// A change is one message appended, one message whose flags changed, or one
+// message expunged; each takes the next MODSEQ of its mailbox (RFC 7162
+// §3.1), so a STORE over K messages that changes all of them raises
+// HIGHESTMODSEQ by K. A new mailbox starts at HIGHESTMODSEQ 1. Expunged
+// UIDs stay as tombstones with the MODSEQ of their expunge.
+//
+// # Blob lifetime
+//
+// A blobs row exists while a message refers to it; when the last reference
+// goes (expunge, mailbox or account deletion) the row is deleted in the same
+// transaction and the file removed after the commit by the committer, which
+// also places new blobs, so removal never races a delivery of the same
+// content.
+//
+// # Limits
+//
+// The change feed is in-process: a second process writing the same data
+// directory (the CLI while the server runs) is safe for the data
+// (SQLite locking, busy_timeout) but its changes are not announced to the
+// server's sessions.
+package sqlite
