@@ -185,6 +185,11 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
+		select {
+		case <-s.closing:
+			return store.ErrClosed
+		default:
+		}
 		return fmt.Errorf("sqlite: %w", err)
 	}
 	defer tx.Rollback()
