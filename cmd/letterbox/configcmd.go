@@ -47,6 +47,6 @@ func configCheck(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "no config file (%s/%s absent): running on defaults; data in %s\n", s.dataDir, configFileName, s.dataDir)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "%s: ok; data in %s\n", s.configPath, s.dataDir)
+	fmt.Fprintf(e.stdout, "%s: ok; data in %s; store: %s\n", s.configPath, s.dataDir, s.storeDescription())
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func serve(e *env, args []string) error {
 		return err
 	}
 	log := newLogger(e.stderr, s.cfg.Log.Level)
-	st, err := s.openStore(log.With("component", "store"))
+	st, err := s.openStore(e.ctx, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
@@ -289,6 +290,7 @@ func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
 		fmt.Fprintf(w, ", config %s", s.configPath)
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "store: %s\n", s.storeDescription())
 	for _, b := range bound {
 		note := ""
 		if b.ep.note != "" {
@@ -302,11 +304,14 @@ func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
 		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
 		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))
 	}
-	dataFlag := ""
+	flags := ""
 	if s.dataDir != defaultDataDir {
-		dataFlag = " --data " + s.dataDir
+		flags = " --data " + s.dataDir
 	}
-	fmt.Fprintf(w, "add a user with: letterbox user add%s alice@example.com\n", dataFlag)
+	if s.configPath != "" && s.configPath != filepath.Join(s.dataDir, configFileName) {
+		flags += " --config " + s.configPath
+	}
+	fmt.Fprintf(w, "add a user with: letterbox user add%s alice@example.com\n", flags)
 }
 
 func systemHostname() string {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/config"
-	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
 // defaultDataDir is used when neither --data, $LETTERBOX_DATA nor a config
@@ -82,6 +81,7 @@ type setup struct {
 // every verb.
 func (c *commonFlags) resolve(e *env) (*setup, error) {
 	s := &setup{cfg: config.Defaults()}
+	s.cfg.ApplyEnv(e.getenv)
 	dir := c.data
 	if dir == "" {
 		dir = e.getenv("LETTERBOX_DATA")
@@ -96,7 +96,7 @@ func (c *commonFlags) resolve(e *env) (*setup, error) {
 		}
 	}
 	if s.configPath != "" {
-		cfg, err := config.Load(s.configPath)
+		cfg, err := config.LoadEnv(s.configPath, e.getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -122,24 +122,6 @@ func (s *setup) passwordParams(e *env) auth.Params {
 		return auth.TestParams
 	}
 	return s.cfg.PasswordParams()
-}
-
-// openStore opens (creating if needed) the SQLite store in the data
-// directory.
-func (s *setup) openStore(log *slog.Logger) (*sqlite.Store, error) {
-	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
-		return nil, err
-	}
-	// An absolute path: the driver turns it into a file: URI.
-	dir, err := filepath.Abs(s.dataDir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(sqlite.Options{Dir: dir, MaxMessageSize: int64(s.cfg.MaxMessageSize), Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("opening store in %s: %w", s.dataDir, err)
-	}
-	return st, nil
 }
 
 // newLogger logs to stderr at the configured level.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/store"
-	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
 func init() {
@@ -29,7 +28,7 @@ func init() {
 
 // withUserStore parses a user verb's flags, checks it got want positional
 // arguments, and runs f with the opened store.
-func withUserStore(e *env, verb string, args []string, want int, f func(s *setup, st *sqlite.Store, pos []string) error) error {
+func withUserStore(e *env, verb string, args []string, want int, f func(s *setup, st store.Store, pos []string) error) error {
 	fs, common := newFlagSet(e, "user "+verb)
 	pos, err := parseArgs(e, fs, args)
 	if err != nil {
@@ -42,7 +41,7 @@ func withUserStore(e *env, verb string, args []string, want int, f func(s *setup
 	if err != nil {
 		return err
 	}
-	st, err := s.openStore(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, err := s.openStore(e.ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return err
 	}
@@ -51,7 +50,7 @@ func withUserStore(e *env, verb string, args []string, want int, f func(s *setup
 }
 
 func userAdd(e *env, args []string) error {
-	return withUserStore(e, "add", args, 1, func(s *setup, st *sqlite.Store, pos []string) error {
+	return withUserStore(e, "add", args, 1, func(s *setup, st store.Store, pos []string) error {
 		name, err := accountName(pos[0])
 		if err != nil {
 			return err
@@ -77,7 +76,7 @@ func userAdd(e *env, args []string) error {
 }
 
 func userPasswd(e *env, args []string) error {
-	return withUserStore(e, "passwd", args, 1, func(s *setup, st *sqlite.Store, pos []string) error {
+	return withUserStore(e, "passwd", args, 1, func(s *setup, st store.Store, pos []string) error {
 		name := auth.NormalizeUsername(pos[0])
 		if _, err := st.Account(e.ctx, name); err != nil {
 			return accountErr(name, err)
@@ -95,7 +94,7 @@ func userPasswd(e *env, args []string) error {
 }
 
 func userDel(e *env, args []string) error {
-	return withUserStore(e, "del", args, 1, func(_ *setup, st *sqlite.Store, pos []string) error {
+	return withUserStore(e, "del", args, 1, func(_ *setup, st store.Store, pos []string) error {
 		name := auth.NormalizeUsername(pos[0])
 		if err := st.DeleteAccount(context.WithoutCancel(e.ctx), name); err != nil {
 			return accountErr(name, err)
@@ -106,7 +105,7 @@ func userDel(e *env, args []string) error {
 }
 
 func userList(e *env, args []string) error {
-	return withUserStore(e, "list", args, 0, func(_ *setup, st *sqlite.Store, _ []string) error {
+	return withUserStore(e, "list", args, 0, func(_ *setup, st store.Store, _ []string) error {
 		accounts, err := st.Accounts(e.ctx)
 		if err != nil {
 			return err
