@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -97,7 +98,9 @@ func startServer(t testing.TB) *server {
 // every default port to a free one, keeping everything else as it is.
 func (s *server) writeConfig() {
 	t := s.t
-	out, err := exec.Command(letterboxBin, "config", "defaults").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, letterboxBin, "config", "defaults").Output()
 	if err != nil {
 		t.Fatalf("letterbox config defaults: %v\n%s", err, exitStderr(err))
 	}
@@ -256,10 +259,15 @@ func (s *server) tlsConfig() *tls.Config {
 // addUser creates an account with `letterbox user add`, password on stdin.
 func (s *server) addUser(name, password string) {
 	s.t.Helper()
-	cmd := exec.Command(letterboxBin, s.args("user", "add", name)...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, letterboxBin, s.args("user", "add", name)...)
 	cmd.Env = append(os.Environ(), cheapHashEnv)
 	cmd.Stdin = strings.NewReader(password + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("no answer within a minute, killed: %w", ctx.Err())
+		}
 		s.t.Fatalf("letterbox user add %s: %v\n%s", name, err, out)
 	}
 }

@@ -71,7 +71,7 @@ fuzz() {
 
 e2e() {
 	go test -tags e2e -count=1 -timeout 15m -v -run "${E2E_RUN:-.}" ./e2e/ 2>&1 |
-		grep -v -E '^=== (RUN|PAUSE|CONT)'
+		grep --line-buffered -v -E '^=== (RUN|PAUSE|CONT)'
 }
 
 step "debian packages" ./scripts/install-deps.sh
