@@ -15,12 +15,13 @@ import (
 
 // searchNeeds says which message data a search-key tree reads.
 type searchNeeds struct {
-	meta    bool // internal date, size
-	header  bool // header fields
-	body    bool // body text
-	modseq  bool // MODSEQ criterion (RFC 7162 §3.1.5)
-	dollar  bool // "$" (RFC 5182)
-	invalid string
+	meta   bool // internal date, size
+	header bool // header fields
+	body   bool // body text
+	modseq bool // MODSEQ criterion (RFC 7162 §3.1.5)
+	dollar bool // "$" (RFC 5182)
+	// saved is the saved result as a set, built once when dollar is set.
+	saved map[store.UID]bool
 }
 
 func (n *searchNeeds) scan(k *imap.SearchKey) {
@@ -28,7 +29,7 @@ func (n *searchNeeds) scan(k *imap.SearchKey) {
 	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER":
 		n.meta = true
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
-		n.header = true
+		n.header = true // needs the message's metadata (Details)
 	case "BODY":
 		n.body = true
 	case "TEXT":
@@ -56,6 +57,7 @@ type searchMsg struct {
 	header []byte
 	blob   store.Blob
 	root   *mime.Part
+	noRoot bool // the stored structure is missing or unreadable
 }
 
 // cmdSearch: SEARCH and UID SEARCH (RFC 3501 §6.4.4, RFC 9051 §6.4.4) with
@@ -84,6 +86,12 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	needs.scan(a.Key)
 	if needs.modseq {
 		s.condstore = true
+	}
+	if needs.dollar {
+		needs.saved = map[store.UID]bool{}
+		for _, u := range s.savedUIDs() {
+			needs.saved[u] = true
+		}
 	}
 	v := s.sel
 	var matches []store.UID
@@ -256,12 +264,12 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 		return true, nil
 	case imap.SearchSeqSet:
 		if k.Seq.Dollar {
-			return slices.Contains(s.savedUIDs(), m.uid), nil
+			return needs.saved[m.uid], nil
 		}
 		return k.Seq.Contains(uint32(m.seq), uint32(s.sel.count())), nil
 	case "UID":
 		if k.Seq.Dollar {
-			return slices.Contains(s.savedUIDs(), m.uid), nil
+			return needs.saved[m.uid], nil
 		}
 		return k.Seq.Contains(uint32(m.uid), uint32(s.sel.maxUID())), nil
 	case "ANSWERED":
@@ -307,12 +315,17 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 	case "SINCE":
 		return !dayOf(m.detail.InternalDate).Before(k.Date), nil
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
-		hdr, err := s.searchHeader(m)
-		if err != nil {
-			return false, err
+		var v string
+		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
+			v = root.Envelope.Date
+		} else {
+			hdr, err := s.searchHeader(m)
+			if err != nil {
+				return false, err
+			}
+			v, _ = mime.Header(hdr, "Date")
 		}
-		v, ok := mime.Header(hdr, "Date")
-		if !ok {
+		if v == "" {
 			return false, nil
 		}
 		t, err := mail.ParseDate(v)
@@ -327,7 +340,24 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 			return d.Equal(k.Date), nil
 		}
 		return !d.Before(k.Date), nil
-	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER":
+	case "SUBJECT":
+		// From the stored envelope when there is one: no need to open the
+		// message (the envelope keeps the raw, unfolded value).
+		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
+			if root.Envelope.Subject == "" {
+				if k.Value != "" {
+					return false, nil
+				}
+				return s.hasHeader(m, "Subject")
+			}
+			return mime.ContainsFold(mime.DecodeHeader(root.Envelope.Subject), k.Value), nil
+		}
+		hdr, err := s.searchHeader(m)
+		if err != nil {
+			return false, err
+		}
+		return headerContains(hdr, "Subject", k.Value), nil
+	case "BCC", "CC", "FROM", "TO", "HEADER":
 		field := k.Name
 		if field == "HEADER" {
 			field = k.Field
@@ -373,7 +403,31 @@ func headerContains(hdr []byte, name, value string) bool {
 	return false
 }
 
-// openSearchBlob opens the message content and its structure.
+// searchRoot decodes the stored structure; nil when there is none usable.
+func (s *session) searchRoot(m *searchMsg) *mime.Part {
+	if m.root == nil && !m.noRoot {
+		root, err := mime.Decode(m.detail.Structure)
+		if err != nil || root == nil {
+			m.noRoot = true
+			return nil
+		}
+		m.root = root
+	}
+	return m.root
+}
+
+// hasHeader reports whether the message has a field called name.
+func (s *session) hasHeader(m *searchMsg, name string) (bool, error) {
+	hdr, err := s.searchHeader(m)
+	if err != nil {
+		return false, err
+	}
+	_, ok := mime.Header(hdr, name)
+	return ok, nil
+}
+
+// openSearchBlob opens the message content and makes sure the structure
+// is there (parsing the content when the stored one is unusable).
 func (s *session) openSearchBlob(m *searchMsg) error {
 	if m.blob != nil {
 		return nil
@@ -383,13 +437,13 @@ func (s *session) openSearchBlob(m *searchMsg) error {
 		return err
 	}
 	m.blob = b
-	root, err := mime.Decode(m.detail.Structure)
-	if err != nil || root == nil {
-		if root, err = mime.Parse(b, b.Size()); err != nil {
+	if s.searchRoot(m) == nil {
+		root, err := mime.Parse(b, b.Size())
+		if err != nil {
 			return err
 		}
+		m.root = root
 	}
-	m.root = root
 	return nil
 }
 

@@ -26,6 +26,10 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 		s.deselect()
 		s.c.w.WriteStatus("", "OK", "CLOSED", "Previous mailbox closed")
 	}
+	// Feed events from before the snapshot say nothing about it (and one
+	// for a deleted mailbox whose ID the store reused must not end the
+	// new selection): drop them.
+	s.drainFeed()
 	name := canonicalName(a.Mailbox)
 	mbox, err := s.boxes.Open(s.ctx, name)
 	if err != nil {

@@ -262,18 +262,17 @@ func (v *selectedView) flush(allowExpunge, vanished, withRecent bool) []update {
 		if vanished {
 			out = append(out, update{kind: updVanished, uids: gone})
 		}
-		// Descending order keeps each announced sequence number valid for
-		// the ones still to come; clients recompute either way.
-		for i := len(gone) - 1; i >= 0; i-- {
-			seq := v.seqOf(gone[i])
-			if seq == 0 {
-				continue
+		// In descending order every sequence number taken from the view
+		// before removal stays valid for the client, which renumbers only
+		// the messages above each EXPUNGE (RFC 3501 §7.4.1).
+		if !vanished {
+			for i := len(gone) - 1; i >= 0; i-- {
+				if seq := v.seqOf(gone[i]); seq > 0 {
+					out = append(out, update{kind: updExpunge, seq: seq, uid: gone[i]})
+				}
 			}
-			if !vanished {
-				out = append(out, update{kind: updExpunge, seq: seq, uid: gone[i]})
-			}
-			v.removeAt(seq)
 		}
+		v.removeAll(v.pendingExpunge)
 		clear(v.pendingExpunge)
 	}
 	if len(v.pendingNew) > 0 {
@@ -308,15 +307,22 @@ func (v *selectedView) flush(allowExpunge, vanished, withRecent bool) []update {
 	return out
 }
 
-// removeAt drops sequence number seq from the view (after its EXPUNGE or
-// VANISHED was sent).
-func (v *selectedView) removeAt(seq int) {
-	i := seq - 1
-	delete(v.recent, v.uids[i])
-	delete(v.pendingFlags, v.uids[i])
-	v.uids = slices.Delete(v.uids, i, i+1)
-	v.flags = slices.Delete(v.flags, i, i+1)
-	v.modseqs = slices.Delete(v.modseqs, i, i+1)
+// removeAll drops the given UIDs from the view in one pass (after their
+// EXPUNGE or VANISHED was sent).
+func (v *selectedView) removeAll(gone map[store.UID]bool) {
+	j := 0
+	for i, u := range v.uids {
+		if gone[u] {
+			delete(v.recent, u)
+			delete(v.pendingFlags, u)
+			continue
+		}
+		v.uids[j], v.flags[j], v.modseqs[j] = u, v.flags[i], v.modseqs[i]
+		j++
+	}
+	clear(v.uids[j:])
+	clear(v.flags[j:])
+	v.uids, v.flags, v.modseqs = v.uids[:j], v.flags[:j], v.modseqs[:j]
 }
 
 // sameFlags compares two flag lists ignoring order and case.
