@@ -20,6 +20,7 @@ func (s *server) curl(t *testing.T, user, pass, url string, extra ...string) res
 }
 
 func TestCurlPOP3S(t *testing.T) {
+	requireTool(t, "curl")
 	s := startWithUsers(t)
 	m1 := message("carol@remote.example", alice, "curl pop one", "first\n")
 	m2 := message("carol@remote.example", alice, "curl pop two", "second\n")
@@ -51,6 +52,7 @@ func TestCurlPOP3S(t *testing.T) {
 }
 
 func TestCurlIMAPS(t *testing.T) {
+	requireTool(t, "curl")
 	s := startWithUsers(t)
 	m1 := message("carol@remote.example", alice, "curl imap one", "first\n")
 	m2 := message("carol@remote.example", alice, "curl imap two", "second\n")

@@ -36,6 +36,7 @@ func wantSubjects(t *testing.T, who string, got []string, want ...string) {
 }
 
 func TestSwaksSMTPMultipleRecipients(t *testing.T) {
+	requireTool(t, "swaks")
 	s := startWithUsers(t)
 	r := swaks(t, "--port", s.port("smtp"), "--from", "carol@remote.example",
 		"--to", alice+","+bob, "--header", "Subject: for both of you")
@@ -50,6 +51,7 @@ func TestSwaksSMTPMultipleRecipients(t *testing.T) {
 }
 
 func TestSwaksSMTPUnknownRecipient(t *testing.T) {
+	requireTool(t, "swaks")
 	s := startWithUsers(t)
 	r := swaks(t, "--port", s.port("smtp"), "--from", "carol@remote.example",
 		"--to", "nobody@example.com", "--header", "Subject: lost")
@@ -69,6 +71,7 @@ func TestSwaksSMTPUnknownRecipient(t *testing.T) {
 }
 
 func TestSwaksLMTP(t *testing.T) {
+	requireTool(t, "swaks")
 	s := startWithUsers(t)
 	r := swaks(t, "--protocol", "LMTP", "--port", s.port("lmtp"), "--from", "carol@remote.example",
 		"--to", alice+","+bob, "--header", "Subject: lmtp delivery")
@@ -92,6 +95,7 @@ func TestSwaksLMTP(t *testing.T) {
 }
 
 func TestSwaksSubmissionSTARTTLSAuth(t *testing.T) {
+	requireTool(t, "swaks")
 	s := startWithUsers(t)
 	// AUTH before STARTTLS must not succeed on the submission port.
 	r := swaks(t, "--port", s.port("submission"), "--from", alice, "--to", bob,
@@ -124,6 +128,7 @@ func TestSwaksSubmissionSTARTTLSAuth(t *testing.T) {
 // TestSwaksByteExact sends a file with swaks and compares it with POP3 RETR
 // and IMAP BODY[] (apart from the trace header fields the server adds).
 func TestSwaksByteExact(t *testing.T) {
+	requireTool(t, "swaks")
 	s := startWithUsers(t)
 	msg := message("carol@remote.example", alice, "exact via swaks", "line one\n.leading dot\n..two dots\ntrailing space \n\ttab\nlast")
 	// swaks ends the data with CRLF "." CRLF after the file's last byte, so
