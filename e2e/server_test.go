@@ -79,11 +79,18 @@ func (b *syncBuffer) String() string {
 // a free 127.0.0.1 port and waits until all of them accept connections.
 func startServer(t testing.TB) *server {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith is startServer with a last edit of the config text (nil:
+// none), e.g. to choose another store driver.
+func startServerWith(t testing.TB, edit func(cfg string) string) *server {
+	t.Helper()
 	s := &server{t: t, dataDir: filepath.Join(t.TempDir(), "data"), log: &syncBuffer{}}
 	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s.writeConfig()
+	s.writeConfig(edit)
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -96,7 +103,7 @@ func startServer(t testing.TB) *server {
 
 // writeConfig asks the binary for its default configuration and rewrites
 // every default port to a free one, keeping everything else as it is.
-func (s *server) writeConfig() {
+func (s *server) writeConfig(edit func(string) string) {
 	t := s.t
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -135,6 +142,9 @@ func (s *server) writeConfig() {
 		if !used[name] {
 			t.Fatalf("letterbox config defaults does not mention the %s port %d; output:\n%s", name, defaultPorts[name], out)
 		}
+	}
+	if edit != nil {
+		cfg = edit(cfg)
 	}
 	s.config = filepath.Join(filepath.Dir(s.dataDir), "letterbox.toml")
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
