@@ -79,7 +79,7 @@ S~ \* 2 FETCH \(UID 2 MODSEQ \(\d+\)\)
 S: a4 OK STORE completed
 C: a5 EXPUNGE
 S: * VANISHED 2
-S: a5 OK EXPUNGE completed
+S~ a5 OK \[HIGHESTMODSEQ \d+\] EXPUNGE completed
 C: a6 STORE 2 +FLAGS.SILENT (\Flagged)
 S~ \* 2 FETCH \(UID 3 MODSEQ \(\d+\)\)
 S: a6 OK STORE completed

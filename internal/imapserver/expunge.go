@@ -43,5 +43,12 @@ func (s *session) cmdExpunge(cmd *imap.Command) (string, error) {
 			v.pendingExpunge[u] = true
 		}
 	}
-	return "", nil
+	if !s.condstore {
+		return "", nil
+	}
+	// Under CONDSTORE the tagged OK carries the HIGHESTMODSEQ after the
+	// expunge (RFC 7162 §3.1.10, §3.2.7): announce everything up to it now.
+	s.changed = true
+	s.pushUpdates(true)
+	return "HIGHESTMODSEQ " + utoa(uint64(v.lastModSeq)), nil
 }

@@ -146,6 +146,7 @@ func (s *session) deselect() {
 // unless read-only, then deselect.
 func (s *session) cmdClose(cmd *imap.Command) (string, error) {
 	v := s.sel
+	code := ""
 	if !v.readOnly {
 		if err := v.refresh(s.ctx); err != nil {
 			return "", err
@@ -155,9 +156,18 @@ func (s *session) cmdClose(cmd *imap.Command) (string, error) {
 				return "", err
 			}
 		}
+		if s.qresync {
+			// RFC 7162 §3.2.7: CLOSE reports the mailbox's new
+			// HIGHESTMODSEQ under QRESYNC.
+			info, err := v.mbox.Info(s.ctx)
+			if err != nil {
+				return "", err
+			}
+			code = "HIGHESTMODSEQ " + utoa(uint64(info.HighestModSeq))
+		}
 	}
 	s.deselect()
-	return "", nil
+	return code, nil
 }
 
 // cmdUnselect: UNSELECT (RFC 3691): deselect without expunging.
