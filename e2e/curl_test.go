@@ -86,3 +86,27 @@ func TestCurlIMAPS(t *testing.T) {
 		t.Errorf("curl imaps SEARCH = %q, want \"* SEARCH 1\"", r.stdout)
 	}
 }
+
+// TestCurlSTARTTLS reaches the cleartext ports and upgrades with STARTTLS
+// (IMAP, RFC 3501 §6.2.1) and STLS (POP3, RFC 2595) before logging in.
+func TestCurlSTARTTLS(t *testing.T) {
+	requireTool(t, "curl")
+	s := startWithUsers(t)
+	m := message("carol@remote.example", alice, "over starttls", "upgraded\n")
+	s.mustSend(t, alice, m)
+
+	r := s.curl(t, alice, alicePass, "imap://127.0.0.1:"+s.port("imap")+"/INBOX;UID=1", "--ssl-reqd")
+	if r.err != nil {
+		t.Fatalf("curl imap:// --ssl-reqd: %v\n%s", r.err, r)
+	}
+	if got := stripTrace([]byte(r.stdout)); !bytes.Equal(got, m) {
+		t.Errorf("IMAP after STARTTLS differs:\n%s", diffBytes(m, got))
+	}
+	r = s.curl(t, alice, alicePass, "pop3://127.0.0.1:"+s.port("pop3")+"/1", "--ssl-reqd")
+	if r.err != nil {
+		t.Fatalf("curl pop3:// --ssl-reqd: %v\n%s", r.err, r)
+	}
+	if got := stripTrace([]byte(r.stdout)); !bytes.Equal(got, m) {
+		t.Errorf("POP3 after STLS differs:\n%s", diffBytes(m, got))
+	}
+}
