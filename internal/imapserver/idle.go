@@ -2,10 +2,14 @@ package imapserver
 
 import (
 	"errors"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/store"
 )
+
+// idleKeepalive is how often an idling session says "* OK Still here".
+const idleKeepalive = 2 * time.Minute
 
 // cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). The session sends what is
 // pending, then waits on the change feed and on the client's DONE only:
@@ -27,8 +31,17 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	if s.watcher != nil {
 		feed = s.watcher.C()
 	}
+	keepalive := time.NewTicker(idleKeepalive)
+	defer keepalive.Stop()
 	for {
 		select {
+		case <-keepalive.C:
+			// Keeps NAT mappings and the client's own timers alive
+			// (RFC 2177 §3 allows any untagged response); no store query.
+			c.w.WriteStatus("", "OK", "", "Still here")
+			if err := c.flush(); err != nil {
+				return "", errCloseConn
+			}
 		case err := <-done:
 			switch {
 			case err == nil:
