@@ -104,5 +104,6 @@ func (s *session) login(user, pass string) (string, error) {
 	s.watcher = s.srv.opts.Store.Watch(acct.Name)
 	s.state = stateAuthenticated
 	s.log = s.log.With("account", acct.Name)
+	s.log.Info("imap login", "tls", s.c.tls)
 	return "CAPABILITY " + strings.Join(s.capabilities(), " "), nil
 }

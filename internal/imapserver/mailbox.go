@@ -183,7 +183,7 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.ListArgs)
 	lsub := cmd.Name == "LSUB"
 	w := s.c.w
-	if len(a.Patterns) == 1 && a.Patterns[0] == "" && !a.Extended {
+	if len(a.Patterns) == 1 && a.Patterns[0] == "" && a.Selection == (imap.ListSelection{}) {
 		// The hierarchy delimiter and root (RFC 3501 §6.3.8).
 		w.StartUntagged()
 		w.Raw(cmd.Name)

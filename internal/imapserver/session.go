@@ -113,7 +113,7 @@ func (s *session) cleanup() {
 // the idle timeout.
 func (s *session) run() {
 	c := s.c
-	c.w.WriteStatus("", "OK", "CAPABILITY "+strings.Join(s.capabilities(), " "), "letterbox IMAP ready")
+	c.w.WriteStatus("", "OK", "CAPABILITY "+strings.Join(s.capabilities(), " "), s.srv.opts.Hostname+" letterbox IMAP ready")
 	if c.flush() != nil {
 		return
 	}
