@@ -225,3 +225,27 @@ S: * 1 FETCH (ENVELOPE (NIL "Grüße aus Köln" (("Jörg" NIL "jörg" "example.d
 S: a7 OK FETCH completed
 `)
 }
+
+func TestLsubParents(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE Club/News
+S: a1 OK CREATE completed
+C: a2 SUBSCRIBE Club/News
+S: a2 OK SUBSCRIBE completed
+C: a3 LSUB "" "Cl%"
+S: * LSUB (\Noselect) "/" "Club"
+S: a3 OK LSUB completed
+C: a4 LSUB "" "Club/%"
+S: * LSUB () "/" "Club/News"
+S: a4 OK LSUB completed
+C: a5 ENABLE IMAP4rev2
+S: * ENABLED IMAP4rev2
+S: a5 OK ENABLE completed
+C: a6 LIST "" "Club*" RETURN (SUBSCRIBED)
+S: * LIST (\HasChildren) "/" "Club"
+S: * LIST (\HasNoChildren \Subscribed) "/" "Club/News"
+S: a6 OK LIST completed
+`)
+}
