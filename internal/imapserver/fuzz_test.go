@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,56 +14,45 @@ import (
 	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
-var fuzzServer struct {
-	once sync.Once
-	addr string
-	err  error
-}
-
-// fuzzSetup starts one server over one store for all fuzz iterations and
-// returns its address.
-func fuzzSetup(t testing.TB) string {
-	fuzzServer.once.Do(func() {
-		dir, err := makeTempDir()
-		if err != nil {
-			fuzzServer.err = err
-			return
-		}
-		st, err := sqlite.Open(sqlite.Options{Dir: dir})
-		if err != nil {
-			fuzzServer.err = err
-			return
-		}
-		hash, _ := auth.HashPassword("pw", auth.TestParams)
-		ctx := context.Background()
-		if _, err := st.CreateAccount(ctx, "fuzz@example.com", hash); err != nil {
-			fuzzServer.err = err
-			return
-		}
-		for _, m := range []string{
-			"Subject: one\r\nFrom: a@example.com\r\n\r\nbody\r\n",
-			"Subject: two\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--b--\r\n",
-		} {
-			st.Deliver(ctx, strings.NewReader(m), []store.Target{{Account: "fuzz@example.com"}})
-		}
-		srv := New(Options{
-			Store:              st,
-			Auth:               auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Microsecond, MaxFailuresPerIP: 1 << 30}),
-			AllowPlaintextAuth: func(netip.Addr, bool) bool { return true },
-			Limits:             Limits{IdleTimeout: 5 * time.Second, MaxConnsPerIP: 1 << 20, MaxConnsPerUser: 1 << 20},
-		})
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			fuzzServer.err = err
-			return
-		}
-		fuzzServer.addr = l.Addr().String()
-		go srv.Serve(l)
-	})
-	if fuzzServer.err != nil {
-		t.Fatal(fuzzServer.err)
+// fuzzSetup starts a server over a store with one account and two
+// messages, for all iterations of one fuzz process, and returns its address.
+func fuzzSetup(f *testing.F) string {
+	st, err := sqlite.Open(sqlite.Options{Dir: f.TempDir()})
+	if err != nil {
+		f.Fatal(err)
 	}
-	return fuzzServer.addr
+	hash, err := auth.HashPassword("pw", auth.TestParams)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := st.CreateAccount(ctx, "fuzz@example.com", hash); err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range []string{
+		"Subject: one\r\nFrom: a@example.com\r\n\r\nbody\r\n",
+		"Subject: two\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner body\r\n--b--\r\n",
+	} {
+		if _, err := st.Deliver(ctx, strings.NewReader(m), []store.Target{{Account: "fuzz@example.com"}}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	srv := New(Options{
+		Store:              st,
+		Auth:               auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Microsecond, MaxFailuresPerIP: 1 << 30}),
+		AllowPlaintextAuth: func(netip.Addr, bool) bool { return true },
+		Limits:             Limits{IdleTimeout: 5 * time.Second, MaxConnsPerIP: 1 << 20, MaxConnsPerUser: 1 << 20},
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	go srv.Serve(l)
+	f.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return l.Addr().String()
 }
 
 // FuzzSession feeds arbitrary command lines to a logged-in session with a
@@ -96,11 +84,12 @@ func FuzzSession(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	addr := fuzzSetup(f)
 	f.Fuzz(func(t *testing.T, line string) {
 		if strings.ContainsAny(line, "\r\n") && !strings.Contains(line, "\r\n") {
 			return // keep lines well-formed apart from embedded CRLFs
 		}
-		client, err := net.Dial("tcp", fuzzSetup(t))
+		client, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
