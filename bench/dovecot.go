@@ -127,11 +127,11 @@ func startDovecot() (*target, error) {
 		v.UID, v.GID = os.Getuid(), os.Getgid()
 		v.LoginUser, v.InternalUser = me.Username, me.Username
 	}
-	for _, p := range []*int{&v.IMAP, &v.POP3, &v.LMTP} {
-		if *p, err = freePort(); err != nil {
-			return nil, err
-		}
+	pool, err := freePorts(3)
+	if err != nil {
+		return nil, err
 	}
+	v.IMAP, v.POP3, v.LMTP = pool[0], pool[1], pool[2]
 	for _, d := range []string{"mail", "home"} {
 		if err := os.MkdirAll(filepath.Join(ws, d), 0o755); err != nil {
 			return nil, err

@@ -31,14 +31,16 @@ func startLetterbox() (*target, error) {
 	}
 	ports := map[string]int{}
 	cfg := string(defaults)
-	for _, svc := range []struct {
+	services := []struct {
 		key  string
 		port int
-	}{{"lmtp", 2424}, {"pop3", 1110}, {"imap", 1143}, {"smtp", 2525}, {"submission", 5587}, {"submissions", 5465}, {"pop3s", 1995}, {"imaps", 1993}} {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
-		}
+	}{{"lmtp", 2424}, {"pop3", 1110}, {"imap", 1143}, {"smtp", 2525}, {"submission", 5587}, {"submissions", 5465}, {"pop3s", 1995}, {"imaps", 1993}}
+	pool, err := freePorts(len(services))
+	if err != nil {
+		return nil, err
+	}
+	for i, svc := range services {
+		p := pool[i]
 		ports[svc.key] = p
 		cfg = strings.ReplaceAll(cfg, ":"+strconv.Itoa(svc.port)+`"`, ":"+strconv.Itoa(p)+`"`)
 	}
@@ -87,14 +89,19 @@ func startLetterbox() (*target, error) {
 	return t, nil
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts returns n distinct loopback TCP ports that were free a moment
+// ago (all listeners stay open until every port is chosen).
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // waitPorts waits until every address accepts TCP connections.

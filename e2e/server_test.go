@@ -117,6 +117,7 @@ func (s *server) writeConfig(edit func(string) string) {
 		byDefault[p] = name
 	}
 	used := map[string]bool{}
+	pool := freePorts(t, len(defaultPorts))
 	re := regexp.MustCompile(`(:|=\s*)(\d{4})\b`)
 	cfg := re.ReplaceAllStringFunc(string(out), func(m string) string {
 		sub := re.FindStringSubmatch(m)
@@ -126,7 +127,7 @@ func (s *server) writeConfig(edit func(string) string) {
 			return m
 		}
 		if _, done := s.ports[name]; !done {
-			s.ports[name] = freePort(t)
+			s.ports[name], pool = pool[0], pool[1:]
 		}
 		used[name] = true
 		return sub[1] + strconv.Itoa(s.ports[name])
@@ -152,15 +153,21 @@ func (s *server) writeConfig(edit func(string) string) {
 	}
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
+// freePorts returns n distinct loopback TCP ports that were free a moment
+// ago: all n listeners stay open until every port is chosen, so the kernel
+// cannot hand out one port twice.
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // args puts the global options in front of a subcommand's arguments.
