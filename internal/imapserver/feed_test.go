@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
 )
 
 // collect sends cmd and returns the untagged lines before its tagged OK.
@@ -203,4 +205,49 @@ func TestFeedNewKeywordAnnouncesFlags(t *testing.T) {
 		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Todo)`,
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Todo \*)] Flags permitted`,
 		`* 1 FETCH (UID 1 FLAGS ($Todo \Recent))`)
+}
+
+// TestConcurrentStoresKeepEachOther: sessions adding different keywords to
+// the same messages at once never lose each other's changes.
+func TestConcurrentStoresKeepEachOther(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 5; i++ {
+		h.deliver("INBOX", msg1)
+	}
+	const sessions, rounds = 4, 10
+	errs := make(chan error, sessions)
+	for s := 0; s < sessions; s++ {
+		c := h.goClient(nil)
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for r := 0; r < rounds; r++ {
+				kw := imap.Flag(fmt.Sprintf("$s%dr%d", s, r))
+				if err := c.Store(imap.SeqSetNum(1, 2, 3, 4, 5), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{kw}}, nil).Close(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for s := 0; s < sessions; s++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := h.goClient(nil)
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.SeqSetNum(1, 2, 3, 4, 5), &imap.FetchOptions{Flags: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if len(m.Flags) != sessions*rounds {
+			t.Fatalf("message %d has %d flags, want %d: %v", m.SeqNum, len(m.Flags), sessions*rounds, m.Flags)
+		}
+	}
 }
