@@ -71,7 +71,9 @@ func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
 	defer nc.Close()
 	if !s.admitIP(c) {
-		c.writeDeadline()
+		// Bounded in both directions: on IMAPS the write runs the TLS
+		// handshake first.
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
 		c.w.WriteStatus("", "BYE", "UNAVAILABLE", "Too many connections from your address")
 		c.w.Flush()
 		return
