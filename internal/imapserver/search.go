@@ -357,7 +357,20 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 			return false, err
 		}
 		return headerContains(hdr, "Subject", k.Value), nil
-	case "BCC", "CC", "FROM", "TO", "HEADER":
+	case "BCC", "CC", "FROM", "TO":
+		// RFC 3501 §6.4.4: the envelope structure's field, taken from the
+		// envelope stored at delivery.
+		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
+			e := root.Envelope
+			list := map[string][]mime.Address{"BCC": e.Bcc, "CC": e.Cc, "FROM": e.From, "TO": e.To}[k.Name]
+			return addressesContain(list, k.Value), nil
+		}
+		hdr, err := s.searchHeader(m)
+		if err != nil {
+			return false, err
+		}
+		return headerContains(hdr, k.Name, k.Value), nil
+	case "HEADER":
 		field := k.Name
 		if field == "HEADER" {
 			field = k.Field
@@ -387,6 +400,33 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 func dayOf(t time.Time) time.Time {
 	y, mo, d := t.Date()
 	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+}
+
+// addressesContain reports whether an address of list, written
+// "name <mailbox@host>" with the name RFC 2047 decoded, or a group's name,
+// contains value (an empty value matches any address).
+func addressesContain(list []mime.Address, value string) bool {
+	for _, a := range list {
+		var text string
+		switch {
+		case a.IsGroupEnd():
+			continue
+		case a.IsGroupStart():
+			text = mime.DecodeHeader(a.Mailbox) // the group's name, as Dovecot matches it
+		default:
+			text = a.Mailbox + "@" + a.Host
+			if a.Name != "" {
+				text = mime.DecodeHeader(a.Name) + " <" + text + ">"
+			}
+		}
+		if value == "" {
+			return true
+		}
+		if mime.ContainsFold(text, value) {
+			return true
+		}
+	}
+	return false
 }
 
 // headerContains reports whether some field called name contains value
