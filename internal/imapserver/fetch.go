@@ -20,12 +20,18 @@ type fetchPlan struct {
 	setSeen   bool // a non-PEEK body item sets \Seen (RFC 3501 §6.4.5)
 	hasFlags  bool
 	hasModSeq bool
+	// viewOnly: every item (UID, FLAGS, MODSEQ) is in the selected view,
+	// so no per-message store query is needed.
+	viewOnly bool
 }
 
 func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
-	p := fetchPlan{}
+	p := fetchPlan{viewOnly: true}
 	hasUID, hasModSeq := false, false
 	for _, it := range items {
+		if it.Name != "UID" && it.Name != "FLAGS" && it.Name != "MODSEQ" {
+			p.viewOnly = false
+		}
 		switch it.Name {
 		case "UID":
 			hasUID = true
@@ -94,6 +100,9 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 			return "", err
 		}
 	}
+	if plan.viewOnly {
+		return "", s.fetchFromView(uids, plan, a.ChangedSince)
+	}
 	for start := 0; start < len(uids); start += fetchBatch {
 		batch := uids[start:min(start+fetchBatch, len(uids))]
 		details, err := v.mbox.Details(s.ctx, batch)
@@ -122,6 +131,35 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// fetchFromView answers a FETCH of UID, FLAGS and MODSEQ only from the
+// selected view, brought up to date first when the feed signalled a change:
+// synchronising clients ask "UID FETCH 1:* (FLAGS)" often, and this costs
+// no per-message store query.
+func (s *session) fetchFromView(uids []store.UID, plan fetchPlan, changedSince uint64) error {
+	v := s.sel
+	s.drainFeed()
+	if s.changed {
+		s.changed = false
+		if err := v.refresh(s.ctx); err != nil {
+			return err
+		}
+	}
+	for _, u := range uids {
+		i := v.seqOf(u)
+		if i == 0 {
+			continue
+		}
+		if changedSince > 0 && uint64(v.modseqs[i-1]) <= changedSince {
+			continue
+		}
+		d := store.MessageDetail{Message: store.Message{UID: u, Flags: v.flags[i-1], ModSeq: v.modseqs[i-1]}}
+		if err := s.fetchOne(&d, plan, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fetchVanished reports the UIDs in the set expunged after CHANGEDSINCE
