@@ -30,6 +30,11 @@
 // after FETCH, STORE and SEARCH (RFC 3501 §7.4.1); the UID forms may carry
 // them. An idling session runs no store query until a signal arrives.
 //
+// FETCH of UID, FLAGS and MODSEQ only is answered from the view (refreshed
+// first when the feed signalled a change), without a per-message query;
+// everything else loads the messages' metadata and stored structure in
+// batches and streams bodies from the blob.
+//
 // \Recent is claimed from the store (Mailbox.ClaimRecent) at SELECT and when
 // new messages arrive, so exactly one session gets each message as recent.
 //
