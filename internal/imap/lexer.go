@@ -482,7 +482,7 @@ func (r *Reader) decodeName(s string) string {
 		}
 	} else {
 		var err error
-		if name, err = DecodeMailboxName(s); err != nil {
+		if name, err = decodeMailboxNameLenient(s); err != nil {
 			r.fail("mailbox name is not valid modified UTF-7")
 		}
 	}

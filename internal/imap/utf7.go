@@ -162,3 +162,47 @@ func decodeShift(b *strings.Builder, enc string) error {
 	}
 	return nil
 }
+
+// decodeMailboxNameLenient is DecodeMailboxName, except that a name holding
+// 8-bit octets that form valid UTF-8 is taken as UTF-8 whose "&" shifts are
+// still modified UTF-7. go-imap v2 (and other clients that read RFC 9051 §5.1
+// as "a server advertising IMAP4rev2 takes UTF-8 names") sends names this way
+// without ENABLE. Such names are unambiguous: modified UTF-7 never holds
+// 8-bit octets, so no strictly encoded name is read differently.
+func decodeMailboxNameLenient(s string) (string, error) {
+	if !has8bit(s) {
+		return DecodeMailboxName(s)
+	}
+	if !utf8.ValidString(s) {
+		return "", ErrBadMailboxName
+	}
+	var b strings.Builder
+	for s != "" {
+		amp := strings.IndexByte(s, '&')
+		if amp < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:amp])
+		end := strings.IndexByte(s[amp:], '-')
+		if end < 0 {
+			return "", ErrBadMailboxName
+		}
+		shift, err := DecodeMailboxName(s[amp : amp+end+1])
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(shift)
+		s = s[amp+end+1:]
+	}
+	return b.String(), nil
+}
+
+func has8bit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}

@@ -56,3 +56,25 @@ func FuzzMailboxNameRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// go-imap v2 sends raw UTF-8 names (with "&" as "&-") to a server that
+// advertises IMAP4rev2, before any ENABLE; the reader accepts them.
+func TestLenientUTF8MailboxNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"café":           "café",
+		"R&-D/café":      "R&D/café",
+		"&AOk-t&AOk-/ü":  "été/ü",
+		"plain&-ascii":   "plain&ascii",
+		"Entw&APw-rfe/ä": "Entwürfe/ä",
+	} {
+		got, err := decodeMailboxNameLenient(in)
+		if err != nil || got != want {
+			t.Errorf("decodeMailboxNameLenient(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"caf\xc3", "café&", "café&Jjo", "café\x01"[:5] + "&AGE-"} {
+		if got, err := decodeMailboxNameLenient(in); err == nil {
+			t.Errorf("decodeMailboxNameLenient(%q) = %q, want error", in, got)
+		}
+	}
+}
