@@ -231,3 +231,36 @@ func TestGoIMAPClientCondstore(t *testing.T) {
 		}
 	}
 }
+
+// go-imap v2 sends raw UTF-8 mailbox names (with "&" as "&-") to a server
+// that advertises IMAP4rev2, without ENABLE; names must still round-trip.
+func TestGoIMAPClientUTF8MailboxNames(t *testing.T) {
+	h := newHarness(t)
+	c := h.goClient(nil)
+	const name = "Entwürfe & Co/Übersicht"
+	if err := c.Create(name, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.List("", "Entw*", nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range list {
+		names = append(names, l.Mailbox)
+	}
+	if !slices.Contains(names, name) || !slices.Contains(names, "Entwürfe & Co") {
+		t.Fatalf("LIST Entw* = %q, want %q and its parent", names, name)
+	}
+	msg := "Subject: umlaut\r\n\r\nbody\r\n"
+	ac := c.Append(name, int64(len(msg)), nil)
+	ac.Write([]byte(msg))
+	ac.Close()
+	if _, err := ac.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select(name, nil).Wait()
+	if err != nil || sel.NumMessages != 1 {
+		t.Fatalf("SELECT %q: %+v, %v", name, sel, err)
+	}
+}
