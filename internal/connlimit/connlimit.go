@@ -1,0 +1,100 @@
+// Package connlimit counts a server's open connections, in total and per
+// remote IP address, and refuses new ones over either bound. The POP3 and
+// SMTP front ends share it; it knows nothing of any protocol: the caller
+// writes the refusal the protocol prescribes and closes the connection.
+package connlimit
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// Verdict says whether a connection was admitted and, if not, which bound
+// it hit.
+type Verdict int
+
+const (
+	// Admitted: the connection is counted; call the release function when
+	// it ends.
+	Admitted Verdict = iota
+	// TooManyFromIP: the remote address already has PerIP connections.
+	TooManyFromIP
+	// TooManyTotal: the server already has Total connections.
+	TooManyTotal
+)
+
+// String names the verdict for logs.
+func (v Verdict) String() string {
+	switch v {
+	case Admitted:
+		return "admitted"
+	case TooManyFromIP:
+		return "too many connections from this address"
+	case TooManyTotal:
+		return "too many connections"
+	}
+	return "unknown"
+}
+
+// Counter bounds concurrent connections. The zero value is not usable; make
+// one with New. It is safe for concurrent use.
+type Counter struct {
+	perIP int // 0: unbounded
+	total int // 0: unbounded
+
+	mu   sync.Mutex
+	open int
+	byIP map[netip.Addr]int
+}
+
+// New returns a Counter admitting at most perIP connections from one
+// address and total connections overall; 0 or less leaves that bound off.
+func New(perIP, total int) *Counter {
+	return &Counter{perIP: max(perIP, 0), total: max(total, 0), byIP: map[netip.Addr]int{}}
+}
+
+// Acquire counts a connection from ip. When the verdict is Admitted the
+// returned release function must be called exactly once when the
+// connection ends (further calls do nothing); otherwise it is nil.
+func (c *Counter) Acquire(ip netip.Addr) (release func(), v Verdict) {
+	ip = ip.Unmap()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.total > 0 && c.open >= c.total {
+		return nil, TooManyTotal
+	}
+	if c.perIP > 0 && c.byIP[ip] >= c.perIP {
+		return nil, TooManyFromIP
+	}
+	c.open++
+	c.byIP[ip]++
+	var once sync.Once
+	return func() { once.Do(func() { c.release(ip) }) }, Admitted
+}
+
+func (c *Counter) release(ip netip.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.open--
+	if c.byIP[ip]--; c.byIP[ip] <= 0 {
+		delete(c.byIP, ip)
+	}
+}
+
+// Open reports how many connections are counted now, in total and from ip.
+func (c *Counter) Open(ip netip.Addr) (total, fromIP int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open, c.byIP[ip.Unmap()]
+}
+
+// RemoteIP is the IP address of a connection's remote end; the zero Addr
+// when it has none (a pipe, a Unix socket), which then counts as one
+// address of its own.
+func RemoteIP(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
