@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/testutil/loopback"
 )
 
 // startLetterbox builds ./cmd/letterbox, writes its default configuration
@@ -35,7 +36,7 @@ func startLetterbox() (*target, error) {
 		key  string
 		port int
 	}{{"lmtp", 2424}, {"pop3", 1110}, {"imap", 1143}, {"smtp", 2525}, {"submission", 5587}, {"submissions", 5465}, {"pop3s", 1995}, {"imaps", 1993}}
-	pool, err := freePorts(len(services))
+	pool, err := loopback.FreePorts(len(services))
 	if err != nil {
 		return nil, err
 	}
@@ -66,59 +67,25 @@ func startLetterbox() (*target, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	stop := func() {
 		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
-			<-done
+			<-exited
 		}
 		logf.Close()
 	}
-	addr := func(k string) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[k])) }
+	addr := func(k string) string { return loopback.Addr(ports[k]) }
 	t := &target{name: "letterbox", lmtpAddr: addr("lmtp"), imapAddr: addr("imap"), pop3Addr: addr("pop3"),
 		user: benchUser, pass: benchPass, stop: stop, workspace: ws}
-	if err := waitPorts(30*time.Second, t.lmtpAddr, t.imapAddr, t.pop3Addr); err != nil {
+	if err := loopback.Wait(30*time.Second, exited, t.lmtpAddr, t.imapAddr, t.pop3Addr); err != nil {
 		stop()
 		log, _ := os.ReadFile(filepath.Join(ws, "letterbox.log"))
 		return nil, fmt.Errorf("%v\nletterbox output:\n%s", err, log)
 	}
 	return t, nil
-}
-
-// freePorts returns n distinct loopback TCP ports that were free a moment
-// ago (all listeners stay open until every port is chosen).
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// waitPorts waits until every address accepts TCP connections.
-func waitPorts(timeout time.Duration, addrs ...string) error {
-	deadline := time.Now().Add(timeout)
-	for _, a := range addrs {
-		for {
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("nothing listens on %s after %v", a, timeout)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return nil
 }
