@@ -32,6 +32,10 @@
 //   - The idle timer (RFC 1939 §3) closes the connection without a reply and
 //     without UPDATE. A panic in a command is logged, answered with
 //     -ERR [SYS/TEMP], and ends the session without UPDATE.
+//   - A connection over MaxConnsPerIP or MaxConns (counted by
+//     internal/connlimit over every listener of the Server) gets
+//     "-ERR [SYS/TEMP] too many connections[ from your address]" in place
+//     of the greeting and is closed.
 //
 // One session at a time may hold an account's maildrop (RFC 1939 §8): a
 // second login gets "-ERR [IN-USE]" (RFC 2449 §8.1.1). The lock is the

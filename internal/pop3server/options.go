@@ -21,6 +21,11 @@ const (
 	// maxSASLLineLength bounds one SASL client response line (RFC 5034 §4
 	// sets no limit on continuation lines).
 	maxSASLLineLength = 16 * 1024
+	// DefaultMaxConnsPerIP bounds simultaneous connections from one IP
+	// address, plain and TLS listeners together.
+	DefaultMaxConnsPerIP = 20
+	// DefaultMaxConns bounds simultaneous connections to one Server.
+	DefaultMaxConns = 1000
 	// DefaultImplementation is the RFC 2449 §6.9 IMPLEMENTATION text.
 	DefaultImplementation = "letterbox"
 )
@@ -51,6 +56,17 @@ type Options struct {
 	// -ERR and are skipped. 0: DefaultMaxLineLength.
 	MaxLineLength int
 
+	// MaxConnsPerIP bounds simultaneous connections from one remote IP
+	// address; a connection over it gets "-ERR [SYS/TEMP] too many
+	// connections from your address" (RFC 2449 §8.1.2 SYS/TEMP: try again
+	// later) and is closed. 0: DefaultMaxConnsPerIP.
+	MaxConnsPerIP int
+
+	// MaxConns bounds simultaneous connections to the Server, every
+	// listener counted; over it: "-ERR [SYS/TEMP] too many connections".
+	// 0: DefaultMaxConns.
+	MaxConns int
+
 	// Locker grants the exclusive maildrop lock. nil: a new in-process
 	// Locker per Server. Give several Servers one Locker (NewLocker) when
 	// they serve the same store, or a store-level Locker for many nodes.
@@ -72,6 +88,20 @@ func (o Options) maxLineLength() int {
 		return o.MaxLineLength
 	}
 	return DefaultMaxLineLength
+}
+
+func (o Options) maxConnsPerIP() int {
+	if o.MaxConnsPerIP > 0 {
+		return o.MaxConnsPerIP
+	}
+	return DefaultMaxConnsPerIP
+}
+
+func (o Options) maxConns() int {
+	if o.MaxConns > 0 {
+		return o.MaxConns
+	}
+	return DefaultMaxConns
 }
 
 // plaintextAllowed applies AllowPlaintextAuth or its default (RFC 2595 §2.1:

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/connlimit"
 )
 
 // ErrServerClosed is returned by Serve after Close.
@@ -19,6 +21,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	locker Locker
+	limit  *connlimit.Counter
 
 	ctx    context.Context // cancelled by Close; parent of every session's context
 	cancel context.CancelFunc
@@ -45,6 +48,7 @@ func New(opts Options) *Server {
 		opts:      opts,
 		log:       log,
 		locker:    locker,
+		limit:     connlimit.New(opts.maxConnsPerIP(), opts.maxConns()),
 		ctx:       ctx,
 		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
@@ -93,6 +97,11 @@ func (s *Server) Serve(l net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
+			release, ok := s.admit(c)
+			if !ok {
+				return
+			}
+			defer release()
 			newSession(s, c).run()
 		}()
 	}
