@@ -5,230 +5,32 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/letterbox/letterbox/internal/testutil/dovecottest"
 )
 
-// The same client against Dovecot: a throwaway Dovecot 2.3 under a temp
-// directory, on loopback ports, passwd-file auth, Maildir storage, TLS
-// with a test certificate (imaps, pop3s, STARTTLS and STLS).
-
-const dovecotConf = `# letterbox mailclient test: throwaway Dovecot configuration
-base_dir = {{Dir}}/run
-state_dir = {{Dir}}/state
-log_path = {{Dir}}/dovecot.log
-info_log_path = {{Dir}}/dovecot.log
-protocols = imap pop3
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{{Dir}}/cert.pem
-ssl_key = <{{Dir}}/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-default_login_user = {{LoginUser}}
-default_internal_user = {{InternalUser}}
-first_valid_uid = {{UID}}
-last_valid_uid = {{UID}}
-first_valid_gid = {{GID}}
-mail_location = maildir:{{Dir}}/mail/%u
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {{Dir}}/passwd
-}
-userdb {
-  driver = static
-  args = uid={{UID}} gid={{GID}} home={{Dir}}/home/%u
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = {{IMAP}}
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = {{IMAPS}}
-    ssl = yes
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = {{POP3}}
-  }
-  inet_listener pop3s {
-    address = 127.0.0.1
-    port = {{POP3S}}
-    ssl = yes
-  }
-}
-service stats {
-  unix_listener stats-reader {
-    mode = 0666
-  }
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-`
+// The same client against Dovecot: a throwaway Dovecot 2.3 (package
+// dovecottest) with TLS from a test certificate (imaps, pop3s, STARTTLS
+// and STLS).
 
 // dovecotServer is a running Dovecot with one user.
 type dovecotServer struct {
-	t                        *testing.T
-	dir                      string
-	imap, imaps, pop3, pop3s string
-	clientTLS                *tls.Config
+	t         *testing.T
+	srv       *dovecottest.Server
+	clientTLS *tls.Config
 }
 
 func startDovecot(t *testing.T) *dovecotServer {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/dovecot"); serr != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("dovecot not installed (CI=true): apt-get install dovecot-imapd dovecot-pop3d")
-			}
-			t.Skip("dovecot not installed")
-		}
-		bin = "/usr/sbin/dovecot"
-	}
-	dir, err := os.MkdirTemp("", "mailclient-dovecot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// Login and internal processes run unprivileged and must reach base_dir.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"{{Dir}}": dir}
-	uid, gid := os.Getuid(), os.Getgid()
-	if uid == 0 {
-		// Dovecot refuses to access mail as root: mail belongs to nobody.
-		nobody, err := user.Lookup("nobody")
-		if err != nil {
-			t.Fatal(err)
-		}
-		uid, _ = strconv.Atoi(nobody.Uid)
-		gid, _ = strconv.Atoi(nobody.Gid)
-		vars["{{LoginUser}}"], vars["{{InternalUser}}"] = "dovenull", "dovecot"
-	} else {
-		me, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		vars["{{LoginUser}}"], vars["{{InternalUser}}"] = me.Username, me.Username
-	}
-	vars["{{UID}}"], vars["{{GID}}"] = strconv.Itoa(uid), strconv.Itoa(gid)
-	d := &dovecotServer{t: t, dir: dir}
-	for _, p := range []struct {
-		key  string
-		addr *string
-	}{{"{{IMAP}}", &d.imap}, {"{{IMAPS}}", &d.imaps}, {"{{POP3}}", &d.pop3}, {"{{POP3S}}", &d.pop3s}} {
-		port := freePort(t)
-		vars[p.key] = strconv.Itoa(port)
-		*p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	}
-	for _, sub := range []string{"mail", "home"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(filepath.Join(dir, sub), uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeDovecotCert(t, dir)
-	d.clientTLS, err = NewTLSConfig("127.0.0.1", TLSOptions{CAFile: filepath.Join(dir, "cert.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := dovecotConf
-	for k, v := range vars {
-		conf = strings.ReplaceAll(conf, k, v)
-	}
-	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(testUser+":{PLAIN}"+testPass+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(dir, "dovecot.stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM) // the master stops its children
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		out.Close()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			o, _ := os.ReadFile(filepath.Join(dir, "dovecot.stdout"))
-			t.Logf("dovecot output:\n%s%s", o, log)
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range []string{d.imap, d.imaps, d.pop3, d.pop3s} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				o, _ := os.ReadFile(filepath.Join(dir, "dovecot.stdout"))
-				t.Fatalf("dovecot exited:\n%s", o)
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("dovecot does not listen on %s: %v", addr, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	return d
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// writeDovecotCert writes cert.pem and key.pem for 127.0.0.1 into dir.
-func writeDovecotCert(t *testing.T, dir string) {
-	t.Helper()
-	serverTLS, caFile, _ := testCert(t)
+	serverTLS, caFile, clientTLS := testCert(t)
 	certPEM, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -237,25 +39,25 @@ func writeDovecotCert(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	srv := dovecottest.StartT(t, dovecottest.Options{
+		Users:      map[string]string{testUser: testPass},
+		TLS:        &dovecottest.KeyPair{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})},
+		TempPrefix: "mailclient-dovecot-",
+	})
+	return &dovecotServer{t: t, srv: srv, clientTLS: clientTLS}
 }
 
 func (d *dovecotServer) config(p Protocol, sec Security) Config {
 	c := Config{Protocol: p, Security: sec, User: testUser, Password: testPass, TLS: d.clientTLS}
 	switch {
 	case p == IMAP && sec == ImplicitTLS:
-		c.Addr = d.imaps
+		c.Addr = d.srv.IMAPS
 	case p == IMAP:
-		c.Addr = d.imap
+		c.Addr = d.srv.IMAP
 	case sec == ImplicitTLS:
-		c.Addr = d.pop3s
+		c.Addr = d.srv.POP3S
 	default:
-		c.Addr = d.pop3
+		c.Addr = d.srv.POP3
 	}
 	return c
 }
@@ -274,7 +76,7 @@ func (d *dovecotServer) dial(p Protocol, sec Security) Client {
 // seeds and changes Dovecot's mailboxes behind the client's back.
 func (d *dovecotServer) admin() *imapclient.Client {
 	d.t.Helper()
-	c, err := imapclient.DialInsecure(d.imap, nil)
+	c, err := imapclient.DialInsecure(d.srv.IMAP, nil)
 	if err != nil {
 		d.t.Fatal(err)
 	}
