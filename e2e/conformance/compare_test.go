@@ -2,14 +2,10 @@ package conformance
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// strict makes known letterbox differences fail instead of skip.
-var strict = os.Getenv("LETTERBOX_CONFORMANCE_STRICT") == "1"
 
 // transcript is a normalised session: one entry per command, the command
 // followed by its responses.
@@ -42,9 +38,8 @@ func (v vars) capture(resps []string) {
 	}
 }
 
-// report compares two transcripts; on a difference it fails the test, or,
-// when known names a letterbox bug already reported and strict mode is off,
-// logs the diff and skips.
+// report compares two transcripts; on a difference it fails the test unless
+// the script names it an allowed difference.
 func report(t *testing.T, s imapScript, dovecot, letterbox transcript) {
 	t.Helper()
 	d := diffLines(dovecot, letterbox)
@@ -55,14 +50,6 @@ func report(t *testing.T, s imapScript, dovecot, letterbox transcript) {
 	if s.allowed != "" {
 		t.Logf("%s\nallowed difference: %s", msg, s.allowed)
 		return
-	}
-	known := s.known
-	if known != "" && !strict {
-		t.Logf("%s", msg)
-		t.Skipf("known difference (LETTERBOX_CONFORMANCE_STRICT=1 to fail): %s", known)
-	}
-	if known != "" {
-		msg += "\nknown difference: " + known
 	}
 	t.Error(msg)
 }

@@ -8,8 +8,7 @@
 // general ones (quoting, item order, optional response codes, ...) in
 // normalise_test.go; whole scripts whose difference is a judgement call
 // carry an "allowed" reason in imap_test.go/pop3_test.go and pass while
-// logging the diff. Scripts with a "known" reason show a letterbox bug: they
-// skip with the diff unless LETTERBOX_CONFORMANCE_STRICT=1, where they fail.
+// logging the diff. Every other difference fails.
 //
 // Without Dovecot installed the tests skip, unless CI=true, where they fail.
 package conformance

@@ -67,15 +67,16 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 }
 
 // clientFlags validates flags a client asks to set (RFC 3501 §2.3.2):
-// \Recent is dropped (only the server sets it); other system flags must be
-// known; keywords are atoms (the parser checked their syntax).
+// \Recent "can not be altered by the client", so STORE or APPEND naming it
+// is a BAD, as Dovecot answers; other system flags must be known; keywords
+// are atoms (the parser checked their syntax).
 func clientFlags(in []string) ([]string, error) {
 	out := make([]string, 0, len(in))
 	for _, f := range in {
 		if strings.HasPrefix(f, `\`) {
 			switch strings.ToLower(f) {
 			case `\recent`:
-				continue
+				return nil, errBad(`\Recent flag can not be set by the client`)
 			case `\seen`, `\answered`, `\flagged`, `\deleted`, `\draft`:
 			default:
 				return nil, errBad("Unknown system flag " + f)

@@ -33,7 +33,7 @@ S: * 2 FETCH (FLAGS ($Important \Seen \Recent) UID 2)
 S: a1 OK STORE completed
 C: a2 STORE 2 -FLAGS.SILENT ($Important)
 S: a2 OK STORE completed
-C: a3 UID STORE 3 FLAGS (\Flagged \Recent)
+C: a3 UID STORE 3 FLAGS (\Flagged)
 S: * 3 FETCH (FLAGS (\Flagged \Recent) UID 3)
 S: a3 OK UID STORE completed
 C: a4 FETCH 1:3 FLAGS
@@ -48,6 +48,35 @@ S: a6 BAD Invalid message sequence number
 # Nothing changes: nothing is reported (as Dovecot does).
 C: a7 STORE 1 +FLAGS (\Seen)
 S: a7 OK STORE completed
+`)
+}
+
+// RFC 3501 §2.3.2: \Recent "can not be altered by the client". STORE and
+// APPEND naming it are BAD (as Dovecot answers), change nothing, and the
+// connection stays usable.
+func TestStoreAppendRecentIsBad(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	c := h.login()
+	c.selectInbox("a0")
+	c.run(`
+C: a1 STORE 1 +FLAGS (\Recent)
+S~ a1 BAD .*Recent.*
+C: a2 STORE 1 -FLAGS (\recent)
+S~ a2 BAD .*Recent.*
+C: a3 STORE 1 FLAGS (\Seen \Recent)
+S~ a3 BAD .*Recent.*
+C: a4 UID STORE 1 +FLAGS.SILENT (\Recent)
+S~ a4 BAD .*Recent.*
+C: a5 FETCH 1 FLAGS
+S: * 1 FETCH (FLAGS (\Recent))
+S: a5 OK FETCH completed
+C: a6 APPEND INBOX (\Seen \Recent) {5+}
+C: hello
+S~ a6 BAD .*Recent.*
+C: a7 STATUS INBOX (MESSAGES)
+S: * STATUS "INBOX" (MESSAGES 1)
+S: a7 OK STATUS completed
 `)
 }
 
