@@ -2,8 +2,11 @@ package smtpserver
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/connlimit"
 )
 
 // deadlineListener gives every accepted connection a read deadline that is
@@ -14,22 +17,39 @@ type deadlineListener struct {
 	net.Listener
 	timeout time.Duration
 	tls     *tls.Config // used to rewrap conns from a tls.NewListener
+	limit   *connlimit.Counter
+	log     *slog.Logger
 }
 
+// Accept returns the next connection within the connection limits; one
+// over a limit is refused (see refuse) and never reaches go-smtp, which
+// has no hook before its greeting.
 func (l *deadlineListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		// Implicit TLS: put the deadline under the TLS layer, so go-smtp
-		// still sees a *tls.Conn. The handshake has not started yet.
-		if l.tls == nil {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc, isTLS := c.(*tls.Conn)
+		if isTLS && l.tls == nil {
+			// Implicit TLS without the config to rewrap: go-smtp must see
+			// the *tls.Conn itself, so neither deadline nor count applies.
 			return c, nil
 		}
-		return tls.Server(&deadlineConn{Conn: tc.NetConn(), timeout: l.timeout}, l.tls), nil
+		release, v := l.limit.Acquire(connlimit.RemoteIP(c))
+		if v != connlimit.Admitted {
+			go l.refuse(c, v)
+			continue
+		}
+		if isTLS {
+			// Implicit TLS: put the deadline and the count under the TLS
+			// layer, so go-smtp still sees a *tls.Conn. The handshake has
+			// not started yet.
+			raw := &countedConn{Conn: tc.NetConn(), release: release}
+			return tls.Server(&deadlineConn{Conn: raw, timeout: l.timeout}, l.tls), nil
+		}
+		return &deadlineConn{Conn: &countedConn{Conn: c, release: release}, timeout: l.timeout}, nil
 	}
-	return &deadlineConn{Conn: c, timeout: l.timeout}, nil
 }
 
 // deadlineConn renews its read deadline before every Read.

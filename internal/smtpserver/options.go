@@ -48,6 +48,12 @@ const (
 	// (RFC 5321 §4.5.3.2.7 suggests 5 minutes for the server).
 	DefaultReadTimeout  = 5 * time.Minute
 	DefaultWriteTimeout = time.Minute
+	// DefaultMaxConnsPerIP bounds simultaneous connections from one IP
+	// address. Above Postfix's default per-destination concurrency (20), so
+	// an MTA on one address (LMTP from localhost) is never refused.
+	DefaultMaxConnsPerIP = 50
+	// DefaultMaxConns bounds simultaneous connections to one Server.
+	DefaultMaxConns = 1000
 )
 
 // Options configure a Server. Only Store is required.
@@ -58,7 +64,8 @@ type Options struct {
 	// ModeSubmission then refuses every MAIL).
 	Auth auth.Authenticator
 	// TLS enables STARTTLS (RFC 3207) when set. For an implicit-TLS port
-	// pass a listener from tls.NewListener; Serve recognises its conns.
+	// pass a listener from tls.NewListener; Serve recognises its conns
+	// (and needs TLS set to count them against MaxConnsPerIP/MaxConns).
 	TLS *tls.Config
 	// Hostname is this server's name in the greeting and in the "by" clause
 	// of Received headers.
@@ -72,6 +79,14 @@ type Options struct {
 	MaxRecipients int
 	// MaxLineLength bounds a command or DATA line in octets.
 	MaxLineLength int
+	// MaxConnsPerIP bounds simultaneous connections from one remote IP
+	// address, every listener of the Server counted together; over it the
+	// client gets "421 4.7.0 Too many connections from your address"
+	// instead of the greeting (RFC 5321 §3.1) and is closed.
+	MaxConnsPerIP int
+	// MaxConns bounds simultaneous connections to the Server; over it:
+	// "421 4.7.0 Too many connections".
+	MaxConns int
 	// ReadTimeout bounds each read from the client (idle time between
 	// commands and between data packets); WriteTimeout each write.
 	ReadTimeout  time.Duration
@@ -102,6 +117,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxLineLength <= 0 {
 		o.MaxLineLength = DefaultMaxLineLength
+	}
+	if o.MaxConnsPerIP <= 0 {
+		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
 	}
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = DefaultReadTimeout

@@ -8,13 +8,16 @@ import (
 	"sync"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox/letterbox/internal/connlimit"
 )
 
 // Server is one SMTP, submission or LMTP service. One Server may Serve
 // several listeners (for example 587 with STARTTLS and 465 with implicit TLS).
 type Server struct {
-	opts Options
-	smtp *smtp.Server
+	opts  Options
+	smtp  *smtp.Server
+	limit *connlimit.Counter
 
 	mu        sync.Mutex
 	closed    bool
@@ -24,7 +27,7 @@ type Server struct {
 // New makes a Server. opts.Store must be set.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, limit: connlimit.New(opts.MaxConnsPerIP, opts.MaxConns)}
 
 	ss := smtp.NewServer(backend{srv: s})
 	ss.Domain = opts.Hostname
@@ -54,7 +57,7 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return smtp.ErrServerClosed
 	}
-	dl := &deadlineListener{Listener: l, timeout: s.opts.ReadTimeout, tls: s.opts.TLS}
+	dl := &deadlineListener{Listener: l, timeout: s.opts.ReadTimeout, tls: s.opts.TLS, limit: s.limit, log: s.opts.Logger.With("proto", s.opts.Mode.String())}
 	s.listeners = append(s.listeners, dl)
 	s.mu.Unlock()
 	return s.smtp.Serve(dl)
