@@ -144,6 +144,8 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			MaxLineLength:  int(cfg.SMTP.MaxLineLength),
 			ReadTimeout:    cfg.SMTP.ReadTimeout,
 			WriteTimeout:   cfg.SMTP.WriteTimeout,
+			MaxConnsPerIP:  cfg.SMTP.MaxConnectionsPerIP,
+			MaxConns:       cfg.SMTP.MaxConnections,
 			// RFC 6409 §4.3 / RFC 3207: on submission, AUTH waits for
 			// STARTTLS unless the operator allows plaintext everywhere.
 			AllowInsecureAuth: cfg.AllowPlaintextAuth == config.PlaintextAlways,
@@ -175,6 +177,8 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			AllowPlaintextAuth: plaintext,
 			IdleTimeout:        cfg.POP3.IdleTimeout,
 			MaxLineLength:      int(cfg.POP3.MaxLineLength),
+			MaxConnsPerIP:      cfg.POP3.MaxConnectionsPerIP,
+			MaxConns:           cfg.POP3.MaxConnections,
 			Logger:             log.With("component", "pop3"),
 		})
 		eps = append(eps,

@@ -91,12 +91,19 @@ type SMTP struct {
 	MaxLineLength Size          `toml:"max_line_length"`
 	ReadTimeout   time.Duration `toml:"read_timeout"`
 	WriteTimeout  time.Duration `toml:"write_timeout"`
+	// Each of the SMTP, submission (587 and 465 together) and LMTP
+	// services counts its own connections.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	MaxConnections      int `toml:"max_connections"`
 }
 
 // POP3 limits.
 type POP3 struct {
 	MaxLineLength Size          `toml:"max_line_length"`
 	IdleTimeout   time.Duration `toml:"idle_timeout"`
+	// POP3 and POP3S count together.
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	MaxConnections      int `toml:"max_connections"`
 }
 
 // IMAP limits.
@@ -150,10 +157,16 @@ func Defaults() Config {
 			MaxLineLength: 8 * KiB,
 			ReadTimeout:   5 * time.Minute,
 			WriteTimeout:  time.Minute,
+
+			MaxConnectionsPerIP: 50,
+			MaxConnections:      1000,
 		},
 		POP3: POP3{
 			MaxLineLength: 1 * KiB,
 			IdleTimeout:   10 * time.Minute,
+
+			MaxConnectionsPerIP: 20,
+			MaxConnections:      1000,
 		},
 		IMAP: IMAP{
 			MaxLineLength:         64 * KiB,
