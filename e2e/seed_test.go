@@ -3,33 +3,22 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/testutil/seed"
 )
 
-// seedScript returns a seed example from testdata with only host, port and
-// credentials changed, written to a temp file.
-func seedScript(t *testing.T, name, host string, port string, user, pass string) string {
+// seedScript returns a seed example with only host, port and credentials
+// changed.
+func seedScript(t *testing.T, example, host string, port string, user, pass string) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("testdata", name))
+	code, err := seed.Script(example, host, port, user, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := strings.NewReplacer(
-		"'pop.example.com', 995", "'"+host+"', "+port,
-		"'imap.example.com', 993", "'"+host+"', "+port,
-		"'username'", "'"+user+"'",
-		"'password'", "'"+pass+"'",
-	).Replace(string(src))
-	if code == string(src) {
-		t.Fatalf("%s: nothing substituted", name)
-	}
-	p := filepath.Join(t.TempDir(), name)
-	writeFile(t, p, code, 0o600)
-	return p
+	return code
 }
 
 // pythonTLSEnv makes Python's default SSL context trust the server's
@@ -44,8 +33,8 @@ func TestSeedPOP3(t *testing.T) {
 	s := startWithUsers(t)
 	s.mustSend(t, alice, message("Carol <carol@remote.example>", alice, "First note", "Not the latest one.\n"))
 	s.mustSend(t, alice, message("Dave <dave@remote.example>", alice, "Meeting Tomorrow", "See you at ten.\nBring the slides.\n"))
-	script := seedScript(t, "seed_pop3.py", "127.0.0.1", s.port("pop3s"), alice, alicePass)
-	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, script)
+	script := seedScript(t, seed.POP3, "127.0.0.1", s.port("pop3s"), alice, alicePass)
+	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, "-c", script)
 	for _, want := range []string{
 		"Messages in inbox: 2, Total size: ",
 		"From: Dave <dave@remote.example>",
@@ -65,8 +54,8 @@ func TestSeedIMAP(t *testing.T) {
 	s := startWithUsers(t)
 	s.mustSend(t, alice, message("Carol <carol@remote.example>", alice, "First note", "Not the latest one.\n"))
 	s.mustSend(t, alice, message("Dave <dave@remote.example>", alice, "Meeting Tomorrow", "See you at ten.\n"))
-	script := seedScript(t, "seed_imap.py", "127.0.0.1", s.port("imaps"), alice, alicePass)
-	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, script)
+	script := seedScript(t, seed.IMAP, "127.0.0.1", s.port("imaps"), alice, alicePass)
+	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, "-c", script)
 	for _, want := range []string{
 		"Total messages in INBOX: 2",
 		"From: Dave <dave@remote.example>",
@@ -88,8 +77,8 @@ func TestSeedIMAPSubjectSearch(t *testing.T) {
 	for _, subj := range []string{"Quarterly report Q1", "Lunch on Friday", "Re: quarterly REPORT draft", "Holiday photos"} {
 		s.mustSend(t, alice, message("carol@remote.example", alice, subj, "Body of "+subj+".\n"))
 	}
-	script := seedScript(t, "seed_imap_search.py", "127.0.0.1", s.port("imaps"), alice, alicePass)
-	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, script, "quarterly")
+	script := seedScript(t, seed.IMAPSearch, "127.0.0.1", s.port("imaps"), alice, alicePass)
+	r := mustRun(t, time.Minute, s.pythonTLSEnv(), "", py, "-c", script, "quarterly")
 	for _, want := range []string{"Matches: 2", "Subject: Quarterly report Q1", "Subject: Re: quarterly REPORT draft"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("search output lacks %q\n%s", want, r)
