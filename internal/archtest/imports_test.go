@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"internal/store":      {"internal/store/sqlite", "internal/store/postgres", "internal/imap", "internal/config", "internal/auth"},
 	"internal/mime":       {"internal/store", "internal/imap", "internal/config"},
 	"internal/imap":       {"internal/store", "internal/imapserver", "internal/config"},
+	"internal/connlimit":  {"internal/store", "internal/imapserver", "internal/pop3server", "internal/smtpserver", "internal/config"},
 	"internal/auth":       {"internal/store/sqlite", "internal/store/postgres", "internal/config"},
 }
 
