@@ -2,10 +2,7 @@ package mailclient
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -30,18 +27,10 @@ type dovecotServer struct {
 
 func startDovecot(t *testing.T) *dovecotServer {
 	t.Helper()
-	serverTLS, caFile, clientTLS := testCert(t)
-	certPEM, err := os.ReadFile(caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(serverTLS.Certificates[0].PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, _, clientTLS := testCert(t)
 	srv := dovecottest.StartT(t, dovecottest.Options{
 		Users:      map[string]string{testUser: testPass},
-		TLS:        &dovecottest.KeyPair{CertPEM: certPEM, KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})},
+		TLS:        &dovecottest.KeyPair{CertPEM: cert.CertPEM, KeyPEM: cert.KeyPEM},
 		TempPrefix: "mailclient-dovecot-",
 	})
 	return &dovecotServer{t: t, srv: srv, clientTLS: clientTLS}

@@ -2,17 +2,9 @@ package mailclient
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +15,7 @@ import (
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/testcert"
 )
 
 const (
@@ -55,7 +48,8 @@ func startServers(t *testing.T) *servers {
 	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
 		t.Fatal(err)
 	}
-	serverTLS, caFile, clientTLS := testCert(t)
+	cert, caFile, clientTLS := testCert(t)
+	serverTLS := cert.Server
 	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
 	is := imapserver.New(imapserver.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
 	ps := pop3server.New(pop3server.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
@@ -163,36 +157,22 @@ func testMessage(from, subject, body string) string {
 }
 
 // testCert makes a self-signed certificate for 127.0.0.1 and mail.test:
-// the server's tls.Config, the PEM file a client would pass as --ca, and a
-// client tls.Config trusting it.
-func testCert(t *testing.T) (*tls.Config, string, *tls.Config) {
+// the certificate (its Server config serves it), its PEM file and a client
+// config that trusts it (built by NewTLSConfig from the PEM file, as the
+// CLI does).
+func testCert(t *testing.T) (*testcert.Cert, string, *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "mail.test"},
-		DNSNames:     []string{"mail.test", "localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := testcert.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	caFile := filepath.Join(t.TempDir(), "cert.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := cert.WriteCA(caFile); err != nil {
 		t.Fatal(err)
 	}
 	client, err := NewTLSConfig("127.0.0.1", TLSOptions{CAFile: caFile})
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	return server, caFile, client
+	return cert, caFile, client
 }
