@@ -197,6 +197,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 				MaxLineLength:   int(cfg.IMAP.MaxLineLength),
 				MaxLiteralSize:  int64(cfg.IMAP.MaxLiteralSize),
 				MaxConnsPerIP:   cfg.IMAP.MaxConnectionsPerIP,
+				MaxConns:        cfg.IMAP.MaxConnections,
 				MaxConnsPerUser: cfg.IMAP.MaxConnectionsPerUser,
 				IdleTimeout:     cfg.IMAP.IdleTimeout,
 				CommandTimeout:  cfg.IMAP.CommandTimeout,

@@ -108,9 +108,11 @@ type POP3 struct {
 
 // IMAP limits.
 type IMAP struct {
-	MaxLineLength         Size          `toml:"max_line_length"`
-	MaxLiteralSize        Size          `toml:"max_literal_size"`
+	MaxLineLength  Size `toml:"max_line_length"`
+	MaxLiteralSize Size `toml:"max_literal_size"`
+	// IMAP and IMAPS count together.
 	MaxConnectionsPerIP   int           `toml:"max_connections_per_ip"`
+	MaxConnections        int           `toml:"max_connections"`
 	MaxConnectionsPerUser int           `toml:"max_connections_per_user"`
 	IdleTimeout           time.Duration `toml:"idle_timeout"`
 	CommandTimeout        time.Duration `toml:"command_timeout"`
@@ -172,6 +174,7 @@ func Defaults() Config {
 			MaxLineLength:         64 * KiB,
 			MaxLiteralSize:        64 * KiB,
 			MaxConnectionsPerIP:   50,
+			MaxConnections:        1000,
 			MaxConnectionsPerUser: 50,
 			IdleTimeout:           30 * time.Minute,
 			CommandTimeout:        5 * time.Minute,

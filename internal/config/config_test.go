@@ -150,6 +150,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"[pop3]\nidle_timeout = \"soon\"", []string{"idle_timeout"}},
 		{"[imap]\nidle_timeout = \"-1s\"", []string{"imap.idle_timeout: must be a positive duration"}},
 		{"[imap]\nmax_connections_per_ip = 0", []string{"imap.max_connections_per_ip: must be positive"}},
+		{"[imap]\nmax_connections = 0", []string{"imap.max_connections: must be positive"}},
 		{"[auth]\nmax_failure_delay = \"1ms\"", []string{"auth.max_failure_delay"}},
 		{"[auth]\nargon2_threads = 0", []string{"auth.argon2_threads"}},
 		{"[auth]\nargon2_memory = \"1000B\"", []string{"auth.argon2_memory: must be a whole number of KiB"}},

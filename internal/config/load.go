@@ -154,6 +154,7 @@ func (c Config) Validate() error {
 	positiveSize("imap.max_line_length", c.IMAP.MaxLineLength)
 	positiveSize("imap.max_literal_size", c.IMAP.MaxLiteralSize)
 	positiveInt("imap.max_connections_per_ip", c.IMAP.MaxConnectionsPerIP)
+	positiveInt("imap.max_connections", c.IMAP.MaxConnections)
 	positiveInt("imap.max_connections_per_user", c.IMAP.MaxConnectionsPerUser)
 	positiveDur("imap.idle_timeout", c.IMAP.IdleTimeout)
 	positiveDur("imap.command_timeout", c.IMAP.CommandTimeout)

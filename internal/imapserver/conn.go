@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/imap"
 )
 
@@ -34,7 +35,7 @@ type conn struct {
 const ioBufferSize = 32 << 10
 
 func newConn(srv *Server, nc net.Conn) *conn {
-	c := &conn{srv: srv, raw: nc, nc: nc, remote: remoteAddr(nc)}
+	c := &conn{srv: srv, raw: nc, nc: nc, remote: connlimit.RemoteIP(nc)}
 	if _, ok := nc.(*tls.Conn); ok {
 		c.tls = true
 	}

@@ -4,7 +4,9 @@
 //
 // # Shape
 //
-//   - server.go: Options, listeners, connection and per-account limits.
+//   - server.go: Options, listeners, per-account session limits.
+//   - limits.go: connections per IP and in all (internal/connlimit, as in
+//     the POP3 and SMTP servers), refused with BYE [UNAVAILABLE].
 //   - conn.go: the socket, buffers, codec, STARTTLS (buffered plaintext is
 //     dropped with the old reader), deadlines.
 //   - session.go: the state machine (not authenticated, authenticated,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -41,6 +42,9 @@ type Limits struct {
 	MaxLiteralSize int64
 	// MaxConnsPerIP bounds concurrent connections from one remote address; default 50.
 	MaxConnsPerIP int
+	// MaxConns bounds concurrent connections in all, over every listener
+	// of the Server; default 1000.
+	MaxConns int
 	// MaxConnsPerUser bounds concurrent authenticated sessions of one account; default 50.
 	MaxConnsPerUser int
 	// IdleTimeout closes a connection that sends nothing for this long;
@@ -64,6 +68,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Limits.MaxConnsPerIP <= 0 {
 		o.Limits.MaxConnsPerIP = 50
+	}
+	if o.Limits.MaxConns <= 0 {
+		o.Limits.MaxConns = 1000
 	}
 	if o.Limits.MaxConnsPerUser <= 0 {
 		o.Limits.MaxConnsPerUser = 50
@@ -95,7 +102,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
 	conns     map[*conn]bool
-	perIP     map[netip.Addr]int
+	limit     *connlimit.Counter // connections per IP and in all
 	perUser   map[string]int
 	closed    bool
 	wg        sync.WaitGroup
@@ -115,7 +122,7 @@ func New(opts Options) *Server {
 		log:       opts.Logger,
 		listeners: map[net.Listener]bool{},
 		conns:     map[*conn]bool{},
-		perIP:     map[netip.Addr]int{},
+		limit:     connlimit.New(opts.Limits.MaxConnsPerIP, opts.Limits.MaxConns),
 		perUser:   map[string]int{},
 		ctx:       ctx,
 		cancel:    cancel,
@@ -184,38 +191,22 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func remoteAddr(nc net.Conn) netip.Addr {
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
-}
-
-// admitIP counts a new connection from ip; false when over the limit.
-func (s *Server) admitIP(c *conn) bool {
+// track registers c so that Close can close it; false once the server is
+// closed.
+func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	if s.perIP[c.remote] >= s.opts.Limits.MaxConnsPerIP {
-		return false
-	}
-	s.perIP[c.remote]++
 	s.conns[c] = true
 	return true
 }
 
-func (s *Server) releaseIP(c *conn) {
+func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
 	delete(s.conns, c)
-	if s.perIP[c.remote]--; s.perIP[c.remote] <= 0 {
-		delete(s.perIP, c.remote)
-	}
 }
 
 // admitUser counts an authenticated session; false when over the limit.

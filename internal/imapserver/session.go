@@ -70,15 +70,15 @@ var errCloseConn = errors.New("imapserver: closing connection")
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
 	defer nc.Close()
-	if !s.admitIP(c) {
-		// Bounded in both directions: on IMAPS the write runs the TLS
-		// handshake first.
-		nc.SetDeadline(time.Now().Add(10 * time.Second))
-		c.w.WriteStatus("", "BYE", "UNAVAILABLE", "Too many connections from your address")
-		c.w.Flush()
+	release, ok := s.admit(c)
+	if !ok {
 		return
 	}
-	defer s.releaseIP(c)
+	defer release()
+	if !s.track(c) {
+		return
+	}
+	defer s.untrack(c)
 	if tc, ok := nc.(*tls.Conn); ok {
 		tc.SetDeadline(time.Now().Add(s.opts.Limits.CommandTimeout))
 		if err := tc.Handshake(); err != nil {
