@@ -24,10 +24,11 @@ type conn struct {
 	remote netip.Addr
 	tls    bool
 
-	br *bufio.Reader
-	bw *bufio.Writer
-	r  *imap.Reader
-	w  *imap.Writer
+	clock commandClock // bounds reading one command (cmdclock.go)
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	r     *imap.Reader
+	w     *imap.Writer
 
 	utf8 bool // UTF-8 mailbox names (ENABLE UTF8=ACCEPT or IMAP4rev2)
 }
@@ -47,9 +48,10 @@ func newConn(srv *Server, nc net.Conn) *conn {
 // from the old transport is dropped: after STARTTLS that is exactly the
 // pipelined plaintext RFC 3501 §6.2.1 says to discard.
 func (c *conn) setupCodec() {
-	c.br = bufio.NewReaderSize(c.nc, ioBufferSize)
-	c.bw = bufio.NewWriterSize(c.nc, ioBufferSize)
 	lim := c.srv.opts.Limits
+	c.clock = commandClock{nc: c.nc, timeout: lim.CommandTimeout}
+	c.br = bufio.NewReaderSize(&c.clock, ioBufferSize)
+	c.bw = bufio.NewWriterSize(c.nc, ioBufferSize)
 	c.r = imap.NewReader(c.br, imap.ReaderOptions{
 		MaxLineLength: lim.MaxLineLength,
 		LiteralLimit: func(cmd string) int64 {
@@ -61,7 +63,7 @@ func (c *conn) setupCodec() {
 		MaxCommandSize: max(int64(lim.MaxLineLength)*4, lim.MaxLiteralSize*4, int64(imap.DefaultMaxCommandSize)),
 		Continue: func() error {
 			c.w.Continuation("Ready")
-			return c.w.Flush()
+			return c.flush()
 		},
 		UTF8: c.utf8,
 	})
@@ -93,6 +95,18 @@ func (c *conn) startTLS() error {
 // readDeadline arms the idle timeout before waiting for a command.
 func (c *conn) readDeadline(d time.Duration) {
 	c.nc.SetReadDeadline(time.Now().Add(d))
+}
+
+// readCommand reads the next command: the idle timeout applies until its
+// first octet arrives, then the command clock (cmdclock.go). inCommand
+// reports whether the command had started, to tell a command that was
+// read too slowly from an idle client when err is a timeout.
+func (c *conn) readCommand(idle time.Duration) (cmd *imap.Command, inCommand bool, err error) {
+	c.readDeadline(idle)
+	c.clock.beginCommand(c.br.Buffered() > 0)
+	cmd, err = c.r.ReadCommand()
+	inCommand = c.clock.endCommand()
+	return cmd, inCommand, err
 }
 
 // writeDeadline bounds how long a response may take to go out.

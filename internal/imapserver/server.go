@@ -51,8 +51,13 @@ type Limits struct {
 	// default 30 minutes (RFC 3501 §5.4). IDLE waits at least 29 minutes
 	// (RFC 2177) unless IdleTimeout is set lower explicitly.
 	IdleTimeout time.Duration
-	// CommandTimeout bounds how long reading one command (with its
-	// literals) and writing one response may take; default 5 minutes.
+	// CommandTimeout bounds how long reading one command and writing one
+	// response may take; default 5 minutes. A command's clock starts with
+	// its first octet, and each octet received (its lines and literals)
+	// extends it by 1/64 KiB of a second, so a large APPEND on a link of at
+	// least 64 KiB/s is not cut off while a client trickling a command is.
+	// The IMAPS and STARTTLS handshakes and each AUTHENTICATE response are
+	// bounded by CommandTimeout alone.
 	CommandTimeout time.Duration
 }
 

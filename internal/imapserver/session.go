@@ -120,8 +120,7 @@ func (s *session) run() {
 		return
 	}
 	for s.state != stateLogout {
-		c.readDeadline(s.srv.opts.Limits.IdleTimeout)
-		cmd, err := c.r.ReadCommand()
+		cmd, inCommand, err := c.readCommand(s.srv.opts.Limits.IdleTimeout)
 		if err != nil {
 			var pe *imap.ParseError
 			if errors.As(err, &pe) {
@@ -131,7 +130,10 @@ func (s *session) run() {
 				}
 				continue
 			}
-			if isTimeout(err) {
+			if isTimeout(err) && inCommand {
+				c.w.WriteStatus("", "BYE", "", "Command not received in time, closing connection")
+				c.flush()
+			} else if isTimeout(err) {
 				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
 				c.flush()
 			} else if !isClosed(err) {
