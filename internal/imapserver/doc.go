@@ -9,6 +9,8 @@
 //     the POP3 and SMTP servers), refused with BYE [UNAVAILABLE].
 //   - conn.go: the socket, buffers, codec, STARTTLS (buffered plaintext is
 //     dropped with the old reader), deadlines.
+//   - cmdclock.go: the read deadline of one command, which starts with its
+//     first octet and grows with the octets received (Limits.CommandTimeout).
 //   - session.go: the state machine (not authenticated, authenticated,
 //     selected, logout), the dispatch table, panic recovery, and the rule of
 //     RFC 3501 §7.4.1 for when pending updates may be sent.
@@ -18,7 +20,9 @@
 //     updates still to announce.
 //   - one file per command family: auth.go, mailbox.go, select.go,
 //     fetch.go, store.go, search.go, copymove.go, expunge.go, append.go,
-//     idle.go, enable.go, capability.go.
+//     idle.go (and idledone.go, which reads the line ending IDLE and skips
+//     the literals of any other command sent in its place), enable.go,
+//     capability.go.
 //
 // # How sessions learn about changes
 //

@@ -26,7 +26,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	}
 	done := make(chan error, 1)
 	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
-	go func() { done <- c.r.ReadIdleDone() }()
+	go func() { done <- c.readIdleDone() }()
 	var feed <-chan store.Change
 	if s.watcher != nil {
 		feed = s.watcher.C()
@@ -48,6 +48,10 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				return "", nil
 			case errors.Is(err, imap.ErrNotDone):
 				return "", errBad("Expected DONE")
+			case errors.Is(err, errIdleResync):
+				c.w.WriteStatus(cmd.Tag, "BAD", "", "Expected DONE")
+				c.w.WriteStatus("", "BYE", "", "Cannot resynchronise after a literal sent during IDLE, closing connection")
+				return "", errCloseConn
 			case isTimeout(err):
 				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
 				return "", errCloseConn
