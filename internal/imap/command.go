@@ -258,22 +258,6 @@ func (r *Reader) parseSetQuota() Args {
 	return a
 }
 
-// ReadIdleDone reads the line ending IDLE (RFC 2177 §3). It returns nil for
-// "DONE" (any case), ErrNotDone for another line (the line is consumed), or
-// the I/O error.
-func (r *Reader) ReadIdleDone() error {
-	if err := r.readLine(); err != nil {
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
-		}
-		return err
-	}
-	if r.tooLong || !strings.EqualFold(string(r.line), "DONE") {
-		return ErrNotDone
-	}
-	return nil
-}
-
 // ReadSASLResponse reads one client response line during AUTHENTICATE and
 // decodes its base64 (RFC 3501 §6.2.2). "*" yields ErrSASLCancelled; bad
 // base64 or an over-long line yields a *ParseError (answer BAD, the

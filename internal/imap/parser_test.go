@@ -364,14 +364,8 @@ func TestUTF8Mode(t *testing.T) {
 	r.SetUTF8(false)
 }
 
-func TestReadIdleDoneAndSASL(t *testing.T) {
-	r := newTestReader("done\r\nnope\r\nAGJvYgBwdw==\r\n*\r\n\r\n!!\r\n", ReaderOptions{})
-	if err := r.ReadIdleDone(); err != nil {
-		t.Errorf("DONE: %v", err)
-	}
-	if err := r.ReadIdleDone(); err != ErrNotDone {
-		t.Errorf("nope: %v", err)
-	}
+func TestReadSASLResponse(t *testing.T) {
+	r := newTestReader("AGJvYgBwdw==\r\n*\r\n\r\n!!\r\n", ReaderOptions{})
 	if b, err := r.ReadSASLResponse(); err != nil || string(b) != "\x00bob\x00pw" {
 		t.Errorf("SASL: %q %v", b, err)
 	}
@@ -384,8 +378,8 @@ func TestReadIdleDoneAndSASL(t *testing.T) {
 	if _, err := r.ReadSASLResponse(); err == nil {
 		t.Errorf("bad base64 accepted")
 	}
-	if err := r.ReadIdleDone(); err != io.ErrUnexpectedEOF {
-		t.Errorf("EOF during IDLE: %v", err)
+	if _, err := r.ReadSASLResponse(); err != io.ErrUnexpectedEOF {
+		t.Errorf("EOF during AUTHENTICATE: %v", err)
 	}
 }
 

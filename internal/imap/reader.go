@@ -120,7 +120,3 @@ func (e *ParseError) Error() string {
 // ErrSASLCancelled is returned by ReadSASLResponse when the client sent "*"
 // (RFC 3501 §6.2.2).
 var ErrSASLCancelled = errors.New("imap: authentication cancelled by client")
-
-// ErrNotDone is returned by ReadIdleDone when the client sent a line other
-// than DONE while idling (RFC 2177 §3).
-var ErrNotDone = errors.New("imap: expected DONE")

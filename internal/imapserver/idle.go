@@ -46,7 +46,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			switch {
 			case err == nil:
 				return "", nil
-			case errors.Is(err, imap.ErrNotDone):
+			case errors.Is(err, errNotDone):
 				return "", errBad("Expected DONE")
 			case errors.Is(err, errIdleResync):
 				c.w.WriteStatus(cmd.Tag, "BAD", "", "Expected DONE")

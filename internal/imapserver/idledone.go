@@ -18,12 +18,16 @@ import (
 // The session answers BAD, then BYE, and closes.
 var errIdleResync = errors.New("imapserver: literal announced while idling")
 
+// errNotDone: the client sent a line other than DONE while idling
+// (RFC 2177 §3); IDLE ends with a tagged BAD.
+var errNotDone = errors.New("imapserver: expected DONE")
+
 // trailingLiteral matches a literal marker ending a line: "{n}" or "{n+}"
 // (RFC 3501 §4.3, RFC 7888), optionally "~{…}" (RFC 3516).
 var trailingLiteral = regexp.MustCompile(`\{([0-9]+)(\+?)\}$`)
 
 // readIdleDone reads the line ending IDLE (RFC 2177 §3). It returns nil
-// for "DONE" (any case); imap.ErrNotDone for any other line, once the
+// for "DONE" (any case); errNotDone for any other line, once the
 // non-synchronizing literals that line announces, and the lines that
 // follow them, have been read and discarded (so their octets are not
 // taken for the next command); errIdleResync when that is not possible;
@@ -45,7 +49,7 @@ func (c *conn) readIdleDone() error {
 		first = false
 		m := trailingLiteral.FindStringSubmatch(tail)
 		if m == nil {
-			return imap.ErrNotDone
+			return errNotDone
 		}
 		size, perr := strconv.ParseInt(m[1], 10, 64)
 		if perr != nil || m[2] != "+" || size > imap.MaxDiscard-discarded {
