@@ -4,16 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"strings"
@@ -25,6 +18,7 @@ import (
 	"github.com/letterbox/letterbox/internal/pop3client"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/testcert"
 )
 
 // Test accounts.
@@ -247,33 +241,11 @@ func (c *rawConn) login(user, pass string) {
 // 127.0.0.1 and a client config trusting it.
 func testTLS(t *testing.T) (server, client *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := testcert.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "pop.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"pop.test", "localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-	return server, client
+	return c.Server, &tls.Config{RootCAs: c.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
 
 // waitFor polls cond for up to 5 s.
@@ -303,18 +275,6 @@ func (c *rawConn) login2Fail(user, pass, want string) {
 		S: +OK*
 		C: PASS ` + pass + `
 		S: ` + want)
-}
-
-func storeTargets(account string) []store.Target { return []store.Target{{Account: account}} }
-
-func fuzzAuth(st store.Store) auth.Authenticator {
-	// A tiny failure delay and a huge per-IP budget: fuzzing must not be
-	// slowed or locked out by the throttle.
-	return auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Microsecond, MaxFailuresPerIP: 1 << 30})
-}
-
-func logTo(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // newTestStore opens the real SQLite driver in a temporary directory.

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/letterbox/letterbox/internal/testutil/seed"
 )
 
 // TestSeedPoplibExample runs the seed tutorial's Python poplib example
@@ -26,7 +28,11 @@ func TestSeedPoplibExample(t *testing.T) {
 	}
 	go e.srv.Serve(l)
 	host, port, _ := net.SplitHostPort(l.Addr().String())
-	out, err := exec.Command(python, "testdata/seed_poplib.py", host, port, alice, alicePass).CombinedOutput()
+	code, err := seed.Script(seed.POP3, host, port, alice, alicePass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(python, "-c", code).CombinedOutput()
 	if err != nil {
 		t.Fatalf("poplib example failed: %v\n%s", err, out)
 	}
