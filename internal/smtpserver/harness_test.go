@@ -3,14 +3,8 @@ package smtpserver
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"net/netip"
 	"strings"
@@ -20,6 +14,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/testutil/testcert"
 )
 
 // Test fixtures: accounts in example.com, whose password is testPassword.
@@ -100,40 +95,16 @@ func testAuth(st store.Store, opts auth.Options) *auth.Service {
 	return auth.New(st, opts)
 }
 
-// testTLS makes a server config with a fresh self-signed certificate for
-// testHostname and 127.0.0.1, and a client config that trusts it.
+// testTLS returns a server config with a fresh self-signed certificate
+// (testcert: 127.0.0.1, localhost, mail.test) and a client config that
+// trusts it and verifies the name 127.0.0.1, the address tests dial.
 func testTLS(t *testing.T) (server, client *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := testcert.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: testHostname},
-		DNSNames:     []string{testHostname},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	server = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		MinVersion:   tls.VersionTLS12,
-	}
-	client = &tls.Config{RootCAs: pool, ServerName: testHostname}
-	return server, client
+	return c.Server, &tls.Config{RootCAs: c.Pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
 
 // client is a raw protocol client for transcript tests.
