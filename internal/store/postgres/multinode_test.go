@@ -15,23 +15,6 @@ import (
 
 // Two Stores on one database stand for two letterbox nodes.
 
-func waitFor(t *testing.T, w store.Watcher, what string, match func(store.Change) bool) store.Change {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case c, ok := <-w.C():
-			if !ok {
-				t.Fatalf("%s: watcher closed", what)
-			}
-			if match(c) {
-				return c
-			}
-		case <-timeout:
-			t.Fatalf("%s: no event", what)
-		}
-	}
-}
 
 func TestMultiNodeChangeFeed(t *testing.T) {
 	dsn := freshSchema(t)
@@ -60,7 +43,7 @@ func TestMultiNodeChangeFeed(t *testing.T) {
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("Deliver on A: %v %+v", err, res)
 	}
-	c := waitFor(t, wB, "delivery on A seen by B", func(c store.Change) bool {
+	c := storetest.WaitChange(t, wB, "delivery on A seen by B", func(c store.Change) bool {
 		return c.Kind == store.MailboxChanged && c.MailboxID == before.ID
 	})
 	if c.Mailbox != "INBOX" || c.ModSeq != before.HighestModSeq+1 {
@@ -83,7 +66,7 @@ func TestMultiNodeChangeFeed(t *testing.T) {
 	if err != nil || len(up.Updated) != 1 {
 		t.Fatalf("StoreFlags on B: %+v, %v", up, err)
 	}
-	c = waitFor(t, wA, "flag change on B seen by A", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+	c = storetest.WaitChange(t, wA, "flag change on B seen by A", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
 	if c.ModSeq != up.Updated[0].ModSeq {
 		t.Errorf("A got %+v, want MODSEQ %d", c, up.Updated[0].ModSeq)
 	}
@@ -94,14 +77,14 @@ func TestMultiNodeChangeFeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = waitFor(t, wB, "create on A seen by B", func(c store.Change) bool { return c.Kind == store.MailboxCreated })
+	c = storetest.WaitChange(t, wB, "create on A seen by B", func(c store.Change) bool { return c.Kind == store.MailboxCreated })
 	if c.MailboxID != mi.ID || c.Mailbox != "Projects" {
 		t.Errorf("B got %+v", c)
 	}
 	if err := mbsB.Rename(ctx, "Projects", "Work|Projects"); err != nil {
 		t.Fatal(err)
 	}
-	c = waitFor(t, wA, "rename on B seen by A", func(c store.Change) bool { return c.Kind == store.MailboxRenamed })
+	c = storetest.WaitChange(t, wA, "rename on B seen by A", func(c store.Change) bool { return c.Kind == store.MailboxRenamed })
 	if c.MailboxID != mi.ID || c.Mailbox != "Work|Projects" {
 		t.Errorf("A got %+v", c)
 	}
@@ -230,10 +213,10 @@ func TestListenerReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(release)
-	waitFor(t, w, "resync announces INBOX at its new MODSEQ", func(c store.Change) bool {
+	storetest.WaitChange(t, w, "resync announces INBOX at its new MODSEQ", func(c store.Change) bool {
 		return c.Kind == store.MailboxChanged && c.MailboxID == ib.ID && c.ModSeq == ib.HighestModSeq+1
 	})
-	waitFor(t, w, "resync announces the mailbox made while down", func(c store.Change) bool {
+	storetest.WaitChange(t, w, "resync announces the mailbox made while down", func(c store.Change) bool {
 		return c.Kind == store.MailboxChanged && c.Mailbox == "While Down"
 	})
 	if a.listenerPID.Load() == old {
@@ -243,7 +226,7 @@ func TestListenerReconnect(t *testing.T) {
 	if err != nil || res[0].Err != nil {
 		t.Fatal(err, res)
 	}
-	waitFor(t, w, "delivery after reconnect", func(c store.Change) bool {
+	storetest.WaitChange(t, w, "delivery after reconnect", func(c store.Change) bool {
 		return c.Kind == store.MailboxChanged && c.MailboxID == ib.ID && c.ModSeq == ib.HighestModSeq+2
 	})
 }
@@ -301,7 +284,7 @@ func TestListenerQuietPings(t *testing.T) {
 		if _, err := b.Deliver(ctx, strings.NewReader("Subject: "+string(rune('a'+i))+"\r\n\r\n"), []store.Target{{Account: "alice@example.com"}}); err != nil {
 			t.Fatal(err)
 		}
-		c := waitFor(t, w, "delivery between pings", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+		c := storetest.WaitChange(t, w, "delivery between pings", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
 		if c.ModSeq <= last {
 			t.Fatalf("MODSEQ %d after %d", c.ModSeq, last)
 		}

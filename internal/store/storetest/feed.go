@@ -7,9 +7,9 @@ import (
 	"github.com/letterbox/letterbox/internal/store"
 )
 
-// waitChange reads w until an event matching want arrives (other events
-// are skipped) or a timeout passes.
-func waitChange(t *testing.T, w store.Watcher, what string, match func(store.Change) bool) store.Change {
+// WaitChange reads w until an event matching match arrives (other events
+// are skipped) or five seconds pass; drivers' own feed tests use it too.
+func WaitChange(t *testing.T, w store.Watcher, what string, match func(store.Change) bool) store.Change {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
@@ -38,7 +38,7 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	ib := info(t, inbox)
 
 	deliver(t, s, msg(1), store.Target{Account: "alice@example.com"})
-	c := waitChange(t, w, "delivery", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+	c := WaitChange(t, w, "delivery", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
 	if c.MailboxID != ib.ID || c.ModSeq != info(t, inbox).HighestModSeq {
 		t.Errorf("delivery event %+v, mailbox %+v", c, info(t, inbox))
 	}
@@ -49,14 +49,14 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	}
 
 	storeFlags(t, inbox, []store.UID{1}, store.FlagsAdd, store.FlagSeen)
-	c = waitChange(t, w, "flags", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+	c = WaitChange(t, w, "flags", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
 	if c.ModSeq != info(t, inbox).HighestModSeq {
 		t.Errorf("flag event %+v", c)
 	}
 	if _, err := inbox.Expunge(ctx, []store.UID{1}); err != nil {
 		t.Fatal(err)
 	}
-	c = waitChange(t, w, "expunge", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
+	c = WaitChange(t, w, "expunge", func(c store.Change) bool { return c.Kind == store.MailboxChanged })
 	if c.ModSeq != info(t, inbox).HighestModSeq {
 		t.Errorf("expunge event %+v", c)
 	}
@@ -65,21 +65,21 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = waitChange(t, w, "create", func(c store.Change) bool { return c.Kind == store.MailboxCreated })
+	c = WaitChange(t, w, "create", func(c store.Change) bool { return c.Kind == store.MailboxCreated })
 	if c.MailboxID != mi.ID || c.Mailbox != "Lists" {
 		t.Errorf("create event %+v", c)
 	}
 	if err := mbs.Rename(ctx, "Lists", "Groups"); err != nil {
 		t.Fatal(err)
 	}
-	c = waitChange(t, w, "rename", func(c store.Change) bool { return c.Kind == store.MailboxRenamed })
+	c = WaitChange(t, w, "rename", func(c store.Change) bool { return c.Kind == store.MailboxRenamed })
 	if c.MailboxID != mi.ID || c.Mailbox != "Groups" {
 		t.Errorf("rename event %+v", c)
 	}
 	if err := mbs.Delete(ctx, "Groups"); err != nil {
 		t.Fatal(err)
 	}
-	c = waitChange(t, w, "delete", func(c store.Change) bool { return c.Kind == store.MailboxDeleted })
+	c = WaitChange(t, w, "delete", func(c store.Change) bool { return c.Kind == store.MailboxDeleted })
 	if c.MailboxID != mi.ID {
 		t.Errorf("delete event %+v", c)
 	}
