@@ -4,19 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/letterbox/letterbox/internal/auth"
-	"github.com/letterbox/letterbox/internal/imapserver"
-	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/mailtest"
 	"github.com/letterbox/letterbox/internal/testutil/testcert"
 	"github.com/letterbox/letterbox/internal/tlsconfig"
 )
@@ -44,50 +40,8 @@ func startMailServers(t *testing.T) *mailServers {
 // startMailServersTLS serves with the given certificate; caFile is its PEM.
 func startMailServersTLS(t *testing.T, tlsCfg *tls.Config, caFile string) *mailServers {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(clientTestPass, auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateAccount(context.Background(), clientTestUser, hash); err != nil {
-		t.Fatal(err)
-	}
-	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
-	is := imapserver.New(imapserver.Options{Store: st, Auth: authn, TLS: tlsCfg, Hostname: "mail.test"})
-	ps := pop3server.New(pop3server.Options{Store: st, Auth: authn, TLS: tlsCfg, Hostname: "mail.test"})
-	m := &mailServers{t: t, st: st, caFile: caFile}
-	var done []chan struct{}
-	listen := func(serve func(net.Listener) error, tlsOn bool) string {
-		var l net.Listener
-		var err error
-		if tlsOn {
-			l, err = tls.Listen("tcp", "127.0.0.1:0", tlsCfg)
-		} else {
-			l, err = net.Listen("tcp", "127.0.0.1:0")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan struct{})
-		done = append(done, ch)
-		go func() { defer close(ch); serve(l) }()
-		return l.Addr().String()
-	}
-	m.imap = listen(is.Serve, false)
-	m.imaps = listen(is.Serve, true)
-	m.pop3 = listen(ps.Serve, false)
-	t.Cleanup(func() {
-		is.Close()
-		ps.Close()
-		for _, ch := range done {
-			<-ch
-		}
-		st.Close()
-	})
-	return m
+	ms := mailtest.Start(t, clientTestUser, clientTestPass, tlsCfg)
+	return &mailServers{t: t, st: ms.Store, caFile: caFile, imap: ms.IMAP, imaps: ms.IMAPS, pop3: ms.POP3}
 }
 
 func (m *mailServers) deliver(mailbox, subject string, flags ...string) store.UID {

@@ -4,17 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/letterbox/letterbox/internal/auth"
-	"github.com/letterbox/letterbox/internal/imapserver"
-	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/mailtest"
 	"github.com/letterbox/letterbox/internal/testutil/testcert"
 )
 
@@ -37,53 +34,10 @@ type servers struct {
 
 func startServers(t *testing.T) *servers {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := auth.HashPassword(testPass, auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
-		t.Fatal(err)
-	}
 	cert, caFile, clientTLS := testCert(t)
-	serverTLS := cert.Server
-	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
-	is := imapserver.New(imapserver.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
-	ps := pop3server.New(pop3server.Options{Store: st, Auth: authn, TLS: serverTLS, Hostname: "mail.test"})
-	s := &servers{t: t, st: st, caFile: caFile, clientTLS: clientTLS}
-	var done []chan struct{}
-	serve := func(serve func(net.Listener) error, tlsOn bool) string {
-		var l net.Listener
-		var err error
-		if tlsOn {
-			l, err = tls.Listen("tcp", "127.0.0.1:0", serverTLS)
-		} else {
-			l, err = net.Listen("tcp", "127.0.0.1:0")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch := make(chan struct{})
-		done = append(done, ch)
-		go func() { defer close(ch); serve(l) }()
-		return l.Addr().String()
-	}
-	s.imap = serve(is.Serve, false)
-	s.imaps = serve(is.Serve, true)
-	s.pop3 = serve(ps.Serve, false)
-	s.pop3s = serve(ps.Serve, true)
-	t.Cleanup(func() {
-		is.Close()
-		ps.Close()
-		for _, ch := range done {
-			<-ch
-		}
-		st.Close()
-	})
-	return s
+	ms := mailtest.Start(t, testUser, testPass, cert.Server)
+	return &servers{t: t, st: ms.Store, caFile: caFile, clientTLS: clientTLS,
+		imap: ms.IMAP, imaps: ms.IMAPS, pop3: ms.POP3, pop3s: ms.POP3S}
 }
 
 // config is a client Config for one of the listeners.
