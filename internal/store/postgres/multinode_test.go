@@ -15,7 +15,6 @@ import (
 
 // Two Stores on one database stand for two letterbox nodes.
 
-
 func TestMultiNodeChangeFeed(t *testing.T) {
 	dsn := freshSchema(t)
 	a, b := openStore(t, dsn), openStore(t, dsn)
