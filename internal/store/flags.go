@@ -91,3 +91,28 @@ func containsFlag(list []string, f string) bool {
 	}
 	return false
 }
+
+// PlanStore decides a STORE over messages whose current state is cur
+// (ascending UID): a message changed after unchangedSince (if not 0) goes
+// to Modified (RFC 7162 §3.1.3); one whose flags stay as they are goes to
+// Unchanged and keeps its MODSEQ; every other one goes to Updated with its
+// new flags and the next MODSEQ after highest, one change each (the rule
+// storetest checks). It returns the new HIGHESTMODSEQ; the driver writes
+// res.Updated in the same transaction it read cur in.
+func PlanStore(cur []FlagUpdate, op FlagOp, flags []string, unchangedSince, highest ModSeq) (res StoreResult, newHighest ModSeq) {
+	arg := NormalizeFlags(flags)
+	for _, m := range cur {
+		if unchangedSince != 0 && m.ModSeq > unchangedSince {
+			res.Modified = append(res.Modified, m.UID)
+			continue
+		}
+		next := ApplyFlags(m.Flags, op, arg)
+		if slices.Equal(next, m.Flags) {
+			res.Unchanged = append(res.Unchanged, m)
+			continue
+		}
+		highest++
+		res.Updated = append(res.Updated, FlagUpdate{UID: m.UID, Flags: next, ModSeq: highest})
+	}
+	return res, highest
+}

@@ -61,3 +61,27 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanStore(t *testing.T) {
+	cur := []FlagUpdate{
+		{UID: 1, Flags: []string{FlagSeen}, ModSeq: 5},
+		{UID: 2, Flags: nil, ModSeq: 9},
+		{UID: 3, Flags: nil, ModSeq: 3},
+	}
+	res, hms := PlanStore(cur, FlagsAdd, []string{`\seen`}, 8, 10)
+	if hms != 11 {
+		t.Errorf("HIGHESTMODSEQ = %d, want 11 (one change)", hms)
+	}
+	if len(res.Modified) != 1 || res.Modified[0] != 2 {
+		t.Errorf("Modified = %v, want [2] (changed after UNCHANGEDSINCE 8)", res.Modified)
+	}
+	if len(res.Unchanged) != 1 || res.Unchanged[0].UID != 1 || res.Unchanged[0].ModSeq != 5 {
+		t.Errorf("Unchanged = %+v, want UID 1 keeping MODSEQ 5", res.Unchanged)
+	}
+	if len(res.Updated) != 1 || res.Updated[0].UID != 3 || res.Updated[0].ModSeq != 11 || !slices.Equal(res.Updated[0].Flags, []string{FlagSeen}) {
+		t.Errorf("Updated = %+v, want UID 3 with \\Seen at MODSEQ 11", res.Updated)
+	}
+	if _, hms := PlanStore(cur, FlagsRemove, []string{FlagDraft}, 0, 10); hms != 10 {
+		t.Errorf("a STORE that changes nothing moved HIGHESTMODSEQ to %d", hms)
+	}
+}

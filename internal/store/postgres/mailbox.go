@@ -193,10 +193,8 @@ func (m *mailbox) ClaimRecent(ctx context.Context) ([]store.UID, error) {
 // message whose flags change takes its own new MODSEQ (ascending with
 // UID), so HIGHESTMODSEQ rises by the number of messages changed.
 func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
-	arg := store.NormalizeFlags(flags)
 	var res store.StoreResult
 	err := m.s.write(ctx, func(w *wtx) error {
-		res = store.StoreResult{}
 		mi, err := w.lockMailbox(m.id)
 		if err != nil {
 			return err
@@ -206,40 +204,26 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if err != nil {
 			return err
 		}
-		type flagRow struct {
-			uid, modseq int64
-			flags       string
-		}
-		cur, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (flagRow, error) {
-			var f flagRow
-			err := r.Scan(&f.uid, &f.modseq, &f.flags)
-			return f, err
+		cur, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.FlagUpdate, error) {
+			var uid, modseq int64
+			var flags string
+			err := r.Scan(&uid, &modseq, &flags)
+			return store.FlagUpdate{UID: store.UID(uid), ModSeq: store.ModSeq(modseq), Flags: splitFlags(flags)}, err
 		})
 		if err != nil {
 			return err
 		}
+		var hms store.ModSeq
+		res, hms = store.PlanStore(cur, op, flags, unchangedSince, mi.HighestModSeq)
 		var upUIDs, upModSeqs []int64
 		var upFlags []string
 		var upSeen, upDeleted []bool
-		hms := mi.HighestModSeq
-		for _, r := range cur {
-			uid, modseq, old := store.UID(r.uid), store.ModSeq(r.modseq), splitFlags(r.flags)
-			if unchangedSince != 0 && modseq > unchangedSince {
-				res.Modified = append(res.Modified, uid)
-				continue
-			}
-			next := store.ApplyFlags(old, op, arg)
-			if slices.Equal(next, old) {
-				res.Unchanged = append(res.Unchanged, store.FlagUpdate{UID: uid, Flags: old, ModSeq: modseq})
-				continue
-			}
-			hms++
-			upUIDs = append(upUIDs, r.uid)
-			upModSeqs = append(upModSeqs, int64(hms))
-			upFlags = append(upFlags, joinFlags(next))
-			upSeen = append(upSeen, slices.Contains(next, store.FlagSeen))
-			upDeleted = append(upDeleted, slices.Contains(next, store.FlagDeleted))
-			res.Updated = append(res.Updated, store.FlagUpdate{UID: uid, Flags: next, ModSeq: hms})
+		for _, u := range res.Updated {
+			upUIDs = append(upUIDs, int64(u.UID))
+			upModSeqs = append(upModSeqs, int64(u.ModSeq))
+			upFlags = append(upFlags, joinFlags(u.Flags))
+			upSeen = append(upSeen, slices.Contains(u.Flags, store.FlagSeen))
+			upDeleted = append(upDeleted, slices.Contains(u.Flags, store.FlagDeleted))
 		}
 		if len(upUIDs) == 0 {
 			return nil

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -203,21 +202,13 @@ func (w *wtx) mailboxInfo(id int64) (store.MailboxInfo, error) {
 	return mailboxByID(w.ctx, w.tx, id)
 }
 
-type flagRow struct {
-	uid    store.UID
-	modseq store.ModSeq
-	flags  []string
-}
-
 // StoreFlags changes flags in one transaction (RFC 3501 §6.4.6, RFC 7162
 // §3.1.3 UNCHANGEDSINCE). Each message whose flags change is one change: it
 // takes its own new MODSEQ (ascending with UID), so HIGHESTMODSEQ rises by
 // the number of messages changed.
 func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
-	arg := store.NormalizeFlags(flags)
 	var res store.StoreResult
 	err := m.s.write(ctx, func(w *wtx) error {
-		res = store.StoreResult{}
 		mi, err := w.mailboxInfo(m.id)
 		if err != nil {
 			return err
@@ -227,42 +218,30 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if err != nil {
 			return err
 		}
-		var cur []flagRow
+		var cur []store.FlagUpdate
 		for rows.Next() {
-			var r flagRow
 			var f string
 			var uid, ms int64
 			if err := rows.Scan(&uid, &ms, &f); err != nil {
 				rows.Close()
 				return err
 			}
-			r.uid, r.modseq, r.flags = store.UID(uid), store.ModSeq(ms), splitFlags(f)
-			cur = append(cur, r)
+			cur = append(cur, store.FlagUpdate{UID: store.UID(uid), ModSeq: store.ModSeq(ms), Flags: splitFlags(f)})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		var hms store.ModSeq
+		res, hms = store.PlanStore(cur, op, flags, unchangedSince, mi.HighestModSeq)
 		update, err := w.stmt("UPDATE messages SET flags = ?, seen = ?, deleted = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")
 		if err != nil {
 			return err
 		}
-		hms := mi.HighestModSeq
-		for _, r := range cur {
-			if unchangedSince != 0 && r.modseq > unchangedSince {
-				res.Modified = append(res.Modified, r.uid)
-				continue
-			}
-			next := store.ApplyFlags(r.flags, op, arg)
-			if slices.Equal(next, r.flags) {
-				res.Unchanged = append(res.Unchanged, store.FlagUpdate{UID: r.uid, Flags: r.flags, ModSeq: r.modseq})
-				continue
-			}
-			hms++
-			if _, err := update.ExecContext(w.ctx, joinFlags(next), hasFlag(next, store.FlagSeen), hasFlag(next, store.FlagDeleted), int64(hms), m.id, int64(r.uid)); err != nil {
+		for _, u := range res.Updated {
+			if _, err := update.ExecContext(w.ctx, joinFlags(u.Flags), hasFlag(u.Flags, store.FlagSeen), hasFlag(u.Flags, store.FlagDeleted), int64(u.ModSeq), m.id, int64(u.UID)); err != nil {
 				return err
 			}
-			res.Updated = append(res.Updated, store.FlagUpdate{UID: r.uid, Flags: next, ModSeq: hms})
 		}
 		if hms != mi.HighestModSeq {
 			if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), m.id); err != nil {
