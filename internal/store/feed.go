@@ -6,13 +6,17 @@ import (
 )
 
 // Feed is an in-process change-feed hub a driver shares between its writers
-// and its watchers. Publish never blocks: each watcher has its own pending
-// queue, drained into its channel by one goroutine. When a reader falls
-// behind, a new MailboxChanged event is merged into the newest pending
-// MailboxChanged event of the same mailbox (keeping the highest ModSeq) as
-// long as no other event for that mailbox was queued after it, so events of
-// one mailbox stay in commit order and the reader never loses the fact that
-// a mailbox changed.
+// and its watchers. Publish never blocks and never hands work to another
+// goroutine: it appends the change to each watcher's pending set under a
+// short lock and drops a token in the watcher's one-slot Ready channel. So
+// once Publish returned, a Take in any goroutine sees the change; a writer
+// that publishes before answering its caller gives "read your peers'
+// writes" on one node without any timing assumption.
+//
+// Pending MailboxChanged events of one mailbox merge into the newest one
+// (keeping the highest ModSeq) as long as no other event of that mailbox was
+// queued after it, so events of one mailbox stay in commit order and a
+// slow reader holds at most a few events per mailbox.
 //
 // Account names are compared case-insensitively (accounts are stored
 // lower-cased).
@@ -22,17 +26,13 @@ type Feed struct {
 	closed   bool
 }
 
-// feedChannelSize is the buffer of every watcher's channel. Events sitting
-// in the channel can no longer be merged; those still in the queue can.
-const feedChannelSize = 16
-
 // NewFeed returns an empty hub.
 func NewFeed() *Feed {
 	return &Feed{watchers: make(map[string]map[*feedWatcher]struct{})}
 }
 
 // Publish hands c to every watcher of account. Call it after the change
-// committed, in commit order for the mailbox.
+// committed, in commit order for the mailbox, before the writer answers.
 func (f *Feed) Publish(account string, c Change) {
 	account = strings.ToLower(account)
 	f.mu.Lock()
@@ -43,21 +43,14 @@ func (f *Feed) Publish(account string, c Change) {
 }
 
 // Watch subscribes to the changes of account. Close the Watcher when done.
-// Watch on a closed Feed returns a Watcher whose channel is already closed.
+// Watch on a closed Feed returns a Watcher that is already closed.
 func (f *Feed) Watch(account string) Watcher {
 	account = strings.ToLower(account)
-	w := &feedWatcher{
-		feed:    f,
-		account: account,
-		out:     make(chan Change, feedChannelSize),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-	}
+	w := &feedWatcher{feed: f, account: account, ready: make(chan struct{}, 1)}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closed {
-		f.mu.Unlock()
-		w.stop()
-		close(w.out)
+		w.closeReady()
 		return w
 	}
 	set := f.watchers[account]
@@ -66,26 +59,21 @@ func (f *Feed) Watch(account string) Watcher {
 		f.watchers[account] = set
 	}
 	set[w] = struct{}{}
-	f.mu.Unlock()
-	go w.run()
 	return w
 }
 
-// Close closes every watcher's channel; later Watch calls get closed
-// watchers. The driver calls it from its Close.
+// Close closes every watcher; later Watch calls get closed watchers. The
+// driver calls it from its Close.
 func (f *Feed) Close() {
 	f.mu.Lock()
 	f.closed = true
-	var all []*feedWatcher
-	for _, set := range f.watchers {
-		for w := range set {
-			all = append(all, w)
-		}
-	}
+	all := f.watchers
 	f.watchers = make(map[string]map[*feedWatcher]struct{})
 	f.mu.Unlock()
-	for _, w := range all {
-		w.stop()
+	for _, set := range all {
+		for w := range set {
+			w.closeReady()
+		}
 	}
 }
 
@@ -100,37 +88,54 @@ func (f *Feed) remove(w *feedWatcher) {
 	f.mu.Unlock()
 }
 
+// feedWatcher is one subscriber: a pending list and a one-slot ready
+// channel. It costs no goroutine.
 type feedWatcher struct {
 	feed    *Feed
 	account string
-	out     chan Change
-	wake    chan struct{} // capacity 1: "the queue is not empty"
-	done    chan struct{}
+	ready   chan struct{}
 
-	mu       sync.Mutex
-	queue    []Change
-	stopOnce sync.Once
+	mu      sync.Mutex
+	pending []Change
+	closed  bool
 }
 
-func (w *feedWatcher) C() <-chan Change { return w.out }
+func (w *feedWatcher) Ready() <-chan struct{} { return w.ready }
+
+func (w *feedWatcher) Take() ([]Change, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.pending
+	w.pending = nil
+	return out, !w.closed
+}
 
 func (w *feedWatcher) Close() {
 	w.feed.remove(w)
-	w.stop()
+	w.closeReady()
 }
 
-func (w *feedWatcher) stop() {
-	w.stopOnce.Do(func() { close(w.done) })
+func (w *feedWatcher) closeReady() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		w.closed = true
+		close(w.ready)
+	}
 }
 
 // push queues c, merging it into the newest pending event of the same
-// mailbox when both are MailboxChanged.
+// mailbox when both are MailboxChanged, and signals Ready.
 func (w *feedWatcher) push(c Change) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
 	merged := false
 	if c.Kind == MailboxChanged {
-		for i := len(w.queue) - 1; i >= 0; i-- {
-			p := &w.queue[i]
+		for i := len(w.pending) - 1; i >= 0; i-- {
+			p := &w.pending[i]
 			if p.MailboxID != c.MailboxID {
 				continue
 			}
@@ -147,44 +152,10 @@ func (w *feedWatcher) push(c Change) {
 		}
 	}
 	if !merged {
-		w.queue = append(w.queue, c)
+		w.pending = append(w.pending, c)
 	}
-	w.mu.Unlock()
 	select {
-	case w.wake <- struct{}{}:
+	case w.ready <- struct{}{}:
 	default:
-	}
-}
-
-// run moves queued events into the channel until the watcher stops, then
-// closes the channel.
-func (w *feedWatcher) run() {
-	defer close(w.out)
-	for {
-		w.mu.Lock()
-		var next Change
-		have := len(w.queue) > 0
-		if have {
-			next = w.queue[0]
-			w.queue[0] = Change{}
-			w.queue = w.queue[1:]
-			if len(w.queue) == 0 {
-				w.queue = nil
-			}
-		}
-		w.mu.Unlock()
-		if !have {
-			select {
-			case <-w.wake:
-				continue
-			case <-w.done:
-				return
-			}
-		}
-		select {
-		case w.out <- next:
-		case <-w.done:
-			return
-		}
 	}
 }

@@ -10,18 +10,8 @@ import (
 // for a short while.
 func drain(t *testing.T, w Watcher) []Change {
 	t.Helper()
-	var got []Change
-	for {
-		select {
-		case c, ok := <-w.C():
-			if !ok {
-				return got
-			}
-			got = append(got, c)
-		case <-time.After(100 * time.Millisecond):
-			return got
-		}
-	}
+	got, _ := w.Take()
+	return got
 }
 
 func TestFeedDeliversInOrderToWatchersOfTheAccount(t *testing.T) {
@@ -85,13 +75,8 @@ func TestFeedSlowReaderNeverBlocksAndKeepsHighestModSeq(t *testing.T) {
 func TestFeedDoesNotMergeAcrossOtherEventsOfTheMailbox(t *testing.T) {
 	f := NewFeed()
 	defer f.Close()
-	w := f.Watch("a").(*feedWatcher)
+	w := f.Watch("a")
 	defer w.Close()
-	// Fill the channel so later events stay in the queue.
-	for i := 0; i < feedChannelSize+1; i++ {
-		f.Publish("a", Change{Kind: MailboxCreated, MailboxID: int64(100 + i)})
-	}
-	waitQueueLen(t, w, 0)
 	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 5})
 	f.Publish("a", Change{Kind: MailboxRenamed, MailboxID: 1, Mailbox: "B"})
 	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, Mailbox: "B", ModSeq: 6})
@@ -118,38 +103,24 @@ func TestFeedDoesNotMergeAcrossOtherEventsOfTheMailbox(t *testing.T) {
 	}
 }
 
-// waitQueueLen waits until the watcher's goroutine is blocked on a full
-// channel with exactly n events still queued.
-func waitQueueLen(t *testing.T, w *feedWatcher, n int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		w.mu.Lock()
-		l := len(w.queue)
-		w.mu.Unlock()
-		if l == n && len(w.out) == cap(w.out) {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("queue never reached %d", n)
-}
-
 func TestFeedCloseClosesChannels(t *testing.T) {
 	f := NewFeed()
 	w := f.Watch("a")
 	w2 := f.Watch("a")
 	w2.Close()
-	if _, ok := <-w2.C(); ok {
-		t.Fatal("closed watcher delivered an event")
+	if _, ok := <-w2.Ready(); ok {
+		t.Fatal("closed watcher signalled ready")
+	}
+	if got, open := w2.Take(); len(got) != 0 || open {
+		t.Fatalf("closed watcher: %v, open %v", got, open)
 	}
 	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 2})
 	f.Close()
-	for range w.C() {
+	for range w.Ready() {
 	}
 	after := f.Watch("a")
-	if _, ok := <-after.C(); ok {
-		t.Fatal("watcher on closed feed delivered an event")
+	if _, ok := <-after.Ready(); ok {
+		t.Fatal("watcher on closed feed signalled ready")
 	}
 	after.Close()
 	w.Close() // idempotent after feed close
@@ -173,7 +144,8 @@ func TestFeedConcurrentPublishWatchClose(t *testing.T) {
 			for j := 0; j < 50; j++ {
 				w := f.Watch("a")
 				select {
-				case <-w.C():
+				case <-w.Ready():
+					w.Take()
 				default:
 				}
 				w.Close()
@@ -181,4 +153,31 @@ func TestFeedConcurrentPublishWatchClose(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestFeedTakeSeesPublishAtOnce is the "read your peers' writes" property
+// on one node: once Publish returned, Take in another goroutine sees the
+// change, with no goroutine hop in between.
+func TestFeedTakeSeesPublishAtOnce(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	w := f.Watch("a")
+	defer w.Close()
+	for i := 1; i <= 1000; i++ {
+		published := make(chan struct{})
+		go func() {
+			f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: ModSeq(i)})
+			close(published)
+		}()
+		<-published
+		got, open := w.Take()
+		if !open || len(got) != 1 || got[0].ModSeq != ModSeq(i) {
+			t.Fatalf("round %d: Take right after Publish got %+v (open %v)", i, got, open)
+		}
+		select {
+		case <-w.Ready():
+		default:
+			t.Fatalf("round %d: Ready not signalled", i)
+		}
+	}
 }

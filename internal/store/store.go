@@ -245,7 +245,15 @@ type Mailboxes interface {
 	// Rename renames a mailbox and its children. Renaming INBOX moves all of
 	// its messages to the new mailbox and leaves INBOX empty (RFC 3501 §6.3.5).
 	Rename(ctx context.Context, oldName, newName string) error
+	// SetSubscribed adds or removes name from the account's subscriptions.
+	// Subscriptions are kept by name, apart from the mailboxes: DELETE does
+	// not unsubscribe (RFC 3501 §6.3.4, §6.3.6), RENAME moves them with the
+	// mailbox, and a name that does not exist (any longer) can be
+	// subscribed and unsubscribed. name must still be a valid mailbox name.
 	SetSubscribed(ctx context.Context, name string, subscribed bool) error
+	// Subscriptions lists the subscribed names, existing mailboxes or not,
+	// sorted, INBOX as "INBOX".
+	Subscriptions(ctx context.Context) ([]string, error)
 
 	// Open returns a handle on one mailbox's messages.
 	Open(ctx context.Context, name string) (Mailbox, error)
@@ -259,10 +267,25 @@ type Mailbox interface {
 	// SELECT builds its sequence-number map from.
 	Messages(ctx context.Context) ([]Message, error)
 	// Details returns the messages with the given UIDs, with their parsed
-	// structure, in ascending UID order; missing UIDs are skipped.
+	// structure, in ascending UID order. A UID that was expunged while a Pin
+	// of this mailbox still holds it is returned too, as it was when
+	// expunged (flags, size, date, blob), so a session can still FETCH a
+	// message it has not been told is gone. UIDs with neither are skipped.
 	Details(ctx context.Context, uids []UID) ([]MessageDetail, error)
 	// Changes reports what happened after MODSEQ since.
 	Changes(ctx context.Context, since ModSeq) (Changes, error)
+	// HighestModSeq is the mailbox's HIGHESTMODSEQ as committed now. It is
+	// cheap (memory on SQLite, one primary-key read on PostgreSQL): a
+	// session asks it at the end of every command and calls Changes only
+	// when it moved, so a change committed before the command started is
+	// never missed even when its feed signal is still on the way.
+	HighestModSeq(ctx context.Context) (ModSeq, error)
+	// Pin registers a reader of this mailbox (a selected session) that may
+	// still refer to messages expunged after the MODSEQ it holds: their
+	// content stays readable (Details, OpenBlob) until every Pin of the
+	// mailbox has advanced past their expunge or been released. A new Pin
+	// holds everything (MODSEQ 0) until its first Advance.
+	Pin() Pin
 
 	// ClaimRecent hands the \Recent messages (UIDs delivered since the last
 	// claim) to exactly one caller: the first session to select the mailbox
@@ -281,6 +304,16 @@ type Mailbox interface {
 	// MoveTo moves messages atomically (RFC 6851): copy then expunge in one
 	// transaction.
 	MoveTo(ctx context.Context, uids []UID, dest string) (CopyResult, error)
+}
+
+// Pin is one reader's hold on expunged content (see Mailbox.Pin).
+type Pin interface {
+	// Advance says the reader no longer refers to any message expunged at
+	// or below modseq (it has announced those expunges). It never moves
+	// back.
+	Advance(modseq ModSeq)
+	// Release drops the hold; further calls do nothing.
+	Release()
 }
 
 // ChangeKind says what kind of change a feed event reports.
@@ -304,11 +337,17 @@ type Change struct {
 	ModSeq    ModSeq // highest MODSEQ of the mailbox after the change
 }
 
-// Watcher receives the change feed of one account.
+// Watcher receives the change feed of one account. The feed is a wake-up
+// hint: Publish puts a change in the watcher's pending set at once (no
+// goroutine in between), so Take right after a writer returned sees it.
 type Watcher interface {
-	// C delivers changes in commit order per mailbox. The channel is
-	// buffered; when a reader falls behind, pending MailboxChanged events for
-	// the same mailbox are merged into the latest one.
-	C() <-chan Change
+	// Ready has room for one token and gets one whenever changes become
+	// pending; it is closed when the feed closes.
+	Ready() <-chan struct{}
+	// Take returns the pending changes in commit order per mailbox and
+	// clears them, without blocking. Pending MailboxChanged events of one
+	// mailbox are merged into the latest (highest MODSEQ). open is false
+	// once the feed has closed.
+	Take() (changes []Change, open bool)
 	Close()
 }

@@ -188,7 +188,7 @@ func TestClosed(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := <-w.C(); ok {
+	if _, ok := <-w.Ready(); ok {
 		t.Error("watcher still open after Close")
 	}
 	w.Close()

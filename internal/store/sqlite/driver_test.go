@@ -169,7 +169,7 @@ func TestOperationsAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := <-w.C(); ok {
+	if _, ok := <-w.Ready(); ok {
 		t.Error("watcher still open after Close")
 	}
 	if _, err := s.Deliver(ctx, strings.NewReader("x"), alice); !errors.Is(err, store.ErrClosed) {

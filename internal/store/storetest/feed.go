@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +14,56 @@ func WaitChange(t *testing.T, w store.Watcher, what string, match func(store.Cha
 	t.Helper()
 	timeout := time.After(5 * time.Second)
 	for {
-		select {
-		case c, ok := <-w.C():
-			if !ok {
-				t.Fatalf("%s: watcher closed", what)
-			}
-			if match(c) {
-				return c
-			}
-		case <-timeout:
+		c, ok, open := NextChange(w, timeout)
+		if !open {
+			t.Fatalf("%s: watcher closed", what)
+		}
+		if !ok {
 			t.Fatalf("%s: no event", what)
+		}
+		if match(c) {
+			return c
+		}
+	}
+}
+
+// leftovers keeps, per watcher, the changes a Take returned beyond the one
+// NextChange handed out, so tests can read the feed one event at a time.
+var (
+	leftoverMu sync.Mutex
+	leftovers  = map[store.Watcher][]store.Change{}
+)
+
+// NextChange returns the watcher's next change, waiting until timeout
+// fires. ok is false on timeout; open is false once the feed closed and
+// nothing is left.
+func NextChange(w store.Watcher, timeout <-chan time.Time) (c store.Change, ok, open bool) {
+	for {
+		leftoverMu.Lock()
+		if q := leftovers[w]; len(q) > 0 {
+			c = q[0]
+			if len(q) == 1 {
+				delete(leftovers, w)
+			} else {
+				leftovers[w] = q[1:]
+			}
+			leftoverMu.Unlock()
+			return c, true, true
+		}
+		got, isOpen := w.Take()
+		if len(got) > 0 {
+			leftovers[w] = got
+			leftoverMu.Unlock()
+			continue
+		}
+		leftoverMu.Unlock()
+		if !isOpen {
+			return c, false, false
+		}
+		select {
+		case <-w.Ready():
+		case <-timeout:
+			return c, false, true
 		}
 	}
 }
@@ -85,10 +126,8 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	}
 
 	// Bob saw none of it.
-	select {
-	case c := <-bobW.C():
+	if c, ok, _ := NextChange(bobW, time.After(50*time.Millisecond)); ok {
 		t.Errorf("bob got alice's event %+v", c)
-	case <-time.After(50 * time.Millisecond):
 	}
 
 	// A reader that does not read never blocks writers, and once it reads
@@ -102,16 +141,15 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	var last store.ModSeq
 	timeout := time.After(5 * time.Second)
 	for last < final {
-		select {
-		case c := <-slow.C():
-			if c.MailboxID == ib.ID && c.Kind == store.MailboxChanged {
-				if c.ModSeq <= last {
-					t.Fatalf("events out of order: %d after %d", c.ModSeq, last)
-				}
-				last = c.ModSeq
-			}
-		case <-timeout:
+		c, ok, _ := NextChange(slow, timeout)
+		if !ok {
 			t.Fatalf("slow reader never saw MODSEQ %d (last %d)", final, last)
+		}
+		if c.MailboxID == ib.ID && c.Kind == store.MailboxChanged {
+			if c.ModSeq <= last {
+				t.Fatalf("events out of order: %d after %d", c.ModSeq, last)
+			}
+			last = c.ModSeq
 		}
 	}
 }
