@@ -92,7 +92,7 @@ func (s *session) cmdNoop(cmd *imap.Command) (string, error) {
 func (s *session) cmdLogout(cmd *imap.Command) (string, error) {
 	s.c.w.WriteStatus("", "BYE", "", "letterbox logging out")
 	s.state = stateLogout
-	s.sel = nil
+	s.dropView()
 	return "", nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/imap"
-	"github.com/letterbox/letterbox/internal/store"
 )
 
 // idleKeepalive is how often an idling session says "* OK Still here".
@@ -27,9 +26,9 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	done := make(chan error, 1)
 	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
 	go func() { done <- c.readIdleDone() }()
-	var feed <-chan store.Change
+	var feed <-chan struct{}
 	if s.watcher != nil {
-		feed = s.watcher.C()
+		feed = s.watcher.Ready()
 	}
 	keepalive := time.NewTicker(idleKeepalive)
 	defer keepalive.Stop()
@@ -58,18 +57,17 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			default:
 				return "", errCloseConn
 			}
-		case ch, ok := <-feed:
+		case _, ok := <-feed:
 			if !ok {
 				feed = nil
-				continue
 			}
-			s.noteChange(ch)
+			s.drainFeed()
 			if s.selGone {
 				c.w.WriteStatus("", "BYE", "", "Selected mailbox was deleted, closing connection")
 				return "", errCloseConn
 			}
 			if s.changed && s.state == stateSelected {
-				s.pushUpdates(true)
+				s.syncView(true, false)
 				if err := c.flush(); err != nil {
 					return "", errCloseConn
 				}

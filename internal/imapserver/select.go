@@ -35,16 +35,12 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	info, err := mbox.Info(s.ctx)
+	v, info, err := openView(s.ctx, mbox, readOnly)
 	if err != nil {
 		return "", err
 	}
-	msgs, err := mbox.Messages(s.ctx)
-	if err != nil {
-		return "", err
-	}
-	v := newSelectedView(mbox, info, msgs, readOnly)
 	if err := v.claimRecent(s.ctx); err != nil {
+		v.release()
 		return "", err
 	}
 	if a.CondStore || a.QResync != nil {
@@ -76,6 +72,7 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	}
 	if q := a.QResync; q != nil && q.UIDValidity == v.validity {
 		if err := s.qresyncSelect(v, q); err != nil {
+			v.release()
 			return "", err
 		}
 	}
@@ -134,7 +131,7 @@ func (s *session) qresyncSelect(v *selectedView, q *imap.QResyncParams) error {
 
 // deselect leaves the selected state (RFC 3501 §6.4.2, RFC 3691).
 func (s *session) deselect() {
-	s.sel = nil
+	s.dropView()
 	s.saved = nil
 	s.changed = false
 	if s.state == stateSelected {

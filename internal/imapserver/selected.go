@@ -16,7 +16,12 @@ import (
 //
 // The slices are parallel and sorted by UID: index i is sequence number i+1.
 type selectedView struct {
-	mbox     store.Mailbox
+	mbox store.Mailbox
+	// pin keeps the content of messages expunged by others readable until
+	// this view has announced their expunge (RFC 3501 §7.4.1 forbids
+	// EXPUNGE during FETCH, STORE and SEARCH, so such a message can still
+	// be fetched by sequence number). See store.Mailbox.Pin.
+	pin      store.Pin
 	name     string
 	id       int64
 	readOnly bool
@@ -38,6 +43,44 @@ type selectedView struct {
 	pendingExpunge map[store.UID]bool
 	pendingNew     []store.Message
 	pendingFlags   map[store.UID]bool
+}
+
+// openView pins the mailbox, then reads its snapshot: the pin is taken
+// first so no content the snapshot names can be collected before the view
+// exists.
+func openView(ctx context.Context, mbox store.Mailbox, readOnly bool) (*selectedView, store.MailboxInfo, error) {
+	pin := mbox.Pin()
+	info, err := mbox.Info(ctx)
+	if err != nil {
+		pin.Release()
+		return nil, info, err
+	}
+	msgs, err := mbox.Messages(ctx)
+	if err != nil {
+		pin.Release()
+		return nil, info, err
+	}
+	v := newSelectedView(mbox, info, msgs, readOnly)
+	v.pin = pin
+	v.advancePin()
+	return v, info, nil
+}
+
+// advancePin lets the store collect content expunged at or below the MODSEQ
+// this view has fully caught up to: nothing is pending, so every expunge up
+// to lastModSeq has been told to the client.
+func (v *selectedView) advancePin() {
+	if v.pin != nil && len(v.pendingExpunge) == 0 {
+		v.pin.Advance(v.lastModSeq)
+	}
+}
+
+// release drops the view's pin.
+func (v *selectedView) release() {
+	if v.pin != nil {
+		v.pin.Release()
+		v.pin = nil
+	}
 }
 
 func newSelectedView(mbox store.Mailbox, info store.MailboxInfo, msgs []store.Message, readOnly bool) *selectedView {

@@ -108,7 +108,16 @@ func (s *session) cleanup() {
 		s.srv.releaseUser(s.account.Name)
 		s.userCounted = false
 	}
-	s.sel = nil
+	s.dropView()
+}
+
+// dropView forgets the selected mailbox's view and releases its hold on
+// expunged content (store.Pin).
+func (s *session) dropView() {
+	if s.sel != nil {
+		s.sel.release()
+		s.sel = nil
+	}
 }
 
 // run greets the client and executes commands until LOGOUT, an error or
@@ -276,22 +285,17 @@ func init() {
 	}
 }
 
-// drainFeed reads the change feed without blocking and notes whether the
-// selected mailbox changed (or vanished).
+// drainFeed takes what the change feed has pending, without blocking, and
+// notes whether the selected mailbox changed (or vanished). The feed is a
+// hint: pushUpdates also asks the store for HIGHESTMODSEQ, so a change
+// whose signal is still on its way (another node) is not missed either.
 func (s *session) drainFeed() {
 	if s.watcher == nil {
 		return
 	}
-	for {
-		select {
-		case ch, ok := <-s.watcher.C():
-			if !ok {
-				return
-			}
-			s.noteChange(ch)
-		default:
-			return
-		}
+	changes, _ := s.watcher.Take()
+	for _, ch := range changes {
+		s.noteChange(ch)
 	}
 }
 
@@ -314,23 +318,42 @@ func (s *session) noteChange(ch store.Change) {
 	}
 }
 
-// pushUpdates asks the store for the selected mailbox's changes when the
-// feed said there are any, and writes the untagged responses allowed now.
+// pushUpdates brings the selected view up to date and writes the untagged
+// responses allowed now. Every change committed before the command started
+// is reported before its tagged OK (RFC 3501 §5.2, §7; RFC 9051 §5.2):
+// the session compares the mailbox's committed HIGHESTMODSEQ (a memory read
+// on SQLite, a primary-key read on PostgreSQL) with what it last learned and
+// asks for the changes only when it moved. probe false skips the store
+// (IDLE, woken by the feed, already knows).
 func (s *session) pushUpdates(allowExpunge bool) {
+	s.syncView(allowExpunge, true)
+}
+
+func (s *session) syncView(allowExpunge, probe bool) {
 	s.drainFeed()
-	if s.sel == nil {
+	v := s.sel
+	if v == nil || s.selGone {
 		return
+	}
+	if probe && !s.changed {
+		hms, err := v.mbox.HighestModSeq(s.ctx)
+		if err != nil {
+			s.log.Error("imap highestmodseq probe failed", "mailbox", v.name, "err", err)
+		} else if hms > v.lastModSeq {
+			s.changed = true
+		}
 	}
 	if s.changed {
 		s.changed = false
-		if err := s.sel.refresh(s.ctx); err != nil {
-			s.log.Error("imap refresh failed", "mailbox", s.sel.name, "err", err)
+		if err := v.refresh(s.ctx); err != nil {
+			s.log.Error("imap refresh failed", "mailbox", v.name, "err", err)
 			return
 		}
 	}
-	if s.sel.hasPending() {
-		s.writeUpdates(s.sel.flush(allowExpunge, s.qresync, !s.rev2))
+	if v.hasPending() {
+		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
 	}
+	v.advancePin()
 }
 
 // writeUpdates writes untagged EXPUNGE/VANISHED/EXISTS/RECENT/FETCH
