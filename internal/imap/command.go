@@ -114,20 +114,20 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseCreate()
 	case "DELETE", "SUBSCRIBE", "UNSUBSCRIBE", "GETQUOTAROOT":
 		r.sp()
-		return &MailboxArgs{Mailbox: r.mailbox()}
+		return &MailboxArgs{Mailbox: r.mailboxArg()}
 	case "RENAME":
 		r.sp()
-		a := &RenameArgs{From: r.mailbox()}
+		a := &RenameArgs{From: r.mailboxArg()}
 		r.sp()
-		a.To = r.mailbox()
+		a.To = r.mailboxArg()
 		return a
 	case "LIST":
 		return r.parseList()
 	case "LSUB":
 		r.sp()
-		a := &ListArgs{Reference: r.mailbox()}
+		a := &ListArgs{Reference: r.mailboxArg()}
 		r.sp()
-		a.Patterns = []string{r.listMailbox()}
+		a.Patterns = []string{r.listPatternArg()}
 		return a
 	case "STATUS":
 		return r.parseStatus()
@@ -143,7 +143,7 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		r.sp()
 		a := &CopyArgs{Seq: r.seqSet()}
 		r.sp()
-		a.Mailbox = r.mailbox()
+		a.Mailbox = r.mailboxArg()
 		return a
 	case "ENABLE":
 		a := &EnableArgs{}

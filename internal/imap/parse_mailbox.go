@@ -9,7 +9,7 @@ import (
 // *(SP select-param) ")"] (RFC 3501 §6.3.1, RFC 4466 §2.2, RFC 7162 §7).
 func (r *Reader) parseSelect() Args {
 	r.sp()
-	a := &SelectArgs{Mailbox: r.mailbox()}
+	a := &SelectArgs{Mailbox: r.mailboxArg()}
 	if r.eol() {
 		return a
 	}
@@ -78,7 +78,7 @@ func (r *Reader) parseQResync() *QResyncParams {
 // *(SP use-attr)] ")" ")"] (RFC 3501 §6.3.3, RFC 6154 §6).
 func (r *Reader) parseCreate() Args {
 	r.sp()
-	a := &CreateArgs{Mailbox: r.mailbox()}
+	a := &CreateArgs{Mailbox: r.mailboxArg()}
 	if r.eol() {
 		return a
 	}
@@ -140,7 +140,7 @@ func (r *Reader) parseList() Args {
 		}
 		r.sp()
 	}
-	a.Reference = r.mailbox()
+	a.Reference = r.mailboxArg()
 	r.sp()
 	if r.peek() == '(' {
 		a.Extended = true
@@ -149,11 +149,11 @@ func (r *Reader) parseList() Args {
 			if !first {
 				r.sp()
 			}
-			a.Patterns = append(a.Patterns, r.listMailbox())
+			a.Patterns = append(a.Patterns, r.listPatternArg())
 		}
 		r.pos++
 	} else {
-		a.Patterns = []string{r.listMailbox()}
+		a.Patterns = []string{r.listPatternArg()}
 	}
 	if r.eol() {
 		return a
@@ -192,7 +192,7 @@ func (r *Reader) parseList() Args {
 // (RFC 3501 §6.3.10).
 func (r *Reader) parseStatus() Args {
 	r.sp()
-	a := &StatusArgs{Mailbox: r.mailbox()}
+	a := &StatusArgs{Mailbox: r.mailboxArg()}
 	r.sp()
 	a.Items = r.statusItems()
 	return a
@@ -224,7 +224,7 @@ func (r *Reader) statusItems() []string {
 // ReaderOptions.MultiAppend, further messages may follow (RFC 3502).
 func (r *Reader) parseAppend() Args {
 	r.sp()
-	a := &AppendArgs{Mailbox: r.mailbox()}
+	a := &AppendArgs{Mailbox: r.mailboxArg()}
 	for {
 		r.sp()
 		var m AppendMessage

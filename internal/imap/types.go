@@ -14,8 +14,9 @@
 //
 // Mailbox names in Args are decoded to UTF-8: from modified UTF-7
 // (RFC 3501 §5.1.3) by default, taken as UTF-8 after Reader.SetUTF8(true)
-// (UTF8=ACCEPT, IMAP4rev2). INBOX in any case becomes "INBOX". Names with
-// control characters are refused with a ParseError.
+// (UTF8=ACCEPT, IMAP4rev2). INBOX in any case becomes "INBOX". A name that
+// is well-formed but does not decode (or holds control characters) is no
+// syntax error: it comes back as an invalid name, see IsInvalidName.
 //
 // Literals (RFC 3501 §4.3, RFC 7888, RFC 3516): each literal is checked
 // against ReaderOptions.LiteralLimit before any of it is read. A refused

@@ -19,7 +19,12 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 		return "", errBad("MULTIAPPEND is not supported")
 	}
 	m := a.Messages[0]
-	name := canonicalName(a.Mailbox)
+	// An invalid name: no such mailbox, and CREATE would not help, so no
+	// TRYCREATE (RFC 3501 §6.3.11).
+	name, err := existingName(a.Mailbox)
+	if err != nil {
+		return "", err
+	}
 	info, err := s.boxes.Get(s.ctx, name)
 	if err != nil {
 		if pe := storeError(err, true); pe != nil {

@@ -28,7 +28,10 @@ func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dest := canonicalName(a.Mailbox)
+	dest, err := existingName(a.Mailbox) // no TRYCREATE: CREATE would fail
+	if err != nil {
+		return "", err
+	}
 	destInfo, err := s.boxes.Get(s.ctx, dest)
 	if err != nil {
 		if pe := storeError(err, true); pe != nil {

@@ -31,11 +31,35 @@ func canonicalName(name string) string {
 	return name
 }
 
+// existingName is canonicalName for an argument that must name an existing
+// mailbox. A well-formed name that is not valid modified UTF-7 (or UTF-8)
+// names no mailbox: NO [NONEXISTENT], never BAD, which is for syntax errors
+// (RFC 3501 §7.1.3, RFC 5530 §3; Dovecot answers NO too).
+func existingName(arg string) (string, error) {
+	if imap.IsInvalidName(arg) {
+		return "", errNo("NONEXISTENT", "No such mailbox (invalid mailbox name)")
+	}
+	return canonicalName(arg), nil
+}
+
+// newName is canonicalName for the name of a mailbox to create (CREATE,
+// RENAME's new name, SUBSCRIBE): an invalid name cannot be made,
+// NO [CANNOT] (RFC 5530 §3).
+func newName(arg string) (string, error) {
+	if imap.IsInvalidName(arg) {
+		return "", errNo("CANNOT", "Invalid mailbox name")
+	}
+	return canonicalName(arg), nil
+}
+
 // cmdCreate: CREATE (RFC 3501 §6.3.3) with the USE parameter
 // (CREATE-SPECIAL-USE, RFC 6154 §3).
 func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.CreateArgs)
-	name := canonicalName(a.Mailbox)
+	name, err := newName(a.Mailbox)
+	if err != nil {
+		return "", err
+	}
 	if name == store.InboxName {
 		return "", errNo("ALREADYEXISTS", "INBOX always exists")
 	}
@@ -63,7 +87,10 @@ func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 // cmdDelete: DELETE (RFC 3501 §6.3.4). Deleting the selected mailbox
 // deselects it.
 func (s *session) cmdDelete(cmd *imap.Command) (string, error) {
-	name := canonicalName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	name, err := existingName(cmd.Args.(*imap.MailboxArgs).Mailbox)
+	if err != nil {
+		return "", err
+	}
 	if name == store.InboxName {
 		return "", errNo("CANNOT", "INBOX cannot be deleted")
 	}
@@ -84,7 +111,14 @@ func (s *session) cmdDelete(cmd *imap.Command) (string, error) {
 // stays (the store implements it).
 func (s *session) cmdRename(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.RenameArgs)
-	from, to := canonicalName(a.From), canonicalName(a.To)
+	from, err := existingName(a.From)
+	if err != nil {
+		return "", err
+	}
+	to, err := newName(a.To)
+	if err != nil {
+		return "", err
+	}
 	if to == store.InboxName {
 		return "", errNo("ALREADYEXISTS", "INBOX always exists")
 	}
@@ -99,8 +133,16 @@ func (s *session) cmdRename(cmd *imap.Command) (string, error) {
 
 // cmdSubscribe: SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6-7).
 func (s *session) cmdSubscribe(cmd *imap.Command) (string, error) {
-	name := canonicalName(cmd.Args.(*imap.MailboxArgs).Mailbox)
-	return "", s.boxes.SetSubscribed(s.ctx, name, cmd.Name == "SUBSCRIBE")
+	arg := cmd.Args.(*imap.MailboxArgs).Mailbox
+	subscribe := cmd.Name == "SUBSCRIBE"
+	name, err := existingName(arg)
+	if subscribe {
+		name, err = newName(arg)
+	}
+	if err != nil {
+		return "", err
+	}
+	return "", s.boxes.SetSubscribed(s.ctx, name, subscribe)
 }
 
 // cmdNamespace: NAMESPACE (RFC 2342): one personal namespace, no others.
@@ -114,7 +156,10 @@ func (s *session) cmdNamespace(cmd *imap.Command) (string, error) {
 // command).
 func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.StatusArgs)
-	name := canonicalName(a.Mailbox)
+	name, err := existingName(a.Mailbox)
+	if err != nil {
+		return "", err
+	}
 	st, err := s.boxes.Status(s.ctx, name)
 	if err != nil {
 		return "", err
@@ -211,8 +256,13 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			}
 		}
 	}
+	// A reference or pattern that is not valid modified UTF-7 (or UTF-8)
+	// matches nothing (Dovecot: OK, nothing listed).
 	var patterns []string
 	for _, p := range a.Patterns {
+		if imap.IsInvalidName(a.Reference) || imap.IsInvalidName(p) {
+			continue
+		}
 		patterns = append(patterns, canonicalPattern(a.Reference+p))
 	}
 	for _, e := range entries {

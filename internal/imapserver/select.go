@@ -30,7 +30,10 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	// for a deleted mailbox whose ID the store reused must not end the
 	// new selection): drop them.
 	s.drainFeed()
-	name := canonicalName(a.Mailbox)
+	name, err := existingName(a.Mailbox)
+	if err != nil {
+		return "", err
+	}
 	mbox, err := s.boxes.Open(s.ctx, name)
 	if err != nil {
 		return "", err
