@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -65,4 +66,60 @@ S: b9 NO [NONEXISTENT] No such mailbox (invalid mailbox name)
 	c.expect("c1 OK ENABLE completed")
 	c.send("c2 STATUS {2+}\r\n\xc3x (MESSAGES)")
 	c.expect("c2 NO [NONEXISTENT] No such mailbox (invalid mailbox name)")
+}
+
+// selectCondstore selects INBOX with (CONDSTORE) and skips the untagged
+// responses.
+func (c *tconn) selectCondstore(tag string) {
+	c.t.Helper()
+	c.collect(tag, "SELECT INBOX (CONDSTORE)")
+}
+
+// ESEARCH with a MODSEQ criterion reports the highest MODSEQ of the
+// messages it returns (RFC 4731 §3.2): of the MIN message, of the MAX
+// message, of both, or of all matches for ALL and COUNT.
+func TestESearchModSeqOfReturnedMessages(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 3; i++ {
+		h.deliver("INBOX", msg1)
+	}
+	c := h.login()
+	c.selectCondstore("a0")
+	// Message 2 gets the highest MODSEQ, then 3, then 1.
+	c.collect("a1", "STORE 3 +FLAGS.SILENT (\\Answered)")
+	c.collect("a2", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+	lines := c.collect("a3", "FETCH 1:3 (MODSEQ)")
+	if len(lines) != 3 {
+		t.Fatalf("FETCH MODSEQ: %q", lines)
+	}
+	m1, m2, m3 := modseqOf(t, lines[0]), modseqOf(t, lines[1]), modseqOf(t, lines[2])
+	if !(m1 < m3 && m3 < m2) {
+		t.Fatalf("unexpected MODSEQs %d %d %d", m1, m2, m3)
+	}
+	c.run(fmt.Sprintf(`
+C: b1 SEARCH RETURN (MIN) MODSEQ 1
+S: * ESEARCH (TAG "b1") MIN 1 MODSEQ %[1]d
+S: b1 OK SEARCH completed
+C: b2 SEARCH RETURN (MAX) MODSEQ 1
+S: * ESEARCH (TAG "b2") MAX 3 MODSEQ %[3]d
+S: b2 OK SEARCH completed
+C: b3 UID SEARCH RETURN (MIN MAX) MODSEQ 1
+S: * ESEARCH (TAG "b3") UID MIN 1 MAX 3 MODSEQ %[3]d
+S: b3 OK UID SEARCH completed
+C: b4 SEARCH RETURN (ALL) MODSEQ 1
+S: * ESEARCH (TAG "b4") ALL 1:3 MODSEQ %[2]d
+S: b4 OK SEARCH completed
+C: b5 SEARCH RETURN (COUNT) MODSEQ 1
+S: * ESEARCH (TAG "b5") COUNT 3 MODSEQ %[2]d
+S: b5 OK SEARCH completed
+C: b6 SEARCH RETURN (MIN COUNT) MODSEQ 1
+S: * ESEARCH (TAG "b6") MIN 1 COUNT 3 MODSEQ %[2]d
+S: b6 OK SEARCH completed
+C: b7 SEARCH MODSEQ 1
+S: * SEARCH 1 2 3 (MODSEQ %[2]d)
+S: b7 OK SEARCH completed
+C: b8 SEARCH RETURN (MIN MAX) MODSEQ %[2]d
+S: * ESEARCH (TAG "b8") MIN 2 MAX 2 MODSEQ %[2]d
+S: b8 OK SEARCH completed
+`, m1, m2, m3))
 }

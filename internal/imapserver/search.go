@@ -95,7 +95,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	}
 	v := s.sel
 	var matches []store.UID
-	var maxModSeq store.ModSeq
+	var modseqs []store.ModSeq // MODSEQ of each match, for RFC 4731 §3.2
 	n := v.count()
 	evalBatch := func(start, end int) error {
 		msgs := make([]searchMsg, 0, end-start)
@@ -135,9 +135,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 			}
 			if ok {
 				matches = append(matches, m.uid)
-				if m.modseq > maxModSeq {
-					maxModSeq = m.modseq
-				}
+				modseqs = append(modseqs, m.modseq)
 			}
 		}
 		return nil
@@ -147,13 +145,13 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 			return "", err
 		}
 	}
-	s.writeSearchResult(cmd, a, matches, maxModSeq, needs.modseq, save)
+	s.writeSearchResult(cmd, a, matches, modseqs, needs.modseq, save)
 	return "", nil
 }
 
 // writeSearchResult answers with SEARCH or ESEARCH and updates the saved
-// result.
-func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, matches []store.UID, maxModSeq store.ModSeq, withModSeq, save bool) {
+// result. modseqs holds the MODSEQ of each match.
+func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, matches []store.UID, modseqs []store.ModSeq, withModSeq, save bool) {
 	v := s.sel
 	nums := make([]uint32, len(matches))
 	for i, u := range matches {
@@ -198,7 +196,7 @@ func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, match
 		}
 		if withModSeq && len(nums) > 0 {
 			w.Raw(" (MODSEQ ")
-			w.Number(uint64(maxModSeq))
+			w.Number(uint64(slices.Max(modseqs)))
 			w.CloseList()
 		}
 		w.CRLF()
@@ -235,9 +233,27 @@ func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, match
 	}
 	if withModSeq && len(nums) > 0 {
 		w.Raw(" MODSEQ ")
-		w.Number(uint64(maxModSeq))
+		w.Number(uint64(esearchModSeq(modseqs, has("MIN"), has("MAX"), has("ALL") || has("COUNT"))))
 	}
 	w.CRLF()
+}
+
+// esearchModSeq is the MODSEQ an ESEARCH response reports (RFC 4731
+// §3.2): the highest MODSEQ of the messages it returns. With ALL or COUNT
+// those are all the matches; with MIN and/or MAX only, the lowest and/or
+// highest match. matches (and so modseqs) are in ascending order.
+func esearchModSeq(modseqs []store.ModSeq, wantMin, wantMax, all bool) store.ModSeq {
+	if all || !wantMin && !wantMax {
+		return slices.Max(modseqs)
+	}
+	var m store.ModSeq
+	if wantMin {
+		m = modseqs[0]
+	}
+	if wantMax {
+		m = max(m, modseqs[len(modseqs)-1])
+	}
+	return m
 }
 
 // matchKey evaluates one search key (RFC 3501 §6.4.4).
