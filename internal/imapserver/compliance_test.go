@@ -123,3 +123,64 @@ S: * ESEARCH (TAG "b8") MIN 2 MAX 2 MODSEQ %[2]d
 S: b8 OK SEARCH completed
 `, m1, m2, m3))
 }
+
+// EXAMINE reports the \Recent messages without claiming them
+// (RFC 3501 §6.3.2): the same count as STATUS, and SELECT still gets them.
+func TestExamineReportsRecentWithoutClaiming(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	h.deliver("INBOX", msg1)
+	c := h.login()
+	c.run(`
+C: a1 STATUS INBOX (RECENT)
+S: * STATUS "INBOX" (RECENT 2)
+S: a1 OK STATUS completed
+C: a2 EXAMINE INBOX
+S~ \* FLAGS .*
+S~ \* OK \[PERMANENTFLAGS .*
+S: * 2 EXISTS
+S: * 2 RECENT
+S~ \* OK \[UNSEEN 1\] .*
+S~ \* OK \[UIDVALIDITY \d+\] .*
+S~ \* OK \[UIDNEXT 3\] .*
+S~ \* OK \[HIGHESTMODSEQ \d+\] .*
+S: a2 OK [READ-ONLY] EXAMINE completed
+C: a3 FETCH 1:2 FLAGS
+S: * 1 FETCH (FLAGS (\Recent))
+S: * 2 FETCH (FLAGS (\Recent))
+S: a3 OK FETCH completed
+C: a4 SEARCH RECENT
+S: * SEARCH 1 2
+S: a4 OK SEARCH completed
+C: a5 STATUS INBOX (RECENT)
+S: * STATUS "INBOX" (RECENT 2)
+S: a5 OK STATUS completed
+`)
+	d := h.login()
+	d.run(`
+C: b1 SELECT INBOX
+S~ \* FLAGS .*
+S~ \* OK \[PERMANENTFLAGS .*
+S: * 2 EXISTS
+S: * 2 RECENT
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S: b1 OK [READ-WRITE] SELECT completed
+`)
+	// Claimed now: a new EXAMINE sees none.
+	c.run(`
+C: a6 EXAMINE INBOX
+S~ \* OK \[CLOSED\] .*
+S~ \* FLAGS .*
+S~ \* OK \[PERMANENTFLAGS .*
+S: * 2 EXISTS
+S: * 0 RECENT
+S~ .*
+S~ .*
+S~ .*
+S~ .*
+S: a6 OK [READ-ONLY] EXAMINE completed
+`)
+}

@@ -38,6 +38,13 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var unclaimed store.MailboxStatus
+	if readOnly {
+		// Counted before the snapshot: see peekRecent.
+		if unclaimed, err = s.boxes.Status(s.ctx, name); err != nil {
+			return "", err
+		}
+	}
 	v, info, err := openView(s.ctx, mbox, readOnly)
 	if err != nil {
 		return "", err
@@ -45,6 +52,9 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	if err := v.claimRecent(s.ctx); err != nil {
 		v.release()
 		return "", err
+	}
+	if readOnly {
+		v.peekRecent(unclaimed)
 	}
 	if a.CondStore || a.QResync != nil {
 		s.condstore = true
@@ -87,6 +97,27 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 		return "READ-ONLY", nil
 	}
 	return "READ-WRITE", nil
+}
+
+// peekRecent marks as \Recent in a read-only view the messages no session
+// has claimed yet, without claiming them: EXAMINE reports the same RECENT
+// count as STATUS and SELECT and leaves \Recent as it was (RFC 3501
+// §6.3.2; Dovecot shows them \Recent in FETCH and SEARCH too). st was
+// read just before the view's snapshot. Unclaimed messages are those at or
+// above the store's \Recent watermark, so they are the st.Recent highest
+// UIDs below st.UIDNext, plus any that arrived between the two reads.
+func (v *selectedView) peekRecent(st store.MailboxStatus) {
+	older := 0 // snapshot messages that existed when st was read
+	for _, u := range v.uids {
+		if u < st.UIDNext {
+			older++
+		} else {
+			v.recent[u] = true
+		}
+	}
+	for i := max(0, older-st.Recent); i < older; i++ {
+		v.recent[v.uids[i]] = true
+	}
 }
 
 // qresyncSelect sends what changed since the client's MODSEQ: the UIDs
