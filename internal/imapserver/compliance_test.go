@@ -2,6 +2,8 @@ package imapserver_test
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -183,4 +185,53 @@ S~ .*
 S~ .*
 S: a6 OK [READ-ONLY] EXAMINE completed
 `)
+}
+
+// The first CONDSTORE enabling command issued in the selected state gets
+// "* OK [HIGHESTMODSEQ n]" before its other responses (RFC 7162 §3.1);
+// later ones do not.
+func TestFirstCondstoreEnablingCommandSendsHighestModSeq(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	h.deliver("INBOX", msg1)
+	for _, tc := range []struct{ cmd, next string }{
+		{"FETCH 1 (MODSEQ)", `\* 1 FETCH \(MODSEQ \(\d+\)\)`},
+		{"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)", `\* 1 FETCH \(UID 1 FLAGS \(.*\) MODSEQ \(\d+\)\)`},
+		{"SEARCH MODSEQ 1", `\* SEARCH 1 2 \(MODSEQ \d+\)`},
+		{"STORE 1 (UNCHANGEDSINCE 1000) +FLAGS (\\Seen)", `\* 1 FETCH \(FLAGS \(\\Seen.*\) UID 1 MODSEQ \(\d+\)\)`},
+		{"STATUS Sent (HIGHESTMODSEQ)", `\* STATUS "Sent" \(HIGHESTMODSEQ \d+\)`},
+		{"ENABLE CONDSTORE", `\* ENABLED CONDSTORE`},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			c := h.login()
+			// Nothing is selected: no HIGHESTMODSEQ to report yet.
+			c.run(`
+C: a0 STATUS INBOX (MESSAGES)
+S: * STATUS "INBOX" (MESSAGES 2)
+S: a0 OK STATUS completed
+`)
+			c.collect("a1", "EXAMINE INBOX")
+			if strings.HasPrefix(tc.cmd, "STORE") {
+				c.collect("a1", "SELECT INBOX")
+			}
+			lines := c.collect("a2", tc.cmd)
+			if len(lines) < 2 || !regexp.MustCompile(`^\* OK \[HIGHESTMODSEQ \d+\] .*$`).MatchString(lines[0]) ||
+				!regexp.MustCompile(`^`+tc.next+`$`).MatchString(lines[1]) {
+				t.Fatalf("%s:\n  %q\nwant * OK [HIGHESTMODSEQ n] first, then %s", tc.cmd, lines, tc.next)
+			}
+			for _, l := range c.collect("a3", "FETCH 1 (MODSEQ)") {
+				if strings.Contains(l, "HIGHESTMODSEQ") {
+					t.Fatalf("HIGHESTMODSEQ sent again: %q", l)
+				}
+			}
+		})
+	}
+	// Enabled before anything is selected: SELECT reports HIGHESTMODSEQ, and
+	// no enabling command repeats it.
+	c := h.login()
+	c.collect("b1", "ENABLE CONDSTORE")
+	c.collect("b2", "SELECT INBOX")
+	if lines := c.collect("b3", "FETCH 2 (MODSEQ)"); len(lines) != 1 {
+		t.Fatalf("FETCH MODSEQ after ENABLE CONDSTORE and SELECT: %q", lines)
+	}
 }

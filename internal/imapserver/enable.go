@@ -17,13 +17,13 @@ func (s *session) cmdEnable(cmd *imap.Command) (string, error) {
 		switch strings.ToUpper(c) {
 		case "CONDSTORE":
 			if !s.condstore {
-				s.condstore = true
+				s.enableCondstore()
 				enabled = append(enabled, "CONDSTORE")
 			}
 		case "QRESYNC":
 			if !s.qresync {
 				s.qresync = true
-				s.condstore = true
+				s.enableCondstore()
 				enabled = append(enabled, "QRESYNC")
 			}
 		case "IMAP4REV2":
@@ -49,6 +49,23 @@ func (s *session) cmdEnable(cmd *imap.Command) (string, error) {
 	}
 	w.CRLF()
 	return "", nil
+}
+
+// enableCondstore turns CONDSTORE on for a CONDSTORE enabling command
+// (RFC 7162 §3.1: ENABLE CONDSTORE or QRESYNC, FETCH MODSEQ or
+// CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ).
+// The first one issued while a mailbox is selected sends
+// "* OK [HIGHESTMODSEQ n]" before its other responses (RFC 7162 §3.1, as
+// Dovecot does): the client learns the value it synchronises from. SELECT
+// and EXAMINE always report HIGHESTMODSEQ themselves.
+func (s *session) enableCondstore() {
+	if s.condstore {
+		return
+	}
+	s.condstore = true
+	if s.sel != nil {
+		s.c.w.WriteStatus("", "OK", "HIGHESTMODSEQ "+utoa(uint64(s.sel.lastModSeq)), "Highest")
+	}
 }
 
 // cmdID: ID (RFC 2971). The client's fields are logged; we answer with

@@ -92,7 +92,7 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 		}
 	}
 	if wantModSeq {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	plan := planFetch(a.Items, cmd.UID, a.ChangedSince > 0)
 	if a.Vanished {

@@ -166,7 +166,7 @@ func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
 	}
 	for _, it := range a.Items {
 		if it == imap.StatusHighestModSeq {
-			s.condstore = true
+			s.enableCondstore()
 		}
 	}
 	s.writeStatus(st, a.Items)
@@ -252,7 +252,7 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 	if ret.Status != nil {
 		for _, it := range ret.Status {
 			if it == imap.StatusHighestModSeq {
-				s.condstore = true
+				s.enableCondstore()
 			}
 		}
 	}

@@ -85,7 +85,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	var needs searchNeeds
 	needs.scan(a.Key)
 	if needs.modseq {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	if needs.dollar {
 		needs.saved = map[store.UID]bool{}

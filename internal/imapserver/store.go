@@ -24,7 +24,7 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		return "", err
 	}
 	if a.HasUnchangedSince {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	op := store.FlagsReplace
 	switch a.Op {
