@@ -47,8 +47,9 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 	return acc, err
 }
 
-// DeleteAccount removes the account, its mailboxes and messages; bodies no
-// other account refers to are removed from disk after the commit.
+// DeleteAccount removes the account, its mailboxes, messages and
+// subscriptions. The messages' content stays readable while a session's
+// Pin holds it, then is collected like expunged content (collect.go).
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	name = store.NormalizeAccount(name)
 	return s.write(ctx, func(w *wtx) error {
@@ -56,18 +57,19 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		rows, err := w.query("SELECT id, name FROM mailboxes WHERE account_id = ?", acc.ID)
+		rows, err := w.query("SELECT id, name, highestmodseq FROM mailboxes WHERE account_id = ?", acc.ID)
 		if err != nil {
 			return err
 		}
 		type mb struct {
 			id   int64
 			name string
+			hms  int64
 		}
 		var mbs []mb
 		for rows.Next() {
 			var m mb
-			if err := rows.Scan(&m.id, &m.name); err != nil {
+			if err := rows.Scan(&m.id, &m.name, &m.hms); err != nil {
 				rows.Close()
 				return err
 			}
@@ -78,10 +80,10 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 			return err
 		}
 		for _, m := range mbs {
-			if err := w.deleteMailboxRows(m.id); err != nil {
+			if err := w.deleteMailboxRows(m.id, store.ModSeq(m.hms)); err != nil {
 				return err
 			}
-			w.publish(name, store.Change{Kind: store.MailboxDeleted, MailboxID: m.id, Mailbox: m.name})
+			w.publish(name, store.Change{Kind: store.MailboxDeleted, MailboxID: m.id, Mailbox: m.name, ModSeq: store.ModSeq(m.hms)})
 		}
 		_, err = w.exec("DELETE FROM accounts WHERE id = ?", acc.ID)
 		return err

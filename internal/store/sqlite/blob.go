@@ -31,7 +31,7 @@ type tempBlob = blobfs.Temp
 // kept as they are), SHA-256 computed, the size limit enforced, and the file
 // fsynced.
 func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
-	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Max: s.maxSize, Sync: true})
+	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true})
 	if err != nil && !errors.Is(err, store.ErrTooLarge) {
 		err = fmt.Errorf("sqlite: %w", err)
 	}
@@ -41,7 +41,8 @@ func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
 // placeBlob gives a synced temp blob its content address. When a blob with
 // that address exists (same content delivered before), the temp file is
 // dropped. The directory to sync before commit is recorded in w. Runs on
-// the committer goroutine, serialised with blob removal.
+// the committer goroutine under the blob lock (its job is a writeBlobs
+// one), serialised with blob removal in this process and in others.
 func (w *wtx) placeBlob(t tempBlob) error {
 	s := w.s
 	dir := s.blobDirOf(t.ID)

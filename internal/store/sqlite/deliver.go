@@ -44,7 +44,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	now := s.now()
 	results := make([]store.DeliveryResult, len(targets))
 	placed := false
-	err = s.write(ctx, func(w *wtx) error {
+	err = s.writeBlobs(ctx, func(w *wtx) error {
 		// The blob row first: message rows refer to it. When no target
 		// succeeds the whole request rolls back, blob row included.
 		if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",

@@ -44,18 +44,35 @@
 // HIGHESTMODSEQ by K. A new mailbox starts at HIGHESTMODSEQ 1. Expunged
 // UIDs stay as tombstones with the MODSEQ of their expunge.
 //
-// # Blob lifetime
+// # Expunged content and blob lifetime
 //
-// A blobs row exists while a message refers to it; when the last reference
-// goes (expunge, mailbox or account deletion) the row is deleted in the same
-// transaction and the file removed after the commit by the committer, which
-// also places new blobs, so removal never races a delivery of the same
-// content.
+// An expunge (also MOVE, RENAME of INBOX, mailbox or account DELETE) keeps
+// each removed message's content in the expunged table, with the MODSEQ of
+// its expunge, while a store.Pin of its mailbox may still refer to it: a
+// session that has not announced the expunge can still FETCH the message
+// (Details and OpenBlob answer). A collection on the committer goroutine
+// (collect.go) deletes the rows no pin holds any more, then the blobs rows
+// no message and no remaining expunged row refers to, then their files.
+// Placement and removal of blob files both run on the committer and, across
+// processes sharing the directory, under the flock on blobs/.lock, so a
+// delivery of the same content never loses its file.
+//
+// # HIGHESTMODSEQ in memory
+//
+// Mailbox.HighestModSeq answers from a per-mailbox value the committer
+// sets right after each COMMIT, before it answers the writers and
+// publishes; a mailbox not seen since Open is read once from the database
+// (a stale read never lowers a newer value).
 //
 // # Limits
 //
-// The change feed is in-process: a second process writing the same data
-// directory (the CLI while the server runs) is safe for the data
-// (SQLite locking, busy_timeout) but its changes are not announced to the
-// server's sessions.
+// The change feed, the HIGHESTMODSEQ cache and the pins are in-process: a
+// second process writing the same data directory (the CLI while the server
+// runs) is safe for the data (SQLite locking, busy_timeout, the blob lock;
+// each process removes only its own dead temp files, see blobfs.ClaimSpool)
+// but its changes are not announced to the server's sessions, the server's
+// HighestModSeq does not see them, and its collections do not know the
+// server's pins (it only collects mailboxes it changed itself). What a
+// crash left uncollected goes at the next Open that finds no other
+// process using the directory.
 package sqlite

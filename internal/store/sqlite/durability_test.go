@@ -260,7 +260,7 @@ func TestFailedSyncLeavesNothingVisible(t *testing.T) {
 			if _, err := os.Stat(s.blobPath(blobIDOf(body))); !os.IsNotExist(err) {
 				t.Errorf("blob file of the failed delivery left behind: %v", err)
 			}
-			if left, _ := os.ReadDir(s.tmpDir); len(left) != 0 {
+			if left := tempFiles(t, s); len(left) != 0 {
 				t.Errorf("temp files left: %v", left)
 			}
 			// The store still works afterwards.

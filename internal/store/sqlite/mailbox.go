@@ -101,16 +101,25 @@ func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
 	return out, err
 }
 
-// Details returns the given messages with their stored structure.
+// Details returns the given messages with their stored structure: live
+// messages, and for UIDs no longer live the content kept for sessions that
+// may still FETCH them (see collect.go), from one snapshot.
 func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
 	out := []store.MessageDetail{}
 	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
 		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
-			FROM messages m JOIN blobs b ON b.id = m.blob_id
-			WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`, m.id, uidsJSON(uids))
+		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, structure FROM (
+			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+				FROM messages m JOIN blobs b ON b.id = m.blob_id
+				WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2))
+			UNION ALL
+			SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
+				FROM expunged e JOIN blobs b ON b.id = e.blob_id
+				WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2))
+				AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
+			) ORDER BY uid`, m.id, uidsJSON(uids))
 		if err != nil {
 			return err
 		}
@@ -269,23 +278,22 @@ func (m *mailbox) Expunge(ctx context.Context, uids []store.UID) ([]store.UID, e
 	return out, err
 }
 
+// expunge removes the messages of mi with the given UIDs: each leaves a
+// tombstone and its content in expunged, with the next MODSEQ.
 func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID) ([]store.UID, error) {
-	rows, err := w.query("SELECT uid, blob_id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+	rows, err := w.query("SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
 		mi.ID, uidsJSON(uids))
 	if err != nil {
 		return nil, err
 	}
 	var gone []store.UID
-	var blobs []string
 	for rows.Next() {
 		var uid int64
-		var blob string
-		if err := rows.Scan(&uid, &blob); err != nil {
+		if err := rows.Scan(&uid); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		gone = append(gone, store.UID(uid))
-		blobs = append(blobs, blob)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -298,28 +306,35 @@ func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID)
 	if err != nil {
 		return nil, err
 	}
-	tomb, err := w.stmt("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)")
-	if err != nil {
-		return nil, err
-	}
 	hms := mi.HighestModSeq
 	for _, uid := range gone {
 		hms++
-		if _, err := del.ExecContext(w.ctx, mi.ID, int64(uid)); err != nil {
+		if err := w.keepExpunged(mi.ID, mi.ID, uid, hms); err != nil {
 			return nil, err
 		}
-		if _, err := tomb.ExecContext(w.ctx, mi.ID, int64(uid), int64(hms)); err != nil {
+		if _, err := del.ExecContext(w.ctx, mi.ID, int64(uid)); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), mi.ID); err != nil {
 		return nil, err
 	}
-	if err := w.releaseBlobs(blobs); err != nil {
-		return nil, err
-	}
+	w.noteExpunged(mi.ID)
 	w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: mi.ID, Mailbox: mi.Name, ModSeq: hms})
 	return gone, nil
+}
+
+// keepExpunged records UID uid of mailbox mbID as expunged at modseq: a
+// tombstone (QRESYNC) and its content, copied from the live row, which is
+// in mailbox from (mbID, or where Rename of INBOX moved it).
+func (w *wtx) keepExpunged(mbID, from int64, uid store.UID, modseq store.ModSeq) error {
+	if _, err := w.exec("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mbID, int64(uid), int64(modseq)); err != nil {
+		return err
+	}
+	_, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
+		SELECT ?, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = ? AND uid = ?`,
+		mbID, int64(modseq), from, int64(uid))
+	return err
 }
 
 // CopyTo copies messages to dest keeping flags and INTERNALDATE; each copy

@@ -3,10 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -29,7 +27,11 @@ func (s *Store) Mailboxes(ctx context.Context, account string) (store.Mailboxes,
 
 func (m *mailboxes) Account() store.Account { return m.acc }
 
-const mailboxColumns = "id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq"
+// mailboxColumns are read FROM mailboxes (no alias); Subscribed comes from
+// subscriptions, which are kept by name.
+const mailboxColumns = `id, name, special_use,
+	EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name),
+	uidvalidity, uidnext, highestmodseq`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -160,30 +162,63 @@ func (w *wtx) createParents(acc store.Account, name string) error {
 	return nil
 }
 
-// createMailbox inserts one mailbox with a fresh UIDVALIDITY. A new mailbox
-// starts with UIDNEXT 1 and HIGHESTMODSEQ 1 (RFC 7162 §3.1.1: MODSEQ values
-// are positive).
+// createMailbox inserts one mailbox with a fresh UIDVALIDITY and a fresh
+// ID (never one a deleted mailbox had: see nextMailboxID). A new mailbox
+// starts with UIDNEXT 1 and HIGHESTMODSEQ 1 (RFC 7162 §3.1.1: MODSEQ
+// values are positive). subscribed subscribes its name; it is subscribed
+// also when the name was before (subscriptions outlive mailboxes).
 func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscribed bool) (store.MailboxInfo, error) {
+	if _, err := mailboxByName(w.ctx, w.tx, acc.ID, name); err == nil {
+		return store.MailboxInfo{}, store.ErrMailboxExists
+	} else if !errors.Is(err, store.ErrNoSuchMailbox) {
+		return store.MailboxInfo{}, err
+	}
 	uv, err := w.nextUIDValidity()
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
-	res, err := w.exec(`INSERT INTO mailboxes (account_id, name, special_use, subscribed, uidvalidity)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`, acc.ID, name, specialUse, subscribed, uv)
+	id, err := w.nextMailboxID()
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
+	res, err := w.exec(`INSERT INTO mailboxes (id, account_id, name, special_use, uidvalidity)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`, id, acc.ID, name, specialUse, uv)
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return store.MailboxInfo{}, store.ErrMailboxExists
 	}
-	id, err := res.LastInsertId()
+	if subscribed {
+		if err := w.subscribe(acc.ID, name); err != nil {
+			return store.MailboxInfo{}, err
+		}
+	}
+	mi, err := mailboxByID(w.ctx, w.tx, id)
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
-	mi := store.MailboxInfo{ID: id, Name: name, SpecialUse: specialUse, Subscribed: subscribed,
-		UIDValidity: uv, UIDNext: 1, HighestModSeq: 1}
 	w.publish(acc.Name, store.Change{Kind: store.MailboxCreated, MailboxID: id, Mailbox: name, ModSeq: 1})
 	return mi, nil
+}
+
+// nextMailboxID hands out mailbox IDs that are never reused, not even the
+// highest one after it was deleted (SQLite's rowid would reuse it): the
+// expunged content of a deleted mailbox, pins and feed events name
+// mailboxes by ID.
+func (w *wtx) nextMailboxID() (int64, error) {
+	var next int64
+	err := w.queryRow(`SELECT MAX(
+		COALESCE((SELECT value FROM meta WHERE key = 'mailbox_id'), 0),
+		COALESCE((SELECT MAX(id) FROM mailboxes), 0),
+		COALESCE((SELECT MAX(mailbox_id) FROM expunged), 0)) + 1`).Scan(&next)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := w.exec("INSERT INTO meta (key, value) VALUES ('mailbox_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", next); err != nil {
+		return 0, err
+	}
+	return next, nil
 }
 
 // nextUIDValidity hands out strictly increasing UIDVALIDITY values, based
@@ -240,7 +275,7 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err := w.deleteMailboxRows(mi.ID); err != nil {
+		if err := w.deleteMailboxRows(mi.ID, mi.HighestModSeq); err != nil {
 			return err
 		}
 		w.publish(m.acc.Name, store.Change{Kind: store.MailboxDeleted, MailboxID: mi.ID, Mailbox: name, ModSeq: mi.HighestModSeq})
@@ -248,11 +283,15 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 	})
 }
 
-// deleteMailboxRows deletes a mailbox, its messages and tombstones, and
-// releases the blobs only it referred to.
-func (w *wtx) deleteMailboxRows(id int64) error {
-	blobs, err := w.blobIDsOf("SELECT DISTINCT blob_id FROM messages WHERE mailbox_id = ?", id)
-	if err != nil {
+// deleteMailboxRows deletes a mailbox, its messages and tombstones. The
+// messages' content stays in expunged, at MODSEQ hms+1 (hms: the mailbox's
+// last HIGHESTMODSEQ), until no Pin of the mailbox remains: its sessions
+// are closed by the front end, but one may be in the middle of a FETCH.
+// Subscriptions stay (RFC 3501 §6.3.4).
+func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
+	if _, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
+		SELECT mailbox_id, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = ?`,
+		int64(hms)+1, id); err != nil {
 		return err
 	}
 	for _, q := range []string{
@@ -264,43 +303,7 @@ func (w *wtx) deleteMailboxRows(id int64) error {
 			return err
 		}
 	}
-	return w.releaseBlobs(blobs)
-}
-
-func (w *wtx) blobIDsOf(query string, args ...any) ([]string, error) {
-	rows, err := w.query(query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// releaseBlobs deletes the blobs rows no message refers to any more; their
-// files go after the commit (cleanupBlobs).
-func (w *wtx) releaseBlobs(ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	js, err := json.Marshal(ids)
-	if err != nil {
-		return err
-	}
-	if _, err := w.exec(`DELETE FROM blobs WHERE id IN (SELECT value FROM json_each(?))
-		AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.blob_id = blobs.id)`, string(js)); err != nil {
-		return err
-	}
-	w.blobCheck = append(w.blobCheck, ids...)
+	w.noteExpunged(id)
 	return nil
 }
 
@@ -369,7 +372,12 @@ func (m *mailboxes) Rename(ctx context.Context, oldName, newName string) error {
 			}
 			w.publish(m.acc.Name, store.Change{Kind: store.MailboxRenamed, MailboxID: r.id, Mailbox: r.name, ModSeq: store.ModSeq(r.hms)})
 		}
-		return nil
+		// The subscriptions of the mailbox and of every name below it
+		// move with it (a subscription already on a new name stays one).
+		_, err = w.exec(`UPDATE OR REPLACE subscriptions SET name = ?1 || substr(name, length(?2) + 1)
+			WHERE account_id = ?3 AND (name = ?2 OR (name >= ?4 AND name < ?5))`,
+			newName, oldName, m.acc.ID, lo, hi)
+		return err
 	})
 }
 
@@ -390,17 +398,22 @@ func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName st
 		inbox.UIDNext, inbox.HighestModSeq, inbox.ID, dst.ID); err != nil {
 		return err
 	}
-	if _, err := w.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", dst.ID, inbox.ID); err != nil {
-		return err
-	}
+	// INBOX keeps what its sessions may still FETCH (as after an expunge).
 	hms := inbox.HighestModSeq
 	for _, uid := range uids {
 		hms++
-		if _, err := w.exec("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)", inbox.ID, uid, hms); err != nil {
+		if err := w.keepExpunged(inbox.ID, inbox.ID, uid, hms); err != nil {
 			return err
 		}
 	}
-	if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", hms, inbox.ID); err != nil {
+	if _, err := w.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", dst.ID, inbox.ID); err != nil {
+		return err
+	}
+	w.noteHMS(dst.ID, inbox.HighestModSeq)
+	if len(uids) > 0 {
+		w.noteExpunged(inbox.ID)
+	}
+	if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), inbox.ID); err != nil {
 		return err
 	}
 	if len(uids) > 0 {
@@ -427,22 +440,47 @@ func (w *wtx) uidsOf(mailboxID int64) ([]store.UID, error) {
 	return out, rows.Err()
 }
 
-// SetSubscribed sets the subscription flag of an existing mailbox.
+// SetSubscribed adds name to or removes it from the subscriptions, which
+// are kept by name: the mailbox need not exist (RFC 3501 §6.3.6).
 func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
 	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return err
 	}
 	return m.s.write(ctx, func(w *wtx) error {
-		res, err := w.exec("UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?", subscribed, m.acc.ID, name)
+		if subscribed {
+			return w.subscribe(m.acc.ID, name)
+		}
+		_, err := w.exec("DELETE FROM subscriptions WHERE account_id = ? AND name = ?", m.acc.ID, name)
+		return err
+	})
+}
+
+func (w *wtx) subscribe(accountID int64, name string) error {
+	_, err := w.exec("INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", accountID, name)
+	return err
+}
+
+// Subscriptions lists the subscribed names in byte order.
+func (m *mailboxes) Subscriptions(ctx context.Context) ([]string, error) {
+	out := []string{}
+	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", m.acc.ID)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return store.ErrNoSuchMailbox
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			out = append(out, n)
 		}
-		return nil
+		return rows.Err()
 	})
+	return out, err
 }
 
 // Open returns a handle on one mailbox. The handle follows the mailbox

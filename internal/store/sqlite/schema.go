@@ -1,5 +1,10 @@
 package sqlite
 
+import (
+	"database/sql"
+	"errors"
+)
+
 // schema is the whole database layout. Notes:
 //   - mailboxes.recent_uid is the \Recent watermark: messages with
 //     uid >= recent_uid have not been claimed by a session yet
@@ -13,9 +18,22 @@ package sqlite
 //     once per body, shared by every copy.
 //   - tombstones keep expunged UIDs with the MODSEQ of their expunge for
 //     QRESYNC's VANISHED (RFC 7162 §3.2.10).
+//   - expunged keeps the content of expunged messages (as they were when
+//     expunged) while a session may still FETCH them: a session learns of
+//     an expunge only when it is told (RFC 3501 §7.4.1). modseq is the
+//     MODSEQ of the expunge (for a deleted mailbox: its last
+//     HIGHESTMODSEQ + 1), msg_modseq the message's own. A row goes once no
+//     Pin of the mailbox holds that MODSEQ (collect.go); it keeps its blob
+//     (and the file) alive like a message row does. No foreign key to
+//     mailboxes: the rows of a deleted mailbox outlive it.
+//   - subscriptions are kept by name, apart from the mailboxes (RFC 3501
+//     §6.3.6): DELETE leaves them, RENAME moves them. mailboxes.subscribed
+//     is no longer used (schema 2 copied it into subscriptions).
 //   - meta holds counters: the last UIDVALIDITY handed out, so a mailbox
 //     deleted and re-created in the same second gets a new one
-//     (RFC 3501 §2.3.1.1).
+//     (RFC 3501 §2.3.1.1); the last mailbox ID handed out, so an ID is
+//     never reused (expunged rows, pins and feed events name mailboxes by
+//     ID); the schema version.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
 	key   TEXT PRIMARY KEY,
@@ -71,4 +89,59 @@ CREATE TABLE IF NOT EXISTS tombstones (
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tombstones_modseq ON tombstones (mailbox_id, modseq);
+
+CREATE TABLE IF NOT EXISTS expunged (
+	mailbox_id   INTEGER NOT NULL,
+	uid          INTEGER NOT NULL,
+	modseq       INTEGER NOT NULL,
+	msg_modseq   INTEGER NOT NULL,
+	flags        TEXT NOT NULL DEFAULT '',
+	internaldate INTEGER NOT NULL,
+	tzoffset     INTEGER NOT NULL DEFAULT 0,
+	size         INTEGER NOT NULL,
+	blob_id      TEXT NOT NULL REFERENCES blobs(id),
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);
+CREATE INDEX IF NOT EXISTS expunged_blob ON expunged (blob_id);
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
 `
+
+// schemaVersion is meta's 'schema' value once migrate ran.
+const schemaVersion = 2
+
+// migrate brings data of older schemas up to date, once, in one write
+// transaction (a second process opening at the same moment waits for it
+// and then finds nothing to do):
+//   - 2: subscriptions move from mailboxes.subscribed to their own table.
+func migrate(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var v int64
+	err = tx.QueryRow("SELECT value FROM meta WHERE key = 'schema'").Scan(&v)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if v >= schemaVersion {
+		return nil
+	}
+	if v < 2 {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO subscriptions (account_id, name)
+			SELECT account_id, name FROM mailboxes WHERE subscribed <> 0`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(`INSERT INTO meta (key, value) VALUES ('schema', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, schemaVersion); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
@@ -10,7 +11,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
+		// Collect often, so collections interleave with the writes.
+		s, err := sqlite.Open(sqlite.Options{Dir: t.TempDir(), CollectDelay: 5 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

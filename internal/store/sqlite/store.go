@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // Options configures Open.
@@ -33,7 +34,15 @@ type Options struct {
 	// Now is the clock (default delivery time, account creation, fresh
 	// UIDVALIDITY values); nil means time.Now.
 	Now func() time.Time
+	// CollectDelay is how long the committer waits after an expunge or a
+	// Pin moved before it collects expunged content nobody can see any
+	// more, so a burst of triggers makes one collection; 0 means
+	// defaultCollectDelay.
+	CollectDelay time.Duration
 }
+
+// defaultCollectDelay: see Options.CollectDelay.
+const defaultCollectDelay = 100 * time.Millisecond
 
 // Store is the SQLite driver. It implements store.Store.
 type Store struct {
@@ -44,6 +53,27 @@ type Store struct {
 	fs      FS
 	log     *slog.Logger
 	now     func() time.Time
+
+	// spool is this Store's claim on blobs/tmp (its temp file names).
+	spool *blobfs.SpoolClaim
+	// blobLock (blobs/.lock) is held by the committer around a batch that
+	// places blob files and around a collection that removes them, so
+	// another process on the same directory never removes a file this one
+	// is reusing, nor the other way round (see collect.go).
+	blobLock *blobfs.Lock
+
+	// pins registers the sessions that may still read expunged content.
+	pins store.Pins
+	// hms caches each mailbox's committed HIGHESTMODSEQ (HighestModSeq).
+	hmsMu sync.Mutex
+	hms   map[int64]hmsEntry
+	// Collection of expunged content: the mailboxes to look at, whether a
+	// collection is due, and the committer's wake-up for it.
+	collectDelay time.Duration
+	gcMu         sync.Mutex
+	gcPending    map[int64]struct{}
+	gcArmed      bool
+	gcKick       chan struct{}
 
 	writer *sql.DB // exactly one connection, used by the committer only
 	// stmts are prepared on writer, unprepared are texts still to prepare;
@@ -91,7 +121,16 @@ func Open(opts Options) (*Store, error) {
 		stmts:   make(map[string]*sql.Stmt),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
+
+		hms:          make(map[int64]hmsEntry),
+		collectDelay: opts.CollectDelay,
+		gcPending:    make(map[int64]struct{}),
+		gcKick:       make(chan struct{}, 1),
 	}
+	if s.collectDelay <= 0 {
+		s.collectDelay = defaultCollectDelay
+	}
+	s.pins.OnMove = func(id int64) { s.triggerCollect(id) }
 	if s.fs == nil {
 		s.fs = OSFS{}
 	}
@@ -104,7 +143,30 @@ func Open(opts Options) (*Store, error) {
 	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s.removeStaleTemps()
+	// Temp files a crash left behind go now; those of another process
+	// using the directory (the CLI while the server runs) stay.
+	var err error
+	if s.spool, err = blobfs.ClaimSpool(s.tmpDir, "", s.log); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if s.spool.Removed > 0 {
+		s.log.Info("removed stale temp blobs", "count", s.spool.Removed)
+	}
+	if s.blobLock, err = blobfs.OpenLock(filepath.Join(s.blobDir, ".lock")); err != nil {
+		s.spool.Release()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	fail := func(err error) (*Store, error) {
+		if s.writer != nil {
+			s.writer.Close()
+		}
+		if s.reader != nil {
+			s.reader.Close()
+		}
+		s.blobLock.Close()
+		s.spool.Release()
+		return nil, err
+	}
 
 	dbPath := filepath.Join(opts.Dir, "letterbox.db")
 	// synchronous(FULL) with WAL: every COMMIT fsyncs the WAL, so a commit
@@ -112,42 +174,36 @@ func Open(opts Options) (*Store, error) {
 	// (the CLI) writing the same file.
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	u := (&url.URL{Scheme: "file", Path: dbPath}).String()
-	var err error
 	s.writer, err = sql.Open("sqlite", u+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return fail(fmt.Errorf("sqlite: %w", err))
 	}
 	s.writer.SetMaxOpenConns(1)
 	s.writer.SetMaxIdleConns(1)
 	s.writer.SetConnMaxLifetime(0)
 	s.writer.SetConnMaxIdleTime(0)
 	if _, err := s.writer.Exec(schema); err != nil {
-		s.writer.Close()
-		return nil, fmt.Errorf("sqlite: schema: %w", err)
+		return fail(fmt.Errorf("sqlite: schema: %w", err))
+	}
+	if err := migrate(s.writer); err != nil {
+		return fail(fmt.Errorf("sqlite: migrating schema: %w", err))
 	}
 	s.reader, err = sql.Open("sqlite", u+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
-		s.writer.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return fail(fmt.Errorf("sqlite: %w", err))
 	}
 	s.reader.SetMaxOpenConns(readerConns)
 	s.reader.SetMaxIdleConns(readerConns)
-	go s.commitLoop()
-	return s, nil
-}
-
-// removeStaleTemps deletes blob temp files a crash left behind: nothing
-// refers to them (a delivery only commits after its temp file was renamed).
-func (s *Store) removeStaleTemps() {
-	entries, err := os.ReadDir(s.tmpDir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if err := os.Remove(filepath.Join(s.tmpDir, e.Name())); err != nil {
-			s.log.Warn("removing stale temp blob", "name", e.Name(), "err", err)
+	if s.spool.Alone {
+		// No other process has the store open and this one has no
+		// session yet: no Pin anywhere holds expunged content, so what a
+		// previous run left uncollected can go.
+		if err := s.collectAllLater(); err != nil {
+			return fail(fmt.Errorf("sqlite: %w", err))
 		}
 	}
+	go s.commitLoop()
+	return s, nil
 }
 
 // Close stops the committer after the writes already queued, closes the
@@ -163,6 +219,8 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 		s.feed.Close()
+		s.blobLock.Close()
+		s.spool.Release()
 	})
 	err := s.reader.Close()
 	if werr := s.writer.Close(); err == nil {

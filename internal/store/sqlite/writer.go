@@ -26,6 +26,9 @@ type job struct {
 	fn   func(w *wtx) error
 	err  error
 	done chan struct{}
+	// blobs: the request may place a blob file; its batch runs under the
+	// cross-process blob lock.
+	blobs bool
 }
 
 // wtx is the write transaction a job runs in.
@@ -36,14 +39,33 @@ type wtx struct {
 
 	events   []event             // published after commit
 	syncDirs map[string]struct{} // blob directories to fsync before commit
-	// blobCheck lists blobs that may have lost their last reference (or
-	// were placed by a batch that failed); after the batch, those without a
-	// blobs row are removed from disk.
-	blobCheck []string
 	// placed lists blobs given their content address in this batch; if the
-	// batch fails they are checked like blobCheck.
+	// batch fails, those no committed blobs row names are removed again.
 	placed []string
+	// hms lists the HIGHESTMODSEQ values the batch commits, applied to the
+	// in-memory cache right after the commit (HighestModSeq).
+	hms []hmsNote
+	// collect lists mailboxes that got expunged content to collect later.
+	collect []int64
 }
+
+// hmsNote is one mailbox's HIGHESTMODSEQ after a change; gone marks a
+// deleted mailbox.
+type hmsNote struct {
+	id   int64
+	hms  store.ModSeq
+	gone bool
+}
+
+// noteHMS records that mailbox id's HIGHESTMODSEQ is hms once the batch
+// commits.
+func (w *wtx) noteHMS(id int64, hms store.ModSeq) {
+	w.hms = append(w.hms, hmsNote{id: id, hms: hms})
+}
+
+// noteExpunged records that mailbox id has expunged content to collect
+// after the commit.
+func (w *wtx) noteExpunged(id int64) { w.collect = append(w.collect, id) }
 
 func (w *wtx) blobCheckOnFailure(id string) { w.placed = append(w.placed, id) }
 
@@ -52,8 +74,15 @@ type event struct {
 	change  store.Change
 }
 
+// publish queues a change-feed event for after the commit; the MODSEQ it
+// carries is the mailbox's HIGHESTMODSEQ, noted for the cache too.
 func (w *wtx) publish(account string, c store.Change) {
 	w.events = append(w.events, event{account, c})
+	if c.Kind == store.MailboxDeleted {
+		w.hms = append(w.hms, hmsNote{id: c.MailboxID, gone: true})
+	} else {
+		w.noteHMS(c.MailboxID, c.ModSeq)
+	}
 }
 
 // exec, query and queryRow run a statement in the write transaction. Every
@@ -119,9 +148,9 @@ func (w *wtx) savepoint(fn func() error) error {
 	if _, err := w.exec("SAVEPOINT sp"); err != nil {
 		return err
 	}
-	nevents := len(w.events)
+	nevents, nhms := len(w.events), len(w.hms)
 	if err := runRecovered(fn); err != nil {
-		w.events = w.events[:nevents]
+		w.events, w.hms = w.events[:nevents], w.hms[:nhms]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
@@ -138,7 +167,16 @@ func (w *wtx) savepoint(fn func() error) error {
 // caller's ctx only bounds the wait to be queued: once queued, the request
 // runs and is committed or failed as a whole.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
-	j := &job{fn: fn, done: make(chan struct{})}
+	return s.queue(ctx, &job{fn: fn, done: make(chan struct{})})
+}
+
+// writeBlobs is write for a request that may place a blob file: its batch
+// holds the cross-process blob lock.
+func (s *Store) writeBlobs(ctx context.Context, fn func(w *wtx) error) error {
+	return s.queue(ctx, &job{fn: fn, done: make(chan struct{}), blobs: true})
+}
+
+func (s *Store) queue(ctx context.Context, j *job) error {
 	// closeMu makes "not closed, so queue" atomic with respect to Close:
 	// every job queued before Close is run by the committer's final drain.
 	s.closeMu.RLock()
@@ -163,6 +201,9 @@ func (s *Store) commitLoop() {
 		var first *job
 		select {
 		case first = <-s.jobs:
+		case <-s.gcKick:
+			s.collect()
+			continue
 		case <-s.closing:
 			// Answer whatever was queued before Close.
 			for {
@@ -191,6 +232,22 @@ func (s *Store) commitLoop() {
 func (s *Store) runBatch(batch []*job) {
 	ctx := context.Background()
 	w := &wtx{s: s, ctx: ctx, syncDirs: map[string]struct{}{}}
+	// A batch that may place blob files holds the blob lock from before
+	// its transaction until its failure cleanup is done: the lock is always
+	// taken before SQLite's write lock, by every process.
+	for _, j := range batch {
+		if j.blobs {
+			if err := s.blobLock.Lock(); err != nil {
+				for _, j := range batch {
+					j.err = fmt.Errorf("sqlite: %w", err)
+					close(j.done)
+				}
+				return
+			}
+			defer s.blobLock.Unlock()
+			break
+		}
+	}
 	fail := func(err error) {
 		for _, j := range batch {
 			if j.err == nil {
@@ -198,7 +255,7 @@ func (s *Store) runBatch(batch []*job) {
 			}
 			close(j.done)
 		}
-		s.cleanupBlobs(append(w.blobCheck, w.placed...))
+		s.cleanupBlobs(w.placed)
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -226,14 +283,19 @@ func (s *Store) runBatch(batch []*job) {
 	if s.commitHook != nil {
 		s.commitHook()
 	}
+	// HIGHESTMODSEQ first, then the feed, then the callers: once a writer
+	// returned, HighestModSeq and every watcher see its change.
+	s.applyHMS(w.hms)
 	for _, e := range w.events {
 		s.feed.Publish(e.account, e.change)
 	}
 	for _, j := range batch {
 		close(j.done)
 	}
-	s.cleanupBlobs(w.blobCheck)
 	s.prepareNew()
+	if len(w.collect) > 0 {
+		s.triggerCollect(w.collect...)
+	}
 }
 
 // maxParallelDirSyncs bounds the directory fsyncs in flight. A batch
@@ -280,9 +342,10 @@ func (s *Store) syncDirs(dirs map[string]struct{}) error {
 	return nil
 }
 
-// cleanupBlobs removes the files of blobs no committed row refers to. It
-// runs on the committer goroutine, so no delivery can be placing or reusing
-// the same file meanwhile.
+// cleanupBlobs removes the files of blobs placed by a failed batch that no
+// committed row refers to. It runs on the committer goroutine under the
+// blob lock, so no delivery (of this process or another) can be placing or
+// reusing the same file meanwhile.
 func (s *Store) cleanupBlobs(ids []string) {
 	for _, id := range ids {
 		var one int

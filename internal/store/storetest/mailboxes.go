@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -200,8 +201,124 @@ func testMailboxSubscribe(t *testing.T, s store.Store) {
 	if mi, _ := mbs.Get(ctx, "Trash"); mi.Subscribed {
 		t.Fatal("SetSubscribed(false) did not stick")
 	}
-	if err := mbs.SetSubscribed(ctx, "Nope", true); !errors.Is(err, store.ErrNoSuchMailbox) {
-		t.Errorf("SetSubscribed(unknown) = %v", err)
+	// Subscriptions are kept by name: a name that does not exist can be
+	// subscribed and unsubscribed (RFC 3501 §6.3.6); it must be valid.
+	if err := mbs.SetSubscribed(ctx, "Nope", true); err != nil {
+		t.Errorf("SetSubscribed(unknown, true) = %v", err)
+	}
+	if err := mbs.SetSubscribed(ctx, "Nope", true); err != nil {
+		t.Errorf("SetSubscribed twice = %v", err)
+	}
+	if err := mbs.SetSubscribed(ctx, "a//b", true); !errors.Is(err, store.ErrInvalidName) {
+		t.Errorf("SetSubscribed(invalid) = %v", err)
+	}
+	if err := mbs.SetSubscribed(ctx, "inbox", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := mbs.SetSubscribed(ctx, "iNbOx", true); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Drafts", "INBOX", "Junk", "Lists", "Nope", "Sent")
+	if err := mbs.SetSubscribed(ctx, "Nope", false); err != nil {
+		t.Errorf("SetSubscribed(unknown, false) = %v", err)
+	}
+	if err := mbs.SetSubscribed(ctx, "Never", false); err != nil {
+		t.Errorf("unsubscribing a name never subscribed = %v", err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Drafts", "INBOX", "Junk", "Lists", "Sent")
+	// A subscription made before the mailbox exists shows on it.
+	if err := mbs.SetSubscribed(ctx, "Later", true); err != nil {
+		t.Fatal(err)
+	}
+	if mi, err := mbs.Create(ctx, "Later", ""); err != nil || !mi.Subscribed {
+		t.Errorf("Create of a subscribed name = %+v, %v", mi, err)
+	}
+	// Subscriptions are per account.
+	bob := newAccount(t, s, "bob@example.com")
+	if err := bob.SetSubscribed(ctx, "Bobs", true); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Drafts", "INBOX", "Junk", "Later", "Lists", "Sent")
+}
+
+// testSubscriptionsApartFromMailboxes: DELETE leaves the subscription
+// (RFC 3501 §6.3.4), RENAME moves the mailbox's and its children's, List
+// and Get report Subscribed from the names.
+func testSubscriptionsApartFromMailboxes(t *testing.T, s store.Store) {
+	mbs := newAccount(t, s, "alice@example.com")
+	for _, n := range []string{"Work/A", "Work/B", "Workshop", "Old"} {
+		if _, err := mbs.Create(ctx, n, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"Work", "Work/A", "Workshop", "Work/Gone", "Old"} {
+		if err := mbs.SetSubscribed(ctx, n, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mbs.Delete(ctx, "Work/B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mbs.Delete(ctx, "Old"); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Drafts", "INBOX", "Junk", "Old", "Sent", "Trash", "Work", "Work/A", "Work/Gone", "Workshop")
+	if err := mbs.Rename(ctx, "Work", "Done/Work"); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Done/Work", "Done/Work/A", "Done/Work/Gone", "Drafts", "INBOX", "Junk", "Old", "Sent", "Trash", "Workshop")
+	subscribed := map[string]bool{}
+	list, err := mbs.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mi := range list {
+		subscribed[mi.Name] = mi.Subscribed
+	}
+	want := map[string]bool{"INBOX": true, "Archive": true, "Drafts": true, "Junk": true, "Sent": true, "Trash": true,
+		"Done": false, "Done/Work": true, "Done/Work/A": true, "Workshop": true}
+	for n, w := range want {
+		got, ok := subscribed[n]
+		if !ok || got != w {
+			t.Errorf("List: %q subscribed %v (listed %v), want %v", n, got, ok, w)
+		}
+		if mi, err := mbs.Get(ctx, n); err != nil || mi.Subscribed != w {
+			t.Errorf("Get(%q) = %+v, %v; want Subscribed %v", n, mi, err, w)
+		}
+	}
+	// Re-creating a deleted name finds its subscription.
+	if mi, err := mbs.Create(ctx, "Old", ""); err != nil || !mi.Subscribed {
+		t.Errorf("re-created Old = %+v, %v", mi, err)
+	}
+	// Renaming onto a name that is subscribed already keeps one.
+	if err := mbs.SetSubscribed(ctx, "New", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := mbs.Rename(ctx, "Old", "New"); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Done/Work", "Done/Work/A", "Done/Work/Gone", "Drafts", "INBOX", "Junk", "New", "Sent", "Trash", "Workshop")
+	// Renaming INBOX leaves INBOX (and its subscription) in place.
+	if err := mbs.Rename(ctx, "INBOX", "Saved"); err != nil {
+		t.Fatal(err)
+	}
+	checkSubscriptions(t, mbs, "Archive", "Done/Work", "Done/Work/A", "Done/Work/Gone", "Drafts", "INBOX", "Junk", "New", "Sent", "Trash", "Workshop")
+	// Deleting the account drops its subscriptions with it.
+	if err := s.DeleteAccount(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	again := newAccount(t, s, "alice@example.com")
+	checkSubscriptions(t, again, "Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash")
+}
+
+func checkSubscriptions(t *testing.T, mbs store.Mailboxes, want ...string) {
+	t.Helper()
+	got, err := mbs.Subscriptions(ctx)
+	if err != nil {
+		t.Fatalf("Subscriptions: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Subscriptions = %q, want %q", got, want)
 	}
 }
 
