@@ -45,8 +45,9 @@ func (s *Store) CreateAccount(ctx context.Context, name, passwordHash string) (s
 	return acc, err
 }
 
-// DeleteAccount removes the account, its mailboxes and messages; bodies no
-// other account refers to are removed after the commit.
+// DeleteAccount removes the account, its mailboxes, messages and
+// subscriptions. The messages' content is kept like expunged content and
+// collected later (collect.go).
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 	name = store.NormalizeAccount(name)
 	return s.write(ctx, func(w *wtx) error {
@@ -78,7 +79,7 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 			return err
 		}
 		for _, m := range mbs {
-			if err := w.deleteMailboxRows(m.id); err != nil {
+			if err := w.deleteMailboxRows(m.id, store.ModSeq(m.hms)); err != nil {
 				return err
 			}
 			w.publish(name, store.Change{Kind: store.MailboxDeleted, MailboxID: m.id, Mailbox: m.name, ModSeq: store.ModSeq(m.hms)})

@@ -99,23 +99,26 @@ func (c *chunkSource) Next() bool {
 func (c *chunkSource) Values() ([]any, error) { return []any{c.id, c.seq - 1, c.data}, nil }
 func (c *chunkSource) Err() error             { return c.err }
 
-// collectBlobs deletes, after a commit, the bodies among ids that no
-// message refers to any more (chunks go by cascade). It runs in its own
-// transaction so a race cannot fail the caller's: a delivery that reuses
-// one of these bodies holds a key-share lock on its row (the foreign key
-// from messages), so the DELETE waits for it and then fails the
-// foreign-key check instead of removing a body in use; if the DELETE wins,
-// the delivery's foreign-key check fails and the delivery runs again,
-// storing the body anew (see retryable).
-func (s *Store) collectBlobs(ids []string) {
+// collectBlobs deletes the bodies among ids that no message and no kept
+// expunged content refers to any more (chunks go by cascade). It runs in
+// its own transaction after the collector deleted expunged rows, so a race
+// cannot fail anybody's write: a delivery that reuses one of these bodies
+// holds a key-share lock on its row (the foreign key from messages), so the
+// DELETE waits for it and then fails the foreign-key check instead of
+// removing a body in use; if the DELETE wins, the delivery's foreign-key
+// check fails and the delivery runs again, storing the body anew (see
+// retryable).
+func (s *Store) collectBlobs(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	ctx, cancel := context.WithTimeout(context.Background(), blobQueryTimeout)
+	ctx, cancel := context.WithTimeout(ctx, blobQueryTimeout)
 	defer cancel()
-	const del = `DELETE FROM blobs b WHERE b.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)`
+	const del = `DELETE FROM blobs b WHERE b.id = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
+		AND NOT EXISTS (SELECT 1 FROM expunged e WHERE e.blob_id = b.id)`
 	if _, err := s.pool.Exec(ctx, del, ids); err == nil || len(ids) == 1 {
 		if err != nil && !retryable(err) {
 			s.log.Warn("postgres: collecting unreferenced bodies", "err", err)

@@ -17,6 +17,14 @@
 //     normalisation, SHA-256 content address, size limit: the shared
 //     internal/store/blobfs code), then COPYs it in chunk by chunk; a Blob
 //     reads one chunk at a time. One row per content, however many copies.
+//     Spool files are named per Store under a flock (blobfs.ClaimSpool), so
+//     Open removes what a killed process left without touching a live
+//     one's.
+//   - Expunged content (collect.go) stays readable (Details, OpenBlob)
+//     while this node's pins hold it and, in any case, for a grace period
+//     (Options.ExpungedGrace, default 10 minutes) that sessions on other
+//     nodes rely on: pins are per node. HighestModSeq is one primary-key
+//     read.
 //   - Concurrency: READ COMMITTED write transactions that lock the
 //     mailbox row before changing its messages. UID and MODSEQ come from
 //     UPDATE mailboxes SET uidnext = uidnext + n, highestmodseq =

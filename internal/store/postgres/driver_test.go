@@ -9,8 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 func TestPayloadRoundTrip(t *testing.T) {
@@ -116,8 +118,9 @@ func TestBlobChunks(t *testing.T) {
 }
 
 // TestBlobLifecycle: the same content delivered concurrently through two
-// nodes is stored once; expunging every copy removes it; spool files do
-// not outlive a delivery; the size limit holds.
+// nodes is stored once; expunging every copy removes it (once nobody pins
+// it and the grace period passed); spool files do not outlive a delivery;
+// the size limit holds.
 func TestBlobLifecycle(t *testing.T) {
 	dsn := freshSchema(t)
 	spool := t.TempDir()
@@ -149,8 +152,8 @@ func TestBlobLifecycle(t *testing.T) {
 	if _, err := a.Deliver(ctx, strings.NewReader(strings.Repeat("x", 1001)), []store.Target{{Account: "alice@example.com"}}); !errors.Is(err, store.ErrTooLarge) {
 		t.Errorf("Deliver over MaxMessageSize = %v", err)
 	}
-	if entries, _ := os.ReadDir(spool); len(entries) != 0 {
-		t.Errorf("spool files left: %v", entries)
+	if left := spoolFiles(t, spool); len(left) != 0 {
+		t.Errorf("spool files left: %v", left)
 	}
 
 	mbs, _ := b.Mailboxes(ctx, "alice@example.com")
@@ -170,11 +173,40 @@ func TestBlobLifecycle(t *testing.T) {
 	if _, err := inbox.Expunge(ctx, rest); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.OpenBlob(ctx, id); err == nil {
-		t.Error("body still stored after every copy was expunged")
-	}
+	waitFor(t, "body collected after every copy was expunged", func() bool {
+		_, err := a.OpenBlob(ctx, id)
+		return err != nil
+	})
 	if err := a.pool.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM blobs), (SELECT COUNT(*) FROM blob_chunks)").Scan(&blobs, &chunks); err != nil || blobs != 0 || chunks != 0 {
 		t.Errorf("%d blobs, %d chunks left (%v)", blobs, chunks, err)
+	}
+}
+
+// spoolFiles lists the spool directory without the owner files.
+func spoolFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !blobfs.IsOwnerFile(e.Name(), spoolPrefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// waitFor polls cond for up to ten seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

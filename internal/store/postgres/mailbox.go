@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -95,7 +94,9 @@ func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
 	return out, err
 }
 
-// Details returns the given messages with their stored structure.
+// Details returns the given messages with their stored structure: live
+// messages, and for UIDs no longer live the content kept for sessions that
+// may still FETCH them (collect.go), from one snapshot.
 func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
 	out := []store.MessageDetail{}
 	err := m.s.read(ctx, func(tx pgx.Tx) error {
@@ -104,8 +105,14 @@ func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.Messag
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
-			FROM messages m JOIN blobs b ON b.id = m.blob_id
-			WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`, m.id, uidArgs(uids))
+				FROM messages m JOIN blobs b ON b.id = m.blob_id
+				WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
+			UNION ALL
+			SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
+				FROM expunged e JOIN blobs b ON b.id = e.blob_id
+				WHERE e.mailbox_id = $1 AND e.uid = ANY($2::bigint[])
+				AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
+			ORDER BY 1`, m.id, uidArgs(uids))
 		if err != nil {
 			return err
 		}
@@ -259,40 +266,42 @@ func (m *mailbox) Expunge(ctx context.Context, uids []store.UID) ([]store.UID, e
 }
 
 // expunge deletes the messages of mi (locked by the caller) with the given
-// UIDs and returns the UIDs removed, ascending.
+// UIDs and returns the UIDs removed, ascending. Each leaves a tombstone and
+// its content in expunged, with the next MODSEQ (in UID order).
 func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID) ([]store.UID, error) {
-	rows, err := w.query("DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid, blob_id",
-		mi.ID, uidArgs(uids))
+	rows, err := w.query(`WITH gone AS (
+			DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING *
+		), kept AS (
+			INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
+			SELECT mailbox_id, uid, $3 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id
+			FROM gone
+			ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq, msg_modseq = excluded.msg_modseq,
+				flags = excluded.flags, internaldate = excluded.internaldate, tzoffset = excluded.tzoffset,
+				size = excluded.size, blob_id = excluded.blob_id, expunged_at = now()
+		)
+		SELECT uid FROM gone ORDER BY uid`,
+		mi.ID, uidArgs(uids), int64(mi.HighestModSeq))
 	if err != nil {
 		return nil, err
 	}
-	type gone struct {
-		uid  int64
-		blob string
-	}
-	deleted, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gone, error) {
-		var g gone
-		err := r.Scan(&g.uid, &g.blob)
-		return g, err
-	})
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, err
 	}
-	if len(deleted) == 0 {
+	if len(ids) == 0 {
 		return []store.UID{}, nil
 	}
-	slices.SortFunc(deleted, func(a, b gone) int { return cmp.Compare(a.uid, b.uid) })
-	ids := make([]int64, len(deleted))
-	out := make([]store.UID, len(deleted))
-	blobs := make([]string, len(deleted))
-	for i, g := range deleted {
-		ids[i], out[i], blobs[i] = g.uid, store.UID(g.uid), g.blob
+	out := make([]store.UID, len(ids))
+	for i, u := range ids {
+		out[i] = store.UID(u)
 	}
+	// addTombstones numbers the MODSEQs the same way: HIGHESTMODSEQ + i
+	// in UID order.
 	hms, err := w.addTombstones(mi, ids)
 	if err != nil {
 		return nil, err
 	}
-	w.releaseBlobs(blobs)
+	w.expunged = true
 	w.publish(acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: mi.ID, Mailbox: mi.Name, ModSeq: hms})
 	return out, nil
 }

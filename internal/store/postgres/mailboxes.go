@@ -30,7 +30,11 @@ func (s *Store) Mailboxes(ctx context.Context, account string) (store.Mailboxes,
 
 func (m *mailboxes) Account() store.Account { return m.acc }
 
-const mailboxColumns = "id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq"
+// mailboxColumns are read FROM mailboxes (no alias); Subscribed comes from
+// subscriptions, which are kept by name.
+const mailboxColumns = `id, name, special_use,
+	EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name),
+	uidvalidity, uidnext, highestmodseq`
 
 func scanMailbox(r pgx.Row) (store.MailboxInfo, error) {
 	var mi store.MailboxInfo
@@ -144,6 +148,8 @@ func (w *wtx) createParents(acc store.Account, name string) error {
 // starts with UIDNEXT 1 and HIGHESTMODSEQ 1 (RFC 7162 §3.1.1: MODSEQ values
 // are positive). An existing name is ErrMailboxExists, also when another
 // node creates it concurrently (the insert waits for that commit).
+// subscribed subscribes the name; it is subscribed also when it was before
+// (subscriptions outlive mailboxes).
 func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscribed bool) (store.MailboxInfo, error) {
 	var exists bool
 	if err := w.queryRow("SELECT EXISTS (SELECT 1 FROM mailboxes WHERE account_id = $1 AND name = $2)", acc.ID, name).Scan(&exists); err != nil {
@@ -157,17 +163,24 @@ func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscrib
 		return store.MailboxInfo{}, err
 	}
 	var id int64
-	err = w.queryRow(`INSERT INTO mailboxes (account_id, name, special_use, subscribed, uidvalidity)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, name) DO NOTHING RETURNING id`,
-		acc.ID, name, specialUse, subscribed, int64(uv)).Scan(&id)
+	err = w.queryRow(`INSERT INTO mailboxes (account_id, name, special_use, uidvalidity)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, name) DO NOTHING RETURNING id`,
+		acc.ID, name, specialUse, int64(uv)).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.MailboxInfo{}, store.ErrMailboxExists
 	}
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
-	mi := store.MailboxInfo{ID: id, Name: name, SpecialUse: specialUse, Subscribed: subscribed,
-		UIDValidity: uv, UIDNext: 1, HighestModSeq: 1}
+	if subscribed {
+		if err := w.subscribe(acc.ID, name); err != nil {
+			return store.MailboxInfo{}, err
+		}
+	}
+	mi, err := mailboxByID(w.ctx, w.tx, id)
+	if err != nil {
+		return store.MailboxInfo{}, err
+	}
 	w.publish(acc.Name, store.Change{Kind: store.MailboxCreated, MailboxID: id, Mailbox: name, ModSeq: 1})
 	return mi, nil
 }
@@ -224,7 +237,7 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 		if children {
 			return store.ErrMailboxHasChildren
 		}
-		if err := w.deleteMailboxRows(mi.ID); err != nil {
+		if err := w.deleteMailboxRows(mi.ID, mi.HighestModSeq); err != nil {
 			return err
 		}
 		w.publish(m.acc.Name, store.Change{Kind: store.MailboxDeleted, MailboxID: mi.ID, Mailbox: name, ModSeq: mi.HighestModSeq})
@@ -232,22 +245,23 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 	})
 }
 
-// deleteMailboxRows deletes a mailbox with (by cascade) its messages and
-// tombstones, and releases the blobs they referred to.
-func (w *wtx) deleteMailboxRows(id int64) error {
-	rows, err := w.query("SELECT DISTINCT blob_id FROM messages WHERE mailbox_id = $1", id)
+// deleteMailboxRows deletes a mailbox (locked by the caller) with (by
+// cascade) its messages and tombstones. The messages' content stays in
+// expunged, at MODSEQ hms+1 (hms: the mailbox's last HIGHESTMODSEQ), until
+// no pin of the mailbox remains and the grace period passed (collect.go).
+// Subscriptions stay (RFC 3501 §6.3.4).
+func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
+	tag, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
+		SELECT mailbox_id, uid, $2, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = $1
+		ON CONFLICT (mailbox_id, uid) DO NOTHING`, id, int64(hms)+1)
 	if err != nil {
 		return err
 	}
-	blobs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
+	if tag.RowsAffected() > 0 {
+		w.expunged = true
 	}
-	if _, err := w.exec("DELETE FROM mailboxes WHERE id = $1", id); err != nil {
-		return err
-	}
-	w.releaseBlobs(blobs)
-	return nil
+	_, err = w.exec("DELETE FROM mailboxes WHERE id = $1", id)
+	return err
 }
 
 // Rename renames a mailbox and its children, creating missing parents of
@@ -314,7 +328,7 @@ func (m *mailboxes) Rename(ctx context.Context, oldName, newName string) error {
 			}
 			w.publish(m.acc.Name, store.Change{Kind: store.MailboxRenamed, MailboxID: r.id, Mailbox: r.name, ModSeq: store.ModSeq(r.hms)})
 		}
-		return nil
+		return w.moveSubscriptions(m.acc.ID, oldName, newName)
 	})
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
@@ -344,6 +358,17 @@ func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName st
 		recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = $3) WHERE id = $4`,
 		int64(inbox.UIDNext), int64(inbox.HighestModSeq), inbox.ID, dst.ID); err != nil {
 		return err
+	}
+	// INBOX keeps what its sessions may still FETCH, as after an expunge
+	// (MODSEQs numbered like addTombstones').
+	if _, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
+		SELECT mailbox_id, uid, $2 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id
+		FROM messages WHERE mailbox_id = $1
+		ON CONFLICT (mailbox_id, uid) DO NOTHING`, inbox.ID, int64(inbox.HighestModSeq)); err != nil {
+		return err
+	}
+	if len(uids) > 0 {
+		w.expunged = true
 	}
 	if _, err := w.exec("UPDATE messages SET mailbox_id = $1 WHERE mailbox_id = $2", dst.ID, inbox.ID); err != nil {
 		return err
@@ -379,22 +404,63 @@ func (w *wtx) addTombstones(mi store.MailboxInfo, uids []int64) (store.ModSeq, e
 	return hms, nil
 }
 
-// SetSubscribed sets the subscription flag of an existing mailbox.
+// SetSubscribed adds name to or removes it from the subscriptions, which
+// are kept by name: the mailbox need not exist (RFC 3501 §6.3.6).
 func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed bool) error {
 	name, err := store.NormalizeMailbox(name)
 	if err != nil {
 		return err
 	}
 	return m.s.write(ctx, func(w *wtx) error {
-		tag, err := w.exec("UPDATE mailboxes SET subscribed = $1 WHERE account_id = $2 AND name = $3", subscribed, m.acc.ID, name)
-		if err != nil {
-			return err
+		if subscribed {
+			return w.subscribe(m.acc.ID, name)
 		}
-		if tag.RowsAffected() == 0 {
-			return store.ErrNoSuchMailbox
-		}
-		return nil
+		_, err := w.exec("DELETE FROM subscriptions WHERE account_id = $1 AND name = $2", m.acc.ID, name)
+		return err
 	})
+}
+
+func (w *wtx) subscribe(accountID int64, name string) error {
+	_, err := w.exec("INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", accountID, name)
+	return err
+}
+
+// moveSubscriptions renames the subscriptions of oldName and of every name
+// below it (a subscription already on a new name stays one).
+func (w *wtx) moveSubscriptions(accountID int64, oldName, newName string) error {
+	lo, hi := childRange(oldName)
+	rows, err := w.query(`DELETE FROM subscriptions WHERE account_id = $1 AND (name = $2 OR (name >= $3 AND name < $4)) RETURNING name`,
+		accountID, oldName, lo, hi)
+	if err != nil {
+		return err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	for i, n := range names {
+		names[i] = newName + n[len(oldName):]
+	}
+	_, err = w.exec(`INSERT INTO subscriptions (account_id, name) SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING`,
+		accountID, names)
+	return err
+}
+
+// Subscriptions lists the subscribed names in byte order.
+func (m *mailboxes) Subscriptions(ctx context.Context) ([]string, error) {
+	q, err := m.s.db()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, "SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name", m.acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if out == nil && err == nil {
+		out = []string{}
+	}
+	return out, err
 }
 
 // Open returns a handle on one mailbox. The handle follows the mailbox

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,7 +82,9 @@ func withSearchPath(t testing.TB, dsn, schema string) string {
 
 func openStore(t testing.TB, dsn string, opts ...func(*Options)) *Store {
 	t.Helper()
-	o := Options{DSN: dsn, SpoolDir: t.TempDir()}
+	// Expunged content nobody pins here goes at once (the grace period
+	// for other nodes' sessions is tested on its own).
+	o := Options{DSN: dsn, SpoolDir: t.TempDir(), ExpungedGrace: time.Millisecond}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -35,6 +35,18 @@ import (
 //   - meta holds counters: the last UIDVALIDITY handed out, so a mailbox
 //     deleted and re-created in the same second gets a new one
 //     (RFC 3501 §2.3.1.1), on every node.
+//
+// Version 2:
+//   - expunged keeps the content of expunged messages (as they were when
+//     expunged) while a session may still FETCH them (RFC 3501 §7.4.1):
+//     modseq is the MODSEQ of the expunge (for a deleted mailbox: its last
+//     HIGHESTMODSEQ + 1), msg_modseq the message's own, expunged_at the
+//     database's clock. A row keeps its blob like a message row does (the
+//     same foreign key); no foreign key to mailboxes, since the rows of a
+//     deleted mailbox outlive it. See collect.go for when rows go.
+//   - subscriptions are kept by name, apart from the mailboxes (RFC 3501
+//     §6.3.6): DELETE leaves them, RENAME moves them. mailboxes.subscribed
+//     is copied in and no longer used.
 var migrations = []string{
 	`
 CREATE TABLE IF NOT EXISTS meta (
@@ -99,6 +111,31 @@ CREATE TABLE IF NOT EXISTS tombstones (
 	PRIMARY KEY (mailbox_id, uid)
 );
 CREATE INDEX IF NOT EXISTS tombstones_modseq ON tombstones (mailbox_id, modseq);
+`,
+	`
+CREATE TABLE expunged (
+	mailbox_id   bigint NOT NULL,
+	uid          bigint NOT NULL,
+	modseq       bigint NOT NULL,
+	msg_modseq   bigint NOT NULL,
+	flags        text NOT NULL DEFAULT '',
+	internaldate bigint NOT NULL,
+	tzoffset     integer NOT NULL DEFAULT 0,
+	size         bigint NOT NULL,
+	blob_id      text NOT NULL REFERENCES blobs(id),
+	expunged_at  timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (mailbox_id, uid)
+);
+CREATE INDEX expunged_blob ON expunged (blob_id);
+CREATE INDEX expunged_time ON expunged (expunged_at);
+
+CREATE TABLE subscriptions (
+	account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       text COLLATE "C" NOT NULL,
+	PRIMARY KEY (account_id, name)
+);
+INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed
+	ON CONFLICT DO NOTHING;
 `,
 }
 

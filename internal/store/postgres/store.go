@@ -43,7 +43,15 @@ type Options struct {
 	// Now is the clock (default delivery time, account creation, fresh
 	// UIDVALIDITY values); nil means time.Now.
 	Now func() time.Time
+	// ExpungedGrace is how long the content of an expunged message stays
+	// at least, whatever this node's pins say: pins are only visible on
+	// the node that holds them, so a session on another node relies on
+	// this delay (see collect.go). 0 means DefaultExpungedGrace.
+	ExpungedGrace time.Duration
 }
+
+// DefaultExpungedGrace: see Options.ExpungedGrace.
+const DefaultExpungedGrace = 10 * time.Minute
 
 // Store is the PostgreSQL driver. It implements store.Store; several
 // Stores (letterbox nodes) may share one database and see each other's
@@ -80,6 +88,16 @@ type Store struct {
 	// resyncFloor: per mailbox, the MODSEQ the last resync announced;
 	// used by the listener goroutine only.
 	resyncFloor map[int64]store.ModSeq
+
+	// spool is this Store's claim on the spool directory.
+	spool *blobfs.SpoolClaim
+	// pins registers this node's sessions that may still read expunged
+	// content; the collector (collect.go) runs on gcKick and a ticker.
+	pins          store.Pins
+	grace         time.Duration
+	gcKick        chan struct{}
+	stopCollector context.CancelFunc
+	collectorDone chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,18 +124,25 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		cfg.MaxConns = int32(max(defaultMinConns, 4*runtime.NumCPU()))
 	}
 	s := &Store{
-		listenTo:     cfg.ConnConfig.Copy(),
-		spoolDir:     opts.SpoolDir,
-		maxSize:      opts.MaxMessageSize,
-		fs:           opts.FS,
-		log:          opts.Logger,
-		now:          opts.Now,
-		feed:         store.NewFeed(),
-		watched:      map[string]int{},
-		nodeID:       newNodeID(),
-		waiters:      map[string]chan struct{}{},
-		listenerDone: make(chan struct{}),
+		listenTo:      cfg.ConnConfig.Copy(),
+		spoolDir:      opts.SpoolDir,
+		maxSize:       opts.MaxMessageSize,
+		fs:            opts.FS,
+		log:           opts.Logger,
+		now:           opts.Now,
+		feed:          store.NewFeed(),
+		watched:       map[string]int{},
+		nodeID:        newNodeID(),
+		waiters:       map[string]chan struct{}{},
+		listenerDone:  make(chan struct{}),
+		grace:         opts.ExpungedGrace,
+		gcKick:        make(chan struct{}, 1),
+		collectorDone: make(chan struct{}),
 	}
+	if s.grace <= 0 {
+		s.grace = DefaultExpungedGrace
+	}
+	s.pins.OnMove = func(int64) { s.kickCollector() }
 	if s.spoolDir == "" {
 		s.spoolDir = os.TempDir()
 	}
@@ -130,31 +155,50 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// Spool files a crash of this host's processes left behind go now;
+	// those of a live process sharing the directory stay.
+	if s.spool, err = blobfs.ClaimSpool(s.spoolDir, spoolPrefix, s.log); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if s.spool.Removed > 0 {
+		s.log.Info("postgres: removed stale spool files", "count", s.spool.Removed)
+	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		s.spool.Release()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrate(ctx, s.pool); err != nil {
 		s.pool.Close()
+		s.spool.Release()
 		return nil, fmt.Errorf("postgres: schema: %w", err)
 	}
 	var schema string
 	if err := s.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		s.pool.Close()
+		s.spool.Release()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s.channel = channelFor(schema)
 	conn, err := s.connectListener(ctx)
 	if err != nil {
 		s.pool.Close()
+		s.spool.Release()
 		return nil, fmt.Errorf("postgres: change-feed listener: %w", err)
 	}
 	s.setListening(true)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListener = cancel
 	go s.listen(lctx, conn)
+	cctx, stop := context.WithCancel(context.Background())
+	s.stopCollector = stop
+	go s.collectLoop(cctx)
 	return s, nil
 }
+
+// spoolPrefix starts the names of this driver's spool files (the spool
+// directory may be shared, e.g. with IMAP literals).
+const spoolPrefix = "letterbox-"
 
 // requireDurableCommit makes sure a COMMIT that returned is on disk: when
 // the server's default is synchronous_commit=off, the session turns it on
@@ -177,10 +221,13 @@ func requireDurableCommit(ctx context.Context, c *pgx.Conn) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.stopCollector()
+		<-s.collectorDone
 		s.stopListener()
 		<-s.listenerDone
 		s.feed.Close()
 		s.pool.Close()
+		s.spool.Release()
 	})
 	return nil
 }

@@ -37,8 +37,10 @@ type wtx struct {
 	s      *Store
 	ctx    context.Context
 	tx     pgx.Tx
-	events []event  // notified just before COMMIT
-	gc     []string // blobs that may have lost their last reference
+	events []event // notified just before COMMIT
+	// expunged: the transaction kept expunged content; the collector is
+	// woken after the commit.
+	expunged bool
 
 	token      string          // on the last notification (dispatch.go)
 	dispatched <-chan struct{} // closed when the listener dispatched token
@@ -54,10 +56,6 @@ type event struct {
 func (w *wtx) publish(account string, c store.Change) {
 	w.events = append(w.events, event{account, c})
 }
-
-// releaseBlobs records blobs whose messages were deleted; the ones no
-// message refers to any more are removed after the commit.
-func (w *wtx) releaseBlobs(ids []string) { w.gc = append(w.gc, ids...) }
 
 func (w *wtx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
 	return w.tx.Exec(w.ctx, sql, args...)
@@ -82,7 +80,9 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 		w, err := s.writeOnce(ctx, fn)
 		if err == nil {
 			s.awaitDispatch(w.token, w.dispatched)
-			s.collectBlobs(w.gc)
+			if w.expunged {
+				s.kickCollector()
+			}
 			return nil
 		}
 		if !retryable(err) || attempt == maxAttempts {
@@ -140,20 +140,20 @@ func (w *wtx) notify() error {
 	return err
 }
 
-// savepoint runs fn inside a SAVEPOINT; when fn fails its writes, events
-// and blob releases are undone and its error returned.
+// savepoint runs fn inside a SAVEPOINT; when fn fails its writes and
+// events are undone and its error returned.
 func (w *wtx) savepoint(fn func() error) error {
 	outer := w.tx
 	sp, err := outer.Begin(w.ctx)
 	if err != nil {
 		return err
 	}
-	nevents, ngc := len(w.events), len(w.gc)
+	nevents := len(w.events)
 	w.tx = sp
 	err = runRecovered(fn)
 	w.tx = outer
 	if err != nil {
-		w.events, w.gc = w.events[:nevents], w.gc[:ngc]
+		w.events = w.events[:nevents]
 		if rerr := sp.Rollback(w.ctx); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
