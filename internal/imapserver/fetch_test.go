@@ -24,6 +24,7 @@ func TestFetchItems(t *testing.T) {
 	h.deliver("INBOX", multipartMsg)
 	c := h.login()
 	c.run(`
+# EXAMINE shows the unclaimed messages \Recent without claiming them.
 C: a0 EXAMINE INBOX
 S~ .*
 S~ .*
@@ -35,7 +36,7 @@ S~ .*
 S~ .*
 S: a0 OK [READ-ONLY] EXAMINE completed
 C: a1 FETCH 1 (UID FLAGS RFC822.SIZE)
-S: * 1 FETCH (UID 1 FLAGS () RFC822.SIZE 169)
+S: * 1 FETCH (UID 1 FLAGS (\Recent) RFC822.SIZE 169)
 S: a1 OK FETCH completed
 C: a2 FETCH 1 ENVELOPE
 S: * 1 FETCH (ENVELOPE ("Mon, 02 Jan 2006 15:04:05 -0700" "Hello there" (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) (("Bob" NIL "bob" "example.org")) ((NIL NIL "alice" "example.com")) NIL NIL NIL "<1@example.org>"))
@@ -74,13 +75,13 @@ S: Message-ID: <1@example.org>
 S: 
 S: Hi Alice,
 S: how are you?
-S:  FLAGS ())
+S:  FLAGS (\Recent))
 S: a7 OK FETCH completed
 C: a8 FETCH 3 FLAGS
 S: a8 BAD Invalid message sequence number
 C: a9 UID FETCH 1:* (FLAGS)
-S: * 1 FETCH (UID 1 FLAGS ())
-S: * 2 FETCH (UID 2 FLAGS ())
+S: * 1 FETCH (UID 1 FLAGS (\Recent))
+S: * 2 FETCH (UID 2 FLAGS (\Recent))
 S: a9 OK UID FETCH completed
 C: a10 UID FETCH 5:7 (FLAGS)
 S: a10 OK UID FETCH completed

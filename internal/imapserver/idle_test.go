@@ -76,7 +76,7 @@ S~ .*
 S~ .*
 S: a5 OK [READ-ONLY] EXAMINE completed
 C: a6 FETCH 1 (INTERNALDATE FLAGS)
-S: * 1 FETCH (INTERNALDATE " 5-Mar-2021 10:00:00 +0100" FLAGS (\Seen))
+S: * 1 FETCH (INTERNALDATE " 5-Mar-2021 10:00:00 +0100" FLAGS (\Seen \Recent))
 S: a6 OK FETCH completed
 `)
 }
