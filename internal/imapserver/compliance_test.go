@@ -235,3 +235,37 @@ S: a0 OK STATUS completed
 		t.Fatalf("FETCH MODSEQ after ENABLE CONDSTORE and SELECT: %q", lines)
 	}
 }
+
+// A keyword another session stored for the first time reaches this session
+// in FLAGS and PERMANENTFLAGS before any FETCH response shows it
+// (RFC 3501 §7.2.6), whether FLAGS comes from the session's view or from
+// the store, explicitly or after a non-PEEK body fetch set \Seen.
+func TestNewKeywordAnnouncedBeforeFetchShowsIt(t *testing.T) {
+	const (
+		flagsLine = `* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Fresh)`
+		permLine  = `* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Fresh \*)] Flags permitted`
+	)
+	for _, tc := range []struct {
+		name, fetch string
+		want        string // the FETCH line, after FLAGS and PERMANENTFLAGS
+	}{
+		{"view", "FETCH 1 (FLAGS)", `* 1 FETCH (FLAGS ($Fresh \Recent))`},
+		{"view UID", "UID FETCH 1 (FLAGS)", `* 1 FETCH (UID 1 FLAGS ($Fresh \Recent))`},
+		{"store", "FETCH 1 (FLAGS RFC822.SIZE)", `~\* 1 FETCH \(FLAGS \(\$Fresh \\Recent\) RFC822.SIZE \d+\)`},
+		{"implicit", "FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])", `~\* 1 FETCH \(BODY\[HEADER.FIELDS \(SUBJECT\)\] \{\d+\}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.deliver("INBOX", msg1)
+			a := h.login()
+			a.selectInbox("a0")
+			b := h.login()
+			b.collect("b0", "SELECT INBOX")
+			b.collect("b1", "STORE 1 +FLAGS.SILENT ($Fresh)")
+			a.send("a1 " + tc.fetch)
+			a.expect(flagsLine)
+			a.expect(permLine)
+			a.expect(tc.want)
+		})
+	}
+}

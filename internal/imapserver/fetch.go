@@ -263,6 +263,12 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool
 	}
 	// The client now knows these flags: no unsolicited FETCH for them.
 	v.setFlags(d.UID, d.Flags, d.ModSeq)
+	if plan.hasFlags || addFlags {
+		// A keyword another session created must be in FLAGS before a
+		// FETCH shows it (RFC 3501 §7.2.6): announced before the response
+		// starts, since nothing may come between its parts.
+		s.announceKeywords(d.Flags)
+	}
 
 	s.c.writeDeadline()
 	w := s.c.w
