@@ -82,6 +82,10 @@ func serve(e *env, args []string) error {
 	if failureDelay == 0 {
 		failureDelay = -1 // auth: negative means none; zero would mean its default
 	}
+	cacheTTL := s.cfg.Auth.LoginCacheTTL
+	if cacheTTL == 0 {
+		cacheTTL = -1 // auth: negative turns the cache off; zero would mean its default
+	}
 	authSvc := auth.New(st, auth.Options{
 		Params:           s.passwordParams(e),
 		FailureDelay:     failureDelay,
@@ -89,6 +93,11 @@ func serve(e *env, args []string) error {
 		MaxFailuresPerIP: s.cfg.Auth.MaxFailuresPerIP,
 		Window:           s.cfg.Auth.FailureWindow,
 		Logger:           log.With("component", "auth"),
+
+		MaxConcurrentHashes: s.cfg.Auth.MaxConcurrentHashes,
+		CacheTTL:            cacheTTL,
+		CacheSize:           s.cfg.Auth.LoginCacheSize,
+		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
 	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log)

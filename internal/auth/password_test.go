@@ -33,8 +33,32 @@ func TestDefaultParamsFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=1,p=2$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=2$") {
 		t.Fatalf("unexpected default hash prefix: %q", h)
+	}
+}
+
+func TestOutdated(t *testing.T) {
+	h, err := HashPassword("pw", TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Outdated(h, TestParams) {
+		t.Fatal("hash made with TestParams is outdated for TestParams")
+	}
+	for _, p := range []Params{
+		{Memory: 128, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 2, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 32, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 64},
+	} {
+		if !Outdated(h, p) {
+			t.Errorf("hash %q not outdated for %+v", h, p)
+		}
+	}
+	if Outdated("!disabled", TestParams) {
+		t.Error("an unreadable hash is reported outdated")
 	}
 }
 

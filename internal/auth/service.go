@@ -31,9 +31,21 @@ type Options struct {
 	// Window is the sliding window failures are counted in, and how long a
 	// remote stays blocked. Zero: 10 minutes.
 	Window time.Duration
-	// MaxConcurrentHashes bounds password verifications running at once
-	// (each takes Params.Memory). Zero: runtime.NumCPU().
+	// MaxConcurrentHashes bounds password hashes running at once (each
+	// holds the memory of its parameters); further logins queue in arrival
+	// order and give up when their context ends. Zero: runtime.NumCPU().
 	MaxConcurrentHashes int
+	// CacheTTL is how long a verified login is remembered so the same
+	// account and password (against the same stored hash) are accepted
+	// without another argon2 hash. Zero: 15 minutes. Negative: no cache.
+	CacheTTL time.Duration
+	// CacheSize bounds the remembered logins (least recently used go
+	// first). Zero: 10000.
+	CacheSize int
+	// KeepOutdatedHashes turns off rehashing: by default a successful
+	// login whose stored hash was made with other parameters than Params
+	// stores a new hash made with Params.
+	KeepOutdatedHashes bool
 	// MaxTrackedRemotes bounds the failure table before stale entries are
 	// collected. Zero: 100000.
 	MaxTrackedRemotes int
@@ -52,9 +64,14 @@ type Service struct {
 	store    store.Store
 	opts     Options
 	throttle *throttle
-	hashes   chan struct{} // semaphore of running verifications
-	dummy    string        // PHC hash checked for unknown users
+	hashes   *hashLimiter // bounds and queues running hashes
+	cache    *loginCache  // nil when Options.CacheTTL < 0
+	dummy    string       // PHC hash checked for unknown users
 	log      *slog.Logger
+
+	// verify checks a password against a PHC string: VerifyPassword, or a
+	// fake in tests that count or block hashes.
+	verify func(phc, pw string) (bool, error)
 }
 
 var _ Authenticator = (*Service)(nil)
@@ -87,6 +104,12 @@ func New(s store.Store, opts Options) *Service {
 	if opts.MaxConcurrentHashes <= 0 {
 		opts.MaxConcurrentHashes = runtime.NumCPU()
 	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = 15 * time.Minute
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 10000
+	}
 	if opts.MaxTrackedRemotes <= 0 {
 		opts.MaxTrackedRemotes = 100000
 	}
@@ -103,14 +126,19 @@ func New(s store.Store, opts Options) *Service {
 		// unknown user is then cheaper, which is a timing leak, not a hole.
 		log.Error("cannot make dummy password hash", "err", err)
 	}
-	return &Service{
+	svc := &Service{
 		store:    s,
 		opts:     opts,
 		throttle: newThrottle(opts.Window, opts.MaxFailuresPerIP, opts.MaxTrackedRemotes),
-		hashes:   make(chan struct{}, opts.MaxConcurrentHashes),
+		hashes:   newHashLimiter(opts.MaxConcurrentHashes),
 		dummy:    dummy,
 		log:      log,
+		verify:   VerifyPassword,
 	}
+	if opts.CacheTTL > 0 {
+		svc.cache = newLoginCache(opts.CacheTTL, opts.CacheSize, opts.Now)
+	}
+	return svc
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -134,6 +162,25 @@ func NormalizeUsername(name string) string {
 // HashPassword hashes pw with the Service's parameters.
 func (s *Service) HashPassword(pw string) (string, error) {
 	return HashPassword(pw, s.opts.Params)
+}
+
+// SetPassword hashes pw with the Service's parameters (waiting for a hash
+// slot like a login) and stores it as the password of account username.
+// Logins of that account remembered by the cache are forgotten.
+func (s *Service) SetPassword(ctx context.Context, username, pw string) error {
+	name := NormalizeUsername(username)
+	if err := s.hashes.acquire(ctx); err != nil {
+		return err
+	}
+	phc, err := s.HashPassword(pw)
+	s.hashes.release()
+	if err != nil {
+		return err
+	}
+	if s.cache != nil {
+		defer s.cache.forget(name) // also after a failed write: it may have landed
+	}
+	return s.store.SetPasswordHash(ctx, name, phc)
 }
 
 // Authenticate implements Authenticator.
@@ -176,38 +223,107 @@ func (s *Service) failureDelay(failures int) time.Duration {
 // check looks the account up and verifies the password. ok says the
 // password matched. acct is set whenever the account exists. err is for
 // failures that are not the client's fault (store down, cancelled).
+//
+// The throttle has already admitted the attempt: a blocked remote never
+// gets here, not even with a password the cache would accept.
 func (s *Service) check(ctx context.Context, name, password string) (acct store.Account, ok bool, err error) {
-	select {
-	case s.hashes <- struct{}{}:
-		defer func() { <-s.hashes }()
-	case <-ctx.Done():
-		return store.Account{}, false, ctx.Err()
-	}
 	if name == "" || password == "" {
-		s.verifyDummy(password)
-		return store.Account{}, false, nil
+		return store.Account{}, false, s.verifyDummy(ctx, password)
 	}
 	acct, err = s.store.Account(ctx, name)
 	if errors.Is(err, store.ErrNoSuchAccount) {
-		s.verifyDummy(password)
-		return store.Account{}, false, nil
+		return store.Account{}, false, s.verifyDummy(ctx, password)
 	}
 	if err != nil {
 		return store.Account{}, false, fmt.Errorf("auth: looking up account: %w", err)
 	}
-	match, err := VerifyPassword(acct.PasswordHash, password)
-	if err != nil {
-		s.log.Error("stored password hash unusable; login refused", "user", name, "err", err)
-		s.verifyDummy(password)
-		return acct, false, nil
+	phc := acct.PasswordHash
+	var rehashed string // set when this call stored a new hash
+	slow := func(ctx context.Context) (bool, error) {
+		match, fresh, err := s.hash(ctx, name, phc, password)
+		if err != nil {
+			return false, err
+		}
+		if fresh != "" && s.storeRehash(ctx, name, phc, fresh) {
+			rehashed = fresh
+		}
+		return match, nil
 	}
-	return acct, match, nil
+	if s.cache == nil {
+		ok, err = slow(ctx)
+	} else {
+		ok, _, err = s.cache.verify(ctx, name, password, phc, slow)
+	}
+	if err != nil {
+		return store.Account{}, false, err
+	}
+	if rehashed != "" {
+		acct.PasswordHash = rehashed
+		if s.cache != nil {
+			s.cache.add(name, password, rehashed)
+		}
+	}
+	return acct, ok, nil
 }
 
-// verifyDummy spends the time a real verification would, so a client cannot
-// tell unknown users from wrong passwords by timing.
-func (s *Service) verifyDummy(password string) {
-	if s.dummy != "" {
-		VerifyPassword(s.dummy, password)
+// hash verifies password against phc in a hash slot and, when it matches
+// and phc is outdated, makes the hash to replace it (fresh) in the same
+// slot. The only error is the context ending while queued.
+func (s *Service) hash(ctx context.Context, name, phc, password string) (match bool, fresh string, err error) {
+	if err := s.hashes.acquire(ctx); err != nil {
+		return false, "", err
 	}
+	defer s.hashes.release()
+	match, err = s.verify(phc, password)
+	if err != nil {
+		s.log.Error("stored password hash unusable; login refused", "user", name, "err", err)
+		if s.dummy != "" {
+			s.verify(s.dummy, password) // take the time a real check would
+		}
+		return false, "", nil
+	}
+	if match && !s.opts.KeepOutdatedHashes && Outdated(phc, s.opts.Params) {
+		if fresh, err = s.HashPassword(password); err != nil {
+			s.log.Error("rehashing password", "user", name, "err", err)
+			fresh = ""
+		}
+	}
+	return match, fresh, nil
+}
+
+// storeRehash stores fresh, a hash of the password that has just matched
+// old made with the Service's parameters, in place of old, and reports
+// whether it did.
+//
+// The store cannot compare and set, so the account is read again just
+// before the write and left alone if its hash changed meanwhile (a password
+// change must never be undone by a login with the old password). The
+// window left is between that read and the write, and it opens once per
+// account: once rehashed, a hash is no longer outdated.
+func (s *Service) storeRehash(ctx context.Context, name, old, fresh string) bool {
+	cur, err := s.store.Account(ctx, name)
+	if err != nil || cur.PasswordHash != old {
+		return false
+	}
+	if err := s.store.SetPasswordHash(ctx, name, fresh); err != nil {
+		s.log.Warn("storing rehashed password", "user", name, "err", err)
+		return false
+	}
+	s.log.Info("password rehashed with current parameters", "user", name)
+	return true
+}
+
+// verifyDummy spends the time a real verification would (in a hash slot,
+// like one), so a client cannot tell unknown users from wrong passwords by
+// timing. The only error is the context ending while queued.
+func (s *Service) verifyDummy(ctx context.Context, password string) error {
+	if s.dummy == "" {
+		return nil
+	}
+	if err := s.hashes.acquire(ctx); err != nil {
+		return err
+	}
+	defer s.hashes.release()
+	s.verify(s.dummy, password)
+	return nil
 }

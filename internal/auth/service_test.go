@@ -17,17 +17,41 @@ import (
 // exercised with auth by the front ends' and cmd's tests.)
 type accountStore struct {
 	store.Store
+	mu       sync.Mutex
 	accounts map[string]store.Account
 	lookups  atomic.Int64
+	sets     atomic.Int64 // SetPasswordHash calls
 }
 
 func (s *accountStore) Account(_ context.Context, name string) (store.Account, error) {
 	s.lookups.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	a, ok := s.accounts[name]
 	if !ok {
 		return store.Account{}, store.ErrNoSuchAccount
 	}
 	return a, nil
+}
+
+func (s *accountStore) SetPasswordHash(_ context.Context, name, phc string) error {
+	s.sets.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[name]
+	if !ok {
+		return store.ErrNoSuchAccount
+	}
+	a.PasswordHash = phc
+	s.accounts[name] = a
+	return nil
+}
+
+// hash returns the stored PHC string of name.
+func (s *accountStore) hash(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts[name].PasswordHash
 }
 
 func newAccountStore(t *testing.T, users map[string]string) *accountStore {
@@ -365,14 +389,19 @@ func TestRemoteTableIsCollected(t *testing.T) {
 func TestCancelledWhileWaitingForHashSlot(t *testing.T) {
 	st := newAccountStore(t, map[string]string{"alice@example.com": "wonderland"})
 	svc := New(st, Options{Params: TestParams, MaxConcurrentHashes: 1})
-	svc.hashes <- struct{}{} // occupy the only slot
+	if err := svc.hashes.acquire(context.Background()); err != nil { // occupy the only slot
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := svc.Authenticate(ctx, realUser, "alice@example.com", "wonderland")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
-	<-svc.hashes
+	if n := svc.hashes.waiting(); n != 0 {
+		t.Fatalf("%d logins still queued after their context ended", n)
+	}
+	svc.hashes.release()
 	if _, err := svc.Authenticate(context.Background(), realUser, "alice@example.com", "wonderland"); err != nil {
 		t.Fatalf("after cancel: %v", err)
 	}
@@ -404,4 +433,8 @@ func TestUnusableStoredHashRefusesLogin(t *testing.T) {
 	if _, err := svc.Authenticate(context.Background(), realUser, "alice@example.com", "!disabled"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func accountWithHash(name, phc string) store.Account {
+	return store.Account{ID: 1, Name: name, PasswordHash: phc}
 }

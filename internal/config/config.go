@@ -128,6 +128,16 @@ type Auth struct {
 	Argon2Memory     Size          `toml:"argon2_memory"`
 	Argon2Time       int           `toml:"argon2_time"`
 	Argon2Threads    int           `toml:"argon2_threads"`
+	// MaxConcurrentHashes bounds password hashes running at once; 0 means
+	// the number of CPUs.
+	MaxConcurrentHashes int `toml:"max_concurrent_hashes"`
+	// LoginCacheTTL is how long a verified login is remembered; 0 turns
+	// the cache off.
+	LoginCacheTTL  time.Duration `toml:"login_cache_ttl"`
+	LoginCacheSize int           `toml:"login_cache_size"`
+	// RehashOnLogin replaces a stored hash made with other argon2
+	// parameters at the next successful login.
+	RehashOnLogin bool `toml:"rehash_on_login"`
 }
 
 // Log configures logging to standard error.
@@ -184,9 +194,14 @@ func Defaults() Config {
 			MaxFailureDelay:  8 * time.Second,
 			MaxFailuresPerIP: 10,
 			FailureWindow:    10 * time.Minute,
-			Argon2Memory:     64 * MiB,
-			Argon2Time:       1,
+			Argon2Memory:     19 * MiB,
+			Argon2Time:       2,
 			Argon2Threads:    2,
+
+			MaxConcurrentHashes: 0,
+			LoginCacheTTL:       15 * time.Minute,
+			LoginCacheSize:      10000,
+			RehashOnLogin:       true,
 		},
 		Log: Log{Level: "info"},
 	}

@@ -126,7 +126,7 @@ spool_dir = "/var/spool/letterbox"
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
 	}
-	if p := c.PasswordParams(); p.Memory != 19 || p.Time != 1 || p.Threads != 2 {
+	if p := c.PasswordParams(); p.Memory != 19 || p.Time != 2 || p.Threads != 2 {
 		t.Fatalf("PasswordParams = %+v", p)
 	}
 }
@@ -153,6 +153,9 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"[imap]\nmax_connections = 0", []string{"imap.max_connections: must be positive"}},
 		{"[auth]\nmax_failure_delay = \"1ms\"", []string{"auth.max_failure_delay"}},
 		{"[auth]\nargon2_threads = 0", []string{"auth.argon2_threads"}},
+		{"[auth]\nmax_concurrent_hashes = -1", []string{"auth.max_concurrent_hashes"}},
+		{"[auth]\nlogin_cache_ttl = \"-1m\"", []string{"auth.login_cache_ttl"}},
+		{"[auth]\nlogin_cache_size = 0", []string{"auth.login_cache_size"}},
 		{"[auth]\nargon2_memory = \"1000B\"", []string{"auth.argon2_memory: must be a whole number of KiB"}},
 		{"[auth]\nargon2_memory = \"8GiB\"", []string{"auth:", "memory"}},
 		{"[log]\nlevel = \"loud\"", []string{"log.level:", "loud"}},

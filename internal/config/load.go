@@ -166,6 +166,13 @@ func (c Config) Validate() error {
 	}
 	positiveInt("auth.max_failures_per_ip", c.Auth.MaxFailuresPerIP)
 	positiveDur("auth.failure_window", c.Auth.FailureWindow)
+	if c.Auth.MaxConcurrentHashes < 0 {
+		bad("auth.max_concurrent_hashes", "must not be negative (0 means the number of CPUs)")
+	}
+	if c.Auth.LoginCacheTTL < 0 {
+		bad("auth.login_cache_ttl", "must not be negative (0 turns the cache off)")
+	}
+	positiveInt("auth.login_cache_size", c.Auth.LoginCacheSize)
 	if c.Auth.Argon2Threads <= 0 || c.Auth.Argon2Threads > 255 {
 		bad("auth.argon2_threads", "must be between 1 and 255")
 	} else if c.Auth.Argon2Time <= 0 {
