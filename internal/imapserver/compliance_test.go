@@ -2,9 +2,13 @@ package imapserver_test
 
 import (
 	"fmt"
+	"io"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A well-formed mailbox name that is not valid modified UTF-7 is a name
@@ -266,6 +270,155 @@ func TestNewKeywordAnnouncedBeforeFetchShowsIt(t *testing.T) {
 			a.expect(flagsLine)
 			a.expect(permLine)
 			a.expect(tc.want)
+		})
+	}
+}
+
+// readResponse reads one response, with the octets of its literals (which
+// may hold CR and LF) in place.
+func (c *tconn) readResponse() string {
+	c.t.Helper()
+	var b strings.Builder
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("after %q read: %v (got %q)", c.last, err, line)
+		}
+		b.WriteString(line)
+		m := literalAtEnd.FindStringSubmatch(line)
+		if m == nil {
+			return strings.TrimSuffix(b.String(), "\r\n")
+		}
+		n, _ := strconv.Atoi(m[1])
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(c.br, buf); err != nil {
+			c.t.Fatalf("literal: %v", err)
+		}
+		b.Write(buf)
+	}
+}
+
+var literalAtEnd = regexp.MustCompile(`~?\{(\d+)\}\r\n$`)
+
+// fetchItemNames returns the data item names of a "* n FETCH (...)"
+// response, in order.
+func fetchItemNames(t *testing.T, resp string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`^\* \d+ FETCH \(`).FindStringIndex(resp)
+	if m == nil {
+		t.Fatalf("not a FETCH response: %q", resp)
+	}
+	s := resp[m[1]:]
+	var names []string
+	for len(s) > 0 && s[0] != ')' {
+		// Name: up to a space outside brackets.
+		depth, i := 0, 0
+		for ; i < len(s) && (depth > 0 || s[i] != ' '); i++ {
+			switch s[i] {
+			case '[':
+				depth++
+			case ']':
+				depth--
+			}
+		}
+		names = append(names, s[:i])
+		s = s[i+1:]
+		s = skipValue(t, s)
+		s = strings.TrimPrefix(s, " ")
+	}
+	return names
+}
+
+// skipValue skips one value: a parenthesised list, a quoted string, a
+// literal or an atom/number.
+func skipValue(t *testing.T, s string) string {
+	t.Helper()
+	switch {
+	case s == "":
+		t.Fatal("value missing")
+	case s[0] == '(':
+		s = s[1:]
+		for len(s) > 0 && s[0] != ')' {
+			s = strings.TrimPrefix(skipValue(t, s), " ")
+		}
+		return s[1:]
+	case s[0] == '"':
+		for i := 1; i < len(s); i++ {
+			if s[i] == '\\' {
+				i++
+			} else if s[i] == '"' {
+				return s[i+1:]
+			}
+		}
+		t.Fatalf("unterminated string %q", s)
+	case s[0] == '{' || strings.HasPrefix(s, "~{"):
+		m := regexp.MustCompile(`^~?\{(\d+)\}\r\n`).FindStringSubmatch(s)
+		n, _ := strconv.Atoi(m[1])
+		return s[len(m[0])+n:]
+	}
+	i := strings.IndexAny(s, " )")
+	if i < 0 {
+		return ""
+	}
+	return s[i:]
+}
+
+// Every FETCH response names each data item once (RFC 3501 §7.4.2), in
+// every combination of UID FETCH's implicit UID, the implicit FLAGS (and
+// MODSEQ under CONDSTORE) of a body fetch that sets \Seen, CHANGEDSINCE's
+// implicit MODSEQ, macros and items the client repeats.
+func TestFetchNamesEachItemOnce(t *testing.T) {
+	for _, tc := range []struct {
+		condstore bool
+		cmd       string
+		want      []string
+	}{
+		{false, "UID FETCH 1 (UID FLAGS)", []string{"UID", "FLAGS"}},
+		{false, "UID FETCH 1 (FLAGS UID)", []string{"FLAGS", "UID"}},
+		{false, "UID FETCH 1 (FLAGS)", []string{"UID", "FLAGS"}},
+		{false, "UID FETCH 1 (UID FLAGS UID)", []string{"UID", "FLAGS"}},
+		{false, "FETCH 1 (FLAGS FLAGS UID UID)", []string{"FLAGS", "UID"}},
+		{false, "UID FETCH 1 (BODY[])", []string{"UID", "BODY[]", "FLAGS"}},
+		{false, "UID FETCH 1 (UID FLAGS BODY[])", []string{"UID", "FLAGS", "BODY[]"}},
+		{false, "UID FETCH 1 (FLAGS UID BODY[])", []string{"FLAGS", "UID", "BODY[]"}},
+		{false, "UID FETCH 1 (UID BODY[] FLAGS)", []string{"UID", "BODY[]", "FLAGS"}},
+		{false, "FETCH 1 (BODY[] BODY.PEEK[])", []string{"BODY[]", "FLAGS"}},
+		{false, "FETCH 1 (BODY.PEEK[] BODY[])", []string{"BODY[]", "FLAGS"}},
+		{false, "FETCH 1 (BODY[TEXT] RFC822.TEXT)", []string{"BODY[TEXT]", "RFC822.TEXT", "FLAGS"}},
+		{false, "FETCH 1 (RFC822 BODY[])", []string{"RFC822", "BODY[]", "FLAGS"}},
+		{false, "FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[HEADER.FIELDS (SUBJECT)])", []string{"BODY[HEADER.FIELDS (SUBJECT)]"}},
+		{false, "FETCH 1 (BODY.PEEK[]<0.3> BODY.PEEK[]<0.5>)", []string{"BODY[]<0>"}},
+		{false, "FETCH 1 (BINARY[1] BINARY.PEEK[1] BINARY.SIZE[1] BINARY.SIZE[1])", []string{"BINARY[1]", "BINARY.SIZE[1]", "FLAGS"}},
+		{false, "FETCH 1 FAST", []string{"FLAGS", "INTERNALDATE", "RFC822.SIZE"}},
+		{false, "FETCH 1 FULL", []string{"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"}},
+		{false, "FETCH 1 (ENVELOPE ENVELOPE BODYSTRUCTURE BODY)", []string{"ENVELOPE", "BODYSTRUCTURE", "BODY"}},
+		{true, "UID FETCH 1 (BODY[])", []string{"UID", "BODY[]", "FLAGS", "MODSEQ"}},
+		{true, "UID FETCH 1 (UID FLAGS MODSEQ BODY[])", []string{"UID", "FLAGS", "MODSEQ", "BODY[]"}},
+		{true, "UID FETCH 1 (MODSEQ BODY[]) (CHANGEDSINCE 1)", []string{"UID", "MODSEQ", "BODY[]", "FLAGS"}},
+		{true, "UID FETCH 1 (BODY[]) (CHANGEDSINCE 1)", []string{"UID", "BODY[]", "MODSEQ", "FLAGS"}},
+		{true, "FETCH 1 (MODSEQ MODSEQ FLAGS)", []string{"MODSEQ", "FLAGS"}},
+		{true, "UID FETCH 1 (FLAGS) (CHANGEDSINCE 1)", []string{"UID", "FLAGS", "MODSEQ"}},
+		{true, "FETCH 1 (RFC822.TEXT UID FLAGS)", []string{"RFC822.TEXT", "UID", "FLAGS", "MODSEQ"}},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			h := newHarness(t)
+			h.deliver("INBOX", multipartMsg)
+			c := h.login()
+			if tc.condstore {
+				c.selectCondstore("a0")
+			} else {
+				c.selectInbox("a0")
+			}
+			c.send("a1 " + tc.cmd)
+			resp := c.readResponse()
+			if got := fetchItemNames(t, resp); !slices.Equal(got, tc.want) {
+				t.Errorf("items %q, want %q in\n%q", got, tc.want, resp)
+			}
+			c.expect(`~a1 OK (UID )?FETCH completed`)
+			if strings.Contains(tc.cmd, "<0.5>") && !strings.Contains(resp, "BODY[]<0> {5}\r\nFrom:") {
+				t.Errorf("of two partials from one origin the longer is sent: %q", resp)
+			}
 		})
 	}
 }

@@ -28,6 +28,11 @@ type fetchPlan struct {
 func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
 	p := fetchPlan{viewOnly: true}
 	hasUID, hasModSeq := false, false
+	// A FETCH response names each data item once (RFC 3501 §7.4.2: the
+	// client maps names to values). An item asked twice — FLAGS FLAGS,
+	// BODY[] and BODY.PEEK[], HEADER.FIELDS in another case — is answered
+	// once; of two partials from the same origin the longer is kept.
+	seen := make(map[string]int, len(items)) // response name → index in p.items
 	for _, it := range items {
 		if it.Name != "UID" && it.Name != "FLAGS" && it.Name != "MODSEQ" {
 			p.viewOnly = false
@@ -55,6 +60,14 @@ func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
 		case "RFC822.HEADER":
 			p.structure, p.blob = true, true
 		}
+		key := it.ResponseName()
+		if i, dup := seen[key]; dup {
+			if prev := p.items[i].Partial; prev != nil && it.Partial != nil && it.Partial.Count > prev.Count {
+				p.items[i].Partial = it.Partial
+			}
+			continue
+		}
+		seen[key] = len(p.items)
 		p.items = append(p.items, it)
 	}
 	// UID FETCH always reports UID (RFC 3501 §6.4.8); CHANGEDSINCE implies
@@ -118,14 +131,14 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 			}
 			details = kept
 		}
-		addFlags := false
+		var seen map[store.UID]bool
 		if plan.setSeen && !v.readOnly {
-			if addFlags, err = s.markSeen(details); err != nil {
+			if seen, err = s.markSeen(details); err != nil {
 				return "", err
 			}
 		}
 		for i := range details {
-			if err := s.fetchOne(&details[i], plan, addFlags && !plan.hasFlags); err != nil {
+			if err := s.fetchOne(&details[i], plan, seen[details[i].UID]); err != nil {
 				return "", err
 			}
 		}
@@ -187,8 +200,8 @@ func (s *session) fetchVanished(a *imap.FetchArgs) error {
 }
 
 // markSeen sets \Seen on the messages that lack it (RFC 3501 §6.4.5) and
-// updates details in place; it reports whether any changed.
-func (s *session) markSeen(details []store.MessageDetail) (bool, error) {
+// updates details in place; it returns the UIDs whose flags changed.
+func (s *session) markSeen(details []store.MessageDetail) (map[store.UID]bool, error) {
 	var need []store.UID
 	for _, d := range details {
 		if !hasFlag(d.Flags, store.FlagSeen) {
@@ -196,27 +209,30 @@ func (s *session) markSeen(details []store.MessageDetail) (bool, error) {
 		}
 	}
 	if len(need) == 0 {
-		return false, nil
+		return nil, nil
 	}
 	res, err := s.sel.mbox.StoreFlags(s.ctx, need, store.FlagsAdd, []string{store.FlagSeen}, 0)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	byUID := make(map[store.UID]store.FlagUpdate, len(res.Updated))
 	for _, u := range res.Updated {
 		byUID[u.UID] = u
 	}
+	changed := make(map[store.UID]bool, len(res.Updated))
 	for i := range details {
 		if u, ok := byUID[details[i].UID]; ok {
 			details[i].Flags = u.Flags
 			details[i].ModSeq = u.ModSeq
+			changed[u.UID] = true
 		}
 	}
-	return len(res.Updated) > 0, nil
+	return changed, nil
 }
 
-// fetchOne writes one "* n FETCH (...)" response.
-func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool) error {
+// fetchOne writes one "* n FETCH (...)" response. seenSet says this FETCH
+// set \Seen on the message.
+func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool) error {
 	v := s.sel
 	seq := v.seqOf(d.UID)
 	if seq == 0 {
@@ -263,7 +279,7 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool
 	}
 	// The client now knows these flags: no unsolicited FETCH for them.
 	v.setFlags(d.UID, d.Flags, d.ModSeq)
-	if plan.hasFlags || addFlags {
+	if plan.hasFlags || seenSet {
 		// A keyword another session created must be in FLAGS before a
 		// FETCH shows it (RFC 3501 §7.2.6): announced before the response
 		// starts, since nothing may come between its parts.
@@ -276,10 +292,14 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, addFlags bool
 	w.Number(uint64(seq))
 	w.Raw(" FETCH (")
 	items := plan.items
-	if addFlags {
-		// The implicit \Seen is reported like an unsolicited flag change,
-		// with MODSEQ under CONDSTORE (RFC 7162 §3.1.4).
-		items = append(append([]imap.FetchItem{}, items...), imap.FetchItem{Name: "FLAGS"})
+	if seenSet && (!plan.hasFlags || s.condstore && !plan.hasModSeq) {
+		// The implicit \Seen is reported like an unsolicited flag change
+		// (RFC 3501 §6.4.5), with MODSEQ under CONDSTORE (RFC 7162 §3.1),
+		// each unless the client asked for it already.
+		items = append([]imap.FetchItem{}, items...)
+		if !plan.hasFlags {
+			items = append(items, imap.FetchItem{Name: "FLAGS"})
+		}
 		if s.condstore && !plan.hasModSeq {
 			items = append(items, imap.FetchItem{Name: "MODSEQ"})
 		}
