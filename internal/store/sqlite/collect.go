@@ -263,6 +263,9 @@ func (s *Store) collectRows(ids, floors []int64) ([]string, error) {
 	}
 	// The rows are gone for good; a crash before the files go leaves
 	// unreferenced files, harmless (reused if the content comes back).
+	if s.removeHook != nil {
+		s.removeHook()
+	}
 	for _, id := range gone {
 		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
 			s.log.Warn("removing unreferenced blob", "blob", id, "err", err)

@@ -294,6 +294,11 @@ func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
 		int64(hms)+1, id); err != nil {
 		return err
 	}
+	// The ID is never handed out again (nextMailboxID).
+	if _, err := w.exec(`INSERT INTO meta (key, value) VALUES ('mailbox_id', ?)
+		ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)`, id); err != nil {
+		return err
+	}
 	for _, q := range []string{
 		"DELETE FROM messages WHERE mailbox_id = ?",
 		"DELETE FROM tombstones WHERE mailbox_id = ?",

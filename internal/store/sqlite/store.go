@@ -96,6 +96,9 @@ type Store struct {
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
+	// removeHook, when set (by tests), runs in a collection between the
+	// commit that deleted blobs rows and the removal of their files.
+	removeHook func()
 }
 
 var _ store.Store = (*Store)(nil)
