@@ -422,3 +422,48 @@ func TestFetchNamesEachItemOnce(t *testing.T) {
 		})
 	}
 }
+
+// LIST (SUBSCRIBED RECURSIVEMATCH) returns a parent that is not subscribed
+// with CHILDINFO ("SUBSCRIBED") only when some subscribed descendant is not
+// returned itself (RFC 5258 §3.5: redundant CHILDINFO SHOULD be
+// suppressed); a subscribed parent with subscribed descendants carries
+// CHILDINFO (RFC 5258 §5, as Dovecot). LSUB's \Noselect parents follow the
+// same rule (RFC 3501 §6.3.9).
+func TestListRecursiveMatchChildInfo(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	for i, cmd := range []string{
+		"CREATE Lists/Go", "CREATE Lists/Rust", "CREATE Deep/A/B", "CREATE Sub/Kid",
+		"SUBSCRIBE Lists/Go", "SUBSCRIBE Deep/A/B", "SUBSCRIBE Sub", "SUBSCRIBE Sub/Kid",
+	} {
+		c.collect(fmt.Sprintf("p%d", i), cmd)
+	}
+	c.run(`
+C: a1 LIST (SUBSCRIBED RECURSIVEMATCH) "" (Lists* Deep* Sub*)
+S: * LIST (\HasNoChildren \Subscribed) "/" "Deep/A/B"
+S: * LIST (\HasNoChildren \Subscribed) "/" "Lists/Go"
+S: * LIST (\HasChildren \Subscribed) "/" "Sub" ("CHILDINFO" ("SUBSCRIBED"))
+S: * LIST (\HasNoChildren \Subscribed) "/" "Sub/Kid"
+S: a1 OK LIST completed
+C: a2 LIST (SUBSCRIBED RECURSIVEMATCH) "" (Lists Deep Sub)
+S: * LIST (\HasChildren) "/" "Deep" ("CHILDINFO" ("SUBSCRIBED"))
+S: * LIST (\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))
+S: * LIST (\HasChildren \Subscribed) "/" "Sub" ("CHILDINFO" ("SUBSCRIBED"))
+S: a2 OK LIST completed
+C: a3 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Deep/%"
+S: * LIST (\HasChildren) "/" "Deep/A" ("CHILDINFO" ("SUBSCRIBED"))
+S: a3 OK LIST completed
+C: a4 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Deep*"
+S: * LIST (\HasNoChildren \Subscribed) "/" "Deep/A/B"
+S: a4 OK LIST completed
+C: a5 LIST (SUBSCRIBED) "" "Deep*"
+S: * LIST (\HasNoChildren \Subscribed) "/" "Deep/A/B"
+S: a5 OK LIST completed
+C: a6 LSUB "" "De%"
+S: * LSUB (\Noselect) "/" "Deep"
+S: a6 OK LSUB completed
+C: a7 LSUB "" "Deep/*"
+S: * LSUB () "/" "Deep/A/B"
+S: a7 OK LSUB completed
+`)
+}

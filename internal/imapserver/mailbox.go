@@ -265,28 +265,51 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 		}
 		patterns = append(patterns, canonicalPattern(a.Reference+p))
 	}
-	for _, e := range entries {
-		matched := false
+	matches := func(name string) bool {
 		for _, p := range patterns {
-			if matchPattern(p, e.name) {
-				matched = true
-				break
+			if matchPattern(p, name) {
+				return true
 			}
 		}
-		if !matched {
+		return false
+	}
+	// unreturned: the parents of subscribed mailboxes that the patterns
+	// do not return.
+	var unreturned map[string]bool
+	if sel.Subscribed && (lsub || sel.RecursiveMatch) {
+		unreturned = map[string]bool{}
+		for _, e := range entries {
+			if e.subscribed && !matches(e.name) {
+				for _, p := range store.ParentNames(e.name) {
+					unreturned[p] = true
+				}
+			}
+		}
+	}
+	for _, e := range entries {
+		if !matches(e.name) {
 			continue
 		}
 		var attrs []string
 		childInfo := false
 		switch {
 		case sel.Subscribed && !e.subscribed:
-			if !(sel.RecursiveMatch && e.childSub) && !(lsub && e.childSub && !patternsReachChildren(patterns, e.name)) {
+			// A parent of subscribed mailboxes the patterns do not
+			// return: LSUB shows it \Noselect (RFC 3501 §6.3.9),
+			// RECURSIVEMATCH with CHILDINFO. When they are all returned
+			// it would be redundant and is left out (RFC 5258 §3.5:
+			// "servers SHOULD suppress redundant CHILDINFO responses").
+			if !unreturned[e.name] {
 				continue
 			}
 			childInfo = sel.RecursiveMatch
 			if lsub {
 				attrs = append(attrs, `\Noselect`)
 			}
+		case sel.Subscribed && sel.RecursiveMatch && e.childSub:
+			// Subscribed, with subscribed descendants: CHILDINFO too
+			// (RFC 5258 §3.5, §5 example 5; as Dovecot).
+			childInfo = true
 		case sel.SpecialUse && e.info.SpecialUse == "":
 			continue
 		}
@@ -327,18 +350,6 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-// patternsReachChildren reports whether a pattern matches children of name;
-// when none does, LSUB shows an unsubscribed parent of subscribed children
-// as \Noselect (RFC 3501 §6.3.9).
-func patternsReachChildren(patterns []string, name string) bool {
-	for _, p := range patterns {
-		if matchPattern(p, name+sep+"x") {
-			return true
-		}
-	}
-	return false
 }
 
 // buildListEntries adds implied parents and the children/subscription
