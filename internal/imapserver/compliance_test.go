@@ -467,3 +467,54 @@ S: * LSUB () "/" "Deep/A/B"
 S: a7 OK LSUB completed
 `)
 }
+
+// DELETE does not unsubscribe (RFC 3501 §6.3.4, §6.3.6): LIST (SUBSCRIBED)
+// shows a subscribed name that does not exist with \NonExistent
+// (RFC 5258 §3), LSUB shows it with no attributes (as Dovecot), a plain
+// LIST does not show it, and UNSUBSCRIBE removes it.
+func TestSubscribedNameThatDoesNotExist(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	for i, cmd := range []string{
+		"CREATE Old", "SUBSCRIBE Old", "CREATE Gone/Leaf", "SUBSCRIBE Gone/Leaf",
+		"DELETE Old", "DELETE Gone/Leaf", "DELETE Gone",
+	} {
+		c.collect(fmt.Sprintf("p%d", i), cmd)
+	}
+	c.run(`
+C: a0 LSUB "" "Gone/*"
+S: * LSUB () "/" "Gone/Leaf"
+S: a0 OK LSUB completed
+C: a1 LSUB "" "Ol%"
+S: * LSUB () "/" "Old"
+S: a1 OK LSUB completed
+C: a2 LSUB "" "G%"
+S: * LSUB (\Noselect) "/" "Gone"
+S: a2 OK LSUB completed
+C: a3 LIST (SUBSCRIBED) "" (O* G*)
+S: * LIST (\NonExistent \Noselect \HasNoChildren \Subscribed) "/" "Gone/Leaf"
+S: * LIST (\NonExistent \Noselect \HasNoChildren \Subscribed) "/" "Old"
+S: a3 OK LIST completed
+C: a4 LIST (SUBSCRIBED RECURSIVEMATCH) "" (O% G%)
+S: * LIST (\NonExistent \Noselect \HasNoChildren) "/" "Gone" ("CHILDINFO" ("SUBSCRIBED"))
+S: * LIST (\NonExistent \Noselect \HasNoChildren \Subscribed) "/" "Old"
+S: a4 OK LIST completed
+C: a5 LIST "" (O* G*) RETURN (SUBSCRIBED)
+S: a5 OK LIST completed
+C: a6 UNSUBSCRIBE Old
+S: a6 OK UNSUBSCRIBE completed
+C: a7 LIST (SUBSCRIBED) "" (O* G*)
+S: * LIST (\NonExistent \Noselect \HasNoChildren \Subscribed) "/" "Gone/Leaf"
+S: a7 OK LIST completed
+C: a8 LSUB "" O*
+S: a8 OK LSUB completed
+`)
+	// Created again, it is listed as subscribed and selectable.
+	c.run(`
+C: b1 CREATE Gone/Leaf
+S: b1 OK CREATE completed
+C: b2 LIST (SUBSCRIBED) "" G*
+S: * LIST (\HasNoChildren \Subscribed) "/" "Gone/Leaf"
+S: b2 OK LIST completed
+`)
+}

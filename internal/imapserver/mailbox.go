@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -213,12 +215,16 @@ func (s *session) writeStatus(st store.MailboxStatus, items []string) {
 
 // listEntry is one line of a LIST answer.
 type listEntry struct {
-	name       string
-	info       store.MailboxInfo
-	exists     bool // false for a parent implied by a child's name
-	children   bool
+	name   string
+	info   store.MailboxInfo
+	exists bool // false for a parent implied by a child's name
+	// inTree: the mailbox exists or is the parent of one (a plain LIST
+	// shows it); false for a subscribed name that does not exist and for
+	// the parents only such names imply.
+	inTree     bool
+	children   bool // has existing children
 	subscribed bool
-	childSub   bool // a child is subscribed (RECURSIVEMATCH, RFC 5258 §3.5)
+	childSub   bool // a descendant is subscribed (RECURSIVEMATCH, RFC 5258 §3.5)
 }
 
 // cmdList: LIST and LSUB (RFC 3501 §6.3.8-9, RFC 9051 §6.3.9) with
@@ -236,16 +242,26 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 		w.CRLF()
 		return "", nil
 	}
-	boxes, err := s.boxes.List(s.ctx)
-	if err != nil {
-		return "", err
-	}
-	entries := buildListEntries(boxes)
 	sel := a.Selection
 	ret := a.Return
 	if lsub {
 		sel = imap.ListSelection{Subscribed: true}
 	}
+	boxes, err := s.boxes.List(s.ctx)
+	if err != nil {
+		return "", err
+	}
+	var subs []string
+	if sel.Subscribed {
+		// Subscriptions outlive their mailboxes (RFC 3501 §6.3.6: DELETE
+		// does not unsubscribe): LSUB and LIST (SUBSCRIBED) show every
+		// subscribed name, those that do not exist as \NonExistent
+		// (RFC 5258 §3).
+		if subs, err = s.boxes.Subscriptions(s.ctx); err != nil {
+			return "", err
+		}
+	}
+	entries := buildListEntries(boxes, subs)
 	if sel.RecursiveMatch && !sel.Subscribed {
 		return "", errBad("RECURSIVEMATCH needs another selection option")
 	}
@@ -287,7 +303,7 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 		}
 	}
 	for _, e := range entries {
-		if !matches(e.name) {
+		if !matches(e.name) || !e.inTree && !sel.Subscribed {
 			continue
 		}
 		var attrs []string
@@ -352,31 +368,38 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 	return "", nil
 }
 
-// buildListEntries adds implied parents and the children/subscription
-// relations, sorted by name with INBOX first.
-func buildListEntries(boxes []store.MailboxInfo) []*listEntry {
+// buildListEntries adds implied parents, the subscribed names that do not
+// exist (subs, the account's subscriptions; nil when not needed) and the
+// children/subscription relations, sorted by name with INBOX first.
+func buildListEntries(boxes []store.MailboxInfo, subs []string) []*listEntry {
 	byName := map[string]*listEntry{}
-	for _, b := range boxes {
-		byName[b.Name] = &listEntry{name: b.Name, info: b, exists: true, subscribed: b.Subscribed}
+	entry := func(name string) *listEntry {
+		e := byName[name]
+		if e == nil {
+			e = &listEntry{name: name}
+			byName[name] = e
+		}
+		return e
 	}
 	for _, b := range boxes {
-		name := b.Name
-		for {
-			i := strings.LastIndex(name, sep)
-			if i < 0 {
-				break
+		e := entry(b.Name)
+		e.info, e.exists, e.inTree = b, true, true
+		e.subscribed = e.subscribed || b.Subscribed
+	}
+	for _, name := range subs {
+		entry(name).subscribed = true
+	}
+	for _, b := range boxes {
+		for _, parent := range store.ParentNames(b.Name) {
+			pe := entry(parent)
+			pe.children, pe.inTree = true, true
+		}
+	}
+	for _, e := range slices.Collect(maps.Values(byName)) {
+		if e.subscribed {
+			for _, parent := range store.ParentNames(e.name) {
+				entry(parent).childSub = true
 			}
-			parent := name[:i]
-			pe := byName[parent]
-			if pe == nil {
-				pe = &listEntry{name: parent}
-				byName[parent] = pe
-			}
-			pe.children = true
-			if b.Subscribed {
-				pe.childSub = true
-			}
-			name = parent
 		}
 	}
 	out := make([]*listEntry, 0, len(byName))
