@@ -1,6 +1,10 @@
 package imap
 
-import "github.com/letterbox/letterbox/internal/mime"
+import (
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/mime"
+)
 
 // Envelope writes an ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2):
 // "(" date subject from sender reply-to to cc bcc in-reply-to message-id ")".
@@ -10,17 +14,17 @@ func (w *Writer) Envelope(e *mime.Envelope) {
 		e = &mime.Envelope{}
 	}
 	w.OpenList()
-	w.NString(e.Date)
+	w.bodyNString(e.Date)
 	w.SP()
-	w.NString(e.Subject)
+	w.bodyNString(e.Subject)
 	for _, list := range [][]mime.Address{e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc} {
 		w.SP()
 		w.addressList(list)
 	}
 	w.SP()
-	w.NString(e.InReplyTo)
+	w.bodyNString(e.InReplyTo)
 	w.SP()
-	w.NString(e.MessageID)
+	w.bodyNString(e.MessageID)
 	w.CloseList()
 }
 
@@ -35,13 +39,13 @@ func (w *Writer) addressList(list []mime.Address) {
 	w.OpenList()
 	for _, a := range list {
 		w.OpenList()
-		w.NString(a.Name)
+		w.bodyNString(a.Name)
 		w.SP()
-		w.NString(a.ADL)
+		w.bodyNString(a.ADL)
 		w.SP()
-		w.NString(a.Mailbox)
+		w.bodyNString(a.Mailbox)
 		w.SP()
-		w.NString(a.Host)
+		w.bodyNString(a.Host)
 		w.CloseList()
 	}
 	w.CloseList()
@@ -59,7 +63,7 @@ func (w *Writer) BodyStructure(p *mime.Part, extended bool) {
 			w.BodyStructure(c, extended)
 		}
 		w.SP()
-		w.String(p.Subtype)
+		w.bodyString(p.Subtype)
 		if extended {
 			w.SP()
 			w.params(p.Params)
@@ -68,7 +72,7 @@ func (w *Writer) BodyStructure(p *mime.Part, extended bool) {
 			w.SP()
 			w.language(p.Language)
 			w.SP()
-			w.NString(p.Location)
+			w.bodyNString(p.Location)
 		}
 		w.CloseList()
 		return
@@ -77,21 +81,21 @@ func (w *Writer) BodyStructure(p *mime.Part, extended bool) {
 	if p.IsMultipart() { // no children: show it as an opaque part
 		typ, sub = "application", "octet-stream"
 	}
-	w.String(typ)
+	w.bodyString(typ)
 	w.SP()
-	w.String(sub)
+	w.bodyString(sub)
 	w.SP()
 	w.params(p.Params)
 	w.SP()
-	w.NString(p.ID)
+	w.bodyNString(p.ID)
 	w.SP()
-	w.NString(p.Description)
+	w.bodyNString(p.Description)
 	w.SP()
 	enc := p.Encoding
 	if enc == "" {
 		enc = "7BIT"
 	}
-	w.String(enc)
+	w.bodyString(enc)
 	w.SP()
 	w.Number(uint64(max(p.Size, 0)))
 	switch {
@@ -109,13 +113,13 @@ func (w *Writer) BodyStructure(p *mime.Part, extended bool) {
 	}
 	if extended {
 		w.SP()
-		w.NString(p.MD5)
+		w.bodyNString(p.MD5)
 		w.SP()
 		w.disposition(p)
 		w.SP()
 		w.language(p.Language)
 		w.SP()
-		w.NString(p.Location)
+		w.bodyNString(p.Location)
 	}
 	w.CloseList()
 }
@@ -131,9 +135,9 @@ func (w *Writer) params(ps []mime.Param) {
 		if i > 0 {
 			w.SP()
 		}
-		w.String(p.Name)
+		w.bodyString(p.Name)
 		w.SP()
-		w.String(p.Value)
+		w.bodyString(p.Value)
 	}
 	w.CloseList()
 }
@@ -145,7 +149,7 @@ func (w *Writer) disposition(p *mime.Part) {
 		return
 	}
 	w.OpenList()
-	w.String(p.Disposition)
+	w.bodyString(p.Disposition)
 	w.SP()
 	w.params(p.DispositionParams)
 	w.CloseList()
@@ -157,15 +161,30 @@ func (w *Writer) language(langs []string) {
 	case 0:
 		w.Nil()
 	case 1:
-		w.String(langs[0])
+		w.bodyString(langs[0])
 	default:
 		w.OpenList()
 		for i, l := range langs {
 			if i > 0 {
 				w.SP()
 			}
-			w.String(l)
+			w.bodyString(l)
 		}
 		w.CloseList()
 	}
+}
+
+// bodyString and bodyNString write a string or nstring of ENVELOPE or
+// BODYSTRUCTURE. Header values may hold NUL octets, which no string may
+// carry (RFC 3501 §4.3, §9: a literal is CHAR8, without NUL): each is
+// written as U+FFFD, as Dovecot does.
+func (w *Writer) bodyString(s string) { w.String(noNUL(s)) }
+
+func (w *Writer) bodyNString(s string) { w.NString(noNUL(s)) }
+
+func noNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }

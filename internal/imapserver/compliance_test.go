@@ -518,3 +518,58 @@ S: * LIST (\HasNoChildren \Subscribed) "/" "Gone/Leaf"
 S: b2 OK LIST completed
 `)
 }
+
+// nulMsg has NUL octets in a header, in an 8bit part and in a binary part.
+const nulMsg = "Subject: nul\x00here\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: multipart/mixed; boundary=b\r\n" +
+	"\r\n" +
+	"--b\r\n" +
+	"Content-Type: text/plain\r\n" +
+	"Content-Transfer-Encoding: 8bit\r\n" +
+	"\r\n" +
+	"ab\x00cd\r\n" +
+	"--b\r\n" +
+	"Content-Type: application/octet-stream\r\n" +
+	"Content-Transfer-Encoding: binary\r\n" +
+	"\r\n" +
+	"\x00\x01\x02\r\n" +
+	"--b--\r\n"
+
+// A literal never carries NUL (RFC 3501 §4.3; CHAR8 excludes it): BODY[...],
+// RFC822... of content holding NULs send 0x80 in their place (the size is
+// kept), as Dovecot does; BINARY[...] is a literal8 (RFC 3516 §4.2) and
+// keeps them.
+func TestBodySectionsSendNoNUL(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", nulMsg)
+	c := h.login()
+	c.selectInbox("a0")
+	nul := func(s string) string { return strings.ReplaceAll(s, "\x00", "\x80") }
+	for _, tc := range []struct{ item, want string }{
+		{"BODY.PEEK[1]", "BODY[1] {5}\r\n" + nul("ab\x00cd")},
+		{"BODY.PEEK[2]", "BODY[2] {3}\r\n" + nul("\x00\x01\x02")},
+		{"BODY.PEEK[]", "BODY[] {" + itoa(len(nulMsg)) + "}\r\n" + nul(nulMsg)},
+		{"BODY.PEEK[]<20.40>", "BODY[]<20> {40}\r\n" + nul(nulMsg[20:60])},
+		{"BODY.PEEK[TEXT]", "BODY[TEXT] {"},
+		{"BODY.PEEK[HEADER]", "BODY[HEADER] {"},
+		{"BODY.PEEK[HEADER.FIELDS (SUBJECT)]", "BODY[HEADER.FIELDS (SUBJECT)] {21}\r\n" + nul("Subject: nul\x00here\r\n\r\n")},
+		{"RFC822.HEADER", "RFC822.HEADER {"},
+		{"RFC822.TEXT", "RFC822.TEXT {"},
+		{"RFC822", "RFC822 {"},
+		{"ENVELOPE", "ENVELOPE (NIL {10}\r\nnul\uFFFDhere "},
+		{"BINARY.PEEK[1]", "BINARY[1] ~{5}\r\nab\x00cd"},
+		{"BINARY.PEEK[2]", "BINARY[2] ~{3}\r\n\x00\x01\x02"},
+		{"BINARY.PEEK[]", "BINARY[] ~{" + itoa(len(nulMsg)) + "}\r\n" + nulMsg},
+	} {
+		c.send("a1 FETCH 1 (" + tc.item + ")")
+		resp := c.readResponse()
+		c.expect("a1 OK FETCH completed")
+		if !strings.Contains(resp, tc.want) {
+			t.Errorf("%s: %q, want %q in it", tc.item, resp, tc.want)
+		}
+		if !strings.HasPrefix(tc.item, "BINARY") && strings.IndexByte(resp, 0) >= 0 {
+			t.Errorf("%s: NUL in a literal: %q", tc.item, resp)
+		}
+	}
+}

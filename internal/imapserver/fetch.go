@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bytes"
 	"errors"
 	"io"
 
@@ -484,14 +485,50 @@ func clip(size int64, p *imap.Partial) (off, n int64) {
 func (s *session) writeRange(blob store.Blob, r mime.Range, p *imap.Partial, binary bool) error {
 	off, n := clip(r.Len(), p)
 	s.c.w.LiteralHeader(n, binary)
-	return s.copyLiteral(io.NewSectionReader(blob, r.Start+off, n), n)
+	var src io.Reader = io.NewSectionReader(blob, r.Start+off, n)
+	if !binary {
+		src = nulFree{src}
+	}
+	return s.copyLiteral(src, n)
 }
 
-// writeBytes writes an in-memory value, cut by partial, as a literal.
+// writeBytes writes an in-memory value, cut by partial, as a literal (with
+// its NULs replaced, see nulFree).
 func (s *session) writeBytes(b []byte, p *imap.Partial) error {
 	off, n := clip(int64(len(b)), p)
-	s.c.w.Literal(b[off : off+n])
+	v := b[off : off+n]
+	if bytes.IndexByte(v, 0) >= 0 {
+		v = bytes.Clone(v)
+		replaceNUL(v)
+	}
+	s.c.w.Literal(v)
 	return nil
+}
+
+// nulFree reads from r with every NUL octet replaced by 0x80. A literal
+// may not hold NUL (RFC 3501 §4.3, §9 CHAR8); only a literal8 may
+// (RFC 3516 §4.2), and BINARY[...] is sent as one. Content stored with NULs
+// (8bit or binary parts, a literal8 APPEND) is therefore sent in BODY[...],
+// RFC822... with 0x80 in their place, as Dovecot does: the size is kept,
+// so the literal announced before reading stays right.
+type nulFree struct{ r io.Reader }
+
+func (n nulFree) Read(p []byte) (int, error) {
+	k, err := n.r.Read(p)
+	replaceNUL(p[:k])
+	return k, err
+}
+
+// replaceNUL replaces NUL octets with 0x80 in place.
+func replaceNUL(b []byte) {
+	for {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			return
+		}
+		b[i] = 0x80
+		b = b[i+1:]
+	}
 }
 
 // copyLiteral copies exactly n octets of the literal announced already. If
