@@ -26,7 +26,7 @@ import (
 func init() {
 	register(&command{
 		name:    "serve",
-		usage:   "[--data DIR] [--config FILE]",
+		usage:   "[--data DIR] [--config FILE] [--pprof ADDR]",
 		summary: "run the mail server (SMTP, submission, LMTP, POP3, IMAP)",
 		run:     serve,
 	})
@@ -49,6 +49,7 @@ type endpoint struct {
 
 func serve(e *env, args []string) error {
 	fs, common := newFlagSet(e, "serve")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles (CPU, heap, mutex, block) over HTTP on `ADDR`, e.g. 127.0.0.1:6060")
 	pos, err := parseArgs(e, fs, args)
 	if err != nil {
 		return err
@@ -61,6 +62,13 @@ func serve(e *env, args []string) error {
 		return err
 	}
 	log := newLogger(e.stderr, s.cfg.Log.Level)
+	if *pprofAddr != "" {
+		stop, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	st, err := s.openStore(e.ctx, log.With("component", "store"))
 	if err != nil {
 		return err
