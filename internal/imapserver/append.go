@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/letterbox/letterbox/internal/imap"
@@ -46,7 +47,11 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := s.srv.opts.Store.Deliver(s.ctx, m.Literal.Open(), []store.Target{{
+	var body io.Reader = m.Literal.Open()
+	if m.Literal.Binary {
+		body = verbatimBody{body}
+	}
+	res, err := s.srv.opts.Store.Deliver(s.ctx, body, []store.Target{{
 		Account:      s.account.Name,
 		Mailbox:      info.Name,
 		Flags:        flags,
@@ -70,6 +75,16 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	}
 	return "APPENDUID " + utoa(uint64(res[0].UIDValidity)) + " " + utoa(uint64(res[0].UID)), nil
 }
+
+// verbatimBody is the content of a literal8 (~{n}): binary data, stored
+// byte for byte (RFC 3516 §4.4: the server must not alter it). The store
+// normalises line endings to CRLF by default; a body with the method
+// Verbatim() bool returning true asks it not to (see store.Verbatim). A
+// plain literal is text (RFC 3501 §4.3) and is still normalised.
+type verbatimBody struct{ io.Reader }
+
+// Verbatim reports that the body is to be stored as read.
+func (verbatimBody) Verbatim() bool { return true }
 
 // clientFlags validates flags a client asks to set (RFC 3501 §2.3.2):
 // \Recent "can not be altered by the client", so STORE or APPEND naming it
