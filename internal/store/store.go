@@ -206,6 +206,8 @@ type Store interface {
 	// sync (group commit). A target that fails (unknown account or mailbox,
 	// quota) gets its own error in the result; the others still succeed.
 	// The returned error is for failures that hit every target.
+	// A body that implements Verbatim (reporting true) is stored exactly as
+	// read, without CRLF normalisation (APPEND of a literal8, RFC 3516 §4.4).
 	Deliver(ctx context.Context, body io.Reader, targets []Target) ([]DeliveryResult, error)
 
 	// OpenBlob opens the stored body of a message.
@@ -218,6 +220,19 @@ type Store interface {
 	Watch(account string) Watcher
 
 	Close() error
+}
+
+// Verbatim is implemented by a Deliver body that must be stored byte for
+// byte (binary content: bare LF stays bare LF).
+type Verbatim interface {
+	io.Reader
+	Verbatim() bool
+}
+
+// IsVerbatim reports whether body asks to be stored as read.
+func IsVerbatim(body io.Reader) bool {
+	v, ok := body.(Verbatim)
+	return ok && v.Verbatim()
 }
 
 // Blob is a stored message body.

@@ -19,6 +19,9 @@ import (
 type CRLFWriter struct {
 	W   io.Writer
 	Max int64
+	// Verbatim keeps line endings as they are (binary content); hashing
+	// and Max still apply.
+	Verbatim bool
 
 	h      hash.Hash
 	n      int64
@@ -38,7 +41,7 @@ func (c *CRLFWriter) Write(p []byte) (int, error) {
 	}
 	out := c.buf[:0]
 	for _, b := range p {
-		if b == '\n' && !c.prevCR {
+		if b == '\n' && !c.prevCR && !c.Verbatim {
 			out = append(out, '\r')
 		}
 		out = append(out, b)

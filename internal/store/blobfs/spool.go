@@ -24,6 +24,8 @@ type SpoolOptions struct {
 	// Sync fsyncs the file before Spool returns: needed when the file
 	// itself becomes the durable copy, not when it is only a staging area.
 	Sync bool
+	// Verbatim stores the body as read, without CRLF normalisation.
+	Verbatim bool
 }
 
 // Spool streams body into a new temp file in o.Dir, normalising line
@@ -51,6 +53,7 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 	}()
 	bw := bufio.NewWriterSize(f, 64<<10)
 	cw := NewCRLFWriter(bw, o.Max)
+	cw.Verbatim = o.Verbatim
 	if _, err := io.Copy(cw, body); err != nil {
 		if errors.Is(err, errTooLarge) {
 			return Temp{}, err

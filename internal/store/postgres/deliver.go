@@ -34,7 +34,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	tmp, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.spoolDir, Pattern: "letterbox-in-*", Max: s.maxSize})
+	tmp, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.spoolDir, Pattern: "letterbox-in-*", Max: s.maxSize, Verbatim: store.IsVerbatim(body)})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}

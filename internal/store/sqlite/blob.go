@@ -31,7 +31,7 @@ type tempBlob = blobfs.Temp
 // kept as they are), SHA-256 computed, the size limit enforced, and the file
 // fsynced.
 func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
-	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true})
+	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true, Verbatim: store.IsVerbatim(body)})
 	if err != nil && !errors.Is(err, store.ErrTooLarge) {
 		err = fmt.Errorf("sqlite: %w", err)
 	}

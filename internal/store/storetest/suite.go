@@ -39,6 +39,7 @@ var Tests = []Test{
 	{"SubscriptionsApartFromMailboxes", testSubscriptionsApartFromMailboxes},
 	{"DeliverReadBack", testDeliverReadBack},
 	{"DeliverDedupe", testDeliverDedupe},
+	{"DeliverVerbatim", testDeliverVerbatim},
 	{"DeliverPerTargetErrors", testDeliverPerTargetErrors},
 	{"DeliverKeepsDateAndFlags", testDeliverKeepsDateAndFlags},
 	{"Details", testDetails},
