@@ -1,0 +1,210 @@
+package imapserver_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/search/searchtest"
+	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/sqlite"
+)
+
+// benchClient is a minimal IMAP client for benchmarks (tconn needs a
+// *testing.T).
+type benchClient struct {
+	tb  testing.TB
+	nc  net.Conn
+	br  *bufio.Reader
+	tag int
+}
+
+func dialBench(tb testing.TB, addr string) *benchClient {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { nc.Close() })
+	c := &benchClient{tb: tb, nc: nc, br: bufio.NewReaderSize(nc, 64<<10)}
+	if _, err := c.br.ReadString('\n'); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// cmd sends one command and returns its untagged lines; it fails unless
+// the answer is OK.
+func (c *benchClient) cmd(format string, args ...any) []string {
+	c.tag++
+	tag := "b" + strconv.Itoa(c.tag)
+	if _, err := fmt.Fprintf(c.nc, tag+" "+format+"\r\n", args...); err != nil {
+		c.tb.Fatal(err)
+	}
+	var lines []string
+	for {
+		l, err := c.br.ReadString('\n')
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		l = strings.TrimSuffix(l, "\r\n")
+		if rest, ok := strings.CutPrefix(l, tag+" "); ok {
+			if !strings.HasPrefix(rest, "OK") {
+				c.tb.Fatalf("%s: %s", fmt.Sprintf(format, args...), l)
+			}
+			return lines
+		}
+		lines = append(lines, l)
+	}
+}
+
+// searchCount runs a SEARCH and returns the number of matches.
+func (c *benchClient) searchCount(criteria string) int {
+	for _, l := range c.cmd("SEARCH %s", criteria) {
+		if rest, ok := strings.CutPrefix(l, "* SEARCH"); ok {
+			return len(strings.Fields(rest))
+		}
+	}
+	c.tb.Fatalf("SEARCH %s: no SEARCH response", criteria)
+	return 0
+}
+
+// benchMailbox is a store with one account whose INBOX holds n generated
+// messages (see searchtest: mostly 2-8 KB text, some multipart/
+// alternative, 10% with a 100-500 KB attachment, some non-ASCII
+// subjects), delivered by 4 concurrent writers.
+type benchMailbox struct {
+	st      *sqlite.Store
+	srv     *imapserver.Server
+	addr    string
+	deliver time.Duration // wall clock of the deliveries
+	n       int
+}
+
+func newBenchMailbox(b *testing.B, n int) *benchMailbox {
+	dir := b.TempDir()
+	st, err := sqlite.Open(sqlite.Options{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash, err := auth.HashPassword(testPass, auth.TestParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
+		b.Fatal(err)
+	}
+	corpus := searchtest.New(1)
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = corpus.Message(i, searchtest.Options{AttachmentRate: 0.1})
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 4 {
+		wg.Go(func() {
+			for i := range next {
+				res, err := st.Deliver(context.Background(), strings.NewReader(msgs[i]), []store.Target{{Account: testUser}})
+				if err == nil {
+					err = res[0].Err
+				}
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := range msgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	m := &benchMailbox{st: st, n: n, deliver: time.Since(start)}
+	m.srv = imapserver.New(imapserver.Options{
+		Store:    st,
+		Auth:     auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond}),
+		Hostname: "imap.test",
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.addr = l.Addr().String()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.srv.Serve(l)
+	}()
+	b.Cleanup(func() {
+		m.srv.Close()
+		<-done
+		st.Close()
+	})
+	return m
+}
+
+func (m *benchMailbox) login(tb testing.TB) *benchClient {
+	c := dialBench(tb, m.addr)
+	c.cmd(`LOGIN %q %q`, testUser, testPass)
+	c.cmd("SELECT INBOX")
+	return c
+}
+
+// benchSearchSize is the mailbox size of BenchmarkSearch10k; the
+// environment variable LETTERBOX_SEARCH_BENCH_N overrides it.
+func benchSearchSize() int {
+	if v, err := strconv.Atoi(os.Getenv("LETTERBOX_SEARCH_BENCH_N")); err == nil && v > 0 {
+		return v
+	}
+	return 10000
+}
+
+// BenchmarkSearch10k times SEARCH over a 10,000-message INBOX through the
+// IMAP server, one selected connection, warm (the first search of each
+// criterion is made before timing and reported as "first-ms").
+func BenchmarkSearch10k(b *testing.B) {
+	n := benchSearchSize()
+	m := newBenchMailbox(b, n)
+	b.Logf("delivered %d messages in %v (%.2f ms/message, 4 writers)", n, m.deliver, float64(m.deliver.Microseconds())/1000/float64(n))
+	cases := []struct{ name, criteria string }{
+		{"SUBJECT", `SUBJECT "topic 42"`},
+		{"SUBJECT-utf8", `CHARSET UTF-8 SUBJECT "Straße"`},
+		{"FROM", `FROM "sender7@"`},
+		{"TO", `TO alice`},
+		{"HEADER", `HEADER Message-ID "<77."`},
+		{"BODY-rare", `BODY zanzibar`},
+		{"BODY-5pct", `BODY quokka`},
+		{"BODY-30pct", `BODY marmalade`},
+		{"BODY-absent", `BODY xylophonic`},
+		{"BODY-short", `BODY zq`},
+		{"TEXT-rare", `TEXT zanzibar`},
+		{"TEXT-5pct", `TEXT quokka`},
+		{"TEXT-absent", `TEXT xylophonic`},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			c := m.login(b)
+			resetSearchCaches()
+			start := time.Now()
+			hits := c.searchCount(tc.criteria)
+			first := time.Since(start)
+			b.ResetTimer()
+			for b.Loop() {
+				c.searchCount(tc.criteria)
+			}
+			b.ReportMetric(float64(hits), "hits")
+			b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
+		})
+	}
+}
+
+func resetSearchCaches() { imapserver.ResetSearchCaches() }
