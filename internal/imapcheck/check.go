@@ -60,6 +60,9 @@ type Config struct {
 	// at the first.
 	KeepGoing     bool
 	MaxViolations int // default 20
+	// MaxPerKind bounds the violations of one kind recorded with
+	// KeepGoing (default 3); the rest are only counted.
+	MaxPerKind int
 	// Mailbox is the one every session selects (created; default
 	// "imapcheck"); Other receives copies and moves (default
 	// "imapcheck-other").
@@ -88,6 +91,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxViolations <= 0 {
 		c.MaxViolations = 20
+	}
+	if c.MaxPerKind <= 0 {
+		c.MaxPerKind = 3
 	}
 	if c.Mailbox == "" {
 		c.Mailbox = "imapcheck"
@@ -144,6 +150,8 @@ type Result struct {
 	Commands   int
 	ByCommand  map[string]int
 	Violations []Violation
+	// Counts has every violation kind seen and how often, recorded or not.
+	Counts map[string]int
 	// FinalMessages is the model's message count at the end.
 	FinalMessages int
 }
@@ -160,8 +168,17 @@ func (r *Result) Summary() string {
 		parts = append(parts, fmt.Sprintf("%s=%d", n, r.ByCommand[n]))
 	}
 	rate := float64(r.Commands) / r.Elapsed.Seconds()
-	return fmt.Sprintf("seed %d: %d commands in %v (%.0f/s), %d messages at the end, %d violations; %s",
-		r.Seed, r.Commands, r.Elapsed.Round(time.Millisecond), rate, r.FinalMessages, len(r.Violations), strings.Join(parts, " "))
+	kinds := make([]string, 0, len(r.Counts))
+	for k, n := range r.Counts {
+		kinds = append(kinds, fmt.Sprintf("%s×%d", k, n))
+	}
+	sort.Strings(kinds)
+	seen := ""
+	if len(kinds) > 0 {
+		seen = " (" + strings.Join(kinds, " ") + ")"
+	}
+	return fmt.Sprintf("seed %d: %d commands in %v (%.0f/s), %d messages at the end, %d violations%s; %s",
+		r.Seed, r.Commands, r.Elapsed.Round(time.Millisecond), rate, r.FinalMessages, len(r.Violations), seen, strings.Join(parts, " "))
 }
 
 type checker struct {
@@ -172,12 +189,14 @@ type checker struct {
 
 	mu         sync.Mutex
 	violations []Violation
+	counts     map[string]int
 }
 
 func (c *checker) violation(v Violation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.violations) < c.cfg.MaxViolations {
+	c.counts[v.Kind]++
+	if len(c.violations) < c.cfg.MaxViolations && (!c.cfg.KeepGoing || c.counts[v.Kind] <= c.cfg.MaxPerKind) {
 		c.violations = append(c.violations, v)
 		c.cfg.Logf("imapcheck: violation: [%s] session %d: %s", v.Kind, v.Session, v.Msg)
 	}
@@ -201,7 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, errors.New("imapcheck: no server address")
 	}
 	start := time.Now()
-	c := &checker{cfg: cfg, m: newModel()}
+	c := &checker{cfg: cfg, m: newModel(), counts: map[string]int{}}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	defer c.cancel()
 	res := &Result{Seed: cfg.Seed, ByCommand: map[string]int{}}
@@ -268,6 +287,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Elapsed = time.Since(start)
 	c.mu.Lock()
 	res.Violations = append([]Violation(nil), c.violations...)
+	res.Counts = c.counts
 	c.mu.Unlock()
 	return res, nil
 }
