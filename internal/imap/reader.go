@@ -91,6 +91,24 @@ func NewReader(br *bufio.Reader, opts ReaderOptions) *Reader {
 	return &Reader{br: br, opts: opts, utf8: opts.UTF8}
 }
 
+// SetInput makes the Reader read from br from now on; nil detaches it
+// (the server gives its buffer back to a pool while a connection waits for
+// its next command, then attaches another). Octets still buffered in the
+// old reader are not carried over.
+func (r *Reader) SetInput(br *bufio.Reader) { r.br = br }
+
+// lineKeep is the largest line buffer kept between commands.
+const lineKeep = 4 << 10
+
+// Shrink drops the line buffer when a long command line grew it beyond
+// 4 KiB, so an idle connection does not keep it. Call it between
+// commands.
+func (r *Reader) Shrink() {
+	if cap(r.line) > lineKeep {
+		r.line = nil
+	}
+}
+
 // SetUTF8 switches mailbox name decoding: false (the default) decodes
 // modified UTF-7 (RFC 3501 §5.1.3); true takes names as UTF-8, as after
 // ENABLE UTF8=ACCEPT (RFC 6855 §3) or ENABLE IMAP4rev2 (RFC 9051 §5.1).

@@ -103,11 +103,14 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestWriterStickyError(t *testing.T) {
-	w := NewWriter(bufio.NewWriterSize(failingWriter{}, 16))
-	for i := 0; i < 10; i++ {
+	w := NewWriter(failingWriter{})
+	for i := 0; i < 2000; i++ { // more than the large buffer holds
 		w.WriteStatus("a", "OK", "", "some text that overflows the buffer")
 	}
-	if w.Err() == nil || w.Flush() == nil {
+	if w.Err() == nil {
+		t.Fatal("write error of a full buffer lost")
+	}
+	if w.Flush() == nil || w.Err() == nil {
 		t.Fatal("write error lost")
 	}
 	if _, err := w.Write([]byte("x")); err == nil {
