@@ -30,11 +30,39 @@ type commandClock struct {
 	running  bool // a command is being read
 	start    time.Time
 	received int64
+
+	// An octet (and/or error) read by prefetch, for the next Read.
+	one        [1]byte
+	hasOne     bool
+	pendingErr error
+}
+
+// prefetch waits for the next octet without a buffer: it reads one octet
+// (counted like any other), which the next Read returns, with the read's
+// error if any. A connection waiting for a command thus blocks here, and
+// its read buffer is taken only once the client has sent something.
+func (k *commandClock) prefetch() {
+	if k.hasOne || k.pendingErr != nil {
+		return
+	}
+	n, err := k.Read(k.one[:])
+	k.hasOne = n == 1
+	k.pendingErr = err
 }
 
 // Read reads from the socket and, while a command is being read, moves the
 // read deadline with the octets received.
 func (k *commandClock) Read(p []byte) (int, error) {
+	if k.hasOne || k.pendingErr != nil {
+		n := 0
+		if k.hasOne && len(p) > 0 {
+			p[0] = k.one[0]
+			k.hasOne, n = false, 1
+		}
+		err := k.pendingErr
+		k.pendingErr = nil
+		return n, err
+	}
 	n, err := k.nc.Read(p)
 	if n > 0 && (k.armed || k.running) {
 		if k.armed {

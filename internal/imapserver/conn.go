@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/connlimit"
@@ -17,6 +18,12 @@ import (
 // conn owns one client connection's transport: the socket, its buffered
 // reader and writer, the IMAP codec on top of them, the TLS upgrade
 // (RFC 3501 §6.2.1) and the read/write deadlines.
+//
+// A connection waiting for a command holds no buffer: the read buffer is
+// taken from a pool when the command's first octet arrives (read on its
+// own, see commandClock.prefetch) and given back once the command is done
+// and nothing more is buffered; the Writer takes its buffer from a pool
+// for a response and gives it back at each flush (imap.Writer).
 type conn struct {
 	srv    *Server
 	raw    net.Conn // the accepted socket; Server.Close closes it
@@ -25,15 +32,23 @@ type conn struct {
 	tls    bool
 
 	clock commandClock // bounds reading one command (cmdclock.go)
-	br    *bufio.Reader
-	bw    *bufio.Writer
-	r     *imap.Reader
-	w     *imap.Writer
+	// br is the read buffer, from readBuffers; nil while waiting for a
+	// command with nothing buffered. It stays attached while a command
+	// runs (IDLE and AUTHENTICATE read through it).
+	br *bufio.Reader
+	r  *imap.Reader
+	w  *imap.Writer
 
 	utf8 bool // UTF-8 mailbox names (ENABLE UTF8=ACCEPT or IMAP4rev2)
+	cut  bool // a response was cut (imap.LiteralError) and reported
 }
 
-const ioBufferSize = 32 << 10
+// readBufferSize is the read buffer of a connection while it reads or
+// runs a command. Longer lines are read in pieces (imap.Reader) and large
+// literals bypass it, so it need not be large.
+const readBufferSize = 4 << 10
+
+var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 func newConn(srv *Server, nc net.Conn) *conn {
 	c := &conn{srv: srv, raw: nc, nc: nc, remote: connlimit.RemoteIP(nc)}
@@ -44,15 +59,14 @@ func newConn(srv *Server, nc net.Conn) *conn {
 	return c
 }
 
-// setupCodec (re)builds the buffers and codec on c.nc. Anything buffered
-// from the old transport is dropped: after STARTTLS that is exactly the
-// pipelined plaintext RFC 3501 §6.2.1 says to discard.
+// setupCodec (re)builds the codec on c.nc. Anything buffered from the
+// old transport is dropped: after STARTTLS that is exactly the pipelined
+// plaintext RFC 3501 §6.2.1 says to discard.
 func (c *conn) setupCodec() {
 	lim := c.srv.opts.Limits
+	c.dropInput()
 	c.clock = commandClock{nc: c.nc, timeout: lim.CommandTimeout}
-	c.br = bufio.NewReaderSize(&c.clock, ioBufferSize)
-	c.bw = bufio.NewWriterSize(c.nc, ioBufferSize)
-	c.r = imap.NewReader(c.br, imap.ReaderOptions{
+	c.r = imap.NewReader(nil, imap.ReaderOptions{
 		MaxLineLength: lim.MaxLineLength,
 		LiteralLimit: func(cmd string) int64 {
 			if cmd == "APPEND" {
@@ -67,8 +81,66 @@ func (c *conn) setupCodec() {
 		},
 		UTF8: c.utf8,
 	})
-	c.w = imap.NewWriter(c.bw)
+	if c.w != nil {
+		c.w.Flush() // gives its buffer back; nothing is pending
+	}
+	c.w = imap.NewWriter(c.nc)
 	c.w.SetUTF8(c.utf8)
+	c.attachInput()
+}
+
+// attachInput takes a read buffer from the pool if none is attached.
+func (c *conn) attachInput() {
+	if c.br != nil {
+		return
+	}
+	c.br = readBuffers.Get().(*bufio.Reader)
+	c.br.Reset(&c.clock)
+	c.r.SetInput(c.br)
+}
+
+// releaseInput gives the read buffer back when it holds nothing (and the
+// line buffer too, when a long line grew it).
+func (c *conn) releaseInput() {
+	if c.br != nil && c.br.Buffered() == 0 {
+		c.dropInput()
+	}
+	if c.r != nil {
+		c.r.Shrink()
+	}
+}
+
+// dropInput gives the read buffer back, with what it holds.
+func (c *conn) dropInput() {
+	if c.br == nil {
+		return
+	}
+	c.br.Reset(nil)
+	readBuffers.Put(c.br)
+	c.br = nil
+	if c.r != nil {
+		c.r.SetInput(nil)
+	}
+}
+
+// awaitInput waits, holding no buffer, until the client sends something
+// (or the read fails; the error comes with the next read), then attaches
+// a read buffer. It does nothing when octets are buffered already.
+func (c *conn) awaitInput() {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return
+	}
+	c.releaseInput()
+	c.clock.prefetch()
+	c.attachInput()
+}
+
+// waitIdleDone is readIdleDone (idledone.go) for a client that may stay
+// quiet for a long time: no read buffer is held until its first octet
+// arrives. Run it in IDLE's reader goroutine.
+func (c *conn) waitIdleDone() error {
+	c.awaitInput()
+	return c.readIdleDone()
 }
 
 // setUTF8 switches mailbox names to UTF-8 on both directions.
@@ -103,7 +175,8 @@ func (c *conn) readDeadline(d time.Duration) {
 // read too slowly from an idle client when err is a timeout.
 func (c *conn) readCommand(idle time.Duration) (cmd *imap.Command, inCommand bool, err error) {
 	c.readDeadline(idle)
-	c.clock.beginCommand(c.br.Buffered() > 0)
+	c.clock.beginCommand(c.br != nil && c.br.Buffered() > 0)
+	c.awaitInput()
 	cmd, err = c.r.ReadCommand()
 	inCommand = c.clock.endCommand()
 	return cmd, inCommand, err
@@ -114,10 +187,20 @@ func (c *conn) writeDeadline() {
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.Limits.CommandTimeout))
 }
 
-// flush sends what the writer buffered.
+// flush sends what the writer buffered. After a literal that could not
+// be written in full (imap.LiteralError: the message content failed), the
+// connection must close; the client is told with "* BYE" when the cut
+// response can still be taken back, and the error is returned.
 func (c *conn) flush() error {
 	c.writeDeadline()
-	return c.w.Flush()
+	err := c.w.Flush()
+	var le *imap.LiteralError
+	if errors.As(err, &le) && !c.cut {
+		c.cut = true
+		c.srv.log.Error("imap: response cut: message content could not be read", "remote", c.remote.String(), "err", err)
+		c.w.ByeAfterFailure("Internal error reading a message, closing connection")
+	}
+	return err
 }
 
 // isTimeout reports a deadline error.
