@@ -93,6 +93,7 @@ type Store struct {
 	// batches and batchedJobs count committed batches and the write
 	// requests in them (group-commit effectiveness, for benchmarks).
 	batches, batchedJobs atomic.Int64
+	busy                 atomic.Int64
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()

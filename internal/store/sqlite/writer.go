@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -230,6 +231,8 @@ func (s *Store) commitLoop() {
 }
 
 func (s *Store) runBatch(batch []*job) {
+	start := time.Now()
+	defer func() { s.busy.Add(int64(time.Since(start))) }()
 	ctx := context.Background()
 	w := &wtx{s: s, ctx: ctx, syncDirs: map[string]struct{}{}}
 	// A batch that may place blob files holds the blob lock from before
