@@ -8,23 +8,50 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/testutil/loopback"
 )
 
+// letterboxOptions shape one letterbox under test. The zero value is the
+// default benchmark's: the bench user, the default configuration.
+type letterboxOptions struct {
+	// bin is a prebuilt letterbox binary; "" builds ./cmd/letterbox.
+	bin string
+	// users maps user names to passwords; nil means the bench user.
+	users map[string]string
+	// set replaces "key = value" lines of the default configuration:
+	// set["argon2_time"] = "3" rewrites every line whose key is
+	// argon2_time (keys are unique per section; a key present in several
+	// sections, such as max_connections_per_ip, is set in all of them).
+	set map[string]string
+	// pprof, when not "", is passed as `serve --pprof ADDR`.
+	pprof string
+}
+
 // startLetterbox builds ./cmd/letterbox, writes its default configuration
 // with the listeners moved to free loopback ports, adds the bench user and
 // starts `letterbox serve`.
 func startLetterbox() (*target, error) {
+	return startLetterboxWith(letterboxOptions{})
+}
+
+// startLetterboxWith is startLetterbox with options (see letterboxOptions).
+func startLetterboxWith(o letterboxOptions) (*target, error) {
 	ws, err := os.MkdirTemp("", "letterbox-bench-")
 	if err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(ws, "letterbox")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/letterbox").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/letterbox (run from the repository root): %v\n%s", err, out)
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(ws, "letterbox")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/letterbox").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build ./cmd/letterbox (run from the repository root): %v\n%s", err, out)
+		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return nil, err
 	}
 	defaults, err := exec.Command(bin, "config", "defaults").Output()
 	if err != nil {
@@ -45,23 +72,64 @@ func startLetterbox() (*target, error) {
 		ports[svc.key] = p
 		cfg = strings.ReplaceAll(cfg, ":"+strconv.Itoa(svc.port)+`"`, ":"+strconv.Itoa(p)+`"`)
 	}
-	cfg = regexp.MustCompile(`(?m)^level\s*=.*$`).ReplaceAllString(cfg, `level = "warn"`)
+	set := map[string]string{"level": `"warn"`}
+	for k, v := range o.set {
+		set[k] = v
+	}
+	for k, v := range set {
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(k) + `\s*=\s*(.*)$`)
+		m := re.FindStringSubmatch(cfg)
+		if m == nil {
+			return nil, fmt.Errorf("letterbox config defaults has no key %q", k)
+		}
+		if strings.HasPrefix(m[1], `"`) && !strings.HasPrefix(v, `"`) {
+			v = strconv.Quote(v) // a string key given bare: login_cache_ttl=0s
+		}
+		cfg = re.ReplaceAllLiteralString(cfg, k+" = "+v)
+	}
 	config := filepath.Join(ws, "letterbox.toml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	data := filepath.Join(ws, "data")
 	args := func(sub ...string) []string { return append([]string{"--data", data, "--config", config}, sub...) }
-	add := exec.Command(bin, args("user", "add", benchUser)...)
-	add.Stdin = strings.NewReader(benchPass + "\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("letterbox user add: %v\n%s", err, out)
+	users := o.users
+	if users == nil {
+		users = map[string]string{benchUser: benchPass}
+	}
+	// Two at a time: each hashes its password, which is most of the time.
+	names := sortedKeys(users)
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i, u := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			add := exec.Command(bin, args("user", "add", u)...)
+			add.Stdin = strings.NewReader(users[u] + "\n")
+			if out, err := add.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("letterbox user add %s: %v\n%s", u, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	logf, err := os.Create(filepath.Join(ws, "letterbox.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args("serve")...)
+	serveArgs := args("serve")
+	if o.pprof != "" {
+		serveArgs = append(serveArgs, "--pprof", o.pprof)
+	}
+	cmd := exec.Command(bin, serveArgs...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -81,11 +149,22 @@ func startLetterbox() (*target, error) {
 	}
 	addr := func(k string) string { return loopback.Addr(ports[k]) }
 	t := &target{name: "letterbox", lmtpAddr: addr("lmtp"), imapAddr: addr("imap"), pop3Addr: addr("pop3"),
-		user: benchUser, pass: benchPass, stop: stop, workspace: ws}
-	if err := loopback.Wait(30*time.Second, exited, t.lmtpAddr, t.imapAddr, t.pop3Addr); err != nil {
+		user: benchUser, pass: benchPass, stop: stop, workspace: ws, pid: cmd.Process.Pid, config: cfg}
+	wait := []string{t.lmtpAddr, t.imapAddr, t.pop3Addr}
+	if o.pprof != "" {
+		wait = append(wait, o.pprof)
+	}
+	if err := loopback.Wait(30*time.Second, exited, wait...); err != nil {
 		stop()
 		log, _ := os.ReadFile(filepath.Join(ws, "letterbox.log"))
 		return nil, fmt.Errorf("%v\nletterbox output:\n%s", err, log)
 	}
 	return t, nil
+}
+
+// letterboxHasPprof reports whether `letterbox serve -h` mentions a pprof
+// flag.
+func letterboxHasPprof(bin string) bool {
+	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
+	return strings.Contains(string(out), "pprof")
 }

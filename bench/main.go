@@ -2,9 +2,11 @@
 // prints how letterbox compares: LMTP delivery throughput, IMAP SELECT +
 // FETCH 1:* (FLAGS ENVELOPE) on a large mailbox, and POP3 RETR of every
 // message. Both servers get the same messages over the same loopback
-// clients, with plaintext login on their cleartext ports.
+// clients, with plaintext login on their cleartext ports. With -workload
+// mixed it runs many concurrent IMAP clients instead (mixed.go).
 //
 //	go run ./bench [-n 2000] [-c 8] [-mailbox 10000] [-only letterbox|dovecot]
+//	go run ./bench -workload mixed [-quick] [-rounds 3] [-duration 3s] [-clients 10,50]
 //
 // See bench/README.md.
 package main
@@ -14,6 +16,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +37,8 @@ type target struct {
 	pass      string
 	stop      func()
 	workspace string
+	pid       int    // the server's (Dovecot: the master's) process ID
+	config    string // letterbox: the configuration it runs with
 }
 
 // results of one target.
@@ -55,9 +61,80 @@ func main() {
 	repeats := flag.Int("repeats", 3, "SELECT+FETCH repetitions")
 	only := flag.String("only", "", "run only \"letterbox\" or \"dovecot\"")
 	keep := flag.Bool("keep", false, "keep the temp directories (data, configs, logs)")
+	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR) or \"mixed\" (concurrent IMAP clients; see bench/README.md)")
+	// The mixed workload's flags.
+	rounds := flag.Int("rounds", 3, "mixed: rounds, each running every scenario on both servers in turn")
+	duration := flag.Duration("duration", 3*time.Second, "mixed: how long each scenario runs per round and server")
+	clients := flag.String("clients", "10,50", "mixed: concurrent client counts")
+	messages := flag.Int("messages", 200, "mixed: messages in each INBOX at the start")
+	opsPerCycle := flag.Int("ops", 8, "mixed: operations between SELECT and LOGOUT for reconnecting clients")
+	seed := flag.Uint64("seed", 1, "mixed: seed of the clients' operation mix")
+	quick := flag.Bool("quick", false, "mixed: one short round (-rounds 1 -duration 1s -messages 30 -argon2 light) unless those flags are given")
+	profile := flag.String("profile", "", "mixed: write letterbox CPU (per scenario, first round), mutex, block and heap profiles to this directory; needs `letterbox serve --pprof ADDR`")
+	lbBin := flag.String("letterbox-bin", "", "use this letterbox binary instead of building ./cmd/letterbox (mixed only)")
+	argon := flag.String("argon2", "doveadm", "mixed: password hashes: \"doveadm\" (doveadm pw -s ARGON2ID parameters on both sides), \"letterbox\" (letterbox defaults on both sides) or \"light\" (m=4MiB,t=1,p=1 on both sides)")
+	scenarioRE := flag.String("scenarios", "", "mixed: run only the scenarios matching this regexp (names like reconnect/shared/10, stay/spread20/50)")
+	lbSet := flag.String("letterbox-set", "", "mixed: letterbox configuration keys to set, as key=value,key=value (e.g. max_failures_per_ip=10 to keep that default)")
+	dcLogin := flag.String("dovecot-login", "security", "mixed: Dovecot's login process mode: \"security\" (its default, a process per connection) or \"performance\" (service_count = 0)")
+	sampleEvery := flag.Duration("sample", 250*time.Millisecond, "mixed: memory sampling interval")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
+	switch *workload {
+	case "default":
+	case "mixed":
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if *quick {
+			if !set["rounds"] {
+				*rounds = 1
+			}
+			if !set["duration"] {
+				*duration = time.Second
+			}
+			if !set["messages"] {
+				*messages = 30
+			}
+			if !set["argon2"] {
+				*argon = "light"
+			}
+		}
+		var cs []int
+		for _, f := range strings.Split(*clients, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				log.Fatalf("-clients: %q is not a positive number", f)
+			}
+			cs = append(cs, n)
+		}
+		if *rounds < 1 || *duration <= 0 || *messages < 20 || *opsPerCycle < 1 {
+			log.Fatalf("need -rounds ≥ 1, -duration > 0, -messages ≥ 20, -ops ≥ 1")
+		}
+		var filter *regexp.Regexp
+		if *scenarioRE != "" {
+			filter = regexp.MustCompile(*scenarioRE)
+		}
+		lbKeys := map[string]string{}
+		for _, kv := range strings.Split(*lbSet, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				log.Fatalf("-letterbox-set: %q is not key=value", kv)
+			}
+			lbKeys[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		if *dcLogin != "security" && *dcLogin != "performance" {
+			log.Fatalf("-dovecot-login must be security or performance")
+		}
+		runMixed(mixedConfig{dovecotLogin: *dcLogin, filter: filter, lbSet: lbKeys, rounds: *rounds, duration: *duration, clients: cs, messages: *messages, size: *size,
+			opsPerCycle: *opsPerCycle, seed: *seed, only: *only, keep: *keep, profileDir: *profile, bin: *lbBin,
+			argon2: *argon, sampleEvery: *sampleEvery})
+		return
+	default:
+		log.Fatalf("-workload must be default or mixed")
+	}
 	if *mailbox < *n {
 		*mailbox = *n
 	}
