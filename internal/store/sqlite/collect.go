@@ -55,6 +55,7 @@ func (s *Store) applyHMS(notes []hmsNote) {
 		e := s.hms[n.id]
 		if n.gone {
 			e.gone = true
+			s.forgetRecent(n.id)
 		} else if n.hms > e.hms {
 			e.hms = n.hms
 		}

@@ -170,42 +170,6 @@ func (m *mailbox) Changes(ctx context.Context, since store.ModSeq) (store.Change
 	return ch, err
 }
 
-// ClaimRecent returns the UIDs that arrived since the last claim and moves
-// the watermark past them, so exactly one caller gets each (RFC 3501
-// §2.3.2). Claiming is not a change: MODSEQ does not move.
-func (m *mailbox) ClaimRecent(ctx context.Context) ([]store.UID, error) {
-	var out []store.UID
-	err := m.s.write(ctx, func(w *wtx) error {
-		out = nil
-		var recent, uidnext int64
-		if err := w.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE id = ?", m.id).Scan(&recent, &uidnext); err != nil {
-			if err == sql.ErrNoRows {
-				return store.ErrNoSuchMailbox
-			}
-			return err
-		}
-		rows, err := w.query("SELECT uid FROM messages WHERE mailbox_id = ? AND uid >= ? ORDER BY uid", m.id, recent)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var u int64
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, store.UID(u))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		_, err = w.exec("UPDATE mailboxes SET recent_uid = ? WHERE id = ?", uidnext, m.id)
-		return err
-	})
-	return out, err
-}
-
 // lockedInfo reads the mailbox inside the write transaction.
 func (w *wtx) mailboxInfo(id int64) (store.MailboxInfo, error) {
 	return mailboxByID(w.ctx, w.tx, id)

@@ -109,17 +109,19 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 		if err != nil {
 			return err
 		}
-		st, err = statusOf(ctx, tx, mi)
+		st, err = statusOf(ctx, tx, mi, m.s.recentWatermark(mi.ID))
 		return err
 	})
 	return st, err
 }
 
-func statusOf(ctx context.Context, tx *sql.Tx, mi store.MailboxInfo) (store.MailboxStatus, error) {
+// statusOf counts; recent is the in-memory \Recent mark (0: the persisted
+// one applies).
+func statusOf(ctx context.Context, tx *sql.Tx, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
 	st := store.MailboxStatus{MailboxInfo: mi}
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
-		COALESCE(SUM(uid >= (SELECT recent_uid FROM mailboxes WHERE id = ?1)), 0), COALESCE(SUM(size), 0)
-		FROM messages WHERE mailbox_id = ?1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+		COALESCE(SUM(uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))), 0), COALESCE(SUM(size), 0)
+		FROM messages WHERE mailbox_id = ?1`, mi.ID, recent).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
 	return st, err
 }
 
@@ -398,9 +400,12 @@ func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName st
 	if err != nil {
 		return err
 	}
-	if _, err := w.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?,
-		recent_uid = (SELECT recent_uid FROM mailboxes WHERE id = ?) WHERE id = ?`,
-		inbox.UIDNext, inbox.HighestModSeq, inbox.ID, dst.ID); err != nil {
+	recent, err := w.recentForRename(inbox.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, recent_uid = ? WHERE id = ?`,
+		inbox.UIDNext, inbox.HighestModSeq, recent, dst.ID); err != nil {
 		return err
 	}
 	// INBOX keeps what its sessions may still FETCH (as after an expunge).

@@ -6,9 +6,10 @@ import (
 )
 
 // schema is the whole database layout. Notes:
-//   - mailboxes.recent_uid is the \Recent watermark: messages with
-//     uid >= recent_uid have not been claimed by a session yet
-//     (RFC 3501 §2.3.2, see ClaimRecent).
+//   - mailboxes.recent_uid is the persisted copy of the \Recent
+//     watermark: messages with uid >= recent_uid have not been claimed by
+//     a session yet (RFC 3501 §2.3.2). The live mark is in memory
+//     (recent.go); this copy may lag it until the next batch or Close.
 //   - messages.flags is the sorted, space-separated flag list; seen and
 //     deleted mirror \Seen and \Deleted so STATUS counts need no parsing.
 //   - internaldate is Unix seconds, tzoffset the zone offset in seconds, so

@@ -67,6 +67,11 @@ type Store struct {
 	// hms caches each mailbox's committed HIGHESTMODSEQ (HighestModSeq).
 	hmsMu sync.Mutex
 	hms   map[int64]hmsEntry
+	// recent holds the in-memory \Recent watermarks (recent.go);
+	// recentDirty those moved since they were last persisted.
+	recentMu    sync.Mutex
+	recent      map[int64]*recentMark
+	recentDirty map[int64]int64
 	// Collection of expunged content: the mailboxes to look at, whether a
 	// collection is due, and the committer's wake-up for it.
 	collectDelay time.Duration
@@ -93,7 +98,9 @@ type Store struct {
 	// batches and batchedJobs count committed batches and the write
 	// requests in them (group-commit effectiveness, for benchmarks).
 	batches, batchedJobs atomic.Int64
-	busy                 atomic.Int64
+	// busy is the committer's time in batches (ns): what writers queue
+	// behind (benchmarks).
+	busy atomic.Int64
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
@@ -127,6 +134,8 @@ func Open(opts Options) (*Store, error) {
 		stopped: make(chan struct{}),
 
 		hms:          make(map[int64]hmsEntry),
+		recent:       make(map[int64]*recentMark),
+		recentDirty:  make(map[int64]int64),
 		collectDelay: opts.CollectDelay,
 		gcPending:    make(map[int64]struct{}),
 		gcKick:       make(chan struct{}, 1),
@@ -236,6 +245,26 @@ func (s *Store) Close() error {
 // Watch subscribes to the change feed of account (store.Watcher).
 func (s *Store) Watch(account string) store.Watcher {
 	return s.feed.Watch(store.NormalizeAccount(account))
+}
+
+// readQuery runs one statement on the read pool, outside any explicit
+// transaction: one statement reads one WAL snapshot.
+func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	select {
+	case <-s.closing:
+		return nil, store.ErrClosed
+	default:
+	}
+	rows, err := s.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		select {
+		case <-s.closing:
+			return nil, store.ErrClosed
+		default:
+		}
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return rows, nil
 }
 
 // readTx runs fn in a read-only transaction: one consistent WAL snapshot.

@@ -48,6 +48,9 @@ type wtx struct {
 	hms []hmsNote
 	// collect lists mailboxes that got expunged content to collect later.
 	collect []int64
+	// recentPersisted are the \Recent marks this batch writes; requeued
+	// when it fails.
+	recentPersisted map[int64]int64
 }
 
 // hmsNote is one mailbox's HIGHESTMODSEQ after a change; gone marks a
@@ -206,12 +209,16 @@ func (s *Store) commitLoop() {
 			s.collect()
 			continue
 		case <-s.closing:
-			// Answer whatever was queued before Close.
+			// Answer whatever was queued before Close, then persist the
+			// \Recent marks no batch took along.
 			for {
 				select {
 				case j := <-s.jobs:
 					s.runBatch([]*job{j})
 				default:
+					if s.hasRecentDirty() {
+						s.runBatch([]*job{{fn: func(*wtx) error { return nil }, done: make(chan struct{})}})
+					}
 					return
 				}
 			}
@@ -259,6 +266,7 @@ func (s *Store) runBatch(batch []*job) {
 			close(j.done)
 		}
 		s.cleanupBlobs(w.placed)
+		s.requeueRecent(w.recentPersisted)
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -269,6 +277,7 @@ func (s *Store) runBatch(batch []*job) {
 	for _, j := range batch {
 		j.err = w.savepoint(func() error { return j.fn(w) })
 	}
+	w.persistRecent()
 	// The blob files this batch refers to were synced by their writers;
 	// their directory entries are synced here, once per directory, before
 	// the rows naming them commit.
