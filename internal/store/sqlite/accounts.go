@@ -105,38 +105,33 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) 
 	})
 }
 
-// Account looks an account up by name (any case).
+// Account looks an account up by name (any case): one prepared statement.
 func (s *Store) Account(ctx context.Context, name string) (store.Account, error) {
-	var acc store.Account
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		acc, err = lookupAccount(ctx, tx, store.NormalizeAccount(name))
-		return err
-	})
-	return acc, err
+	if s.isClosing() {
+		return store.Account{}, store.ErrClosed
+	}
+	acc, err := lookupAccount(ctx, pool{s}, store.NormalizeAccount(name))
+	return acc, s.closedErr(err)
 }
 
 // Accounts lists all accounts by name.
 func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
+	rows, err := s.readQuery(ctx, "SELECT id, name, password_hash, created FROM accounts ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []store.Account
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id, name, password_hash, created FROM accounts ORDER BY name")
-		if err != nil {
-			return err
+	for rows.Next() {
+		var a store.Account
+		var created int64
+		if err := rows.Scan(&a.ID, &a.Name, &a.PasswordHash, &created); err != nil {
+			return nil, s.closedErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var a store.Account
-			var created int64
-			if err := rows.Scan(&a.ID, &a.Name, &a.PasswordHash, &created); err != nil {
-				return err
-			}
-			a.Created = time.Unix(created, 0)
-			out = append(out, a)
-		}
-		return rows.Err()
-	})
-	return out, err
+		a.Created = time.Unix(created, 0)
+		out = append(out, a)
+	}
+	return out, s.closedErr(rows.Err())
 }
 
 type queryer interface {
@@ -159,5 +154,5 @@ func lookupAccount(ctx context.Context, q queryer, name string) (store.Account, 
 }
 
 func (w *wtx) account(name string) (store.Account, error) {
-	return lookupAccount(w.ctx, w.tx, name)
+	return lookupAccount(w.ctx, w, name)
 }

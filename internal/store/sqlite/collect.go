@@ -99,9 +99,8 @@ func (m *mailbox) HighestModSeq(ctx context.Context) (store.ModSeq, error) {
 	e, ok := m.s.cachedHMS(m.id)
 	if !ok {
 		var hms int64
-		err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-			return tx.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", m.id).Scan(&hms)
-		})
+		err := pool{m.s}.QueryRowContext(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = ?", m.id).Scan(&hms)
+		err = m.s.closedErr(err)
 		switch {
 		case err == sql.ErrNoRows:
 			e = hmsEntry{gone: true}

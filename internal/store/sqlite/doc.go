@@ -13,8 +13,9 @@
 // commit order, only after that commit. Serialising writes this way also
 // makes read-modify-write operations (UID and MODSEQ allocation, +FLAGS)
 // race-free without locks in SQL. Reads use a separate pool of read-only
-// connections; each read runs in one transaction, so it sees one WAL
-// snapshot.
+// connections with prepared statements (reads.go); a read is one
+// statement where it can be (one statement sees one WAL snapshot), else
+// one transaction.
 //
 // # Durability of a delivery
 //

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"sync"
 	"time"
@@ -43,14 +42,21 @@ func dateOf(unix, offset int64) time.Time {
 	return time.Unix(unix, 0).In(loc.(*time.Location))
 }
 
+// Info reads the mailbox row: one prepared statement.
 func (m *mailbox) Info(ctx context.Context) (store.MailboxInfo, error) {
-	var mi store.MailboxInfo
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		mi, err = mailboxByID(ctx, tx, m.id)
-		return err
-	})
-	return mi, err
+	if m.s.isClosing() {
+		return store.MailboxInfo{}, store.ErrClosed
+	}
+	mi, err := mailboxByID(ctx, pool{m.s}, m.id)
+	return mi, m.s.closedErr(err)
+}
+
+// exists tells an empty answer from a deleted mailbox: it runs only when
+// a one-statement read found no rows (a message row exists only while its
+// mailbox does).
+func (m *mailbox) exists(ctx context.Context) error {
+	_, err := m.Info(ctx)
+	return err
 }
 
 const messageColumns = "uid, modseq, flags, internaldate, tzoffset, size, blob_id"
@@ -70,8 +76,9 @@ func scanMessage(r scanner, extra ...any) (store.Message, error) {
 	return msg, nil
 }
 
-func queryMessages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]store.Message, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// Messages lists the mailbox in ascending UID order with one statement.
+func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
+	rows, err := m.s.readQuery(ctx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? ORDER BY uid", m.id)
 	if err != nil {
 		return nil, err
 	}
@@ -80,99 +87,124 @@ func queryMessages(ctx context.Context, tx *sql.Tx, query string, args ...any) (
 	for rows.Next() {
 		msg, err := scanMessage(rows)
 		if err != nil {
-			return nil, err
+			return nil, m.s.closedErr(err)
 		}
 		out = append(out, msg)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, m.s.closedErr(err)
+	}
+	if len(out) == 0 {
+		if err := m.exists(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
-// Messages lists the mailbox in ascending UID order with one query.
-func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
-	var out []store.Message
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
-			return err
-		}
-		var err error
-		out, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? ORDER BY uid", m.id)
-		return err
-	})
-	return out, err
-}
+// detailsQuery reads live messages and, for UIDs no longer live, the
+// content kept for sessions that may still FETCH them (see collect.go),
+// while the mailbox exists (an empty answer then asks whether it does).
+const detailsQuery = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, structure FROM (
+	SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+		FROM messages m JOIN blobs b ON b.id = m.blob_id
+		WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2))
+	UNION ALL
+	SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
+		FROM expunged e JOIN blobs b ON b.id = e.blob_id
+		WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2))
+		AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
+		AND EXISTS (SELECT 1 FROM mailboxes WHERE id = ?1)
+	) ORDER BY uid`
 
 // Details returns the given messages with their stored structure: live
-// messages, and for UIDs no longer live the content kept for sessions that
-// may still FETCH them (see collect.go), from one snapshot.
+// messages and expunged ones still kept, from one statement (one
+// snapshot).
 func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
 	out := []store.MessageDetail{}
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, structure FROM (
-			SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
-				FROM messages m JOIN blobs b ON b.id = m.blob_id
-				WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2))
-			UNION ALL
-			SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
-				FROM expunged e JOIN blobs b ON b.id = e.blob_id
-				WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2))
-				AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
-			) ORDER BY uid`, m.id, uidsJSON(uids))
+	rows, err := m.s.readQuery(ctx, detailsQuery, m.id, uidsJSON(uids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d store.MessageDetail
+		d.Message, err = scanMessage(rows, &d.Structure)
 		if err != nil {
-			return err
+			return nil, m.s.closedErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var d store.MessageDetail
-			d.Message, err = scanMessage(rows, &d.Structure)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, m.s.closedErr(err)
+	}
+	if len(out) == 0 {
+		if err := m.exists(ctx); err != nil {
+			return nil, err
 		}
-		return rows.Err()
-	})
-	return out, err
+	}
+	return out, nil
 }
+
+// changesQuery reads, in one statement (one snapshot), the mailbox's
+// UIDNEXT and HIGHESTMODSEQ (kind 0; no row: the mailbox is gone), the
+// messages with MODSEQ > ?2 (kind 1) and the tombstones above it (kind 2).
+const changesQuery = `SELECT 0, uidnext, highestmodseq, '', 0, 0, 0, '' FROM mailboxes WHERE id = ?1
+	UNION ALL
+	SELECT 1, uid, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = ?1 AND modseq > ?2
+	UNION ALL
+	SELECT 2, uid, 0, '', 0, 0, 0, '' FROM tombstones WHERE mailbox_id = ?1 AND modseq > ?2
+	ORDER BY 1, 2`
 
 // Changes reports messages with MODSEQ > since and UIDs expunged after it
 // (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.10 VANISHED), from one snapshot.
 func (m *mailbox) Changes(ctx context.Context, since store.ModSeq) (store.Changes, error) {
-	var ch store.Changes
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		mi, err := mailboxByID(ctx, tx, m.id)
-		if err != nil {
-			return err
+	return m.changesSQL(ctx, since)
+}
+
+func (m *mailbox) changesSQL(ctx context.Context, since store.ModSeq) (store.Changes, error) {
+	ch := store.Changes{Updated: []store.Message{}, Expunged: []store.UID{}}
+	rows, err := m.s.readQuery(ctx, changesQuery, m.id, int64(since))
+	if err != nil {
+		return ch, err
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
+		var kind int
+		var uid, modseq, date, off int64
+		var msg store.Message
+		var flags string
+		if err := rows.Scan(&kind, &uid, &modseq, &flags, &date, &off, &msg.Size, &msg.BlobID); err != nil {
+			return ch, m.s.closedErr(err)
 		}
-		ch.HighestModSeq = mi.HighestModSeq
-		ch.UIDNext = mi.UIDNext
-		ch.Updated, err = queryMessages(ctx, tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", m.id, int64(since))
-		if err != nil {
-			return err
+		switch kind {
+		case 0:
+			found = true
+			ch.UIDNext = store.UID(uid)
+			ch.HighestModSeq = store.ModSeq(modseq)
+		case 1:
+			msg.UID = store.UID(uid)
+			msg.ModSeq = store.ModSeq(modseq)
+			msg.Flags = splitFlags(flags)
+			msg.InternalDate = dateOf(date, off)
+			ch.Updated = append(ch.Updated, msg)
+		case 2:
+			ch.Expunged = append(ch.Expunged, store.UID(uid))
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", m.id, int64(since))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		ch.Expunged = []store.UID{}
-		for rows.Next() {
-			var u int64
-			if err := rows.Scan(&u); err != nil {
-				return err
-			}
-			ch.Expunged = append(ch.Expunged, store.UID(u))
-		}
-		return rows.Err()
-	})
-	return ch, err
+	}
+	if err := rows.Err(); err != nil {
+		return ch, m.s.closedErr(err)
+	}
+	if !found {
+		return store.Changes{}, store.ErrNoSuchMailbox
+	}
+	return ch, nil
 }
 
 // lockedInfo reads the mailbox inside the write transaction.
 func (w *wtx) mailboxInfo(id int64) (store.MailboxInfo, error) {
-	return mailboxByID(w.ctx, w.tx, id)
+	return mailboxByID(w.ctx, w, id)
 }
 
 // StoreFlags changes flags in one transaction (RFC 3501 §6.4.6, RFC 7162
@@ -325,7 +357,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		if err != nil {
 			return err
 		}
-		dst, err := mailboxByName(w.ctx, w.tx, m.acc.ID, dest)
+		dst, err := mailboxByName(w.ctx, w, m.acc.ID, dest)
 		if err != nil {
 			return err
 		}

@@ -48,23 +48,20 @@ func scanMailbox(r scanner) (store.MailboxInfo, error) {
 
 // List returns every mailbox of the account, INBOX first, then by name.
 func (m *mailboxes) List(ctx context.Context) ([]store.MailboxInfo, error) {
+	rows, err := m.s.readQuery(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name", m.acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []store.MailboxInfo
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT "+mailboxColumns+" FROM mailboxes WHERE account_id = ? ORDER BY name <> 'INBOX', name", m.acc.ID)
+	for rows.Next() {
+		mi, err := scanMailbox(rows)
 		if err != nil {
-			return err
+			return nil, m.s.closedErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			mi, err := scanMailbox(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, mi)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out = append(out, mi)
+	}
+	return out, m.s.closedErr(rows.Err())
 }
 
 func mailboxByName(ctx context.Context, q queryer, accountID int64, name string) (store.MailboxInfo, error) {
@@ -89,12 +86,11 @@ func (m *mailboxes) Get(ctx context.Context, name string) (store.MailboxInfo, er
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
-	var mi store.MailboxInfo
-	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
-		mi, err = mailboxByName(ctx, tx, m.acc.ID, name)
-		return err
-	})
-	return mi, err
+	if m.s.isClosing() {
+		return store.MailboxInfo{}, store.ErrClosed
+	}
+	mi, err := mailboxByName(ctx, pool{m.s}, m.acc.ID, name)
+	return mi, m.s.closedErr(err)
 }
 
 // Status counts the messages of one mailbox (RFC 3501 §6.3.10).
@@ -104,7 +100,7 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 		return store.MailboxStatus{}, err
 	}
 	var st store.MailboxStatus
-	err = m.s.readTx(ctx, func(tx *sql.Tx) error {
+	err = m.s.readTx(ctx, func(tx *rtx) error {
 		mi, err := mailboxByName(ctx, tx, m.acc.ID, name)
 		if err != nil {
 			return err
@@ -117,7 +113,7 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 
 // statusOf counts; recent is the in-memory \Recent mark (0: the persisted
 // one applies).
-func statusOf(ctx context.Context, tx *sql.Tx, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
+func statusOf(ctx context.Context, tx queryer, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
 	st := store.MailboxStatus{MailboxInfo: mi}
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
 		COALESCE(SUM(uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))), 0), COALESCE(SUM(size), 0)
@@ -150,7 +146,7 @@ func (m *mailboxes) Create(ctx context.Context, name, specialUse string) (store.
 // subscribed).
 func (w *wtx) createParents(acc store.Account, name string) error {
 	for _, p := range store.ParentNames(name) {
-		_, err := mailboxByName(w.ctx, w.tx, acc.ID, p)
+		_, err := mailboxByName(w.ctx, w, acc.ID, p)
 		if err == nil {
 			continue
 		}
@@ -170,7 +166,7 @@ func (w *wtx) createParents(acc store.Account, name string) error {
 // values are positive). subscribed subscribes its name; it is subscribed
 // also when the name was before (subscriptions outlive mailboxes).
 func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscribed bool) (store.MailboxInfo, error) {
-	if _, err := mailboxByName(w.ctx, w.tx, acc.ID, name); err == nil {
+	if _, err := mailboxByName(w.ctx, w, acc.ID, name); err == nil {
 		return store.MailboxInfo{}, store.ErrMailboxExists
 	} else if !errors.Is(err, store.ErrNoSuchMailbox) {
 		return store.MailboxInfo{}, err
@@ -196,7 +192,7 @@ func (w *wtx) createMailbox(acc store.Account, name, specialUse string, subscrib
 			return store.MailboxInfo{}, err
 		}
 	}
-	mi, err := mailboxByID(w.ctx, w.tx, id)
+	mi, err := mailboxByID(w.ctx, w, id)
 	if err != nil {
 		return store.MailboxInfo{}, err
 	}
@@ -264,7 +260,7 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 		return store.ErrCannotDeleteInbox
 	}
 	return m.s.write(ctx, func(w *wtx) error {
-		mi, err := mailboxByName(w.ctx, w.tx, m.acc.ID, name)
+		mi, err := mailboxByName(w.ctx, w, m.acc.ID, name)
 		if err != nil {
 			return err
 		}
@@ -333,11 +329,11 @@ func (m *mailboxes) Rename(ctx context.Context, oldName, newName string) error {
 		return store.ErrInvalidName
 	}
 	return m.s.write(ctx, func(w *wtx) error {
-		src, err := mailboxByName(w.ctx, w.tx, m.acc.ID, oldName)
+		src, err := mailboxByName(w.ctx, w, m.acc.ID, oldName)
 		if err != nil {
 			return err
 		}
-		if _, err := mailboxByName(w.ctx, w.tx, m.acc.ID, newName); err == nil {
+		if _, err := mailboxByName(w.ctx, w, m.acc.ID, newName); err == nil {
 			return store.ErrMailboxExists
 		} else if !errors.Is(err, store.ErrNoSuchMailbox) {
 			return err
@@ -473,24 +469,20 @@ func (w *wtx) subscribe(accountID int64, name string) error {
 
 // Subscriptions lists the subscribed names in byte order.
 func (m *mailboxes) Subscriptions(ctx context.Context) ([]string, error) {
+	rows, err := m.s.readQuery(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", m.acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	out := []string{}
-	err := m.s.readTx(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
-		rows, err := tx.QueryContext(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", m.acc.ID)
-		if err != nil {
-			return err
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, m.s.closedErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			out = append(out, n)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out = append(out, n)
+	}
+	return out, m.s.closedErr(rows.Err())
 }
 
 // Open returns a handle on one mailbox. The handle follows the mailbox

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"io"
@@ -86,7 +85,9 @@ type Store struct {
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]bool
 	reader     *sql.DB // pool for reads (WAL snapshots)
-	feed       *store.Feed
+	// readStmts caches statements prepared on reader (reads.go).
+	readStmts sync.Map // string -> *sql.Stmt
+	feed      *store.Feed
 
 	jobs      chan *job
 	closeMu   sync.RWMutex
@@ -231,6 +232,10 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			st.Close()
 		}
+		s.readStmts.Range(func(_, st any) bool {
+			st.(*sql.Stmt).Close()
+			return true
+		})
 		s.feed.Close()
 		s.blobLock.Close()
 		s.spool.Release()
@@ -245,44 +250,4 @@ func (s *Store) Close() error {
 // Watch subscribes to the change feed of account (store.Watcher).
 func (s *Store) Watch(account string) store.Watcher {
 	return s.feed.Watch(store.NormalizeAccount(account))
-}
-
-// readQuery runs one statement on the read pool, outside any explicit
-// transaction: one statement reads one WAL snapshot.
-func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	select {
-	case <-s.closing:
-		return nil, store.ErrClosed
-	default:
-	}
-	rows, err := s.reader.QueryContext(ctx, query, args...)
-	if err != nil {
-		select {
-		case <-s.closing:
-			return nil, store.ErrClosed
-		default:
-		}
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	return rows, nil
-}
-
-// readTx runs fn in a read-only transaction: one consistent WAL snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	select {
-	case <-s.closing:
-		return store.ErrClosed
-	default:
-	}
-	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		select {
-		case <-s.closing:
-			return store.ErrClosed
-		default:
-		}
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	defer tx.Rollback()
-	return fn(tx)
 }

@@ -117,6 +117,12 @@ func (w *wtx) queryRow(query string, args ...any) *sql.Row {
 	return st.QueryRowContext(w.ctx, args...)
 }
 
+// QueryRowContext makes the write transaction a queryer (mailboxByID and
+// friends) using the statement cache.
+func (w *wtx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return w.queryRow(query, args...)
+}
+
 // stmt returns query as a statement of the transaction. A text seen for the
 // first time is prepared on the transaction (the writer's one connection
 // is busy with it) and queued to be prepared on the connection for good
