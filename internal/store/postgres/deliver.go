@@ -43,7 +43,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 			s.log.Warn("postgres: removing spool file", "path", tmp.Path, "err", err)
 		}
 	}()
-	structure, err := blobfs.StructureOf(tmp.Path, tmp.Size)
+	structure, textSig, err := blobfs.StructureAndSignature(tmp.Path, tmp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -62,6 +62,9 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	err = s.write(ctx, func(w *wtx) error {
 		clear(results)
 		if err := w.storeBlob(tmp, structure); err != nil {
+			return err
+		}
+		if err := w.putTextSignature(tmp.ID, textSig); err != nil {
 			return err
 		}
 		ok := 0

@@ -47,6 +47,12 @@ import (
 //   - subscriptions are kept by name, apart from the mailboxes (RFC 3501
 //     §6.3.6): DELETE leaves them, RENAME moves them. mailboxes.subscribed
 //     is copied in and no longer used.
+//
+// Version 3:
+//   - blob_textsigs keeps the search signature of each body (internal/search,
+//     computed at delivery with the structure; see search.go), going with
+//     its blob. Bodies stored earlier have none and are searched the slow
+//     way.
 var migrations = []string{
 	`
 CREATE TABLE IF NOT EXISTS meta (
@@ -136,6 +142,12 @@ CREATE TABLE subscriptions (
 );
 INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM mailboxes WHERE subscribed
 	ON CONFLICT DO NOTHING;
+`,
+	`
+CREATE TABLE blob_textsigs (
+	blob_id text PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	sig     bytea NOT NULL
+);
 `,
 }
 

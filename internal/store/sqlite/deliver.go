@@ -36,7 +36,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if err != nil {
 		return nil, err
 	}
-	structure, err := structureOf(tb.Path, tb.Size)
+	structure, textSig, err := structureOf(tb.Path, tb.Size)
 	if err != nil {
 		s.fs.Remove(tb.Path)
 		return nil, err
@@ -49,6 +49,9 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		// succeeds the whole request rolls back, blob row included.
 		if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
 			tb.ID, tb.Size, structure); err != nil {
+			return err
+		}
+		if err := w.putTextSignature(tb.ID, textSig); err != nil {
 			return err
 		}
 		ok := 0
@@ -147,5 +150,9 @@ func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: insert message: %w", err)
 	}
+	w.logChange(mbID, store.UID(uidnext+1), store.Message{
+		UID: store.UID(uidnext), ModSeq: store.ModSeq(modseq), Flags: storedFlags(flags),
+		InternalDate: dateOf(date.Unix(), int64(offset)), Size: size, BlobID: blobID,
+	})
 	return store.UID(uidnext), store.ModSeq(modseq), nil
 }

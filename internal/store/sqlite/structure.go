@@ -2,24 +2,20 @@ package sqlite
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/letterbox/letterbox/internal/mime"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // structureOf parses the stored body at path with internal/mime and returns
 // the encoded part tree (ENVELOPE, BODYSTRUCTURE, part offsets) kept with
 // the blob: computed once per body, at delivery, opaque to the store. The
 // parser never fails on content; only an I/O error fails the delivery.
-func structureOf(path string, size int64) ([]byte, error) {
-	f, err := os.Open(path)
+// With it comes the body's search signature (internal/search), from the
+// same parse.
+func structureOf(path string, size int64) (structure, textSig []byte, err error) {
+	structure, textSig, err = blobfs.StructureAndSignature(path, size)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: parsing structure: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: %w", err)
 	}
-	defer f.Close()
-	root, err := mime.Parse(f, size)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: parsing structure: %w", err)
-	}
-	return root.Encode(), nil
+	return structure, textSig, nil
 }

@@ -1,0 +1,320 @@
+// Package search keeps the text index that IMAP SEARCH BODY and TEXT use to
+// pick candidate messages: a per-content signature, computed once at
+// delivery, of the byte trigrams of the exact text the matcher searches.
+//
+// The matcher (internal/mime.TextContains for BODY, plus the RFC 2047
+// decoded top-level header for TEXT) compares strings.ToLower of the
+// needle with strings.ToLower of the decoded text. So the signature is
+// built from that same folded stream: mime.BodyText's pieces, each passed
+// through strings.ToLower and concatenated (trigrams across piece
+// boundaries included), and strings.ToLower(mime.DecodeHeader(header)).
+// Whenever the folded needle occurs in the folded text, every 3-byte
+// window of the folded needle is a 3-byte window of the folded text and is
+// in the signature: a signature never drops a true match, whatever the
+// transfer encoding, charset, line splitting or length-changing case
+// mapping. It may let false candidates through (Bloom filter), which the
+// exact matcher then rejects.
+//
+// Format (version 1): byte 0 is the version, byte 1 the number of hash
+// probes k, the rest a Bloom filter of 8·(len−2) bits over the distinct
+// (domain, trigram) keys, domain 0 for body text and 1 for the header.
+// k = 0 means "saturated": the text had more distinct trigrams than a
+// bounded filter holds usefully, and every needle is a candidate.
+package search
+
+import (
+	"errors"
+	"io"
+	"math"
+	"math/bits"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/letterbox/letterbox/internal/mime"
+)
+
+const (
+	version = 1
+	// bitsPerKey sizes the filter: about 2% false positives per absent
+	// trigram with the optimal k (6).
+	bitsPerKey = 8
+	// MaxBytes bounds a filter (2 KiB).
+	MaxBytes = 2048
+	// maxKeys is the most distinct keys a signature holds; past it the
+	// filter would say yes to most trigrams (above 15% per trigram at 4
+	// bits per key), so the signature is saturated instead.
+	maxKeys = MaxBytes * 8 / 4
+	minBytes = 8
+)
+
+const (
+	domainBody   = 0
+	domainHeader = 1
+)
+
+// Saturated is the signature of content that every needle must be checked
+// against.
+var Saturated = []byte{version, 0}
+
+// keySet collects distinct keys (domain<<24 | trigram, plus one so zero
+// means empty) in an open-addressing table.
+type keySet struct {
+	slots []uint32
+	keys  []uint32
+	full  bool
+}
+
+const setSlots = 2 * maxKeys // power of two, load factor ≤ 1/2
+
+var setPool = sync.Pool{New: func() any {
+	return &keySet{slots: make([]uint32, setSlots), keys: make([]uint32, 0, maxKeys)}
+}}
+
+func (s *keySet) add(k uint32) {
+	if s.full {
+		return
+	}
+	k++
+	h := (k * 0x9E3779B1) >> (32 - bits.TrailingZeros(setSlots))
+	for {
+		switch s.slots[h] {
+		case 0:
+			if len(s.keys) == maxKeys {
+				s.full = true
+				return
+			}
+			s.slots[h] = k
+			s.keys = append(s.keys, k)
+			return
+		case k:
+			return
+		}
+		h = (h + 1) & (setSlots - 1)
+	}
+}
+
+// reset empties the set: the slots of its keys only, unless it filled up.
+func (s *keySet) reset() {
+	if s.full || len(s.keys) > setSlots/8 {
+		clear(s.slots)
+	} else {
+		for _, k := range s.keys {
+			h := (k * 0x9E3779B1) >> (32 - bits.TrailingZeros(setSlots))
+			for s.slots[h] != 0 {
+				s.slots[h] = 0
+				h = (h + 1) & (setSlots - 1)
+			}
+		}
+	}
+	s.keys = s.keys[:0]
+	s.full = false
+}
+
+// trigrams feeds the 3-byte windows of a folded stream given in pieces.
+type trigrams struct {
+	set    *keySet
+	domain uint32
+	win    uint32 // last bytes, newest lowest
+	n      int    // bytes seen (saturating at 3)
+	// scratch holds folded non-ASCII text.
+	scratch []byte
+}
+
+// writeFolded feeds strings.ToLower(s), without allocating.
+func (t *trigrams) writeFolded(s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			t.scratch = appendLower(t.scratch[:0], s)
+			write(t, t.scratch, false)
+			return
+		}
+	}
+	write(t, s, true)
+}
+
+// appendLower appends strings.ToLower(s) to b: rune by rune
+// unicode.ToLower, an invalid byte becoming U+FFFD (as strings.Map does).
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b = utf8.AppendRune(b, unicode.ToLower(r))
+		i += n
+	}
+	return b
+}
+
+// write feeds s; lowerASCII lower-cases it on the way (s is ASCII then).
+func write[S string | []byte](t *trigrams, s S, lowerASCII bool) {
+	win, n := t.win, t.n
+	dom := t.domain << 24
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if lowerASCII && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		win = (win<<8 | uint32(c)) & 0xFFFFFF
+		if n < 2 {
+			n++
+			continue
+		}
+		n = 3
+		t.set.add(dom | win)
+		if t.set.full {
+			break
+		}
+	}
+	t.win, t.n = win, n
+}
+
+// Build computes the signature of the message in r whose parsed structure
+// is root. The error is an I/O error of r.
+func Build(r io.ReaderAt, root *mime.Part) ([]byte, error) {
+	set := setPool.Get().(*keySet)
+	defer func() {
+		set.reset()
+		setPool.Put(set)
+	}()
+	// The top-level header, as SEARCH TEXT sees it.
+	hr, _ := root.HeaderRange(nil)
+	hdr := make([]byte, hr.Len())
+	if _, err := r.ReadAt(hdr, hr.Start); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	th := trigrams{set: set, domain: domainHeader}
+	th.writeFolded(mime.DecodeHeader(string(hdr)))
+	// The body text, as SEARCH BODY (mime.TextContains) sees it.
+	tb := trigrams{set: set, domain: domainBody}
+	err := mime.BodyText(r, root, func(text string) bool {
+		tb.writeFolded(text)
+		return !set.full
+	})
+	if err != nil {
+		return nil, err
+	}
+	if set.full {
+		return Saturated, nil
+	}
+	return encode(set.keys), nil
+}
+
+// encode builds the Bloom filter of keys.
+func encode(keys []uint32) []byte {
+	n := len(keys)
+	nbytes := (n*bitsPerKey + 7) / 8
+	nbytes = min(max(nbytes, minBytes), MaxBytes)
+	m := nbytes * 8
+	k := int(math.Round(float64(m) / float64(max(n, 1)) * math.Ln2))
+	k = min(max(k, 1), 8)
+	sig := make([]byte, 2+nbytes)
+	sig[0], sig[1] = version, byte(k)
+	f := sig[2:]
+	for _, key := range keys {
+		h1, h2 := hash(key)
+		for i := range k {
+			b := probe(h1, h2, i, m)
+			f[b>>3] |= 1 << (b & 7)
+		}
+	}
+	return sig
+}
+
+// hash mixes a key (as stored: plus one) into two 32-bit hashes.
+func hash(key uint32) (h1, h2 uint32) {
+	x := uint64(key) * 0x9E3779B97F4A7C15
+	x ^= x >> 29
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 32
+	return uint32(x), uint32(x>>32) | 1
+}
+
+func probe(h1, h2 uint32, i, m int) uint32 {
+	return uint32((uint64(h1+uint32(i)*h2) * uint64(m)) >> 32)
+}
+
+// Query is a needle prepared for signature checks.
+type Query struct {
+	usable bool
+	body   [][2]uint32 // hashes of the needle's trigrams, body domain
+	header [][2]uint32 // the same, header domain
+}
+
+// NewQuery prepares needle (as given in SEARCH BODY or TEXT). A needle
+// shorter than 3 bytes after folding cannot be checked: every signature
+// then reports a possible match.
+func NewQuery(needle string) *Query {
+	n := strings.ToLower(needle)
+	q := &Query{}
+	if len(n) < 3 {
+		return q
+	}
+	q.usable = true
+	seen := map[uint32]bool{}
+	for i := 0; i+3 <= len(n); i++ {
+		tri := uint32(n[i])<<16 | uint32(n[i+1])<<8 | uint32(n[i+2])
+		if seen[tri] {
+			continue
+		}
+		seen[tri] = true
+		b1, b2 := hash(domainBody<<24 | tri + 1)
+		q.body = append(q.body, [2]uint32{b1, b2})
+		h1, h2 := hash(domainHeader<<24 | tri + 1)
+		q.header = append(q.header, [2]uint32{h1, h2})
+	}
+	return q
+}
+
+// Usable reports whether the query can exclude anything.
+func (q *Query) Usable() bool { return q.usable }
+
+// Valid reports whether sig is a signature this package can read.
+func Valid(sig []byte) bool {
+	return len(sig) >= 2 && sig[0] == version && (sig[1] == 0 || len(sig) >= 2+minBytes && sig[1] <= 8)
+}
+
+func mayContain(sig []byte, hs [][2]uint32) bool {
+	k := int(sig[1])
+	if k == 0 {
+		return true
+	}
+	f := sig[2:]
+	m := len(f) * 8
+	for _, h := range hs {
+		for i := range k {
+			b := probe(h[0], h[1], i, m)
+			if f[b>>3]&(1<<(b&7)) == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// MayContainBody reports whether the body text (SEARCH BODY) of the content
+// whose signature is sig may contain the needle. It is true for every
+// needle when sig is not Valid or the query not Usable.
+func (q *Query) MayContainBody(sig []byte) bool {
+	if !q.usable || !Valid(sig) {
+		return true
+	}
+	return mayContain(sig, q.body)
+}
+
+// MayContainText reports whether the header or the body text (SEARCH
+// TEXT) may contain the needle.
+func (q *Query) MayContainText(sig []byte) bool {
+	if !q.usable || !Valid(sig) {
+		return true
+	}
+	return mayContain(sig, q.header) || mayContain(sig, q.body)
+}

@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/letterbox/letterbox/internal/search"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// TestTextSignatures: a delivery stores the body's search signature once
+// per content; TextSignatures reads it with the blob ID (expunged but
+// pinned messages too); it goes with the blob.
+func TestTextSignatures(t *testing.T) {
+	s := openStore(t, freshSchema(t))
+	if _, err := s.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
+		t.Fatal(err)
+	}
+	body := "Subject: signed\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nthe zanz=\r\nibar report\r\n"
+	for range 2 {
+		if _, err := s.Deliver(ctx, strings.NewReader(body), alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Deliver(ctx, strings.NewReader("Subject: other\r\n\r\nnothing here\r\n"), alice); err != nil {
+		t.Fatal(err)
+	}
+	session := openInbox(t, s)
+	pin := session.Pin()
+	ts, ok := session.(store.TextSignatures)
+	if !ok {
+		t.Fatal("the mailbox handle does not implement store.TextSignatures")
+	}
+	sigs, err := ts.TextSignatures(ctx, []store.UID{1, 2, 3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sigs) != 3 || sigs[0].UID != 1 || sigs[2].UID != 3 || sigs[0].BlobID != sigs[1].BlobID || sigs[0].BlobID == sigs[2].BlobID {
+		t.Fatalf("TextSignatures = %+v", sigs)
+	}
+	q := search.NewQuery("ZANZIBAR")
+	if !search.Valid(sigs[0].Sig) || !q.MayContainBody(sigs[0].Sig) || q.MayContainBody(sigs[2].Sig) {
+		t.Fatalf("signatures do not tell the messages apart: %v / %v", q.MayContainBody(sigs[0].Sig), q.MayContainBody(sigs[2].Sig))
+	}
+	count := func() int {
+		var n int
+		if err := s.pool.QueryRow(ctx, "SELECT COUNT(*) FROM blob_textsigs").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d signature rows for 2 contents", n)
+	}
+	if _, err := openInbox(t, s).Expunge(ctx, []store.UID{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if sigs, err := ts.TextSignatures(ctx, []store.UID{1, 2, 3}); err != nil || len(sigs) != 3 || sigs[0].Sig == nil {
+		t.Fatalf("TextSignatures of pinned expunged messages = %+v, %v", sigs, err)
+	}
+	pin.Release()
+	s.kickCollector()
+	waitFor(t, "signatures collected", func() bool { return count() == 0 })
+	if sigs, err := ts.TextSignatures(ctx, []store.UID{1, 2, 3}); err != nil || len(sigs) != 0 {
+		t.Fatalf("TextSignatures after collection = %+v, %v", sigs, err)
+	}
+}
