@@ -45,7 +45,7 @@ const (
 	// maxKeys is the most distinct keys a signature holds; past it the
 	// filter would say yes to most trigrams (above 15% per trigram at 4
 	// bits per key), so the signature is saturated instead.
-	maxKeys = MaxBytes * 8 / 4
+	maxKeys  = MaxBytes * 8 / 4
 	minBytes = 8
 )
 
