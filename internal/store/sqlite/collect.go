@@ -44,29 +44,48 @@ type hmsEntry struct {
 	gone bool
 }
 
-// applyHMS updates the cache after a commit. Values only rise.
-func (s *Store) applyHMS(notes []hmsNote) {
-	if len(notes) == 0 {
+// applyCommitted updates the HIGHESTMODSEQ cache (values only rise) and
+// the change logs after a commit, under one lock.
+func (s *Store) applyCommitted(notes []hmsNote, logs []logNote) {
+	if len(notes) == 0 && len(logs) == 0 {
 		return
+	}
+	// Which mailboxes have a session, asked before hmsMu is taken.
+	var pinned map[int64]bool
+	for _, n := range logs {
+		if _, ok := pinned[n.mailbox]; !ok {
+			if pinned == nil {
+				pinned = make(map[int64]bool)
+			}
+			pinned[n.mailbox] = s.pins.Floor(n.mailbox) != store.NoPin
+		}
 	}
 	s.hmsMu.Lock()
 	defer s.hmsMu.Unlock()
+	s.applyLogs(logs, pinned)
+	touched := make([]int64, 0, len(notes)+len(pinned))
+	for id := range pinned {
+		touched = append(touched, id)
+	}
 	for _, n := range notes {
+		touched = append(touched, n.id)
 		e := s.hms[n.id]
 		if n.gone {
 			e.gone = true
+			delete(s.logs, n.id)
 			s.forgetRecent(n.id)
 		} else if n.hms > e.hms {
 			e.hms = n.hms
 		}
 		s.hms[n.id] = e
 	}
+	s.dropStaleLogs(touched)
 }
 
 // cachedHMS returns the cached entry of mailbox id.
 func (s *Store) cachedHMS(id int64) (hmsEntry, bool) {
-	s.hmsMu.Lock()
-	defer s.hmsMu.Unlock()
+	s.hmsMu.RLock()
+	defer s.hmsMu.RUnlock()
 	e, ok := s.hms[id]
 	return e, ok
 }
@@ -184,6 +203,10 @@ func (s *Store) collect() {
 	floors := make([]int64, len(ids))
 	for i, id := range ids {
 		f := s.pins.Floor(id)
+		if f == store.NoPin {
+			// No session has the mailbox selected: its change log goes.
+			s.dropLog(id)
+		}
 		if f > math.MaxInt64 {
 			f = math.MaxInt64
 		}

@@ -18,4 +18,13 @@ func splitFlags(s string) []string {
 	return strings.Split(s, " ")
 }
 
+// storedFlags is flags as a read of the stored column returns them
+// (never nil).
+func storedFlags(flags []string) []string {
+	if len(flags) == 0 {
+		return []string{}
+	}
+	return flags
+}
+
 func hasFlag(list []string, f string) bool { return slices.Contains(list, f) }

@@ -153,6 +153,10 @@ func BenchmarkChanges10Sessions(b *testing.B) {
 	uids := allUIDs(b, mb)
 	ctx := context.Background()
 	const sessions = 10
+	// Selected sessions pin their mailbox.
+	for range sessions {
+		defer mb.Pin().Release()
+	}
 	last := make([]store.ModSeq, sessions)
 	hms, err := mb.HighestModSeq(ctx)
 	if err != nil {
@@ -199,10 +203,11 @@ func BenchmarkChanges10Sessions(b *testing.B) {
 }
 
 // BenchmarkStoreFlagsAll: STORE 1:* +FLAGS then -FLAGS on 1,000 messages
-// (each op changes all of them).
+// (each op changes all of them), the mailbox selected by a session.
 func BenchmarkStoreFlagsAll(b *testing.B) {
 	s := openTest(b, Options{})
 	mb := fillInbox(b, s, 1000)
+	defer mb.Pin().Release()
 	uids := allUIDs(b, mb)
 	ctx := context.Background()
 	b.ReportAllocs()

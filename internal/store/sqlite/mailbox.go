@@ -158,7 +158,14 @@ const changesQuery = `SELECT 0, uidnext, highestmodseq, '', 0, 0, 0, '' FROM mai
 
 // Changes reports messages with MODSEQ > since and UIDs expunged after it
 // (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.10 VANISHED), from one snapshot.
+// Most calls are answered from the change log (changelog.go).
 func (m *mailbox) Changes(ctx context.Context, since store.ModSeq) (store.Changes, error) {
+	if m.s.isClosing() {
+		return store.Changes{}, store.ErrClosed
+	}
+	if ch, ok := m.s.logChanges(m.id, since); ok {
+		return ch, nil
+	}
 	return m.changesSQL(ctx, since)
 }
 
@@ -218,20 +225,29 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if err != nil {
 			return err
 		}
-		rows, err := w.query("SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+		// The change log needs whole rows; without it three columns do.
+		logging := w.logging(m.id)
+		cols := "uid, modseq, flags, 0, 0, 0, ''"
+		if logging {
+			cols = messageColumns
+		}
+		rows, err := w.query("SELECT "+cols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
 			m.id, uidsJSON(uids))
 		if err != nil {
 			return err
 		}
 		var cur []store.FlagUpdate
+		var msgs []store.Message // the same rows, for the change log
 		for rows.Next() {
-			var f string
-			var uid, ms int64
-			if err := rows.Scan(&uid, &ms, &f); err != nil {
+			msg, err := scanMessage(rows)
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			cur = append(cur, store.FlagUpdate{UID: store.UID(uid), ModSeq: store.ModSeq(ms), Flags: splitFlags(f)})
+			if logging {
+				msgs = append(msgs, msg)
+			}
+			cur = append(cur, store.FlagUpdate{UID: msg.UID, ModSeq: msg.ModSeq, Flags: msg.Flags})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -243,10 +259,20 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if err != nil {
 			return err
 		}
+		j := 0
 		for _, u := range res.Updated {
 			if _, err := update.ExecContext(w.ctx, joinFlags(u.Flags), hasFlag(u.Flags, store.FlagSeen), hasFlag(u.Flags, store.FlagDeleted), int64(u.ModSeq), m.id, int64(u.UID)); err != nil {
 				return err
 			}
+			if !logging {
+				continue
+			}
+			for msgs[j].UID != u.UID { // both ascending by UID
+				j++
+			}
+			msg := msgs[j]
+			msg.Flags, msg.ModSeq = storedFlags(u.Flags), u.ModSeq
+			w.logChange(m.id, mi.UIDNext, msg)
 		}
 		if hms != mi.HighestModSeq {
 			if _, err := w.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", int64(hms), m.id); err != nil {
@@ -308,6 +334,7 @@ func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID)
 		if err := w.keepExpunged(mi.ID, mi.ID, uid, hms); err != nil {
 			return nil, err
 		}
+		w.logExpunge(mi.ID, mi.UIDNext, uid, hms)
 		if _, err := del.ExecContext(w.ctx, mi.ID, int64(uid)); err != nil {
 			return nil, err
 		}

@@ -411,6 +411,7 @@ func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName st
 		if err := w.keepExpunged(inbox.ID, inbox.ID, uid, hms); err != nil {
 			return err
 		}
+		w.logExpunge(inbox.ID, inbox.UIDNext, uid, hms)
 	}
 	if _, err := w.exec("UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?", dst.ID, inbox.ID); err != nil {
 		return err

@@ -63,9 +63,11 @@ type Store struct {
 
 	// pins registers the sessions that may still read expunged content.
 	pins store.Pins
-	// hms caches each mailbox's committed HIGHESTMODSEQ (HighestModSeq).
-	hmsMu sync.Mutex
+	// hms caches each mailbox's committed HIGHESTMODSEQ (HighestModSeq);
+	// logs are the change logs of selected mailboxes (changelog.go).
+	hmsMu sync.RWMutex
 	hms   map[int64]hmsEntry
+	logs  map[int64]*changeLog
 	// recent holds the in-memory \Recent watermarks (recent.go);
 	// recentDirty those moved since they were last persisted.
 	recentMu    sync.Mutex
@@ -135,6 +137,7 @@ func Open(opts Options) (*Store, error) {
 		stopped: make(chan struct{}),
 
 		hms:          make(map[int64]hmsEntry),
+		logs:         make(map[int64]*changeLog),
 		recent:       make(map[int64]*recentMark),
 		recentDirty:  make(map[int64]int64),
 		collectDelay: opts.CollectDelay,

@@ -46,6 +46,9 @@ type wtx struct {
 	// hms lists the HIGHESTMODSEQ values the batch commits, applied to the
 	// in-memory cache right after the commit (HighestModSeq).
 	hms []hmsNote
+	// logs are the batch's changes for the change logs (changelog.go).
+	logs   []logNote
+	logged map[int64]bool // see logging
 	// collect lists mailboxes that got expunged content to collect later.
 	collect []int64
 	// recentPersisted are the \Recent marks this batch writes; requeued
@@ -158,9 +161,9 @@ func (w *wtx) savepoint(fn func() error) error {
 	if _, err := w.exec("SAVEPOINT sp"); err != nil {
 		return err
 	}
-	nevents, nhms := len(w.events), len(w.hms)
+	nevents, nhms, nlogs := len(w.events), len(w.hms), len(w.logs)
 	if err := runRecovered(fn); err != nil {
-		w.events, w.hms = w.events[:nevents], w.hms[:nhms]
+		w.events, w.hms, w.logs = w.events[:nevents], w.hms[:nhms], w.logs[:nlogs]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
@@ -301,9 +304,10 @@ func (s *Store) runBatch(batch []*job) {
 	if s.commitHook != nil {
 		s.commitHook()
 	}
-	// HIGHESTMODSEQ first, then the feed, then the callers: once a writer
-	// returned, HighestModSeq and every watcher see its change.
-	s.applyHMS(w.hms)
+	// HIGHESTMODSEQ and the change logs first, then the feed, then the
+	// callers: once a writer returned, HighestModSeq, Changes and every
+	// watcher see its change.
+	s.applyCommitted(w.hms, w.logs)
 	for _, e := range w.events {
 		s.feed.Publish(e.account, e.change)
 	}

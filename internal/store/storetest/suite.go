@@ -55,6 +55,7 @@ var Tests = []Test{
 	{"CopyMove", testCopyMove},
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
+	{"ChangesSeeReturnedWrites", testChangesSeeReturnedWrites},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
