@@ -6,10 +6,12 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/mime"
+	"github.com/letterbox/letterbox/internal/search"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -53,11 +55,58 @@ type searchMsg struct {
 	flags  []string
 	recent bool
 	modseq store.ModSeq
-	detail *store.MessageDetail
-	header []byte
-	blob   store.Blob
+	// info is what never changes about the message (content, size, date),
+	// from the caches or the store; have says it is known.
+	info msgEntry
+	have bool
+	// st is the decoded stored structure with its search fields; nil when
+	// the stored structure is unusable (noRoot) and root was parsed from
+	// the content.
+	st     *structEntry
 	root   *mime.Part
-	noRoot bool // the stored structure is missing or unreadable
+	noRoot bool
+	sig    []byte // the content's search signature; nil when unknown
+	header *headerEntry
+	blob   store.Blob
+	// decided is set when the signatures alone settled the result.
+	decided, result bool
+}
+
+// searchPlan is what a search prepares once for all messages: the folded
+// needles and, for BODY and TEXT, their signature queries.
+type searchPlan struct {
+	folded  map[*imap.SearchKey]string
+	query   map[*imap.SearchKey]*search.Query
+	useSigs bool // some BODY or TEXT needle can rule messages out
+	// fetched holds what the store's TextSignatures said about messages
+	// the caches did not know, by UID.
+	fetched map[store.UID]store.TextSignature
+	// cacheKey makes the msgCache key of a UID; nil when the store cannot
+	// be part of one.
+	cacheKey func(store.UID) msgKey
+}
+
+func newSearchPlan(k *imap.SearchKey) *searchPlan {
+	p := &searchPlan{folded: map[*imap.SearchKey]string{}, query: map[*imap.SearchKey]*search.Query{}}
+	p.scan(k)
+	return p
+}
+
+func (p *searchPlan) scan(k *imap.SearchKey) {
+	switch k.Name {
+	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER":
+		p.folded[k] = strings.ToLower(k.Value)
+	case "BODY", "TEXT":
+		p.folded[k] = strings.ToLower(k.Value)
+		q := search.NewQuery(k.Value)
+		p.query[k] = q
+		if q.Usable() {
+			p.useSigs = true
+		}
+	}
+	for i := range k.Children {
+		p.scan(&k.Children[i])
+	}
 }
 
 // cmdSearch: SEARCH and UID SEARCH (RFC 3501 §6.4.4, RFC 9051 §6.4.4) with
@@ -76,6 +125,21 @@ func (s *session) cmdSearch(cmd *imap.Command) (string, error) {
 	return code, err
 }
 
+// searchUseIndex lets tests compare the signature-assisted search with
+// reading every message.
+var searchUseIndex atomic.Bool
+
+func init() { searchUseIndex.Store(true) }
+
+// search evaluates the key against every message of the view. What a key
+// reads per message comes from process-wide caches when they have it
+// (structcache.go): the decoded structure with pre-folded header values,
+// the header fields, the content's search signature, and the message's
+// content address, size and date; the store is asked, one batch at a
+// time, only for what they lack. BODY and TEXT first consult the
+// signatures (internal/search): a message whose signature rules the needle
+// out is not read, and when that settles the whole key, not even looked up
+// in the store. The rest go through the exact matcher.
 func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (string, error) {
 	switch a.Charset {
 	case "", "UTF-8", "US-ASCII":
@@ -97,41 +161,46 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	var matches []store.UID
 	var modseqs []store.ModSeq // MODSEQ of each match, for RFC 4731 §3.2
 	n := v.count()
+	plan := newSearchPlan(a.Key)
+	plan.useSigs = plan.useSigs && searchUseIndex.Load()
+	if st := s.srv.opts.Store; cacheableStore(st) {
+		plan.cacheKey = func(u store.UID) msgKey { return msgKey{st: st, mailbox: v.id, validity: v.validity, uid: u} }
+	}
+	data := needs.meta || needs.header || needs.body
+	if data && plan.useSigs {
+		if err := s.loadSignatures(plan); err != nil {
+			return "", err
+		}
+	}
 	evalBatch := func(start, end int) error {
 		msgs := make([]searchMsg, 0, end-start)
 		for i := start; i < end; i++ {
 			u := v.uids[i]
 			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: v.recent[u], modseq: v.modseqs[i]})
 		}
-		if needs.meta || needs.header || needs.body {
-			uids := make([]store.UID, len(msgs))
-			for i := range msgs {
-				uids[i] = msgs[i].uid
-			}
-			details, err := v.mbox.Details(s.ctx, uids)
-			if err != nil {
+		if data {
+			if err := s.searchData(a.Key, msgs, &needs, plan); err != nil {
 				return err
-			}
-			byUID := make(map[store.UID]*store.MessageDetail, len(details))
-			for i := range details {
-				byUID[details[i].UID] = &details[i]
-			}
-			for i := range msgs {
-				msgs[i].detail = byUID[msgs[i].uid]
 			}
 		}
 		for i := range msgs {
 			m := &msgs[i]
-			if (needs.meta || needs.header || needs.body) && m.detail == nil {
+			var ok bool
+			switch {
+			case m.decided:
+				ok = m.result
+			case data && !m.have:
 				continue // expunged meanwhile
-			}
-			ok, err := s.matchKey(a.Key, m, &needs)
-			if m.blob != nil {
-				m.blob.Close()
-				m.blob = nil
-			}
-			if err != nil {
-				return err
+			default:
+				var err error
+				ok, err = s.matchKey(a.Key, m, &needs, plan)
+				if m.blob != nil {
+					m.blob.Close()
+					m.blob = nil
+				}
+				if err != nil {
+					return err
+				}
 			}
 			if ok {
 				matches = append(matches, m.uid)
@@ -147,6 +216,207 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	}
 	s.writeSearchResult(cmd, a, matches, modseqs, needs.modseq, save)
 	return "", nil
+}
+
+// loadSignatures asks the store, in one call, for the content address and
+// search signature of the view's messages whose signature the caches do
+// not have.
+func (s *session) loadSignatures(plan *searchPlan) error {
+	v := s.sel
+	ts, ok := v.mbox.(store.TextSignatures)
+	if !ok {
+		return nil
+	}
+	var want []store.UID
+	for _, u := range v.uids {
+		if plan.cacheKey != nil {
+			if e, ok := msgCache.get(plan.cacheKey(u)); ok {
+				if _, ok := sigCache.get(e.blobID); ok {
+					continue
+				}
+			}
+		}
+		want = append(want, u)
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	sigs, err := ts.TextSignatures(s.ctx, want)
+	if err != nil {
+		return err
+	}
+	plan.fetched = make(map[store.UID]store.TextSignature, len(sigs))
+	for _, t := range sigs {
+		plan.fetched[t.UID] = t
+		if plan.cacheKey != nil {
+			k := plan.cacheKey(t.UID)
+			if _, ok := msgCache.get(k); !ok {
+				msgCache.put(k, msgEntry{blobID: t.BlobID}, msgEntrySize)
+			}
+		}
+		if search.Valid(t.Sig) {
+			sigCache.put(t.BlobID, t.Sig, int64(len(t.Sig)+len(t.BlobID)+64))
+		}
+	}
+	return nil
+}
+
+// searchData gives each message of a batch what the key reads: from the
+// caches, and from one Details call for the messages they cannot serve and
+// the signatures do not settle.
+func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searchNeeds, plan *searchPlan) error {
+	structure := needs.header || needs.body
+	var want []store.UID
+	for i := range msgs {
+		m := &msgs[i]
+		if plan.cacheKey != nil {
+			m.info, m.have = msgCache.get(plan.cacheKey(m.uid))
+		}
+		if !m.have {
+			if t, ok := plan.fetched[m.uid]; ok {
+				m.info, m.have = msgEntry{blobID: t.BlobID}, true
+			}
+		}
+		if m.have && plan.useSigs {
+			m.sig = plan.sigOf(m)
+		}
+		// Flags, numbers and signatures may settle the key without
+		// anything else.
+		switch s.preMatch(key, m, needs, plan) {
+		case triYes:
+			m.decided, m.result = true, true
+			continue
+		case triNo:
+			m.decided = true
+			continue
+		}
+		if m.have {
+			if structure {
+				if st, ok := structCache.get(m.info.blobID); ok {
+					m.st, m.root = st, st.root
+				}
+			}
+			if (!needs.meta || m.info.meta) && (!structure || m.st != nil) {
+				continue
+			}
+		}
+		want = append(want, m.uid)
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	details, err := s.sel.mbox.Details(s.ctx, want)
+	if err != nil {
+		return err
+	}
+	byUID := make(map[store.UID]*store.MessageDetail, len(details))
+	for i := range details {
+		byUID[details[i].UID] = &details[i]
+	}
+	for i := range msgs {
+		m := &msgs[i]
+		d := byUID[m.uid]
+		if m.decided || d == nil {
+			continue
+		}
+		m.info = msgEntry{blobID: d.BlobID, meta: true, size: d.Size, date: d.InternalDate}
+		m.have = true
+		if plan.cacheKey != nil {
+			msgCache.put(plan.cacheKey(m.uid), m.info, msgEntrySize)
+		}
+		if structure && m.st == nil {
+			if st, err := structEntryOf(d.BlobID, d.Structure); err == nil {
+				m.st, m.root = st, st.root
+			} else {
+				m.noRoot = true
+			}
+		}
+		if plan.useSigs && m.sig == nil {
+			m.sig = plan.sigOf(m)
+		}
+	}
+	return nil
+}
+
+// sigOf returns the signature of m's content from the cache or from what
+// the store said, nil when neither knows one.
+func (p *searchPlan) sigOf(m *searchMsg) []byte {
+	if sig, ok := sigCache.get(m.info.blobID); ok {
+		return sig
+	}
+	if t, ok := p.fetched[m.uid]; ok && t.BlobID == m.info.blobID && search.Valid(t.Sig) {
+		return t.Sig
+	}
+	return nil
+}
+
+// tri is a three-valued truth: what the signatures alone can tell.
+type tri int8
+
+const (
+	triNo tri = iota
+	triYes
+	triMaybe
+)
+
+// preMatch evaluates the key with what needs no message data (flags,
+// numbers, MODSEQ) and the signatures: BODY or TEXT is triNo when the
+// signature rules the needle out, every other data key triMaybe.
+func (s *session) preMatch(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, plan *searchPlan) tri {
+	switch k.Name {
+	case imap.SearchAnd:
+		r := triYes
+		for i := range k.Children {
+			switch s.preMatch(&k.Children[i], m, needs, plan) {
+			case triNo:
+				return triNo
+			case triMaybe:
+				r = triMaybe
+			}
+		}
+		return r
+	case "OR":
+		a := s.preMatch(&k.Children[0], m, needs, plan)
+		if a == triYes {
+			return triYes
+		}
+		b := s.preMatch(&k.Children[1], m, needs, plan)
+		switch {
+		case b == triYes:
+			return triYes
+		case a == triNo && b == triNo:
+			return triNo
+		}
+		return triMaybe
+	case "NOT":
+		switch s.preMatch(&k.Children[0], m, needs, plan) {
+		case triNo:
+			return triYes
+		case triYes:
+			return triNo
+		}
+		return triMaybe
+	case "BODY":
+		if k.Value != "" && !plan.query[k].MayContainBody(m.sig) {
+			return triNo
+		}
+		return triMaybe
+	case "TEXT":
+		if k.Value != "" && !plan.query[k].MayContainText(m.sig) {
+			return triNo
+		}
+		return triMaybe
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+		return triMaybe
+	}
+	ok, err := s.matchKey(k, m, needs, plan)
+	switch {
+	case err != nil:
+		return triMaybe // the full evaluation reports it
+	case ok:
+		return triYes
+	}
+	return triNo
 }
 
 // writeSearchResult answers with SEARCH or ESEARCH and updates the saved
@@ -257,24 +527,24 @@ func esearchModSeq(modseqs []store.ModSeq, wantMin, wantMax, all bool) store.Mod
 }
 
 // matchKey evaluates one search key (RFC 3501 §6.4.4).
-func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) (bool, error) {
+func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, plan *searchPlan) (bool, error) {
 	switch k.Name {
 	case imap.SearchAnd:
 		for i := range k.Children {
-			ok, err := s.matchKey(&k.Children[i], m, needs)
+			ok, err := s.matchKey(&k.Children[i], m, needs, plan)
 			if err != nil || !ok {
 				return false, err
 			}
 		}
 		return true, nil
 	case "OR":
-		ok, err := s.matchKey(&k.Children[0], m, needs)
+		ok, err := s.matchKey(&k.Children[0], m, needs, plan)
 		if err != nil || ok {
 			return ok, err
 		}
-		return s.matchKey(&k.Children[1], m, needs)
+		return s.matchKey(&k.Children[1], m, needs, plan)
 	case "NOT":
-		ok, err := s.matchKey(&k.Children[0], m, needs)
+		ok, err := s.matchKey(&k.Children[0], m, needs, plan)
 		return !ok, err
 	case "ALL":
 		return true, nil
@@ -321,34 +591,39 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 	case "MODSEQ":
 		return uint64(m.modseq) >= k.ModSeq, nil
 	case "LARGER":
-		return m.detail.Size > k.Size, nil
+		return m.info.size > k.Size, nil
 	case "SMALLER":
-		return m.detail.Size < k.Size, nil
+		return m.info.size < k.Size, nil
 	case "BEFORE":
-		return dayOf(m.detail.InternalDate).Before(k.Date), nil
+		return dayOf(m.info.date).Before(k.Date), nil
 	case "ON":
-		return dayOf(m.detail.InternalDate).Equal(k.Date), nil
+		return dayOf(m.info.date).Equal(k.Date), nil
 	case "SINCE":
-		return !dayOf(m.detail.InternalDate).Before(k.Date), nil
+		return !dayOf(m.info.date).Before(k.Date), nil
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
-		var v string
-		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
-			v = root.Envelope.Date
+		var d time.Time
+		if st := m.st; st != nil && st.root.Envelope != nil {
+			// The envelope's Date, parsed once when the structure was
+			// cached.
+			if !st.sentOK {
+				return false, nil
+			}
+			d = st.sent
 		} else {
-			hdr, err := s.searchHeader(m)
+			he, err := s.searchHeader(m)
 			if err != nil {
 				return false, err
 			}
-			v, _ = mime.Header(hdr, "Date")
+			v, _ := mime.Header(he.raw, "Date")
+			if v == "" {
+				return false, nil
+			}
+			t, err := mail.ParseDate(v)
+			if err != nil {
+				return false, nil
+			}
+			d = dayOf(t)
 		}
-		if v == "" {
-			return false, nil
-		}
-		t, err := mail.ParseDate(v)
-		if err != nil {
-			return false, nil
-		}
-		d := dayOf(t)
 		switch k.Name {
 		case "SENTBEFORE":
 			return d.Before(k.Date), nil
@@ -358,55 +633,70 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds) 
 		return !d.Before(k.Date), nil
 	case "SUBJECT":
 		// From the stored envelope when there is one: no need to open the
-		// message (the envelope keeps the raw, unfolded value).
-		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
-			if root.Envelope.Subject == "" {
+		// message (the envelope keeps the raw, unfolded value); decoded
+		// and folded once, when the structure was cached.
+		if st := m.st; st != nil && st.root.Envelope != nil {
+			if st.subjectEmpty {
 				if k.Value != "" {
 					return false, nil
 				}
 				return s.hasHeader(m, "Subject")
 			}
-			return mime.ContainsFold(mime.DecodeHeader(root.Envelope.Subject), k.Value), nil
+			return strings.Contains(st.subject, plan.folded[k]), nil
 		}
-		hdr, err := s.searchHeader(m)
+		he, err := s.searchHeader(m)
 		if err != nil {
 			return false, err
 		}
-		return headerContains(hdr, "Subject", k.Value), nil
+		return he.contains("Subject", plan.folded[k]), nil
 	case "BCC", "CC", "FROM", "TO":
 		// RFC 3501 §6.4.4: the envelope structure's field, taken from the
-		// envelope stored at delivery.
-		if root := s.searchRoot(m); root != nil && root.Envelope != nil {
-			e := root.Envelope
-			list := map[string][]mime.Address{"BCC": e.Bcc, "CC": e.Cc, "FROM": e.From, "TO": e.To}[k.Name]
-			return addressesContain(list, k.Value), nil
+		// envelope stored at delivery (see addressText).
+		if st := m.st; st != nil && st.root.Envelope != nil {
+			list := st.addrs[addrIndex[k.Name]]
+			if k.Value == "" {
+				return len(list) > 0, nil
+			}
+			needle := plan.folded[k]
+			for _, text := range list {
+				if strings.Contains(text, needle) {
+					return true, nil
+				}
+			}
+			return false, nil
 		}
-		hdr, err := s.searchHeader(m)
+		he, err := s.searchHeader(m)
 		if err != nil {
 			return false, err
 		}
-		return headerContains(hdr, k.Name, k.Value), nil
+		return he.contains(k.Name, plan.folded[k]), nil
 	case "HEADER":
-		field := k.Name
-		if field == "HEADER" {
-			field = k.Field
-		}
-		hdr, err := s.searchHeader(m)
+		he, err := s.searchHeader(m)
 		if err != nil {
 			return false, err
 		}
-		return headerContains(hdr, field, k.Value), nil
+		return he.contains(k.Field, plan.folded[k]), nil
 	case "BODY":
-		return s.searchBody(m, k.Value)
-	case "TEXT":
-		hdr, err := s.searchHeader(m)
-		if err != nil {
-			return false, err
-		}
-		if k.Value == "" || mime.ContainsFold(mime.DecodeHeader(string(hdr)), k.Value) {
+		if k.Value == "" {
 			return true, nil
 		}
-		return s.searchBody(m, k.Value)
+		return s.searchBody(m, k, plan)
+	case "TEXT":
+		if k.Value == "" {
+			return true, nil
+		}
+		q := plan.query[k]
+		if plan.useSigs && !q.MayContainText(m.sig) {
+			return false, nil
+		}
+		he, err := s.searchHeader(m)
+		if err != nil {
+			return false, err
+		}
+		if mime.ContainsFold(mime.DecodeHeader(string(he.raw)), k.Value) {
+			return true, nil
+		}
+		return s.searchBody(m, k, plan)
 	}
 	return false, errBad("Unsupported search key " + k.Name)
 }
@@ -418,67 +708,13 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 }
 
-// addressesContain reports whether an address of list, written
-// "name <mailbox@host>" with the name RFC 2047 decoded, or a group's name,
-// contains value (an empty value matches any address).
-func addressesContain(list []mime.Address, value string) bool {
-	for _, a := range list {
-		var text string
-		switch {
-		case a.IsGroupEnd():
-			continue
-		case a.IsGroupStart():
-			text = mime.DecodeHeader(a.Mailbox) // the group's name, as Dovecot matches it
-		default:
-			text = a.Mailbox + "@" + a.Host
-			if a.Name != "" {
-				text = mime.DecodeHeader(a.Name) + " <" + text + ">"
-			}
-		}
-		if value == "" {
-			return true
-		}
-		if mime.ContainsFold(text, value) {
-			return true
-		}
-	}
-	return false
-}
-
-// headerContains reports whether some field called name contains value
-// after RFC 2047 decoding; an empty value matches any such field.
-func headerContains(hdr []byte, name, value string) bool {
-	for _, f := range mime.HeaderFields(hdr) {
-		if !strings.EqualFold(f.Name, name) {
-			continue
-		}
-		if value == "" || mime.ContainsFold(mime.DecodeHeader(f.Value), value) {
-			return true
-		}
-	}
-	return false
-}
-
-// searchRoot decodes the stored structure; nil when there is none usable.
-func (s *session) searchRoot(m *searchMsg) *mime.Part {
-	if m.root == nil && !m.noRoot {
-		root, err := mime.Decode(m.detail.Structure)
-		if err != nil || root == nil {
-			m.noRoot = true
-			return nil
-		}
-		m.root = root
-	}
-	return m.root
-}
-
 // hasHeader reports whether the message has a field called name.
 func (s *session) hasHeader(m *searchMsg, name string) (bool, error) {
-	hdr, err := s.searchHeader(m)
+	he, err := s.searchHeader(m)
 	if err != nil {
 		return false, err
 	}
-	_, ok := mime.Header(hdr, name)
+	_, ok := mime.Header(he.raw, name)
 	return ok, nil
 }
 
@@ -488,12 +724,12 @@ func (s *session) openSearchBlob(m *searchMsg) error {
 	if m.blob != nil {
 		return nil
 	}
-	b, err := s.srv.opts.Store.OpenBlob(s.ctx, m.detail.BlobID)
+	b, err := s.srv.opts.Store.OpenBlob(s.ctx, m.info.blobID)
 	if err != nil {
 		return err
 	}
 	m.blob = b
-	if s.searchRoot(m) == nil {
+	if m.root == nil {
 		root, err := mime.Parse(b, b.Size())
 		if err != nil {
 			return err
@@ -503,10 +739,15 @@ func (s *session) openSearchBlob(m *searchMsg) error {
 	return nil
 }
 
-// searchHeader returns the message's top-level header block.
-func (s *session) searchHeader(m *searchMsg) ([]byte, error) {
+// searchHeader returns the message's top-level header block with its
+// decoded fields, from the cache or read from the content.
+func (s *session) searchHeader(m *searchMsg) (*headerEntry, error) {
 	if m.header != nil {
 		return m.header, nil
+	}
+	if he, ok := headerCache.get(m.info.blobID); ok {
+		m.header = he
+		return he, nil
 	}
 	if err := s.openSearchBlob(m); err != nil {
 		return nil, err
@@ -516,17 +757,31 @@ func (s *session) searchHeader(m *searchMsg) ([]byte, error) {
 	if _, err := m.blob.ReadAt(hdr, r.Start); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	m.header = hdr
-	return hdr, nil
+	m.header = newHeaderEntry(hdr)
+	headerCache.put(m.info.blobID, m.header, m.header.size()+int64(len(m.info.blobID)))
+	return m.header, nil
 }
 
-// searchBody looks for needle in the decoded body text.
-func (s *session) searchBody(m *searchMsg, needle string) (bool, error) {
-	if needle == "" {
-		return true, nil
+// searchBody looks for the needle of k (BODY or TEXT) in the decoded body
+// text, unless the content's signature rules it out. A content without a
+// signature (stored before there were any) gets one computed here, so the
+// next search can skip it.
+func (s *session) searchBody(m *searchMsg, k *imap.SearchKey, plan *searchPlan) (bool, error) {
+	q := plan.query[k]
+	if plan.useSigs && !q.MayContainBody(m.sig) {
+		return false, nil
 	}
 	if err := s.openSearchBlob(m); err != nil {
 		return false, err
 	}
-	return mime.TextContains(m.blob, m.root, needle)
+	if plan.useSigs && m.sig == nil && q.Usable() {
+		if sig, err := search.Build(m.blob, m.root); err == nil {
+			m.sig = sig
+			sigCache.put(m.info.blobID, sig, int64(len(sig)+len(m.info.blobID)+64))
+			if !q.MayContainBody(sig) {
+				return false, nil
+			}
+		}
+	}
+	return mime.TextContains(m.blob, m.root, k.Value)
 }
