@@ -158,10 +158,13 @@ func (w *Writer) room(n int64) {
 
 // grow moves what the small buffer holds to a large one.
 func (w *Writer) grow() {
-	small := w.buf
-	w.release()
+	// Copy out of the small buffer before it goes back to its pool:
+	// once Put, another connection may take it and write into it.
+	smallp, small := w.bufp, w.buf
 	w.take(&largeBuffers)
 	w.buf = append(w.buf, small...)
+	*smallp = small[:0]
+	smallBuffers.Put(smallp)
 }
 
 // write buffers p (raw octets). Its last LF outside a literal ends a

@@ -15,9 +15,10 @@ func (s *session) cmdExpunge(cmd *imap.Command) (string, error) {
 		// removing anything (pending updates are still sent).
 		return "", nil
 	}
-	if err := v.refresh(s.ctx); err != nil {
-		return "", err
-	}
+	// Bring the view up to date first (EXPUNGE may send every kind of
+	// update, RFC 3501 §7.4.1): \Deleted set or copied in by another
+	// session before this command started is expunged too.
+	s.pushUpdates(true)
 	var within map[store.UID]bool
 	if cmd.UID {
 		set := cmd.Args.(*imap.ExpungeArgs).UIDs

@@ -278,9 +278,11 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 			}
 		}
 	}
-	// The client now knows these flags: no unsolicited FETCH for them.
-	v.setFlags(d.UID, d.Flags, d.ModSeq)
 	if plan.hasFlags || seenSet {
+		// The client now knows these flags: no unsolicited FETCH for
+		// them. A FETCH without FLAGS tells nothing: a change another
+		// session made stays pending for the end of the command.
+		v.setFlags(d.UID, d.Flags, d.ModSeq)
 		// A keyword another session created must be in FLAGS before a
 		// FETCH shows it (RFC 3501 §7.2.6): announced before the response
 		// starts, since nothing may come between its parts.

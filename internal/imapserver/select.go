@@ -292,6 +292,14 @@ func (v *selectedView) deletedUIDs(within map[store.UID]bool) []store.UID {
 			out = append(out, v.uids[i])
 		}
 	}
+	// Messages that arrived (a peer's COPY of \Deleted messages) but are
+	// not announced yet count too: EXPUNGE removes every \Deleted message
+	// of the mailbox as committed (RFC 3501 §6.4.3).
+	for _, m := range v.pendingNew {
+		if (within == nil || within[m.UID]) && hasFlag(m.Flags, store.FlagDeleted) {
+			out = append(out, m.UID)
+		}
+	}
 	return out
 }
 

@@ -196,6 +196,12 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 			err = errCloseConn
 		}
 	}()
+	if s.state == stateSelected {
+		// The command works on the mailbox as committed when it starts
+		// (SEARCH and STORE see a peer's flags); what changed is queued
+		// and told at the end, when RFC 3501 §7.4.1 allows.
+		s.refreshView()
+	}
 	code, err := h.run(s, cmd)
 	if errors.Is(err, errAnswered) {
 		return nil
@@ -330,10 +336,27 @@ func (s *session) pushUpdates(allowExpunge bool) {
 }
 
 func (s *session) syncView(allowExpunge, probe bool) {
+	if !s.refreshViewProbe(probe) {
+		return
+	}
+	v := s.sel
+	if v.hasPending() {
+		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
+	}
+	v.advancePin()
+}
+
+// refreshView queues what changed in the selected mailbox since the view
+// last looked, without telling the client yet.
+func (s *session) refreshView() { s.refreshViewProbe(true) }
+
+// refreshViewProbe is refreshView; probe false trusts the feed alone. It
+// reports whether a view is selected and still exists.
+func (s *session) refreshViewProbe(probe bool) bool {
 	s.drainFeed()
 	v := s.sel
 	if v == nil || s.selGone {
-		return
+		return false
 	}
 	if probe && !s.changed {
 		hms, err := v.mbox.HighestModSeq(s.ctx)
@@ -347,13 +370,10 @@ func (s *session) syncView(allowExpunge, probe bool) {
 		s.changed = false
 		if err := v.refresh(s.ctx); err != nil {
 			s.log.Error("imap refresh failed", "mailbox", v.name, "err", err)
-			return
+			return false
 		}
 	}
-	if v.hasPending() {
-		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
-	}
-	v.advancePin()
+	return true
 }
 
 // writeUpdates writes untagged EXPUNGE/VANISHED/EXISTS/RECENT/FETCH

@@ -53,14 +53,22 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		if seq == 0 {
 			return
 		}
+		// What the client believes the flags now are: what it was told,
+		// with its own change applied. When another session's change is
+		// in the result too, .SILENT must not hide it (RFC 3501 §6.4.6
+		// silences the echo of the client's own change only).
+		// (A pending flag change means the cached flags were never told.)
+		told := store.ApplyFlags(v.flagsOf(u.UID), op, flags)
+		wasTold := !v.pendingFlags[u.UID]
 		v.setFlags(u.UID, u.Flags, u.ModSeq)
-		if a.Silent && !s.condstore {
+		silent := a.Silent && wasTold && sameFlags(told, u.Flags)
+		if silent && !s.condstore {
 			return
 		}
 		w.StartUntagged()
 		w.Number(uint64(seq))
 		w.Raw(" FETCH (")
-		if !a.Silent {
+		if !silent {
 			w.Raw("FLAGS ")
 			w.Flags(s.flagsForClient(u.Flags, v.recent[u.UID]))
 			w.SP()
@@ -78,8 +86,16 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 	// Report the messages whose flags changed, in sequence order
 	// (RFC 3501 §6.4.6); like Dovecot, messages already as asked are not
 	// reported. Their cached flags are refreshed all the same.
+	// A message already as asked may still differ from what this client
+	// was told (another session changed it): then it is reported at the
+	// end of the command like any other change, never cached silently.
 	for _, u := range res.Unchanged {
-		v.setFlags(u.UID, u.Flags, 0)
+		if !sameFlags(v.flagsOf(u.UID), u.Flags) {
+			v.setFlags(u.UID, u.Flags, 0)
+			if v.seqOf(u.UID) > 0 {
+				v.pendingFlags[u.UID] = true
+			}
+		}
 	}
 	for _, u := range res.Updated {
 		s.announceKeywords(u.Flags)
