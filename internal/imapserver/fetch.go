@@ -466,8 +466,7 @@ func (s *session) writeBinary(blob store.Blob, root *mime.Part, it imap.FetchIte
 			return err
 		}
 	}
-	w.LiteralHeader(n, true)
-	return s.copyLiteral(dec, n)
+	return w.LiteralFrom(dec, n, true)
 }
 
 // clip applies a <offset.count> partial to a value of size octets
@@ -486,12 +485,10 @@ func clip(size int64, p *imap.Partial) (off, n int64) {
 // as a literal (literal8 when binary).
 func (s *session) writeRange(blob store.Blob, r mime.Range, p *imap.Partial, binary bool) error {
 	off, n := clip(r.Len(), p)
-	s.c.w.LiteralHeader(n, binary)
-	var src io.Reader = io.NewSectionReader(blob, r.Start+off, n)
-	if !binary {
-		src = nulFree{src}
+	if binary {
+		return s.c.w.LiteralAt(blob, r.Start+off, n, true)
 	}
-	return s.copyLiteral(src, n)
+	return s.c.w.LiteralAtFiltered(blob, r.Start+off, n, false, replaceNUL)
 }
 
 // writeBytes writes an in-memory value, cut by partial, as a literal (with
@@ -507,20 +504,12 @@ func (s *session) writeBytes(b []byte, p *imap.Partial) error {
 	return nil
 }
 
-// nulFree reads from r with every NUL octet replaced by 0x80. A literal
-// may not hold NUL (RFC 3501 §4.3, §9 CHAR8); only a literal8 may
-// (RFC 3516 §4.2), and BINARY[...] is sent as one. Content stored with NULs
-// (8bit or binary parts, a literal8 APPEND) is therefore sent in BODY[...],
-// RFC822... with 0x80 in their place, as Dovecot does: the size is kept,
-// so the literal announced before reading stays right.
-type nulFree struct{ r io.Reader }
-
-func (n nulFree) Read(p []byte) (int, error) {
-	k, err := n.r.Read(p)
-	replaceNUL(p[:k])
-	return k, err
-}
-
+// A literal may not hold NUL (RFC 3501 §4.3, §9 CHAR8); only a literal8
+// may (RFC 3516 §4.2), and BINARY[...] is sent as one. Content stored with
+// NULs (8bit or binary parts, a literal8 APPEND) is therefore sent in
+// BODY[...], RFC822... with 0x80 in their place, as Dovecot does: the size
+// is kept, so the literal announced before reading stays right.
+//
 // replaceNUL replaces NUL octets with 0x80 in place.
 func replaceNUL(b []byte) {
 	for {
@@ -531,30 +520,4 @@ func replaceNUL(b []byte) {
 		b[i] = 0x80
 		b = b[i+1:]
 	}
-}
-
-// copyLiteral copies exactly n octets of the literal announced already. If
-// the source fails midway the rest is padded so the stream stays in sync,
-// and the error is logged.
-func (s *session) copyLiteral(src io.Reader, n int64) error {
-	written, err := io.CopyN(s.c.w, src, n)
-	if err == nil {
-		return nil
-	}
-	if werr := s.c.w.Err(); werr != nil {
-		return werr
-	}
-	s.log.Error("imap fetch: reading message failed", "err", err)
-	pad := make([]byte, 4096)
-	for i := range pad {
-		pad[i] = ' '
-	}
-	for rest := n - written; rest > 0; {
-		k := min(rest, int64(len(pad)))
-		if _, err := s.c.w.Write(pad[:k]); err != nil {
-			return err
-		}
-		rest -= k
-	}
-	return nil
 }

@@ -25,7 +25,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	}
 	done := make(chan error, 1)
 	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
-	go func() { done <- c.readIdleDone() }()
+	go func() { done <- c.waitIdleDone() }()
 	var feed <-chan struct{}
 	if s.watcher != nil {
 		feed = s.watcher.Ready()
