@@ -102,50 +102,6 @@ func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
 	return out, nil
 }
 
-// detailsQuery reads live messages and, for UIDs no longer live, the
-// content kept for sessions that may still FETCH them (see collect.go),
-// while the mailbox exists (an empty answer then asks whether it does).
-const detailsQuery = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, structure FROM (
-	SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
-		FROM messages m JOIN blobs b ON b.id = m.blob_id
-		WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2))
-	UNION ALL
-	SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
-		FROM expunged e JOIN blobs b ON b.id = e.blob_id
-		WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2))
-		AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
-		AND EXISTS (SELECT 1 FROM mailboxes WHERE id = ?1)
-	) ORDER BY uid`
-
-// Details returns the given messages with their stored structure: live
-// messages and expunged ones still kept, from one statement (one
-// snapshot).
-func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
-	out := []store.MessageDetail{}
-	rows, err := m.s.readQuery(ctx, detailsQuery, m.id, uidsJSON(uids))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var d store.MessageDetail
-		d.Message, err = scanMessage(rows, &d.Structure)
-		if err != nil {
-			return nil, m.s.closedErr(err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, m.s.closedErr(err)
-	}
-	if len(out) == 0 {
-		if err := m.exists(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // changesQuery reads, in one statement (one snapshot), the mailbox's
 // UIDNEXT and HIGHESTMODSEQ (kind 0; no row: the mailbox is gone), the
 // messages with MODSEQ > ?2 (kind 1) and the tombstones above it (kind 2).

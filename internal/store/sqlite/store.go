@@ -33,6 +33,10 @@ type Options struct {
 	// Now is the clock (default delivery time, account creation, fresh
 	// UIDVALIDITY values); nil means time.Now.
 	Now func() time.Time
+	// StructureCache is the byte budget of the process-wide cache of
+	// stored message structures (Details); 0 means 32 MiB, negative
+	// disables it.
+	StructureCache int64
 	// CollectDelay is how long the committer waits after an expunge or a
 	// Pin moved before it collects expunged content nobody can see any
 	// more, so a burst of triggers makes one collection; 0 means
@@ -87,6 +91,8 @@ type Store struct {
 	stmts      map[string]*sql.Stmt
 	unprepared map[string]bool
 	reader     *sql.DB // pool for reads (WAL snapshots)
+	// structs caches stored structures by blob ID (details.go).
+	structs *structCache
 	// readStmts caches statements prepared on reader (reads.go).
 	readStmts sync.Map // string -> *sql.Stmt
 	feed      *store.Feed
@@ -107,6 +113,9 @@ type Store struct {
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
+	// detailsHook, when set (by tests), runs in Details between the read
+	// of the rows and the read of the structures the cache lacks.
+	detailsHook func()
 	// removeHook, when set (by tests), runs in a collection between the
 	// commit that deleted blobs rows and the removal of their files.
 	removeHook func()
@@ -136,6 +145,7 @@ func Open(opts Options) (*Store, error) {
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
 
+		structs:      newStructCache(opts.StructureCache),
 		hms:          make(map[int64]hmsEntry),
 		logs:         make(map[int64]*changeLog),
 		recent:       make(map[int64]*recentMark),
