@@ -117,25 +117,47 @@ type trigrams struct {
 	set    *keySet
 	domain uint32
 	win    uint32 // last bytes, newest lowest
-	n      int    // bytes seen (saturating at 3)
-	// scratch holds folded non-ASCII text.
-	scratch []byte
+	n      int    // bytes seen, up to 2
 }
 
-// writeFolded feeds strings.ToLower(s), without allocating.
+// writeFolded feeds strings.ToLower(s): rune by rune unicode.ToLower, an
+// invalid byte becoming U+FFFD (as strings.Map does), without allocating.
 func (t *trigrams) writeFolded(s string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			t.scratch = appendLower(t.scratch[:0], s)
-			write(t, t.scratch, false)
-			return
+	win, n := t.win, t.n
+	dom := t.domain << 24
+	set := t.set
+	var buf [utf8.UTFMax]byte
+	for i := 0; i < len(s) && !set.full; {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			i++
+			win = (win<<8 | uint32(c)) & 0xFFFFFF
+			if n < 2 {
+				n++
+			} else {
+				set.add(dom | win)
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
+			win = (win<<8 | uint32(c)) & 0xFFFFFF
+			if n < 2 {
+				n++
+			} else {
+				set.add(dom | win)
+			}
 		}
 	}
-	write(t, s, true)
+	t.win, t.n = win, n
 }
 
-// appendLower appends strings.ToLower(s) to b: rune by rune
-// unicode.ToLower, an invalid byte becoming U+FFFD (as strings.Map does).
+// appendLower appends strings.ToLower(s) to b the way writeFolded folds
+// (for tests).
 func appendLower(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -152,29 +174,6 @@ func appendLower(b []byte, s string) []byte {
 		i += n
 	}
 	return b
-}
-
-// write feeds s; lowerASCII lower-cases it on the way (s is ASCII then).
-func write[S string | []byte](t *trigrams, s S, lowerASCII bool) {
-	win, n := t.win, t.n
-	dom := t.domain << 24
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if lowerASCII && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		win = (win<<8 | uint32(c)) & 0xFFFFFF
-		if n < 2 {
-			n++
-			continue
-		}
-		n = 3
-		t.set.add(dom | win)
-		if t.set.full {
-			break
-		}
-	}
-	t.win, t.n = win, n
 }
 
 // Build computes the signature of the message in r whose parsed structure
@@ -214,8 +213,11 @@ func encode(keys []uint32) []byte {
 	nbytes := (n*bitsPerKey + 7) / 8
 	nbytes = min(max(nbytes, minBytes), MaxBytes)
 	m := nbytes * 8
+	// The optimal k is ln 2 · m/n (5.5 at 8 bits per key); 4 probes give
+	// nearly the same false positive rate (2.4% against 2.2%) for less
+	// work at delivery and at search.
 	k := int(math.Round(float64(m) / float64(max(n, 1)) * math.Ln2))
-	k = min(max(k, 1), 8)
+	k = min(max(k, 1), 4)
 	sig := make([]byte, 2+nbytes)
 	sig[0], sig[1] = version, byte(k)
 	f := sig[2:]

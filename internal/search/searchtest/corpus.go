@@ -9,7 +9,9 @@ package searchtest
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -76,8 +78,8 @@ func (c *Corpus) text(size int, unicode bool) string {
 	var b strings.Builder
 	col := 0
 	plant := []string{}
-	for w, f := range c.Planted {
-		if c.rng.Float64() < f {
+	for _, w := range slices.Sorted(maps.Keys(c.Planted)) {
+		if c.rng.Float64() < c.Planted[w] {
 			plant = append(plant, w)
 		}
 	}
