@@ -102,9 +102,10 @@ func (m *mailbox) details(ctx context.Context, uids []store.UID) ([]store.Messag
 	out := make([]store.MessageDetail, 0, len(uids))
 	var missing []string
 	next := 0 // index in uids of the next UID asked (dense filtering)
+	ms := newMessageScanner()
 	for rows.Next() {
 		var d store.MessageDetail
-		if d.Message, err = scanMessage(rows); err != nil {
+		if d.Message, err = ms.scan(rows); err != nil {
 			return nil, m.s.closedErr(err)
 		}
 		if dense {
@@ -188,11 +189,14 @@ func (m *mailbox) detailsJoined(ctx context.Context, uids []store.UID) ([]store.
 	}
 	defer rows.Close()
 	out := make([]store.MessageDetail, 0, len(uids))
+	var st []byte
+	ms := newMessageScanner(&st)
 	for rows.Next() {
 		var d store.MessageDetail
-		if d.Message, err = scanMessage(rows, &d.Structure); err != nil {
+		if d.Message, err = ms.scan(rows); err != nil {
 			return nil, m.s.closedErr(err)
 		}
+		d.Structure, st = st, nil
 		out = append(out, d)
 	}
 	return out, m.s.closedErr(rows.Err())

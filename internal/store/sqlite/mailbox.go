@@ -1,8 +1,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,11 +41,15 @@ func uidsJSON(uids []store.UID) string {
 var zones sync.Map // int64 offset -> *time.Location
 
 func dateOf(unix, offset int64) time.Time {
+	return time.Unix(unix, 0).In(zoneOf(offset))
+}
+
+func zoneOf(offset int64) *time.Location {
 	loc, ok := zones.Load(offset)
 	if !ok {
 		loc, _ = zones.LoadOrStore(offset, time.FixedZone("", int(offset)))
 	}
-	return time.Unix(unix, 0).In(loc.(*time.Location))
+	return loc.(*time.Location)
 }
 
 // Info reads the mailbox row: one prepared statement.
@@ -61,45 +71,156 @@ func (m *mailbox) exists(ctx context.Context) error {
 
 const messageColumns = "uid, modseq, flags, internaldate, tzoffset, size, blob_id"
 
-func scanMessage(r scanner, extra ...any) (store.Message, error) {
-	var msg store.Message
-	var uid, modseq, date, off int64
-	var flags string
-	dest := append([]any{&uid, &modseq, &flags, &date, &off, &msg.Size, &msg.BlobID}, extra...)
-	if err := r.Scan(dest...); err != nil {
-		return msg, err
-	}
-	msg.UID = store.UID(uid)
-	msg.ModSeq = store.ModSeq(modseq)
-	msg.Flags = splitFlags(flags)
-	msg.InternalDate = dateOf(date, off)
-	return msg, nil
+// messageScanner reads rows of messageColumns (then extra) into messages.
+// One scanner serves every row of a result: its destinations are
+// allocated once, not per row, and the zone of the last offset is kept.
+type messageScanner struct {
+	uid, modseq, date, off int64
+	size                   int64
+	flags, blobID          string
+	dest                   []any
+	lastOff                int64
+	lastLoc                *time.Location
 }
 
-// Messages lists the mailbox in ascending UID order with one statement.
+func newMessageScanner(extra ...any) *messageScanner {
+	ms := &messageScanner{}
+	ms.dest = append([]any{&ms.uid, &ms.modseq, &ms.flags, &ms.date, &ms.off, &ms.size, &ms.blobID}, extra...)
+	return ms
+}
+
+func (ms *messageScanner) scan(r scanner) (store.Message, error) {
+	if err := r.Scan(ms.dest...); err != nil {
+		return store.Message{}, err
+	}
+	if ms.lastLoc == nil || ms.off != ms.lastOff {
+		ms.lastOff, ms.lastLoc = ms.off, zoneOf(ms.off)
+	}
+	return store.Message{
+		UID:          store.UID(ms.uid),
+		ModSeq:       store.ModSeq(ms.modseq),
+		Flags:        splitFlags(ms.flags),
+		InternalDate: time.Unix(ms.date, 0).In(ms.lastLoc),
+		Size:         ms.size,
+		BlobID:       ms.blobID,
+	}, nil
+}
+
+// Messages lists the mailbox in ascending UID order.
+//
+// Reading a row through database/sql and the driver costs more than
+// SQLite's own work for it (every column is a locked call and a boxed
+// value), so the rows come back as one text per chunk of messagesChunk,
+// built by group_concat and split here: about half the CPU time of
+// reading 10,000 rows one by one. A mailbox that fits in one chunk is one
+// statement (one snapshot, which also says whether the mailbox exists);
+// a larger one is read chunk by chunk in one read transaction.
 func (m *mailbox) Messages(ctx context.Context) ([]store.Message, error) {
-	rows, err := m.s.readQuery(ctx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? ORDER BY uid", m.id)
+	var out []store.Message
+	if _, big := m.s.bigMailboxes.Load(m.id); !big {
+		var more bool
+		var err error
+		if out, more, err = m.messagesFrom(ctx, pool{m.s}, 0, nil); err != nil || !more {
+			return out, err
+		}
+		m.s.bigMailboxes.Store(m.id, struct{}{})
+	}
+	err := m.s.readTx(ctx, func(tx *rtx) error {
+		out = out[:0]
+		var after store.UID
+		for {
+			var more bool
+			var err error
+			if out, more, err = m.messagesFrom(ctx, tx, after, out); err != nil || !more {
+				return err
+			}
+			after = out[len(out)-1].UID
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []store.Message{}
-	for rows.Next() {
-		msg, err := scanMessage(rows)
-		if err != nil {
-			return nil, m.s.closedErr(err)
-		}
-		out = append(out, msg)
+	return out, nil
+}
+
+// messagesChunk is how many messages one statement of Messages returns
+// (about 110 bytes of text each).
+var messagesChunk = 32768
+
+// messagesQuery reads the chunk after UID ?2: whether the mailbox exists,
+// how many messages the chunk has, and their lines
+// "uid,modseq,internaldate,tzoffset,size,blob_id,flags" (flags last: a
+// keyword may hold a comma, never a newline). group_concat takes the rows
+// in the order the ordered, limited subquery yields them (an ORDER BY in
+// the aggregate would sort them again, which costs as much as the rest);
+// messagesFrom checks the order and sorts if it ever is not ascending.
+const messagesQuery = `SELECT (SELECT 1 FROM mailboxes WHERE id = ?1), COUNT(*),
+	COALESCE(group_concat(uid || ',' || modseq || ',' || internaldate || ',' || tzoffset || ',' || size || ',' || blob_id || ',' || flags, char(10)), '')
+	FROM (SELECT uid, modseq, internaldate, tzoffset, size, blob_id, flags FROM messages
+		WHERE mailbox_id = ?1 AND uid > ?2 ORDER BY uid LIMIT ?3)`
+
+// messagesFrom appends the chunk after UID after to out; more says a full
+// chunk came back (there may be more).
+func (m *mailbox) messagesFrom(ctx context.Context, q queryer, after store.UID, out []store.Message) ([]store.Message, bool, error) {
+	if m.s.isClosing() {
+		return nil, false, store.ErrClosed
 	}
-	if err := rows.Err(); err != nil {
-		return nil, m.s.closedErr(err)
+	var exists sql.NullInt64
+	var n int
+	var text string
+	if err := q.QueryRowContext(ctx, messagesQuery, m.id, int64(after), messagesChunk).Scan(&exists, &n, &text); err != nil {
+		return nil, false, m.s.closedErr(err)
+	}
+	if !exists.Valid {
+		return nil, false, store.ErrNoSuchMailbox
+	}
+	if out == nil {
+		out = make([]store.Message, 0, n)
+	}
+	out = slices.Grow(out, n)
+	var lastOff int64
+	var lastLoc *time.Location
+	start := len(out)
+	for line := range strings.SplitSeq(text, "\n") {
+		if line == "" {
+			continue
+		}
+		var f [6]string
+		rest := line
+		for i := range f {
+			var ok bool
+			if f[i], rest, ok = strings.Cut(rest, ","); !ok {
+				return nil, false, fmt.Errorf("sqlite: bad messages line %q", line)
+			}
+		}
+		uid, err1 := strconv.ParseInt(f[0], 10, 64)
+		modseq, err2 := strconv.ParseInt(f[1], 10, 64)
+		date, err3 := strconv.ParseInt(f[2], 10, 64)
+		off, err4 := strconv.ParseInt(f[3], 10, 64)
+		size, err5 := strconv.ParseInt(f[4], 10, 64)
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+			return nil, false, fmt.Errorf("sqlite: bad messages line %q: %w", line, err)
+		}
+		if lastLoc == nil || off != lastOff {
+			lastOff, lastLoc = off, zoneOf(off)
+		}
+		out = append(out, store.Message{
+			UID:          store.UID(uid),
+			ModSeq:       store.ModSeq(modseq),
+			Flags:        splitFlags(rest),
+			InternalDate: time.Unix(date, 0).In(lastLoc),
+			Size:         size,
+			// A copy: a substring would keep the whole chunk's text alive.
+			BlobID: strings.Clone(f[5]),
+		})
+	}
+	if chunk := out[start:]; !slices.IsSortedFunc(chunk, func(a, b store.Message) int { return cmp.Compare(a.UID, b.UID) }) {
+		slices.SortFunc(chunk, func(a, b store.Message) int { return cmp.Compare(a.UID, b.UID) })
 	}
 	if len(out) == 0 {
-		if err := m.exists(ctx); err != nil {
-			return nil, err
-		}
+		out = []store.Message{}
 	}
-	return out, nil
+	return out, n == messagesChunk, nil
 }
 
 // changesQuery reads, in one statement (one snapshot), the mailbox's
@@ -133,27 +254,23 @@ func (m *mailbox) changesSQL(ctx context.Context, since store.ModSeq) (store.Cha
 	}
 	defer rows.Close()
 	found := false
+	var kind int
+	ms := newMessageScanner()
+	ms.dest = append([]any{&kind}, ms.dest...)
 	for rows.Next() {
-		var kind int
-		var uid, modseq, date, off int64
-		var msg store.Message
-		var flags string
-		if err := rows.Scan(&kind, &uid, &modseq, &flags, &date, &off, &msg.Size, &msg.BlobID); err != nil {
+		msg, err := ms.scan(rows)
+		if err != nil {
 			return ch, m.s.closedErr(err)
 		}
 		switch kind {
 		case 0:
 			found = true
-			ch.UIDNext = store.UID(uid)
-			ch.HighestModSeq = store.ModSeq(modseq)
+			ch.UIDNext = store.UID(ms.uid)
+			ch.HighestModSeq = store.ModSeq(ms.modseq)
 		case 1:
-			msg.UID = store.UID(uid)
-			msg.ModSeq = store.ModSeq(modseq)
-			msg.Flags = splitFlags(flags)
-			msg.InternalDate = dateOf(date, off)
 			ch.Updated = append(ch.Updated, msg)
 		case 2:
-			ch.Expunged = append(ch.Expunged, store.UID(uid))
+			ch.Expunged = append(ch.Expunged, msg.UID)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -194,8 +311,9 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		}
 		var cur []store.FlagUpdate
 		var msgs []store.Message // the same rows, for the change log
+		ms := newMessageScanner()
 		for rows.Next() {
-			msg, err := scanMessage(rows)
+			msg, err := ms.scan(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -350,8 +468,9 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 			return err
 		}
 		var msgs []store.Message
+		ms := newMessageScanner()
 		for rows.Next() {
-			msg, err := scanMessage(rows)
+			msg, err := ms.scan(rows)
 			if err != nil {
 				rows.Close()
 				return err

@@ -93,6 +93,9 @@ type Store struct {
 	reader     *sql.DB // pool for reads (WAL snapshots)
 	// structs caches stored structures by blob ID (details.go).
 	structs *structCache
+	// bigMailboxes remembers the mailboxes Messages read in more than one
+	// chunk: it reads them in a transaction from the start next time.
+	bigMailboxes sync.Map // mailbox ID -> struct{}
 	// readStmts caches statements prepared on reader (reads.go).
 	readStmts sync.Map // string -> *sql.Stmt
 	feed      *store.Feed
