@@ -8,18 +8,25 @@
 // built from that same folded stream: mime.BodyText's pieces, each passed
 // through strings.ToLower and concatenated (trigrams across piece
 // boundaries included), and strings.ToLower(mime.DecodeHeader(header)).
-// Whenever the folded needle occurs in the folded text, every 3-byte
-// window of the folded needle is a 3-byte window of the folded text and is
-// in the signature: a signature never drops a true match, whatever the
-// transfer encoding, charset, line splitting or length-changing case
-// mapping. It may let false candidates through (Bloom filter), which the
-// exact matcher then rejects.
+// Only "word" trigrams are kept: those whose three bytes are all ASCII
+// letters or digits (after folding) or non-ASCII bytes; the ones with
+// spaces, line breaks or punctuation are about half of a text's distinct
+// trigrams and say little. A query checks the word trigrams of the folded
+// needle. Whenever the folded needle occurs in the folded text, each of
+// them is a 3-byte window of the folded text, a word trigram, and so in the
+// signature: a signature never drops a true match, whatever the transfer
+// encoding, charset, line splitting or length-changing case mapping. It
+// may let false candidates through (Bloom filter), which the exact matcher
+// then rejects. A needle without word trigrams (shorter than 3 bytes, or
+// like "a b") cannot use the signature.
 //
-// Format (version 1): byte 0 is the version, byte 1 the number of hash
+// Format (version 2): byte 0 is the version, byte 1 the number of hash
 // probes k, the rest a Bloom filter of 8·(len−2) bits over the distinct
-// (domain, trigram) keys, domain 0 for body text and 1 for the header.
-// k = 0 means "saturated": the text had more distinct trigrams than a
-// bounded filter holds usefully, and every needle is a candidate.
+// (domain, word trigram) keys, domain 0 for body text and 1 for the
+// header. k = 0 means "saturated": the text had more distinct trigrams
+// than a bounded filter holds usefully, and every needle is a candidate.
+// Version 1 (every trigram kept) is read too: a version 2 query checks a
+// subset of what it holds.
 package search
 
 import (
@@ -36,7 +43,7 @@ import (
 )
 
 const (
-	version = 1
+	version = 2
 	// bitsPerKey sizes the filter: about 2% false positives per absent
 	// trigram with the optimal k (6).
 	bitsPerKey = 8
@@ -116,14 +123,24 @@ func (s *keySet) reset() {
 type trigrams struct {
 	set    *keySet
 	domain uint32
-	win    uint32 // last bytes, newest lowest
-	n      int    // bytes seen, up to 2
+	win    uint32 // last 3 bytes, newest lowest
+	words  uint8  // bit i: the byte i places back is a word byte
 }
+
+// wordByte says which (folded) bytes make word trigrams.
+var wordByte = func() (t [256]uint8) {
+	for c := range 256 {
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c >= utf8.RuneSelf {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // writeFolded feeds strings.ToLower(s): rune by rune unicode.ToLower, an
 // invalid byte becoming U+FFFD (as strings.Map does), without allocating.
 func (t *trigrams) writeFolded(s string) {
-	win, n := t.win, t.n
+	win, words := t.win, t.words
 	dom := t.domain << 24
 	set := t.set
 	var buf [utf8.UTFMax]byte
@@ -135,9 +152,8 @@ func (t *trigrams) writeFolded(s string) {
 			}
 			i++
 			win = (win<<8 | uint32(c)) & 0xFFFFFF
-			if n < 2 {
-				n++
-			} else {
+			words = (words<<1 | wordByte[c]) & 7
+			if words == 7 {
 				set.add(dom | win)
 			}
 			continue
@@ -146,34 +162,13 @@ func (t *trigrams) writeFolded(s string) {
 		i += size
 		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
 			win = (win<<8 | uint32(c)) & 0xFFFFFF
-			if n < 2 {
-				n++
-			} else {
+			words = (words<<1 | wordByte[c]) & 7
+			if words == 7 {
 				set.add(dom | win)
 			}
 		}
 	}
-	t.win, t.n = win, n
-}
-
-// appendLower appends strings.ToLower(s) to b the way writeFolded folds
-// (for tests).
-func appendLower(b []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b = append(b, c)
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		b = utf8.AppendRune(b, unicode.ToLower(r))
-		i += n
-	}
-	return b
+	t.win, t.words = win, words
 }
 
 // Build computes the signature of the message in r whose parsed structure
@@ -252,17 +247,16 @@ type Query struct {
 }
 
 // NewQuery prepares needle (as given in SEARCH BODY or TEXT). A needle
-// shorter than 3 bytes after folding cannot be checked: every signature
-// then reports a possible match.
+// without word trigrams after folding (shorter than 3 bytes, or like
+// "a b") cannot be checked: every signature then reports a possible match.
 func NewQuery(needle string) *Query {
 	n := strings.ToLower(needle)
 	q := &Query{}
-	if len(n) < 3 {
-		return q
-	}
-	q.usable = true
 	seen := map[uint32]bool{}
 	for i := 0; i+3 <= len(n); i++ {
+		if wordByte[n[i]]&wordByte[n[i+1]]&wordByte[n[i+2]] == 0 {
+			continue
+		}
 		tri := uint32(n[i])<<16 | uint32(n[i+1])<<8 | uint32(n[i+2])
 		if seen[tri] {
 			continue
@@ -273,6 +267,7 @@ func NewQuery(needle string) *Query {
 		h1, h2 := hash(domainHeader<<24 | tri + 1)
 		q.header = append(q.header, [2]uint32{h1, h2})
 	}
+	q.usable = len(q.body) > 0
 	return q
 }
 
@@ -281,7 +276,7 @@ func (q *Query) Usable() bool { return q.usable }
 
 // Valid reports whether sig is a signature this package can read.
 func Valid(sig []byte) bool {
-	return len(sig) >= 2 && sig[0] == version && (sig[1] == 0 || len(sig) >= 2+minBytes && sig[1] <= 8)
+	return len(sig) >= 2 && (sig[0] == 1 || sig[0] == version) && (sig[1] == 0 || len(sig) >= 2+minBytes && sig[1] <= 8)
 }
 
 func mayContain(sig []byte, hs [][2]uint32) bool {

@@ -2,10 +2,12 @@ package search
 
 import (
 	"bytes"
+	"maps"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/search/searchtest"
@@ -91,7 +93,7 @@ func TestSignatureNeverDropsAMatch(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d messages, %.0f signature bytes/message; %d checks (%d needles < 3 bytes): BODY %d true, %d false candidates; TEXT %d true, %d false candidates",
+	t.Logf("%d messages, %.0f signature bytes/message; %d checks (%d needles without word trigrams): BODY %d true, %d false candidates; TEXT %d true, %d false candidates",
 		n, float64(sigBytes)/float64(n), checks, unusable, bodyTrue, bodyMaybe, textTrue, textMaybe)
 	if bodyTrue == 0 || textTrue == 0 {
 		t.Fatal("no true matches: the test exercises nothing")
@@ -258,11 +260,13 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(i), "cpu-µs/op")
 }
 
-// TestAppendLowerIsToLower: the allocation-free folding is byte for byte
-// strings.ToLower, invalid UTF-8 included.
-func TestAppendLowerIsToLower(t *testing.T) {
+// TestWriteFoldedIsToLower: the allocation-free folding while hashing
+// gives the word trigrams of strings.ToLower, invalid UTF-8 included.
+func TestWriteFoldedIsToLower(t *testing.T) {
 	r := searchtest.New(5).Rand()
-	pieces := []string{"A", "z", "İ", "K", "Σ", "ß", "ẞ", "ǅ", "Ⱥ", "\xff", "\xc3", "\xe2\x82", "\uFFFD", "\xed\xa0\x80", "日", "É", " ", "\U0001F600", "Ω", "\u0130\u0307"}
+	pieces := []string{"A", "z", "İ", "K", "Σ", "ß", "ẞ", "ǅ", "Ⱥ", "\xff", "\xc3", "\xe2\x82", "\uFFFD", "\xed\xa0\x80", "日", "É", " ", "\U0001F600", "Ω", "\u0130\u0307", "Q", "7", "-"}
+	set := setPool.Get().(*keySet)
+	defer setPool.Put(set)
 	for range 20000 {
 		var b strings.Builder
 		for range r.IntN(12) {
@@ -273,8 +277,31 @@ func TestAppendLowerIsToLower(t *testing.T) {
 			}
 		}
 		s := b.String()
-		if got, want := string(appendLower(nil, s)), strings.ToLower(s); got != want {
-			t.Fatalf("appendLower(%q) = %q, strings.ToLower = %q", s, got, want)
+		set.reset()
+		tr := trigrams{set: set}
+		// In two pieces, cut anywhere: trigrams span pieces.
+		cut := 0
+		if len(s) > 0 {
+			cut = r.IntN(len(s) + 1)
+			for cut < len(s) && !utf8.RuneStart(s[cut]) {
+				cut++
+			}
+		}
+		tr.writeFolded(s[:cut])
+		tr.writeFolded(s[cut:])
+		got := map[uint32]bool{}
+		for _, k := range set.keys {
+			got[k-1] = true
+		}
+		want := map[uint32]bool{}
+		f := strings.ToLower(s[:cut]) + strings.ToLower(s[cut:])
+		for i := 0; i+3 <= len(f); i++ {
+			if wordByte[f[i]]&wordByte[f[i+1]]&wordByte[f[i+2]] == 1 {
+				want[uint32(f[i])<<16|uint32(f[i+1])<<8|uint32(f[i+2])] = true
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("%q: keys %v, want %v", s, got, want)
 		}
 	}
 }

@@ -10,12 +10,14 @@ import (
 // searchSchema keeps the search signature of each stored body
 // (internal/search, computed at delivery with the structure): one row per
 // blob, going with it (ON DELETE CASCADE). Bodies stored before it existed
-// have no row; SEARCH reads those the slow way.
+// have no row; SEARCH reads those the slow way. A rowid table, not WITHOUT
+// ROWID: signatures (up to 2 KiB) then stay in the b-tree page instead of
+// spilling into a 4 KiB overflow page each.
 const searchSchema = `
 CREATE TABLE IF NOT EXISTS blob_textsigs (
 	blob_id TEXT PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
 	sig     BLOB NOT NULL
-) WITHOUT ROWID;
+);
 `
 
 // putTextSignature stores the signature of a blob whose row this
