@@ -603,12 +603,12 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		var d time.Time
 		if st := m.st; st != nil && st.root.Envelope != nil {
-			// The envelope's Date, parsed once when the structure was
-			// cached.
-			if !st.sentOK {
+			// The envelope's Date, parsed once for all searches.
+			day, ok := st.sentDay()
+			if !ok {
 				return false, nil
 			}
-			d = st.sent
+			d = day
 		} else {
 			he, err := s.searchHeader(m)
 			if err != nil {
@@ -634,15 +634,16 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 	case "SUBJECT":
 		// From the stored envelope when there is one: no need to open the
 		// message (the envelope keeps the raw, unfolded value); decoded
-		// and folded once, when the structure was cached.
+		// and folded once for all searches.
 		if st := m.st; st != nil && st.root.Envelope != nil {
-			if st.subjectEmpty {
+			subject, empty := st.folded()
+			if empty {
 				if k.Value != "" {
 					return false, nil
 				}
 				return s.hasHeader(m, "Subject")
 			}
-			return strings.Contains(st.subject, plan.folded[k]), nil
+			return strings.Contains(subject, plan.folded[k]), nil
 		}
 		he, err := s.searchHeader(m)
 		if err != nil {
@@ -653,7 +654,7 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 		// RFC 3501 §6.4.4: the envelope structure's field, taken from the
 		// envelope stored at delivery (see addressText).
 		if st := m.st; st != nil && st.root.Envelope != nil {
-			list := st.addrs[addrIndex[k.Name]]
+			list := st.addresses(k.Name)
 			if k.Value == "" {
 				return len(list) > 0, nil
 			}

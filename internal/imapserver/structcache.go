@@ -35,20 +35,65 @@ func resetCaches() {
 
 // structEntry is a message's decoded structure with the header values
 // SEARCH compares, decoded (RFC 2047) and case-folded (strings.ToLower, as
-// mime.ContainsFold folds) once.
+// mime.ContainsFold folds) once, the first time a search needs them.
 type structEntry struct {
 	root *mime.Part
+
+	subjectOnce sync.Once
 	// subject is the folded, decoded Subject from the envelope;
 	// subjectEmpty says the envelope's Subject is "" (absent or empty).
 	subject      string
 	subjectEmpty bool
+
+	addrsOnce sync.Once
 	// addrs are the folded texts of the envelope's BCC, CC, FROM and TO
-	// addresses as addressesContain builds them (group ends left out).
+	// addresses as addressText builds them (group ends left out).
 	addrs [4][]string
+
+	sentOnce sync.Once
 	// sent is the calendar day of the envelope's Date (sentOK false when
 	// missing or unparsable).
 	sent   time.Time
 	sentOK bool
+}
+
+// folded returns the folded subject (root.Envelope must be set).
+func (e *structEntry) folded() (subject string, empty bool) {
+	e.subjectOnce.Do(func() {
+		e.subjectEmpty = e.root.Envelope.Subject == ""
+		e.subject = strings.ToLower(mime.DecodeHeader(e.root.Envelope.Subject))
+	})
+	return e.subject, e.subjectEmpty
+}
+
+// addresses returns the folded address texts of field BCC, CC, FROM or TO
+// (root.Envelope must be set).
+func (e *structEntry) addresses(field string) []string {
+	e.addrsOnce.Do(func() {
+		env := e.root.Envelope
+		for name, i := range addrIndex {
+			list := map[string][]mime.Address{"BCC": env.Bcc, "CC": env.Cc, "FROM": env.From, "TO": env.To}[name]
+			for _, a := range list {
+				if t, ok := addressText(a); ok {
+					e.addrs[i] = append(e.addrs[i], strings.ToLower(t))
+				}
+			}
+		}
+	})
+	return e.addrs[addrIndex[field]]
+}
+
+// sentDay returns the day of the envelope's Date (root.Envelope must be
+// set); ok is false when it is missing or unparsable.
+func (e *structEntry) sentDay() (time.Time, bool) {
+	e.sentOnce.Do(func() {
+		if d := e.root.Envelope.Date; d != "" {
+			if t, err := mail.ParseDate(d); err == nil {
+				e.sent, e.sentOK = dayOf(t), true
+			}
+		}
+	})
+	return e.sent, e.sentOK
 }
 
 // Index of each address field in structEntry.addrs.
@@ -77,46 +122,14 @@ func structEntryOf(blobID string, raw []byte) (*structEntry, error) {
 	if root == nil {
 		return nil, errNoStructure
 	}
-	e := newStructEntry(root)
-	structCache.put(blobID, e, int64(3*len(raw)+len(e.subject)+e.addrBytes()+len(blobID)+200))
+	// The folded header values come later and stay small next to the
+	// decoded structure; they are counted in its estimate.
+	e := &structEntry{root: root}
+	structCache.put(blobID, e, int64(4*len(raw)+len(blobID)+300))
 	return e, nil
 }
 
 var errNoStructure = errors.New("imapserver: no stored structure")
-
-func newStructEntry(root *mime.Part) *structEntry {
-	e := &structEntry{root: root}
-	env := root.Envelope
-	if env == nil {
-		return e
-	}
-	e.subjectEmpty = env.Subject == ""
-	e.subject = strings.ToLower(mime.DecodeHeader(env.Subject))
-	for name, i := range addrIndex {
-		list := map[string][]mime.Address{"BCC": env.Bcc, "CC": env.Cc, "FROM": env.From, "TO": env.To}[name]
-		for _, a := range list {
-			if t, ok := addressText(a); ok {
-				e.addrs[i] = append(e.addrs[i], strings.ToLower(t))
-			}
-		}
-	}
-	if env.Date != "" {
-		if t, err := mail.ParseDate(env.Date); err == nil {
-			e.sent, e.sentOK = dayOf(t), true
-		}
-	}
-	return e
-}
-
-func (e *structEntry) addrBytes() int {
-	n := 0
-	for _, l := range e.addrs {
-		for _, s := range l {
-			n += len(s) + 16
-		}
-	}
-	return n
-}
 
 // addressText is an address as SEARCH FROM/TO/CC/BCC compares it: "name
 // <mailbox@host>" with the name RFC 2047 decoded, or a group's name; ok is
