@@ -65,13 +65,30 @@ const (
 // against.
 var Saturated = []byte{version, 0}
 
-// keySet collects distinct keys (domain<<24 | trigram, plus one so zero
-// means empty) in an open-addressing table.
+// keySet collects distinct keys (domain<<24 | trigram); keys holds them
+// plus one. Trigrams of ASCII letters and digits (nearly all) are
+// deduplicated in a small bitmap indexed by their value, the others in an
+// open-addressing table.
 type keySet struct {
-	slots []uint32
-	keys  []uint32
-	full  bool
+	ascii  [2][alnumTrigrams/64 + 1]uint64 // by domain
+	slots  []uint32
+	keys   []uint32
+	hashed int // keys in slots
+	full   bool
 }
+
+// alnum numbers the 36 folded ASCII word bytes; 255 for every other byte.
+var alnum = func() (t [256]uint8) {
+	for c := range 256 {
+		t[c] = 255
+	}
+	for i, c := range "abcdefghijklmnopqrstuvwxyz0123456789" {
+		t[c] = uint8(i)
+	}
+	return t
+}()
+
+const alnumTrigrams = 36 * 36 * 36
 
 const setSlots = 2 * maxKeys // power of two, load factor ≤ 1/2
 
@@ -79,8 +96,31 @@ var setPool = sync.Pool{New: func() any {
 	return &keySet{slots: make([]uint32, setSlots), keys: make([]uint32, 0, maxKeys)}
 }}
 
+// alnumIndex returns the bitmap index of a trigram of ASCII letters and
+// digits; ok is false for any other.
+func alnumIndex(k uint32) (i uint32, ok bool) {
+	a, b, c := alnum[k>>16&0xFF], alnum[k>>8&0xFF], alnum[k&0xFF]
+	if a == 255 || b == 255 || c == 255 {
+		return 0, false
+	}
+	return uint32(a)*1296 + uint32(b)*36 + uint32(c), true
+}
+
 func (s *keySet) add(k uint32) {
 	if s.full {
+		return
+	}
+	if i, ok := alnumIndex(k); ok {
+		m := &s.ascii[k>>24][i>>6]
+		if *m&(1<<(i&63)) != 0 {
+			return
+		}
+		if len(s.keys) == maxKeys {
+			s.full = true
+			return
+		}
+		*m |= 1 << (i & 63)
+		s.keys = append(s.keys, k+1)
 		return
 	}
 	k++
@@ -94,6 +134,7 @@ func (s *keySet) add(k uint32) {
 			}
 			s.slots[h] = k
 			s.keys = append(s.keys, k)
+			s.hashed++
 			return
 		case k:
 			return
@@ -102,12 +143,17 @@ func (s *keySet) add(k uint32) {
 	}
 }
 
-// reset empties the set: the slots of its keys only, unless it filled up.
+// reset empties the set: the table slots of its keys only, unless many.
 func (s *keySet) reset() {
-	if s.full || len(s.keys) > setSlots/8 {
+	clear(s.ascii[0][:])
+	clear(s.ascii[1][:])
+	if s.hashed > setSlots/8 {
 		clear(s.slots)
-	} else {
+	} else if s.hashed > 0 {
 		for _, k := range s.keys {
+			if _, ok := alnumIndex(k - 1); ok {
+				continue
+			}
 			h := (k * 0x9E3779B1) >> (32 - bits.TrailingZeros(setSlots))
 			for s.slots[h] != 0 {
 				s.slots[h] = 0
@@ -116,6 +162,7 @@ func (s *keySet) reset() {
 		}
 	}
 	s.keys = s.keys[:0]
+	s.hashed = 0
 	s.full = false
 }
 
@@ -125,6 +172,7 @@ type trigrams struct {
 	domain uint32
 	win    uint32 // last 3 bytes, newest lowest
 	words  uint8  // bit i: the byte i places back is a word byte
+	ai     uint32 // alnum codes of the last 3 bytes, base 36 (see alnum)
 }
 
 // wordByte says which (folded) bytes make word trigrams.
@@ -139,12 +187,17 @@ var wordByte = func() (t [256]uint8) {
 
 // writeFolded feeds strings.ToLower(s): rune by rune unicode.ToLower, an
 // invalid byte becoming U+FFFD (as strings.Map does), without allocating.
+// Trigrams of ASCII letters and digits take a fast path to the bitmap.
 func (t *trigrams) writeFolded(s string) {
-	win, words := t.win, t.words
-	dom := t.domain << 24
 	set := t.set
+	if set.full {
+		return
+	}
+	win, words, ai := t.win, t.words, t.ai
+	dom := t.domain << 24
+	bm := &set.ascii[t.domain]
 	var buf [utf8.UTFMax]byte
-	for i := 0; i < len(s) && !set.full; {
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
@@ -153,8 +206,26 @@ func (t *trigrams) writeFolded(s string) {
 			i++
 			win = (win<<8 | uint32(c)) & 0xFFFFFF
 			words = (words<<1 | wordByte[c]) & 7
-			if words == 7 {
-				set.add(dom | win)
+			ai = ai%1296*36 + uint32(alnum[c]&63)
+			if words != 7 {
+				continue
+			}
+			if win&0x808080 == 0 {
+				// Three ASCII letters or digits; ai is their index.
+				w, bit := ai>>6, uint64(1)<<(ai&63)
+				if bm[w]&bit != 0 {
+					continue
+				}
+				if len(set.keys) == maxKeys {
+					set.full = true
+					break
+				}
+				bm[w] |= bit
+				set.keys = append(set.keys, (dom|win)+1)
+				continue
+			}
+			if set.add(dom | win); set.full {
+				break
 			}
 			continue
 		}
@@ -163,12 +234,16 @@ func (t *trigrams) writeFolded(s string) {
 		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
 			win = (win<<8 | uint32(c)) & 0xFFFFFF
 			words = (words<<1 | wordByte[c]) & 7
+			ai = ai%1296*36 + uint32(alnum[c]&63)
 			if words == 7 {
 				set.add(dom | win)
 			}
 		}
+		if set.full {
+			break
+		}
 	}
-	t.win, t.words = win, words
+	t.win, t.words, t.ai = win, words, ai
 }
 
 // Build computes the signature of the message in r whose parsed structure
