@@ -226,6 +226,28 @@ func BenchmarkStoreFlagsAll(b *testing.B) {
 	}
 }
 
+// BenchmarkStoreFlagsOne: STORE of one message, one at a time: the fixed
+// cost of a write (queue, batch, savepoint, commit with its WAL fsync).
+func BenchmarkStoreFlagsOne(b *testing.B) {
+	s := openTest(b, Options{})
+	mb := fillInbox(b, s, 1000)
+	defer mb.Pin().Release()
+	ctx := context.Background()
+	b.ReportAllocs()
+	defer cpuMeter(b)()
+	i := 0
+	for b.Loop() {
+		op := store.FlagsAdd
+		if i%2 == 1 {
+			op = store.FlagsRemove
+		}
+		i++
+		if _, err := mb.StoreFlags(ctx, []store.UID{store.UID(1 + i%1000)}, op, []string{"$Bench"}, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkMixedSessions: ten sessions on one shared 200-message INBOX,
 // each doing what the mixed IMAP workload does, one command per op:
 // APPEND, STORE on one message, FETCH ENVELOPE of 20, COPY to Archive,
