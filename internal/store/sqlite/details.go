@@ -58,11 +58,7 @@ const detailsJoin = `SELECT uid, modseq, flags, internaldate, tzoffset, size, bl
 // Details returns the given messages with their stored structure, in
 // ascending UID order: live messages and expunged ones still kept.
 func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.MessageDetail, error) {
-	if !slices.IsSorted(uids) {
-		uids = slices.Clone(uids)
-		slices.Sort(uids)
-	}
-	uids = slices.Compact(slices.Clip(uids))
+	uids = sortedUIDs(uids)
 	out := []store.MessageDetail{}
 	if len(uids) > 0 {
 		var err error
@@ -76,6 +72,19 @@ func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.Messag
 		}
 	}
 	return out, nil
+}
+
+// sortedUIDs is uids ascending without repeats; uids itself is never
+// modified.
+func sortedUIDs(uids []store.UID) []store.UID {
+	for i := 1; i < len(uids); i++ {
+		if uids[i] <= uids[i-1] {
+			out := slices.Clone(uids)
+			slices.Sort(out)
+			return slices.Compact(out)
+		}
+	}
+	return uids
 }
 
 // details reads the rows of uids (ascending, unique, not empty), then the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,66 @@ func TestStructCacheBudget(t *testing.T) {
 	none.put("x", []byte{1})
 	if _, ok := none.get("x"); ok {
 		t.Error("disabled cache returned an entry")
+	}
+}
+
+// StoreFlags reads a dense UID set as a range too: whatever the shape of
+// the set (dense, sparse, unsorted, repeated, with expunged and unknown
+// UIDs), exactly the asked messages that exist change, each once.
+func TestStoreFlagsUIDSets(t *testing.T) {
+	s := openTest(t, Options{})
+	mb := fillInbox(t, s, 120)
+	ctx := context.Background()
+	if _, err := mb.Expunge(ctx, []store.UID{5, 6, 7, 50, 51, 99}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 60 {
+		kw := fmt.Sprintf("$R%d", round)
+		var uids []store.UID
+		lo, n := rng.IntN(130)+1, rng.IntN(60)+1
+		for u := lo; u < lo+n; u++ {
+			if round%2 == 0 || rng.IntN(3) == 0 {
+				uids = append(uids, store.UID(u))
+			}
+		}
+		if round%5 == 0 {
+			rng.Shuffle(len(uids), func(i, j int) { uids[i], uids[j] = uids[j], uids[i] })
+			uids = append(uids, uids[:len(uids)/2]...)
+		}
+		asked := map[store.UID]bool{}
+		for _, u := range uids {
+			asked[u] = true
+		}
+		before, err := mb.Messages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []store.UID
+		for _, m := range before {
+			if asked[m.UID] {
+				want = append(want, m.UID)
+			}
+		}
+		res, err := mb.StoreFlags(ctx, uids, store.FlagsAdd, []string{kw}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []store.UID
+		for _, u := range res.Updated {
+			got = append(got, u.UID)
+		}
+		if !reflect.DeepEqual(got, want) || len(res.Unchanged) != 0 {
+			t.Fatalf("round %d, STORE %v: updated %v, unchanged %v; want %v", round, uids, got, res.Unchanged, want)
+		}
+		after, err := mb.Messages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range after {
+			if has := slices.Contains(m.Flags, kw); has != asked[m.UID] {
+				t.Fatalf("round %d: UID %d has %s = %v, asked %v", round, m.UID, kw, has, asked[m.UID])
+			}
+		}
 	}
 }

@@ -304,19 +304,41 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 		if logging {
 			cols = messageColumns
 		}
-		rows, err := w.query("SELECT "+cols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
-			m.id, uidsJSON(uids))
+		// A dense set (STORE 1:*) is read as a range and filtered here,
+		// as Details does.
+		uids := sortedUIDs(uids)
+		if len(uids) == 0 {
+			return nil
+		}
+		lo, hi := uids[0], uids[len(uids)-1]
+		dense := int64(hi)-int64(lo)+1 <= 2*int64(len(uids))
+		var rows *sql.Rows
+		if dense {
+			rows, err = w.query("SELECT "+cols+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid", m.id, int64(lo), int64(hi))
+		} else {
+			rows, err = w.query("SELECT "+cols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+				m.id, uidsJSON(uids))
+		}
 		if err != nil {
 			return err
 		}
 		var cur []store.FlagUpdate
 		var msgs []store.Message // the same rows, for the change log
 		ms := newMessageScanner()
+		next := 0
 		for rows.Next() {
 			msg, err := ms.scan(rows)
 			if err != nil {
 				rows.Close()
 				return err
+			}
+			if dense {
+				for next < len(uids) && uids[next] < msg.UID {
+					next++
+				}
+				if next == len(uids) || uids[next] != msg.UID {
+					continue // in the range, not asked
+				}
 			}
 			if logging {
 				msgs = append(msgs, msg)
