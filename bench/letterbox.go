@@ -76,16 +76,8 @@ func startLetterboxWith(o letterboxOptions) (*target, error) {
 	for k, v := range o.set {
 		set[k] = v
 	}
-	for k, v := range set {
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(k) + `\s*=\s*(.*)$`)
-		m := re.FindStringSubmatch(cfg)
-		if m == nil {
-			return nil, fmt.Errorf("letterbox config defaults has no key %q", k)
-		}
-		if strings.HasPrefix(m[1], `"`) && !strings.HasPrefix(v, `"`) {
-			v = strconv.Quote(v) // a string key given bare: login_cache_ttl=0s
-		}
-		cfg = re.ReplaceAllLiteralString(cfg, k+" = "+v)
+	if cfg, err = setConfigKeys(cfg, set); err != nil {
+		return nil, err
 	}
 	config := filepath.Join(ws, "letterbox.toml")
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
@@ -121,19 +113,69 @@ func startLetterboxWith(o letterboxOptions) (*target, error) {
 			return nil, err
 		}
 	}
-	logf, err := os.Create(filepath.Join(ws, "letterbox.log"))
-	if err != nil {
+	addr := func(k string) string { return loopback.Addr(ports[k]) }
+	t := &target{name: "letterbox", lmtpAddr: addr("lmtp"), imapAddr: addr("imap"), pop3Addr: addr("pop3"),
+		user: benchUser, pass: benchPass, workspace: ws, config: cfg, bin: bin, dataDir: data, configPath: config}
+	if err := serveLetterbox(t, o.pprof); err != nil {
 		return nil, err
 	}
-	serveArgs := args("serve")
-	if o.pprof != "" {
-		serveArgs = append(serveArgs, "--pprof", o.pprof)
+	return t, nil
+}
+
+// setConfigKeys replaces "key = value" lines of cfg (see
+// letterboxOptions.set).
+func setConfigKeys(cfg string, set map[string]string) (string, error) {
+	for k, v := range set {
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(k) + `\s*=\s*(.*)$`)
+		m := re.FindStringSubmatch(cfg)
+		if m == nil {
+			return "", fmt.Errorf("letterbox config defaults has no key %q", k)
+		}
+		if strings.HasPrefix(m[1], `"`) && !strings.HasPrefix(v, `"`) {
+			v = strconv.Quote(v) // a string key given bare: login_cache_ttl=0s
+		}
+		cfg = re.ReplaceAllLiteralString(cfg, k+" = "+v)
 	}
-	cmd := exec.Command(bin, serveArgs...)
+	return cfg, nil
+}
+
+// restartLetterbox stops t, changes keys of its configuration and serves
+// the same data directory again on the same ports.
+func restartLetterbox(t *target, set map[string]string) error {
+	t.stop()
+	cfg, err := setConfigKeys(t.config, set)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(t.configPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	t.config = cfg
+	return serveLetterbox(t, "")
+}
+
+// serveLetterbox runs `letterbox serve` for t (its binary, data directory
+// and configuration file), sets t.stop and t.pid and waits until the
+// LMTP, IMAP and POP3 listeners accept connections.
+func serveLetterbox(t *target, pprof string) error {
+	ws := t.workspace
+	args := func(sub ...string) []string {
+		return append([]string{"--data", t.dataDir, "--config", t.configPath}, sub...)
+	}
+	logf, err := os.OpenFile(filepath.Join(ws, "letterbox.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	serveArgs := args("serve")
+	if pprof != "" {
+		serveArgs = append(serveArgs, "--pprof", pprof)
+	}
+	cmd := exec.Command(t.bin, serveArgs...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		logf.Close()
+		return err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
@@ -147,19 +189,17 @@ func startLetterboxWith(o letterboxOptions) (*target, error) {
 		}
 		logf.Close()
 	}
-	addr := func(k string) string { return loopback.Addr(ports[k]) }
-	t := &target{name: "letterbox", lmtpAddr: addr("lmtp"), imapAddr: addr("imap"), pop3Addr: addr("pop3"),
-		user: benchUser, pass: benchPass, stop: stop, workspace: ws, pid: cmd.Process.Pid, config: cfg}
+	t.stop, t.pid = stop, cmd.Process.Pid
 	wait := []string{t.lmtpAddr, t.imapAddr, t.pop3Addr}
-	if o.pprof != "" {
-		wait = append(wait, o.pprof)
+	if pprof != "" {
+		wait = append(wait, pprof)
 	}
 	if err := loopback.Wait(30*time.Second, exited, wait...); err != nil {
 		stop()
 		log, _ := os.ReadFile(filepath.Join(ws, "letterbox.log"))
-		return nil, fmt.Errorf("%v\nletterbox output:\n%s", err, log)
+		return fmt.Errorf("%v\nletterbox output:\n%s", err, log)
 	}
-	return t, nil
+	return nil
 }
 
 // letterboxHasPprof reports whether `letterbox serve -h` mentions a pprof

@@ -39,6 +39,9 @@ type target struct {
 	workspace string
 	pid       int    // the server's (Dovecot: the master's) process ID
 	config    string // letterbox: the configuration it runs with
+	// letterbox: its binary, data directory and configuration file (for
+	// restartLetterbox)
+	bin, dataDir, configPath string
 }
 
 // results of one target.
@@ -55,33 +58,82 @@ type results struct {
 
 func main() {
 	n := flag.Int("n", 2000, "messages delivered over LMTP for the throughput measurement")
-	c := flag.Int("c", 8, "concurrent LMTP connections")
+	c := flag.Int("c", 8, "concurrent LMTP connections (reads: default 4)")
 	mailbox := flag.Int("mailbox", 10000, "messages in the mailbox for the FETCH and RETR measurements")
 	size := flag.Int("size", 4096, "approximate message size in bytes")
 	repeats := flag.Int("repeats", 3, "SELECT+FETCH repetitions")
 	only := flag.String("only", "", "run only \"letterbox\" or \"dovecot\"")
 	keep := flag.Bool("keep", false, "keep the temp directories (data, configs, logs)")
-	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR) or \"mixed\" (concurrent IMAP clients; see bench/README.md)")
+	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR), \"mixed\" (concurrent IMAP clients) or \"reads\" (one 10,000-message corpus, every big read timed and checked; see bench/README.md)")
 	// The mixed workload's flags.
-	rounds := flag.Int("rounds", 3, "mixed: rounds, each running every scenario on both servers in turn")
+	rounds := flag.Int("rounds", 3, "mixed: rounds, each running every scenario on both servers in turn; reads: rounds of every workload on both servers")
 	duration := flag.Duration("duration", 3*time.Second, "mixed: how long each scenario runs per round and server")
 	clients := flag.String("clients", "10,50", "mixed: concurrent client counts")
-	messages := flag.Int("messages", 200, "mixed: messages in each INBOX at the start")
+	messages := flag.Int("messages", 200, "mixed: messages in each INBOX at the start (default 200); reads: the corpus size (default 10000)")
 	opsPerCycle := flag.Int("ops", 8, "mixed: operations between SELECT and LOGOUT for reconnecting clients")
-	seed := flag.Uint64("seed", 1, "mixed: seed of the clients' operation mix")
-	quick := flag.Bool("quick", false, "mixed: one short round (-rounds 1 -duration 1s -messages 30 -argon2 light) unless those flags are given")
+	seed := flag.Uint64("seed", 1, "mixed: seed of the clients' operation mix; reads: seed of the corpus")
+	quick := flag.Bool("quick", false, "a short run unless the flags are given: mixed -rounds 1 -duration 1s -messages 30 -argon2 light; reads -messages 1000 -rounds 1 -logins 16 -login-samples 3")
 	profile := flag.String("profile", "", "mixed: write letterbox CPU (per scenario, first round), mutex, block and heap profiles to this directory; needs `letterbox serve --pprof ADDR`")
-	lbBin := flag.String("letterbox-bin", "", "use this letterbox binary instead of building ./cmd/letterbox (mixed only)")
-	argon := flag.String("argon2", "doveadm", "mixed: password hashes: \"doveadm\" (doveadm pw -s ARGON2ID parameters on both sides), \"letterbox\" (letterbox defaults on both sides) or \"light\" (m=4MiB,t=1,p=1 on both sides)")
+	lbBin := flag.String("letterbox-bin", "", "use this letterbox binary instead of building ./cmd/letterbox (mixed and reads)")
+	argon := flag.String("argon2", "doveadm", "mixed, reads: password hashes: \"doveadm\" (doveadm pw -s ARGON2ID parameters on both sides), \"letterbox\" (letterbox defaults on both sides) or \"light\" (m=4MiB,t=1,p=1 on both sides)")
 	scenarioRE := flag.String("scenarios", "", "mixed: run only the scenarios matching this regexp (names like reconnect/shared/10, stay/spread20/50)")
-	lbSet := flag.String("letterbox-set", "", "mixed: letterbox configuration keys to set, as key=value,key=value (e.g. max_failures_per_ip=10 to keep that default)")
+	lbSet := flag.String("letterbox-set", "", "mixed, reads: letterbox configuration keys to set, as key=value,key=value (e.g. max_failures_per_ip=10 to keep that default)")
 	dcLogin := flag.String("dovecot-login", "security", "mixed: Dovecot's login process mode: \"security\" (its default, a process per connection) or \"performance\" (service_count = 0)")
 	sampleEvery := flag.Duration("sample", 250*time.Millisecond, "mixed: memory sampling interval")
+	// The reads workload's flags (it also takes -messages, -rounds, -c,
+	// -quick, -seed, -argon2, -letterbox-bin, -letterbox-set, -keep).
+	subject := flag.String("subject", "water", "reads: the SEARCH SUBJECT word")
+	from := flag.String("from", "sender7@example0.org", "reads: the SEARCH FROM address")
+	bodyWord := flag.String("body", "quokka", "reads: the SEARCH BODY word")
+	textWord := flag.String("text", "quokka", "reads: the SEARCH TEXT word")
+	logins := flag.Int("logins", 40, "reads: logins per round in the concurrent login run")
+	loginWorkers := flag.Int("login-workers", 8, "reads: concurrent clients in the concurrent login run")
+	loginSamples := flag.Int("login-samples", 5, "reads: sequential LOGINs timed per round and server")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	switch *workload {
 	case "default":
+	case "reads":
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["messages"] {
+			*messages = 10000
+		}
+		if !set["c"] {
+			*c = 4
+		}
+		if *quick {
+			if !set["messages"] {
+				*messages = 1000
+			}
+			if !set["rounds"] {
+				*rounds = 1
+			}
+			if !set["logins"] {
+				*logins = 16
+			}
+			if !set["login-samples"] {
+				*loginSamples = 3
+			}
+		}
+		if *only != "" {
+			log.Fatalf("-workload reads runs both servers; -only is not supported")
+		}
+		if *messages < 10 || *rounds < 1 || *c < 1 || *logins < 1 || *loginWorkers < 1 || *loginSamples < 1 {
+			log.Fatalf("need -messages ≥ 10, -rounds ≥ 1, -c ≥ 1, -logins ≥ 1, -login-workers ≥ 1, -login-samples ≥ 1")
+		}
+		lbKeys, err := parseKeyValues(*lbSet)
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = runReads(readsConfig{messages: *messages, rounds: *rounds, senders: *c, loginSamples: *loginSamples,
+			logins: *logins, loginWorkers: *loginWorkers, seed: *seed, subject: *subject, from: *from,
+			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
 	case "mixed":
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -114,16 +166,9 @@ func main() {
 		if *scenarioRE != "" {
 			filter = regexp.MustCompile(*scenarioRE)
 		}
-		lbKeys := map[string]string{}
-		for _, kv := range strings.Split(*lbSet, ",") {
-			if kv = strings.TrimSpace(kv); kv == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				log.Fatalf("-letterbox-set: %q is not key=value", kv)
-			}
-			lbKeys[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		lbKeys, err := parseKeyValues(*lbSet)
+		if err != nil {
+			log.Fatal(err)
 		}
 		if *dcLogin != "security" && *dcLogin != "performance" {
 			log.Fatalf("-dovecot-login must be security or performance")
@@ -133,7 +178,7 @@ func main() {
 			argon2: *argon, sampleEvery: *sampleEvery})
 		return
 	default:
-		log.Fatalf("-workload must be default or mixed")
+		log.Fatalf("-workload must be default, mixed or reads")
 	}
 	if *mailbox < *n {
 		*mailbox = *n
@@ -251,4 +296,20 @@ func report(res map[string]results, n, c, mailbox, size int) {
 	row("POP3 RETR of every message", ms(lb.pop3), ms(dc.pop3), "ms", false)
 	fmt.Println()
 	fmt.Println("ratio: how many times faster letterbox is (above 1: letterbox wins).")
+}
+
+// parseKeyValues parses -letterbox-set: key=value,key=value.
+func parseKeyValues(s string) (map[string]string, error) {
+	keys := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("-letterbox-set: %q is not key=value", kv)
+		}
+		keys[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return keys, nil
 }
