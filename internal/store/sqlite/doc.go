@@ -58,22 +58,36 @@
 // processes sharing the directory, under the flock on blobs/.lock, so a
 // delivery of the same content never loses its file.
 //
-// # HIGHESTMODSEQ in memory
+// # What is answered from memory
 //
-// Mailbox.HighestModSeq answers from a per-mailbox value the committer
-// sets right after each COMMIT, before it answers the writers and
-// publishes; a mailbox not seen since Open is read once from the database
-// (a stale read never lowers a newer value).
+// Ten sessions on one mailbox turn every write into ten reads of it, and
+// all writes wait for the one committer, so what needs no SQL does not
+// use it:
+//   - Mailbox.HighestModSeq answers from a per-mailbox value the
+//     committer sets right after each COMMIT, before it answers the
+//     writers and publishes; a mailbox not seen since Open is read once
+//     from the database (a stale read never lowers a newer value).
+//   - Mailbox.Changes answers from a per-mailbox change log (changelog.go)
+//     that the committer fills at the same moment, under the same lock,
+//     for mailboxes a session has pinned; a since below the log's horizon
+//     goes to SQL.
+//   - The \Recent watermark is in memory (recent.go): ClaimRecent is one
+//     read, never a write; the mark is persisted with the next batch and
+//     at Close.
+//   - Stored structures are cached by content address (details.go); a
+//     dense UID set is read as one range.
 //
 // # Limits
 //
-// The change feed, the HIGHESTMODSEQ cache and the pins are in-process: a
-// second process writing the same data directory (the CLI while the server
-// runs) is safe for the data (SQLite locking, busy_timeout, the blob lock;
-// each process removes only its own dead temp files, see blobfs.ClaimSpool)
-// but its changes are not announced to the server's sessions, the server's
-// HighestModSeq does not see them, and its collections do not know the
-// server's pins (it only collects mailboxes it changed itself). What a
+// The change feed, the HIGHESTMODSEQ cache, the change logs, the \Recent
+// marks and the pins are in-process: a second process writing the same
+// data directory (the CLI while the server runs) is safe for the data
+// (SQLite locking, busy_timeout, the blob lock; each process removes only
+// its own dead temp files, see blobfs.ClaimSpool) but its changes are not
+// announced to the server's sessions, the server's HighestModSeq and
+// change logs do not see them (a log finds the gap at this process's next
+// write to the mailbox and starts again), and its collections do not know
+// the server's pins (it only collects mailboxes it changed itself). What a
 // crash left uncollected goes at the next Open that finds no other
 // process using the directory.
 package sqlite
