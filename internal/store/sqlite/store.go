@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,11 +213,16 @@ func Open(opts Options) (*Store, error) {
 	s.writer.SetMaxIdleConns(1)
 	s.writer.SetConnMaxLifetime(0)
 	s.writer.SetConnMaxIdleTime(0)
-	if _, err := s.writer.Exec(schema); err != nil {
-		return fail(fmt.Errorf("sqlite: schema: %w", err))
-	}
-	if err := migrate(s.writer); err != nil {
-		return fail(fmt.Errorf("sqlite: migrating schema: %w", err))
+	if err := retryBusy(func() error {
+		if _, err := s.writer.Exec(schema); err != nil {
+			return fmt.Errorf("sqlite: schema: %w", err)
+		}
+		if err := migrate(s.writer); err != nil {
+			return fmt.Errorf("sqlite: migrating schema: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return fail(err)
 	}
 	s.reader, err = sql.Open("sqlite", u+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
@@ -266,4 +272,25 @@ func (s *Store) Close() error {
 // Watch subscribes to the change feed of account (store.Watcher).
 func (s *Store) Watch(account string) store.Watcher {
 	return s.feed.Watch(store.NormalizeAccount(account))
+}
+
+// retryBusy runs fn again while it fails with SQLITE_BUSY, for up to about
+// 15 s. Two processes opening a new database at once (the server and a
+// `letterbox user add`, or two of those) race to switch it to WAL and
+// create the schema; SQLite answers the loser BUSY at once, without its
+// busy handler, while the WAL is being set up.
+func retryBusy(fn func() error) error {
+	var err error
+	for i := 0; i < 150; i++ {
+		if err = fn(); err == nil || !isBusy(err) {
+			return err
+		}
+		time.Sleep(time.Duration(50+i) * time.Millisecond)
+	}
+	return err
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
