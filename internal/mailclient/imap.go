@@ -103,6 +103,12 @@ var summaryOptions = imap.FetchOptions{UID: true, Flags: true, Envelope: true, R
 func summaryOf(m *imapclient.FetchMessageBuffer) Summary {
 	s := Summary{ID: strconv.FormatUint(uint64(m.UID), 10), Size: m.RFC822Size, Flags: []string{}}
 	for _, f := range m.Flags {
+		if strings.EqualFold(string(f), `\Recent`) {
+			// Session state, not a stored flag (RFC 3501 §2.3.2; gone in
+			// RFC 9051): an EXAMINE shows it on mail no session has
+			// claimed yet, and it says nothing the user can change.
+			continue
+		}
 		s.Flags = append(s.Flags, string(f))
 	}
 	sort.Strings(s.Flags)
