@@ -61,7 +61,7 @@ func fuzzServer(tb testing.TB) (*fuzzStore, *pipeListener, *fuzzLog) {
 	return st, l, logBuf
 }
 
-// session sends input, then QUIT, and returns everything the server wrote
+// session sends input, then "*" and QUIT, and returns everything the server wrote
 // until it closed the connection.
 func session(l *pipeListener, input []byte) ([]byte, error) {
 	client, err := l.dial()
@@ -71,7 +71,10 @@ func session(l *pipeListener, input []byte) ([]byte, error) {
 	defer client.Close()
 	go func() {
 		client.Write(input)
-		client.Write([]byte("\r\nQUIT\r\n"))
+		// "*" cancels a SASL exchange the input may have left open
+		// (RFC 5034 §4; elsewhere it is just an unknown command), so
+		// QUIT is read as a command and the session ends.
+		client.Write([]byte("\r\n*\r\nQUIT\r\n"))
 	}()
 	client.SetReadDeadline(time.Now().Add(10 * time.Second))
 	return io.ReadAll(client)
