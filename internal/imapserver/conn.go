@@ -189,13 +189,14 @@ func (c *conn) readCommand(idle time.Duration) (cmd *imap.Command, inCommand boo
 func (c *conn) writeDeadline() {
 	// Moving the deadline resets a runtime timer: per message of a 10,000
 	// message FETCH that was a tenth of the command's time. Once a second
-	// is plenty for a timeout of minutes.
+	// (or a quarter of a shorter timeout) is plenty.
+	timeout := c.srv.opts.Limits.CommandTimeout
 	now := time.Now()
-	if now.Sub(c.wdSet) < time.Second {
+	if now.Sub(c.wdSet) < min(time.Second, timeout/4) {
 		return
 	}
 	c.wdSet = now
-	c.nc.SetWriteDeadline(now.Add(c.srv.opts.Limits.CommandTimeout))
+	c.nc.SetWriteDeadline(now.Add(timeout))
 }
 
 // flush sends what the writer buffered. After a literal that could not
