@@ -82,3 +82,21 @@ func wantContains(t *testing.T, lines []string, want string) {
 	}
 	t.Fatalf("want %q among\n  %s", want, strings.Join(lines, "\n  "))
 }
+
+// A message that arrives while a mailbox is EXAMINEd is \Recent there
+// (nobody has claimed it) and stays unclaimed: the next SELECT gets it
+// (RFC 3501 §6.3.2, §2.3.2; Dovecot answers the same).
+func TestExamineShowsArrivalsRecentWithoutClaiming(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	a := h.login()
+	lines := a.collect("e", "EXAMINE INBOX")
+	wantContains(t, lines, "* 1 RECENT")
+	h.deliver("INBOX", msg1)
+	lines = a.collect("n", "NOOP")
+	wantContains(t, lines, "* 2 EXISTS")
+	wantContains(t, lines, "* 2 RECENT")
+	wantContains(t, a.collect("f", "FETCH 2 FLAGS"), `* 2 FETCH (FLAGS (\Recent))`)
+	b := h.login()
+	wantContains(t, b.collect("s", "SELECT INBOX"), "* 2 RECENT")
+}

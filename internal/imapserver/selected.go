@@ -182,8 +182,21 @@ func (v *selectedView) modseqOf(uid store.UID) store.ModSeq {
 // to exactly one session (RFC 3501 §2.3.2).
 func (v *selectedView) claimRecent(ctx context.Context) error {
 	if v.readOnly {
-		// EXAMINE does not change \Recent state (RFC 3501 §6.3.2); we still
-		// may not claim messages for a read-only view.
+		// EXAMINE does not change \Recent state (RFC 3501 §6.3.2): new
+		// messages nobody has claimed are shown \Recent without claiming
+		// them (as Dovecot does; the snapshot's are marked by peekRecent).
+		if len(v.pendingNew) == 0 {
+			return nil
+		}
+		from, err := v.mbox.RecentFrom(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range v.pendingNew {
+			if m.UID >= from {
+				v.recent[m.UID] = true
+			}
+		}
 		return nil
 	}
 	uids, err := v.mbox.ClaimRecent(ctx)

@@ -306,6 +306,10 @@ type Mailbox interface {
 	// claim) to exactly one caller: the first session to select the mailbox
 	// after they arrived (RFC 3501 §2.3.2).
 	ClaimRecent(ctx context.Context) ([]UID, error)
+	// RecentFrom is the lowest UID no session has claimed yet: messages at
+	// or above it are \Recent to a read-only view (EXAMINE), which shows
+	// them without claiming them (RFC 3501 §6.3.2).
+	RecentFrom(ctx context.Context) (UID, error)
 
 	// StoreFlags changes the flags of the given messages in one transaction.
 	// unchangedSince 0 means no UNCHANGEDSINCE test.

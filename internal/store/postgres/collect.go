@@ -123,3 +123,16 @@ func (s *Store) collect(ctx context.Context) error {
 	s.collectBlobs(ctx, blobs)
 	return nil
 }
+
+// RecentFrom reads the \Recent watermark (one primary-key read).
+func (m *mailbox) RecentFrom(ctx context.Context) (store.UID, error) {
+	q, err := m.s.db()
+	if err != nil {
+		return 0, err
+	}
+	var from int64
+	if err := q.QueryRow(ctx, "SELECT recent_uid FROM mailboxes WHERE id = $1", m.id).Scan(&from); err != nil {
+		return 0, mailboxGone(err)
+	}
+	return store.UID(from), nil
+}

@@ -175,3 +175,27 @@ func (w *wtx) recentForRename(inboxID int64) (int64, error) {
 	}
 	return max(db, w.s.recentWatermark(inboxID)), nil
 }
+
+// RecentFrom is the lowest unclaimed UID: the higher of the in-memory and
+// the persisted mark.
+func (m *mailbox) RecentFrom(ctx context.Context) (store.UID, error) {
+	rm := m.s.recentOf(m.id)
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rows, err := m.s.readQuery(ctx, "SELECT recent_uid FROM mailboxes WHERE id = ?", m.id)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
+		return 0, store.ErrNoSuchMailbox
+	}
+	var db int64
+	if err := rows.Scan(&db); err != nil {
+		return 0, err
+	}
+	return store.UID(max(db, rm.uid)), rows.Err()
+}

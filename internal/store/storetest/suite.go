@@ -52,6 +52,7 @@ var Tests = []Test{
 	{"PinHoldsMovedAndDeleted", testPinHoldsMovedAndDeleted},
 	{"RedeliverWhileCollecting", testRedeliverWhileCollecting},
 	{"ClaimRecentOnce", testClaimRecentOnce},
+	{"RecentFrom", testRecentFrom},
 	{"CopyMove", testCopyMove},
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
