@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // The reader reads a command one line at a time (RFC 3501 §2.2: a command
@@ -450,51 +449,3 @@ func (r *Reader) seqSet() SeqSet {
 	return set
 }
 
-// mailbox reads a mailbox name (RFC 3501 mailbox) and decodes it: modified
-// UTF-7, or UTF-8 in UTF-8 mode. INBOX in any case becomes "INBOX".
-func (r *Reader) mailbox() string {
-	return r.decodeName(r.astring("mailbox name"))
-}
-
-// listMailbox reads a list-mailbox (1*list-char / string), decoded.
-func (r *Reader) listMailbox() string {
-	var s string
-	switch r.peek() {
-	case '"', '{':
-		s = r.str("mailbox pattern")
-	default:
-		s = r.run(func(c byte) bool { return c >= 0x80 || isListChar(c) })
-		if s == "" {
-			r.fail("expected mailbox pattern")
-		}
-	}
-	return r.decodeName(s)
-}
-
-func (r *Reader) decodeName(s string) string {
-	if isInbox(s) {
-		return "INBOX"
-	}
-	name := s
-	if r.utf8 {
-		if !utf8.ValidString(s) {
-			r.fail("mailbox name is not valid UTF-8")
-		}
-	} else {
-		var err error
-		if name, err = decodeMailboxNameLenient(s); err != nil {
-			r.fail("mailbox name is not valid modified UTF-7")
-		}
-	}
-	// Control characters (C0, DEL, C1) never belong in a name, whichever
-	// way they were encoded.
-	for _, c := range name {
-		if c < 0x20 || c == 0x7f || c >= 0x80 && c < 0xa0 {
-			r.fail("control character in mailbox name")
-		}
-	}
-	if isInbox(name) {
-		return "INBOX"
-	}
-	return name
-}
