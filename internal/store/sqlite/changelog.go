@@ -139,7 +139,9 @@ func (s *Store) logChanges(id int64, since store.ModSeq) (ch store.Changes, ok b
 	s.hmsMu.RLock()
 	defer s.hmsMu.RUnlock()
 	l := s.logs[id]
-	if l == nil || since < l.horizon {
+	if l == nil || since < l.horizon || since > l.hms {
+		// since > l.hms: the caller read a commit from the database
+		// between its COMMIT and the log's update; the log is behind.
 		return ch, false
 	}
 	if e := s.hms[id]; e.gone || e.hms != l.hms {
