@@ -448,4 +448,3 @@ func (r *Reader) seqSet() SeqSet {
 	}
 	return set
 }
-
