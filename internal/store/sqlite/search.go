@@ -45,19 +45,10 @@ const textSigQuery = `SELECT uid, blob_id, sig FROM (
 
 // TextSignatures implements store.TextSignatures.
 func (m *mailbox) TextSignatures(ctx context.Context, uids []store.UID) ([]store.TextSignature, error) {
-	select {
-	case <-m.s.closing:
-		return nil, store.ErrClosed
-	default:
-	}
-	rows, err := m.s.reader.QueryContext(ctx, textSigQuery, m.id, uidsJSON(uids))
+	// Prepared once on the read pool like every other read (readQuery).
+	rows, err := m.s.readQuery(ctx, textSigQuery, m.id, uidsJSON(uids))
 	if err != nil {
-		select {
-		case <-m.s.closing:
-			return nil, store.ErrClosed
-		default:
-		}
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := make([]store.TextSignature, 0, len(uids))
