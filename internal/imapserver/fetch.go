@@ -152,14 +152,9 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 // synchronising clients ask "UID FETCH 1:* (FLAGS)" often, and this costs
 // no per-message store query.
 func (s *session) fetchFromView(uids []store.UID, plan fetchPlan, changedSince uint64) error {
+	// The view was brought up to date when the command started
+	// (session.refreshView); nothing to ask the store here.
 	v := s.sel
-	s.drainFeed()
-	if s.changed {
-		s.changed = false
-		if err := v.refresh(s.ctx); err != nil {
-			return err
-		}
-	}
 	for _, u := range uids {
 		i := v.seqOf(u)
 		if i == 0 {
