@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,4 +208,23 @@ func serveLetterbox(t *target, pprof string) error {
 func letterboxHasPprof(bin string) bool {
 	out, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
 	return strings.Contains(string(out), "pprof")
+}
+
+// buildLetterbox returns prebuilt, or builds ./cmd/letterbox once into a
+// temp directory that cleanup removes (the mixed and reads workloads).
+func buildLetterbox(prebuilt string) (bin string, cleanup func()) {
+	if prebuilt != "" {
+		return prebuilt, func() {}
+	}
+	dir, err := os.MkdirTemp("", "letterbox-bin-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin = filepath.Join(dir, "letterbox")
+	log.Printf("building ./cmd/letterbox")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/letterbox").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		log.Fatalf("go build ./cmd/letterbox (run from the repository root; -letterbox-bin takes a prebuilt one): %v\n%s", err, out)
+	}
+	return bin, func() { os.RemoveAll(dir) }
 }

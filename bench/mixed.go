@@ -135,19 +135,8 @@ func runMixed(cfg mixedConfig) {
 	// The letterbox binary is built once: its defaults decide the
 	// password parameters in -argon2 letterbox mode, and -profile asks it
 	// whether it has a pprof flag.
-	binDir, err := os.MkdirTemp("", "letterbox-bin-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(binDir)
-	bin := cfg.bin
-	if bin == "" {
-		bin = filepath.Join(binDir, "letterbox")
-		log.Printf("building ./cmd/letterbox")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/letterbox").CombinedOutput(); err != nil {
-			log.Fatalf("go build ./cmd/letterbox (run from the repository root; -letterbox-bin takes a prebuilt one): %v\n%s", err, out)
-		}
-	}
+	bin, cleanup := buildLetterbox(cfg.bin)
+	defer cleanup()
 	var pprofAddr string
 	if cfg.profileDir != "" && cfg.only != "dovecot" {
 		if !letterboxHasPprof(bin) {

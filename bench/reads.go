@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -146,19 +145,8 @@ func runReads(cfg readsConfig) error {
 		corpusCh <- corpusResult{c, err, time.Since(t0)}
 	}()
 
-	binDir, err := os.MkdirTemp("", "letterbox-bin-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(binDir)
-	bin := cfg.bin
-	if bin == "" {
-		bin = filepath.Join(binDir, "letterbox")
-		log.Printf("building ./cmd/letterbox")
-		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/letterbox").CombinedOutput(); err != nil {
-			log.Fatalf("go build ./cmd/letterbox (run from the repository root; -letterbox-bin takes a prebuilt one): %v\n%s", err, out)
-		}
-	}
+	bin, cleanup := buildLetterbox(cfg.bin)
+	defer cleanup()
 	hashes, lbSet, hashNote := passwordSetup(cfg.argon2, bin)
 	log.Printf("passwords: %s", hashNote)
 	lbSet["max_connections_per_ip"] = "10000"
