@@ -147,30 +147,6 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 	return "", nil
 }
 
-// fetchFromView answers a FETCH of UID, FLAGS and MODSEQ only from the
-// selected view, brought up to date first when the feed signalled a change:
-// synchronising clients ask "UID FETCH 1:* (FLAGS)" often, and this costs
-// no per-message store query.
-func (s *session) fetchFromView(uids []store.UID, plan fetchPlan, changedSince uint64) error {
-	// The view was brought up to date when the command started
-	// (session.refreshView); nothing to ask the store here.
-	v := s.sel
-	for _, u := range uids {
-		i := v.seqOf(u)
-		if i == 0 {
-			continue
-		}
-		if changedSince > 0 && uint64(v.modseqs[i-1]) <= changedSince {
-			continue
-		}
-		d := store.MessageDetail{Message: store.Message{UID: u, Flags: v.flags[i-1], ModSeq: v.modseqs[i-1]}}
-		if err := s.fetchOne(&d, plan, false); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // fetchVanished reports the UIDs in the set expunged after CHANGEDSINCE
 // (RFC 7162 §3.2.6).
 func (s *session) fetchVanished(a *imap.FetchArgs) error {
