@@ -23,10 +23,12 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 				return written, err
 			}
 		}
-		// Write through the end of the current line, or all of p.
+		// Write through the next line that starts with ".", exclusive, or
+		// all of p: lines needing a "." are rare, so most of p goes in
+		// one write.
 		end := len(p)
-		if i := bytes.IndexByte(p, '\n'); i >= 0 {
-			end = i + 1
+		if i := bytes.Index(p, dotLine); i >= 0 {
+			end = i + 1 // through the '\n'
 		}
 		n, err := d.w.Write(p[:end])
 		written += n
@@ -38,6 +40,8 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 	}
 	return written, nil
 }
+
+var dotLine = []byte("\n.")
 
 // Close writes the terminating line. It does not close the underlying writer.
 func (d *dotWriter) Close() error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // cmdRetr handles RETR msg (RFC 1939 §5). The blob is streamed from the
@@ -75,10 +76,19 @@ func (s *session) sendMessage(m *message, okLine string, bodyLines int) error {
 	if bodyLines >= 0 {
 		dst = newTopWriter(dw, bodyLines)
 	}
-	// io.Reader only: keep io.Copy from using a WriterTo that might buffer.
-	if _, err := io.Copy(dst, struct{ io.Reader }{blob}); err != nil && !errors.Is(err, errTopDone) {
+	// io.Reader only: keep io.Copy from using a WriterTo that might
+	// buffer. A large message is read in chunks twice the transport's
+	// buffer: once that is flushed, a chunk goes to the socket in one
+	// write, past the buffer.
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	if _, err := io.CopyBuffer(dst, struct{ io.Reader }{blob}, *buf); err != nil && !errors.Is(err, errTopDone) {
 		s.log.Info("pop3: streaming message failed", "uid", m.uid, "err", err)
 		return err
 	}
 	return dw.Close()
 }
+
+// copyBufs holds the buffers messages are read through: 64 KiB, twice
+// the transport's write buffer, so a chunk goes to the socket directly.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
