@@ -21,7 +21,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 		s.pushUpdates(true)
 	}
 	if s.notify != nil {
-		s.notifyNow()
+		s.notifyNow(true)
 	}
 	if err := c.flush(); err != nil {
 		return "", errCloseConn
@@ -71,8 +71,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			}
 			if s.notify != nil {
 				// NOTIFY decides what IDLE reports (RFC 5465 §4).
-				s.notifySelected()
-				s.notifyOthers()
+				s.notifyNow(true)
 				if err := c.flush(); err != nil {
 					return "", errCloseConn
 				}

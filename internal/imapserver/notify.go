@@ -556,12 +556,14 @@ func (s *session) notifyExpungeAnytime() bool {
 	return n != nil && n.sel != nil && !n.delayed && n.sel.events&evMessage != 0
 }
 
-// notifySelected writes what changed in the selected mailbox outside a
-// command (IDLE, or between commands), as the selected group asks: nothing
-// without one (SELECTED NONE, RFC 5465 §3.1, and §4 for IDLE), no EXPUNGE
-// for selected-delayed (§6.1.2), no flag changes without FlagChange (§5.1),
-// and MessageNew's fetch-atts after EXISTS (§5.2).
-func (s *session) notifySelected() {
+// notifySelected writes what changed in the selected mailbox during IDLE
+// or between commands, as the selected group asks: nothing without one
+// (SELECTED NONE, RFC 5465 §3.1, and §4 for IDLE), for selected-delayed no
+// EXPUNGE between commands (§6.1: it waits for a command that allows it,
+// "a NOOP or an IDLE command"; Dovecot 2.3 sends it during IDLE too), no
+// flag changes without FlagChange (§5.1), and MessageNew's fetch-atts after
+// EXISTS (§5.2).
+func (s *session) notifySelected(inIdle bool) {
 	n := s.notify
 	if n.sel == nil || n.sel.events == 0 || s.state != stateSelected || !s.changed {
 		return
@@ -572,7 +574,7 @@ func (s *session) notifySelected() {
 	v := s.sel
 	if v.hasPending() {
 		before := v.maxUID()
-		ups := v.flush(!n.delayed, s.qresync, !s.rev2)
+		ups := v.flush(inIdle || !n.delayed, s.qresync, !s.rev2)
 		if n.sel.events&evFlags == 0 {
 			ups = slices.DeleteFunc(ups, func(u update) bool { return u.kind == updFlags })
 		}
@@ -617,10 +619,10 @@ func (s *session) notifyFetchNew(before store.UID) {
 	}
 }
 
-// notifyNow sends what the feed brought, outside a command.
-func (s *session) notifyNow() {
+// notifyNow sends what the feed brought during IDLE or between commands.
+func (s *session) notifyNow(inIdle bool) {
 	s.drainFeed()
-	s.notifySelected()
+	s.notifySelected(inIdle)
 	s.notifyOthers()
 }
 
@@ -652,7 +654,7 @@ func (s *session) notifyBetweenCommands() error {
 			if s.selGone {
 				continue // told by the next command's completion
 			}
-			s.notifyNow()
+			s.notifyNow(false)
 			if err := c.flush(); err != nil {
 				<-arrived
 				return err

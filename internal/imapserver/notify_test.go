@@ -225,6 +225,25 @@ C: a6 NOOP
 S: * 1 EXPUNGE
 S: a6 OK NOOP completed
 `)
+	// IDLE is a command that allows EXPUNGE: selected-delayed reports it
+	// there at once (as Dovecot 2.3 does).
+	u = h.deliver("INBOX", msg1)
+	a.within(`
+S: * 1 EXISTS
+S: * 1 RECENT
+`)
+	a.run(`
+C: a7 IDLE
+S: + idling
+`)
+	b.okCommand("b5n", "NOOP") // B learns the new UID first
+	b.okCommand("b6", "UID STORE "+itoa(int(u))+` +FLAGS.SILENT (\Deleted)`)
+	b.okCommand("b7", "EXPUNGE")
+	a.within(`S: * 1 EXPUNGE`)
+	a.run(`
+C: DONE
+S: a7 OK IDLE completed
+`)
 }
 
 // TestNotifyErrors: unsupported events are NO [BADEVENT] listing the
@@ -299,6 +318,22 @@ func (c *tconn) selectBox(tag, name string) {
 		if strings.HasPrefix(l, tag+" ") {
 			if l != tag+" OK [READ-WRITE] SELECT completed" {
 				c.t.Fatalf("select %s: %s", name, l)
+			}
+			return
+		}
+	}
+}
+
+// okCommand sends a command and reads until its tagged OK, skipping the
+// untagged responses.
+func (c *tconn) okCommand(tag, command string) {
+	c.t.Helper()
+	c.send(tag + " " + command)
+	for {
+		l := c.readLine()
+		if strings.HasPrefix(l, tag+" ") {
+			if !strings.HasPrefix(l, tag+" OK ") {
+				c.t.Fatalf("%s: %s", command, l)
 			}
 			return
 		}
