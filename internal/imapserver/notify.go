@@ -292,9 +292,11 @@ func (s *session) notifyCommandDone(cmd *imap.Command, ok bool) {
 			s.notifyQuietStatus(a.Mailbox)
 		}
 		if own != nil {
+			// The named mailboxes, those below them (RENAME moves
+			// children) and above them (CREATE makes missing parents).
 			s.notifyDiff(func(name string) bool {
 				for _, o := range own {
-					if name == o || strings.HasPrefix(name, o+sep) {
+					if name == o || strings.HasPrefix(name, o+sep) || strings.HasPrefix(o, name+sep) {
 						return true
 					}
 				}
