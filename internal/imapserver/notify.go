@@ -273,8 +273,8 @@ func (s *session) notifyNote(ch store.Change) {
 // told.
 func (s *session) notifyCommandDone(cmd *imap.Command, ok bool) {
 	n := s.notify
-	if !n.active() {
-		return
+	if !n.active() || s.state == stateLogout {
+		return // nothing after LOGOUT's BYE
 	}
 	s.drainFeed()
 	if ok {
