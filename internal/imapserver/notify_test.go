@@ -339,3 +339,27 @@ func (c *tconn) okCommand(tag, command string) {
 		}
 	}
 }
+
+// TestNotifySelectedFlagChange: flag changes in the selected mailbox are
+// pushed as FETCH (UID FLAGS) only when the selected group has FlagChange
+// (RFC 5465 §5.1).
+func TestNotifySelectedFlagChange(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", msg1)
+	a := h.login()
+	a.selectInbox("a1")
+	a.run(`
+C: a2 NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))
+S: a2 OK NOTIFY completed
+`)
+	b := h.login()
+	b.selectBox("b1", "INBOX")
+	b.okCommand("b2", `STORE 1 +FLAGS.SILENT (\Flagged)`)
+	a.within(`S: * 1 FETCH (UID 1 FLAGS (\Flagged \Recent))`)
+	a.run(`
+C: a3 NOTIFY SET (selected (MessageNew MessageExpunge))
+S: a3 OK NOTIFY completed
+`)
+	b.okCommand("b3", `STORE 1 +FLAGS.SILENT (\Seen)`)
+	a.noMore(200 * time.Millisecond)
+}
