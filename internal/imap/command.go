@@ -162,6 +162,8 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return &QuotaRootArgs{Root: r.astring("quota root")}
 	case "SETQUOTA":
 		return r.parseSetQuota()
+	case "NOTIFY":
+		return r.parseNotify()
 	case "COMPRESS":
 		r.sp()
 		return &CompressArgs{Mechanism: strings.ToUpper(r.atom("compression mechanism"))}

@@ -23,6 +23,7 @@ func FuzzReadCommand(f *testing.F) {
 		"a SELECT INBOX (QRESYNC (1 2 3:4 (1 5)))\r\n",
 		"a LIST (SUBSCRIBED) \"\" (% \"x\") RETURN (STATUS (MESSAGES))\r\n",
 		"a LOGIN {3}\r\nbob {2+}\r\npw\r\n",
+		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]) MessageExpunge)) (subtree (Lists {4+}\r\nWork) (MessageNew MessageExpunge FlagChange)) (personal NONE)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

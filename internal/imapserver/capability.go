@@ -36,6 +36,7 @@ var baseCapabilities = []string{
 	"UTF8=ACCEPT",   // RFC 6855
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
+	"NOTIFY",        // RFC 5465
 }
 
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):

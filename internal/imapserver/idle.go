@@ -20,6 +20,9 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	if s.state == stateSelected {
 		s.pushUpdates(true)
 	}
+	if s.notify != nil {
+		s.notifyNow(true)
+	}
 	if err := c.flush(); err != nil {
 		return "", errCloseConn
 	}
@@ -65,6 +68,14 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			if s.selGone {
 				c.w.WriteStatus("", "BYE", "", "Selected mailbox was deleted, closing connection")
 				return "", errCloseConn
+			}
+			if s.notify != nil {
+				// NOTIFY decides what IDLE reports (RFC 5465 §4).
+				s.notifyNow(true)
+				if err := c.flush(); err != nil {
+					return "", errCloseConn
+				}
+				continue
 			}
 			if s.changed && s.state == stateSelected {
 				s.syncView(true, false)

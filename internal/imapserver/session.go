@@ -59,6 +59,9 @@ type session struct {
 	changed bool
 	// selGone is set when another session deleted the selected mailbox.
 	selGone bool
+
+	// notify is what NOTIFY set up (notify.go); nil before the first one.
+	notify *notifyState
 }
 
 // errAnswered means the handler already wrote the tagged response.
@@ -129,6 +132,9 @@ func (s *session) run() {
 		return
 	}
 	for s.state != stateLogout {
+		if s.notifyBetweenCommands() != nil {
+			return
+		}
 		cmd, inCommand, err := c.readCommand(s.srv.opts.Limits.IdleTimeout)
 		if err != nil {
 			var pe *imap.ParseError
@@ -212,7 +218,7 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 	// Pending updates: EXPUNGE is not allowed during FETCH, STORE and
 	// SEARCH (RFC 3501 §7.4.1); their UID forms may carry it.
 	if s.state == stateSelected {
-		s.pushUpdates(!h.noExpunge || cmd.UID)
+		s.pushUpdates(!h.noExpunge || cmd.UID || s.notifyExpungeAnytime())
 		if s.selGone {
 			// The mailbox is gone under us: nothing sensible can follow
 			// (Dovecot does the same).
@@ -220,6 +226,7 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 			return errCloseConn
 		}
 	}
+	s.notifyCommandDone(cmd, err == nil)
 	name := cmd.Name
 	if cmd.UID {
 		name = "UID " + name
@@ -288,6 +295,7 @@ func init() {
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+		"NOTIFY":       {states: authenticated, run: (*session).cmdNotify},
 	}
 }
 
@@ -302,6 +310,7 @@ func (s *session) drainFeed() {
 	changes, _ := s.watcher.Take()
 	for _, ch := range changes {
 		s.noteChange(ch)
+		s.notifyNote(ch)
 	}
 }
 
@@ -341,7 +350,9 @@ func (s *session) syncView(allowExpunge, probe bool) {
 	}
 	v := s.sel
 	if v.hasPending() {
+		before := v.maxUID()
 		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
+		s.notifyFetchNew(before)
 	}
 	v.advancePin()
 }

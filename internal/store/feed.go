@@ -16,7 +16,8 @@ import (
 // Pending MailboxChanged events of one mailbox merge into the newest one
 // (keeping the highest ModSeq) as long as no other event of that mailbox was
 // queued after it, so events of one mailbox stay in commit order and a
-// slow reader holds at most a few events per mailbox.
+// slow reader holds at most a few events per mailbox. SubscriptionChanged
+// events of an account merge into one pending event.
 //
 // Account names are compared case-insensitively (accounts are stored
 // lower-cased).
@@ -133,6 +134,18 @@ func (w *feedWatcher) push(c Change) {
 		return
 	}
 	merged := false
+	if c.Kind == SubscriptionChanged {
+		// A signal to re-read the subscriptions: one pending is enough,
+		// so a reader that does not read holds one whatever the churn. The
+		// older one goes, the new one is queued last (after the events it
+		// followed).
+		for i := range w.pending {
+			if w.pending[i].Kind == SubscriptionChanged {
+				w.pending = append(w.pending[:i], w.pending[i+1:]...)
+				break
+			}
+		}
+	}
 	if c.Kind == MailboxChanged {
 		for i := len(w.pending) - 1; i >= 0; i-- {
 			p := &w.pending[i]

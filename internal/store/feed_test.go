@@ -181,3 +181,19 @@ func TestFeedTakeSeesPublishAtOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestFeedMergesSubscriptionChanges(t *testing.T) {
+	f := NewFeed()
+	w := f.Watch("a")
+	defer w.Close()
+	for i := 0; i < 1000; i++ {
+		f.Publish("a", Change{Kind: SubscriptionChanged, Mailbox: "x"})
+		if i == 10 {
+			f.Publish("a", Change{Kind: MailboxCreated, MailboxID: 7, Mailbox: "y"})
+		}
+	}
+	got, _ := w.Take()
+	if len(got) != 2 || got[0].Kind != MailboxCreated || got[1].Kind != SubscriptionChanged {
+		t.Fatalf("pending after 1000 subscription changes = %+v, want the create then one subscription change", got)
+	}
+}

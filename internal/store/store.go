@@ -343,6 +343,11 @@ const (
 	MailboxCreated
 	MailboxDeleted
 	MailboxRenamed
+	// SubscriptionChanged: SetSubscribed really added or removed a name
+	// (Mailbox is that name, MailboxID 0). Create's implicit subscription
+	// and Rename moving subscriptions come with MailboxCreated and
+	// MailboxRenamed instead. A watcher re-reads Subscriptions.
+	SubscriptionChanged
 )
 
 // Change is one change-feed event. The feed carries signals, not data: a

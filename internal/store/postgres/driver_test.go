@@ -25,6 +25,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 		{"a|b%7C@example.com", store.Change{Kind: store.MailboxRenamed, MailboxID: 1, Mailbox: "Work|Old %25 x", ModSeq: 1}, "abc.1"},
 		{"bob@example.com", store.Change{Kind: store.MailboxDeleted, MailboxID: 1 << 40, Mailbox: "Ünï/日本", ModSeq: 1<<63 + 5}, "n.zz"},
 		{"bob@example.com", store.Change{Kind: store.MailboxCreated, MailboxID: 3, Mailbox: "", ModSeq: 1}, ""},
+		{"bob@example.com", store.Change{Kind: store.SubscriptionChanged, Mailbox: "Lists/x|y"}, "n.1"},
 	}
 	for _, c := range cases {
 		p := encodePayload(c.account, c.change, c.token)

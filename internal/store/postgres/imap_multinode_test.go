@@ -87,3 +87,74 @@ func TestIMAPIdleAcrossNodes(t *testing.T) {
 	send("d LOGOUT")
 	expect("d OK")
 }
+
+// TestIMAPNotifyAcrossNodes: a NOTIFY session on node B hears, with no
+// command sent, about a delivery to another mailbox, a new mailbox and a
+// subscription made through node A (RFC 5465 §5.2, §5.4, §5.5): every
+// change kind crosses nodes in the NOTIFY payload.
+func TestIMAPNotifyAcrossNodes(t *testing.T) {
+	dsn := freshSchema(t)
+	a, b := openStore(t, dsn), openStore(t, dsn)
+	hash, err := auth.HashPassword("secret", auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	next := func(want string) {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
+		if !strings.HasPrefix(line, want) {
+			t.Fatalf("got %q, want %q", line, want)
+		}
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := conn.Write([]byte(s + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next("* OK")
+	send("a LOGIN alice@example.com secret")
+	next("a OK")
+	send("b NOTIFY SET (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))")
+	next("b OK")
+
+	mbs, err := a.Mailboxes(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mbs.Create(ctx, "Lists", ""); err != nil {
+		t.Fatal(err)
+	}
+	next(`* LIST (\HasNoChildren) "/" "Lists"`)
+	res, err := a.Deliver(ctx, strings.NewReader("Subject: from A\r\n\r\nhello B\r\n"), []store.Target{{Account: "alice@example.com", Mailbox: "Lists"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	next(`* STATUS "Lists" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY `)
+	if err := mbs.SetSubscribed(ctx, "Lists", true); err != nil {
+		t.Fatal(err)
+	}
+	next(`* LIST (\HasNoChildren \Subscribed) "/" "Lists"`)
+	send("c LOGOUT")
+	next("* BYE")
+}

@@ -412,11 +412,21 @@ func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed b
 		return err
 	}
 	return m.s.write(ctx, func(w *wtx) error {
+		var tag pgconn.CommandTag
+		var err error
 		if subscribed {
-			return w.subscribe(m.acc.ID, name)
+			tag, err = w.exec("INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.acc.ID, name)
+		} else {
+			tag, err = w.exec("DELETE FROM subscriptions WHERE account_id = $1 AND name = $2", m.acc.ID, name)
 		}
-		_, err := w.exec("DELETE FROM subscriptions WHERE account_id = $1 AND name = $2", m.acc.ID, name)
-		return err
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() > 0 {
+			// Only a real change is announced (RFC 5465 §5.5 watchers).
+			w.publish(m.acc.Name, store.Change{Kind: store.SubscriptionChanged, Mailbox: name})
+		}
+		return nil
 	})
 }
 

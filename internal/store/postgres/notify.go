@@ -20,7 +20,8 @@ import (
 // rolled-back change is never announced.
 //
 // Payload: "<account>|<kind>|<mailboxID>|<modseq>|<name>|<token>" with
-// kind one of changed, created, deleted, renamed. '%' and '|' in the
+// kind one of changed, created, deleted, renamed, subscribed (a
+// subscription was added or removed; mailboxID 0, name the subscription). '%' and '|' in the
 // account and the name are percent-encoded (%25, %7C). A payload that
 // would pass maxPayload is sent without the name; the receiving node looks
 // the name up by mailbox ID.
@@ -51,10 +52,11 @@ func channelFor(schema string) string {
 const maxPayload = 7900
 
 var kindNames = map[store.ChangeKind]string{
-	store.MailboxChanged: "changed",
-	store.MailboxCreated: "created",
-	store.MailboxDeleted: "deleted",
-	store.MailboxRenamed: "renamed",
+	store.MailboxChanged:      "changed",
+	store.MailboxCreated:      "created",
+	store.MailboxDeleted:      "deleted",
+	store.MailboxRenamed:      "renamed",
+	store.SubscriptionChanged: "subscribed",
 }
 
 var payloadEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -455,11 +455,21 @@ func (m *mailboxes) SetSubscribed(ctx context.Context, name string, subscribed b
 		return err
 	}
 	return m.s.write(ctx, func(w *wtx) error {
+		var res sql.Result
+		var err error
 		if subscribed {
-			return w.subscribe(m.acc.ID, name)
+			res, err = w.exec("INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)", m.acc.ID, name)
+		} else {
+			res, err = w.exec("DELETE FROM subscriptions WHERE account_id = ? AND name = ?", m.acc.ID, name)
 		}
-		_, err := w.exec("DELETE FROM subscriptions WHERE account_id = ? AND name = ?", m.acc.ID, name)
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			// Only a real change is announced (RFC 5465 §5.5 watchers).
+			w.publish(m.acc.Name, store.Change{Kind: store.SubscriptionChanged, Mailbox: name})
+		}
+		return nil
 	})
 }
 

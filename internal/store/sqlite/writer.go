@@ -85,6 +85,9 @@ type event struct {
 // carries is the mailbox's HIGHESTMODSEQ, noted for the cache too.
 func (w *wtx) publish(account string, c store.Change) {
 	w.events = append(w.events, event{account, c})
+	if c.Kind == store.SubscriptionChanged {
+		return // no mailbox, no HIGHESTMODSEQ
+	}
 	if c.Kind == store.MailboxDeleted {
 		w.hms = append(w.hms, hmsNote{id: c.MailboxID, gone: true})
 	} else {

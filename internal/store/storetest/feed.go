@@ -125,6 +125,31 @@ func testChangeFeed(t *testing.T, s store.Store) {
 		t.Errorf("delete event %+v", c)
 	}
 
+	// Subscriptions: a real change is announced, a repeated one is not.
+	if err := mbs.SetSubscribed(ctx, "Lists/Go", true); err != nil {
+		t.Fatal(err)
+	}
+	c = WaitChange(t, w, "subscribe", func(c store.Change) bool { return c.Kind == store.SubscriptionChanged })
+	if c.Mailbox != "Lists/Go" {
+		t.Errorf("subscribe event %+v", c)
+	}
+	if err := mbs.SetSubscribed(ctx, "Lists/Go", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := mbs.SetSubscribed(ctx, "Lists/Go", false); err != nil {
+		t.Fatal(err)
+	}
+	c = WaitChange(t, w, "unsubscribe", func(c store.Change) bool { return true })
+	if c.Kind != store.SubscriptionChanged || c.Mailbox != "Lists/Go" {
+		t.Errorf("after a repeated subscribe and an unsubscribe, next event %+v, want one SubscriptionChanged", c)
+	}
+	if err := mbs.SetSubscribed(ctx, "Lists/Go", false); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok, _ := NextChange(w, time.After(50*time.Millisecond)); ok {
+		t.Errorf("unsubscribing a name not subscribed announced %+v", c)
+	}
+
 	// Bob saw none of it.
 	if c, ok, _ := NextChange(bobW, time.After(50*time.Millisecond)); ok {
 		t.Errorf("bob got alice's event %+v", c)
