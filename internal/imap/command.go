@@ -162,6 +162,10 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return &QuotaRootArgs{Root: r.astring("quota root")}
 	case "SETQUOTA":
 		return r.parseSetQuota()
+	case "GETMETADATA":
+		return r.parseGetMetadata() // parse_metadata.go
+	case "SETMETADATA":
+		return r.parseSetMetadata()
 	case "COMPRESS":
 		r.sp()
 		return &CompressArgs{Mechanism: strings.ToUpper(r.atom("compression mechanism"))}
