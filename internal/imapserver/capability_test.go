@@ -43,6 +43,8 @@ var capabilityTests = map[string]string{
 	"APPENDLIMIT":        "TestAppendLimits",
 	"STARTTLS":           "TestStartTLS",
 	"LOGINDISABLED":      "TestLoginDisabled",
+	"METADATA":           "TestMetadata",
+	"METADATA-SERVER":    "TestMetadataServer",
 }
 
 // testFunctions lists the Test functions of this package's test files.
