@@ -23,6 +23,8 @@ func FuzzReadCommand(f *testing.F) {
 		"a SELECT INBOX (QRESYNC (1 2 3:4 (1 5)))\r\n",
 		"a LIST (SUBSCRIBED) \"\" (% \"x\") RETURN (STATUS (MESSAGES))\r\n",
 		"a LOGIN {3}\r\nbob {2+}\r\npw\r\n",
+		"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/comment \"/private/a b\")\r\n",
+		"a SETMETADATA INBOX (/private/a ~{3+}\r\na\x00b /shared/b NIL /private/c {2}\r\nxy)\r\n",
 	} {
 		f.Add([]byte(s))
 	}
