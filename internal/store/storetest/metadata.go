@@ -299,3 +299,37 @@ func testMetadataFeed(t *testing.T, s store.Store) {
 		t.Errorf("next event after a refused write: %+v, want /private/after", c)
 	}
 }
+
+// testMetadataLimitsConcurrent: writers racing to add entries never leave
+// more than the bound (each checks the count its own write leaves, so the
+// driver must serialise them; PostgreSQL across connections).
+func testMetadataLimitsConcurrent(t *testing.T, s store.Store) {
+	md := metadataOf(t, s)
+	newAccount(t, s, "alice@example.com")
+	const a = "alice@example.com"
+	const bound, writers = 5, 12
+	lim := store.MetadataLimits{MaxEntries: bound, MaxTotalSize: 1 << 20}
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		go func() {
+			errs <- setMeta(t, md, a, "INBOX", lim, fmt.Sprintf("/private/w%d", i), "v")
+		}()
+	}
+	ok := 0
+	for i := 0; i < writers; i++ {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, store.ErrMetadataTooMany):
+		default:
+			t.Errorf("writer: %v", err)
+		}
+	}
+	es, err := md.GetMetadata(ctx, a, "INBOX", []string{"/private"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != bound || len(es) != bound {
+		t.Errorf("%d writers succeeded and %d entries are stored; want %d and %d", ok, len(es), bound, bound)
+	}
+}

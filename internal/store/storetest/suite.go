@@ -59,6 +59,7 @@ var Tests = []Test{
 	{"ChangesSeeReturnedWrites", testChangesSeeReturnedWrites},
 	{"MetadataSetGet", testMetadataSetGet},
 	{"MetadataLimits", testMetadataLimits},
+	{"MetadataLimitsConcurrent", testMetadataLimitsConcurrent},
 	{"MetadataFollowsMailbox", testMetadataFollowsMailbox},
 	{"MetadataFeed", testMetadataFeed},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
