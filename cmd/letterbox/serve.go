@@ -219,6 +219,13 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 				IdleTimeout:     cfg.IMAP.IdleTimeout,
 				CommandTimeout:  cfg.IMAP.CommandTimeout,
 			},
+			Metadata: imapserver.MetadataOptions{
+				MaxValueSize:  int64(cfg.IMAP.MetadataMaxValueSize),
+				MaxEntries:    cfg.IMAP.MetadataMaxEntries,
+				MaxTotalSize:  int64(cfg.IMAP.MetadataMaxTotalSize),
+				ServerAdmin:   cfg.IMAP.MetadataServerAdmin,
+				ServerComment: cfg.IMAP.MetadataServerComment,
+			},
 			Logger: log.With("component", "imap"),
 		})
 		eps = append(eps,

@@ -43,8 +43,9 @@ const namespaceConf = `namespace inbox {
 func startDovecot(t *testing.T) endpoint {
 	t.Helper()
 	s := dovecottest.StartT(t, dovecottest.Options{
-		Users:  map[string]string{testUser: testPass},
-		Config: namespaceConf,
+		Users: map[string]string{testUser: testPass},
+		// METADATA (RFC 5464), as letterbox has it.
+		Config: namespaceConf + "\nmail_attribute_dict = file:%h/dovecot-attributes\nprotocol imap {\n  imap_metadata = yes\n}\n",
 		// INTERNALDATE in Maildir keeps no zone: Dovecot answers in local
 		// time. UTC makes its answers comparable with the +0000 dates we
 		// APPEND.

@@ -246,6 +246,30 @@ func imapScripts() []imapScript {
 			// in each case. (EXPUNGE after EXAMINE: both OK, nothing
 			// removed.)
 			allowed: "letterbox stricter than Dovecot: STORE without flags, NOOP with arguments (BAD, RFC 3501 §9); STORE after EXAMINE (NO, RFC 3501 §6.3.2)"},
+		{name: "METADATA", cmds: []string{
+			`SETMETADATA INBOX (/private/comment "hello" /Shared/Comment ` + lit("two words") + `)`,
+			"GETMETADATA INBOX (/private/comment /shared/comment /private/none)",
+			"GETMETADATA INBOX /PRIVATE/Comment",
+			"GETMETADATA (MAXSIZE 5) INBOX (/private/comment /shared/comment)",
+			`SETMETADATA INBOX (/private/a "1" /private/a/b "22" /private/a/b/c "333" /private/ab "x")`,
+			"GETMETADATA (DEPTH 0) INBOX /private/a", "GETMETADATA (DEPTH 1) INBOX /private/a",
+			"GETMETADATA (DEPTH 1) INBOX /private/nothing",
+			"SETMETADATA INBOX (/private/a/b NIL /private/never NIL)", "GETMETADATA (DEPTH infinity) INBOX /private/a",
+			`SETMETADATA INBOX (/private/empty "")`, "GETMETADATA INBOX /private/empty",
+			"GETMETADATA Sent /private/specialuse", "GETMETADATA INBOX /private/specialuse",
+			`SETMETADATA Sent (/private/specialuse "\\Trash")`,
+			`GETMETADATA "" (/shared/admin /shared/comment)`, `SETMETADATA "" (/shared/comment "x")`,
+			`SETMETADATA "" (/private/theme "dark")`, `GETMETADATA "" /private/theme`,
+			"GETMETADATA nonexistent /private/comment", `SETMETADATA nonexistent (/private/comment "x")`,
+			"CREATE md", `SETMETADATA md (/private/comment "md")`, "RENAME md md2", "GETMETADATA md2 /private/comment",
+			"DELETE md2", "CREATE md2", "GETMETADATA md2 /private/comment",
+			"GETMETADATA INBOX /private/a*b", "GETMETADATA INBOX /private//x", "GETMETADATA INBOX /private/x/",
+			"GETMETADATA INBOX private/x", "GETMETADATA INBOX /other/x", "GETMETADATA (DEPTH 2) INBOX /private",
+			"GETMETADATA (FOO 1) INBOX /private", `SETMETADATA INBOX (/private/ok "1" /bad "2")`, "GETMETADATA INBOX /private/ok",
+		}},
+		{name: "METADATA DEPTH infinity", cmds: []string{
+			`SETMETADATA INBOX (/private/d "1" /private/d/e "22" /private/d/e/f "333")`, "GETMETADATA (DEPTH infinity) INBOX /private/d"},
+			allowed: "order of the entries in a METADATA response: Dovecot's dictionary order, letterbox sorted by name; RFC 5464 §4.2 sets none"},
 		{name: "errors without a usable tag", cmds: []string{raw("\r\n", "* "), raw("*\r\n", "* "), raw("a99\r\n", "a99 "), raw("+ NOOP\r\n", "* BAD"), "NOOP"}},
 	}
 }

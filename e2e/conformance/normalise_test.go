@@ -67,6 +67,12 @@ func normaliseIMAP(cmd string, resps []string) []string {
 		if strings.HasPrefix(r, "* LSUB ") {
 			r = specialUse.ReplaceAllString(r, "")
 		}
+		// METADATA values are nstring / literal8 (RFC 5464 §5): Dovecot
+		// sends every value as a literal, letterbox quotes what it can.
+		// And the mailbox is an astring, quoted or not (RFC 3501 §9).
+		if strings.HasPrefix(r, "* METADATA ") {
+			r = normaliseMetadata(r)
+		}
 		// A non-UID STORE may carry UID in its FETCH responses: extra
 		// FETCH data is always allowed (RFC 3501 §7.4.2, §6.4.6).
 		if verb == "STORE" {
@@ -111,6 +117,40 @@ func normaliseIMAP(cmd string, resps []string) []string {
 	}
 	return out
 }
+
+// normaliseMetadata writes a METADATA response's mailbox quoted and each
+// literal value that could be a quoted string as one.
+func normaliseMetadata(r string) string {
+	rest := r[len("* METADATA "):]
+	if !strings.HasPrefix(rest, `"`) {
+		name, tail, _ := strings.Cut(rest, " ")
+		rest = strconv.Quote(name) + " " + tail
+	}
+	var b strings.Builder
+	b.WriteString("* METADATA ")
+	for {
+		m := metadataLiteral.FindStringSubmatchIndex(rest)
+		if m == nil {
+			b.WriteString(rest)
+			return b.String()
+		}
+		n, _ := strconv.Atoi(rest[m[2]:m[3]])
+		if m[1]+n > len(rest) {
+			b.WriteString(rest)
+			return b.String()
+		}
+		val := rest[m[1] : m[1]+n]
+		b.WriteString(rest[:m[0]])
+		if strings.ContainsAny(val, "\r\n\x00") || strings.IndexFunc(val, func(c rune) bool { return c >= 0x80 }) >= 0 {
+			b.WriteString(rest[m[0] : m[1]+n])
+		} else {
+			b.WriteString(strconv.Quote(val))
+		}
+		rest = rest[m[1]+n:]
+	}
+}
+
+var metadataLiteral = regexp.MustCompile(`\{(\d+)\}\r\n`)
 
 var (
 	capabilityCode = regexp.MustCompile(`\[CAPABILITY [^\]]*\] ?`)

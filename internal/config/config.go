@@ -116,6 +116,14 @@ type IMAP struct {
 	MaxConnectionsPerUser int           `toml:"max_connections_per_user"`
 	IdleTimeout           time.Duration `toml:"idle_timeout"`
 	CommandTimeout        time.Duration `toml:"command_timeout"`
+	// METADATA (RFC 5464): largest value, most entries per mailbox (and
+	// of the server entries of an account), most octets per account; the
+	// server's /shared/admin and /shared/comment ("" answers NIL).
+	MetadataMaxValueSize  Size   `toml:"metadata_max_value_size"`
+	MetadataMaxEntries    int    `toml:"metadata_max_entries"`
+	MetadataMaxTotalSize  Size   `toml:"metadata_max_total_size"`
+	MetadataServerAdmin   string `toml:"metadata_server_admin"`
+	MetadataServerComment string `toml:"metadata_server_comment"`
 }
 
 // Auth is password hashing and failed-login throttling, shared by every
@@ -188,6 +196,9 @@ func Defaults() Config {
 			MaxConnectionsPerUser: 50,
 			IdleTimeout:           30 * time.Minute,
 			CommandTimeout:        5 * time.Minute,
+			MetadataMaxValueSize:  64 * KiB,
+			MetadataMaxEntries:    100,
+			MetadataMaxTotalSize:  1 * MiB,
 		},
 		Auth: Auth{
 			FailureDelay:     time.Second,

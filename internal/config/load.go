@@ -158,6 +158,9 @@ func (c Config) Validate() error {
 	positiveInt("imap.max_connections_per_user", c.IMAP.MaxConnectionsPerUser)
 	positiveDur("imap.idle_timeout", c.IMAP.IdleTimeout)
 	positiveDur("imap.command_timeout", c.IMAP.CommandTimeout)
+	positiveSize("imap.metadata_max_value_size", c.IMAP.MetadataMaxValueSize)
+	positiveInt("imap.metadata_max_entries", c.IMAP.MetadataMaxEntries)
+	positiveSize("imap.metadata_max_total_size", c.IMAP.MetadataMaxTotalSize)
 	if c.Auth.FailureDelay < 0 {
 		bad("auth.failure_delay", "must not be negative")
 	}

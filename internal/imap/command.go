@@ -164,6 +164,10 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseSetQuota()
 	case "NOTIFY":
 		return r.parseNotify()
+	case "GETMETADATA":
+		return r.parseGetMetadata() // parse_metadata.go
+	case "SETMETADATA":
+		return r.parseSetMetadata()
 	case "COMPRESS":
 		r.sp()
 		return &CompressArgs{Mechanism: strings.ToUpper(r.atom("compression mechanism"))}

@@ -24,6 +24,8 @@ func FuzzReadCommand(f *testing.F) {
 		"a LIST (SUBSCRIBED) \"\" (% \"x\") RETURN (STATUS (MESSAGES))\r\n",
 		"a LOGIN {3}\r\nbob {2+}\r\npw\r\n",
 		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]) MessageExpunge)) (subtree (Lists {4+}\r\nWork) (MessageNew MessageExpunge FlagChange)) (personal NONE)\r\n",
+		"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/comment \"/private/a b\")\r\n",
+		"a SETMETADATA INBOX (/private/a ~{3+}\r\na\x00b /shared/b NIL /private/c {2}\r\nxy)\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // The capability list lives here and only here. Every name in it is
@@ -39,6 +40,10 @@ var baseCapabilities = []string{
 	"NOTIFY",        // RFC 5465
 }
 
+// metadataCapabilities are advertised when the store keeps METADATA
+// entries (store.Metadata): mailbox and server entries (RFC 5464 §1).
+var metadataCapabilities = []string{"METADATA", "METADATA-SERVER"}
+
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):
 // STARTTLS while it can be used, LOGINDISABLED and no AUTH=PLAIN where
 // plaintext authentication is not allowed (RFC 3501 §6.2.3, §11.1),
@@ -47,6 +52,9 @@ func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
+	if _, ok := s.srv.opts.Store.(store.Metadata); ok {
+		caps = append(caps, metadataCapabilities...)
+	}
 	if s.state == stateNotAuthenticated {
 		if s.srv.opts.TLS != nil && !s.c.tls {
 			caps = append(caps, "STARTTLS")

@@ -44,6 +44,8 @@ var capabilityTests = map[string]string{
 	"STARTTLS":           "TestStartTLS",
 	"LOGINDISABLED":      "TestLoginDisabled",
 	"NOTIFY":             "TestNotify",
+	"METADATA":           "TestMetadata",
+	"METADATA-SERVER":    "TestMetadataServer",
 }
 
 // testFunctions lists the Test functions of this package's test files.

@@ -74,9 +74,13 @@ func (c *conn) setupCodec() {
 			if cmd == "APPEND" {
 				return c.srv.opts.MaxMessageSize
 			}
+			if cmd == "SETMETADATA" {
+				// A longer value literal gets NO [METADATA MAXSIZE n].
+				return c.srv.opts.Metadata.MaxValueSize
+			}
 			return lim.MaxLiteralSize
 		},
-		MaxCommandSize: max(int64(lim.MaxLineLength)*4, lim.MaxLiteralSize*4, int64(imap.DefaultMaxCommandSize)),
+		MaxCommandSize: max(int64(lim.MaxLineLength)*4, lim.MaxLiteralSize*4, c.srv.opts.Metadata.MaxValueSize*4, int64(imap.DefaultMaxCommandSize)),
 		Continue: func() error {
 			c.w.Continuation("Ready")
 			return c.flush()

@@ -31,7 +31,9 @@ type Options struct {
 	// MaxMessageSize bounds APPEND (RFC 7889 APPENDLIMIT); default 50 MiB.
 	MaxMessageSize int64
 	Limits         Limits
-	Logger         *slog.Logger
+	// Metadata bounds and fills METADATA (RFC 5464, metadata.go).
+	Metadata MetadataOptions
+	Logger   *slog.Logger
 }
 
 // Limits bound what one client may make the server do.
@@ -86,6 +88,7 @@ func (o *Options) setDefaults() {
 	if o.Limits.CommandTimeout <= 0 {
 		o.Limits.CommandTimeout = 5 * time.Minute
 	}
+	o.Metadata.setDefaults()
 	if o.Hostname == "" {
 		o.Hostname = "localhost"
 	}

@@ -286,6 +286,8 @@ func init() {
 		"STATUS":       {states: authenticated, run: (*session).cmdStatus},
 		"APPEND":       {states: authenticated, run: (*session).cmdAppend},
 		"IDLE":         {states: authenticated, run: (*session).cmdIdle},
+		"GETMETADATA":  {states: authenticated, run: (*session).cmdGetMetadata}, // metadata.go
+		"SETMETADATA":  {states: authenticated, run: (*session).cmdSetMetadata},
 		"CHECK":        {states: stateSelected, run: (*session).cmdNoop},
 		"CLOSE":        {states: stateSelected, run: (*session).cmdClose},
 		"UNSELECT":     {states: stateSelected, run: (*session).cmdUnselect},

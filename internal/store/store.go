@@ -348,6 +348,11 @@ const (
 	// and Rename moving subscriptions come with MailboxCreated and
 	// MailboxRenamed instead. A watcher re-reads Subscriptions.
 	SubscriptionChanged
+	// MetadataChanged: a METADATA entry of the mailbox (MailboxID 0 and
+	// Mailbox "" for the account's server entries) was set or removed;
+	// Entry names it ("" when a driver could not carry it). One event per
+	// entry written. ModSeq is 0: metadata is not message state.
+	MetadataChanged
 )
 
 // Change is one change-feed event. The feed carries signals, not data: a
@@ -359,6 +364,7 @@ type Change struct {
 	MailboxID int64
 	Mailbox   string // name (new name for MailboxRenamed)
 	ModSeq    ModSeq // highest MODSEQ of the mailbox after the change
+	Entry     string // MetadataChanged only: the entry name written
 }
 
 // Watcher receives the change feed of one account. The feed is a wake-up

@@ -26,6 +26,9 @@ func TestPayloadRoundTrip(t *testing.T) {
 		{"bob@example.com", store.Change{Kind: store.MailboxDeleted, MailboxID: 1 << 40, Mailbox: "Ünï/日本", ModSeq: 1<<63 + 5}, "n.zz"},
 		{"bob@example.com", store.Change{Kind: store.MailboxCreated, MailboxID: 3, Mailbox: "", ModSeq: 1}, ""},
 		{"bob@example.com", store.Change{Kind: store.SubscriptionChanged, Mailbox: "Lists/x|y"}, "n.1"},
+		{"bob@example.com", store.Change{Kind: store.MetadataChanged, MailboxID: 3, Mailbox: "Work|x", Entry: "/private/a|b%"}, "t.2"},
+		{"bob@example.com", store.Change{Kind: store.MetadataChanged, MailboxID: 0, Mailbox: "", Entry: "/shared/comment"}, ""},
+		{"bob@example.com", store.Change{Kind: store.MetadataChanged, MailboxID: 4, Mailbox: "INBOX"}, ""},
 	}
 	for _, c := range cases {
 		p := encodePayload(c.account, c.change, c.token)
@@ -42,6 +45,11 @@ func TestPayloadRoundTrip(t *testing.T) {
 	}
 	if _, got, token, err := decodePayload(p); err != nil || got.Mailbox != "" || got.MailboxID != 9 || token != "t.1" {
 		t.Errorf("long name: %+v %q %v", got, token, err)
+	}
+	// An entry name that does not fit is left out; the mailbox name stays.
+	longEntry := store.Change{Kind: store.MetadataChanged, MailboxID: 9, Mailbox: "INBOX", Entry: "/private/" + strings.Repeat("x", 9000)}
+	if _, got, _, err := decodePayload(encodePayload("a@b", longEntry, "")); err != nil || got.Mailbox != "INBOX" || got.Entry != "" {
+		t.Errorf("long entry: %+v %v", got, err)
 	}
 	for _, bad := range []string{"", "a|changed|1|2|x", "a|nope|1|2|x|", "a|changed|x|2|x|", "a|changed|1|-2|x|", "|changed|1|2|x|"} {
 		if _, _, _, err := decodePayload(bad); err == nil {

@@ -161,7 +161,7 @@ func (s *Store) dispatch(ctx context.Context, payload string) {
 		s.log.Warn("postgres: ignoring notification", "payload", payload, "err", err)
 		return
 	}
-	if c.Mailbox == "" && c.Kind != store.MailboxDeleted && c.Kind != store.SubscriptionChanged {
+	if c.Mailbox == "" && c.Kind != store.MailboxDeleted && c.MailboxID != 0 {
 		// The name did not fit in the payload.
 		if err := s.pool.QueryRow(ctx, "SELECT name FROM mailboxes WHERE id = $1", c.MailboxID).Scan(&c.Mailbox); err != nil {
 			s.log.Debug("postgres: mailbox name of a notification", "mailbox", c.MailboxID, "err", err)

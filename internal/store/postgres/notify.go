@@ -57,6 +57,10 @@ var kindNames = map[store.ChangeKind]string{
 	store.MailboxDeleted:      "deleted",
 	store.MailboxRenamed:      "renamed",
 	store.SubscriptionChanged: "subscribed",
+	// MetadataChanged: the name field is the mailbox name ("" for server
+	// entries), "\n" and the entry name; neither holds control
+	// characters. When that does not fit, the entry is left out.
+	store.MetadataChanged: "metadata",
 }
 
 var payloadEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
@@ -65,7 +69,14 @@ var payloadUnescaper = strings.NewReplacer("%25", "%", "%7C", "|", "%7c", "|")
 func encodePayload(account string, c store.Change, token string) string {
 	head := payloadEscaper.Replace(account) + "|" + kindNames[c.Kind] + "|" +
 		strconv.FormatInt(c.MailboxID, 10) + "|" + strconv.FormatUint(uint64(c.ModSeq), 10) + "|"
-	p := head + payloadEscaper.Replace(c.Mailbox) + "|" + token
+	name := c.Mailbox
+	if c.Kind == store.MetadataChanged && c.Entry != "" {
+		name += "\n" + c.Entry
+	}
+	p := head + payloadEscaper.Replace(name) + "|" + token
+	if len(p) > maxPayload && name != c.Mailbox {
+		p = head + payloadEscaper.Replace(c.Mailbox) + "|" + token
+	}
 	if len(p) > maxPayload {
 		return head + "|" + token
 	}
@@ -97,5 +108,8 @@ func decodePayload(p string) (account string, c store.Change, token string, err 
 		return "", c, "", errBadPayload
 	}
 	c = store.Change{Kind: store.ChangeKind(kind), MailboxID: id, ModSeq: store.ModSeq(ms), Mailbox: payloadUnescaper.Replace(f[4])}
+	if c.Kind == store.MetadataChanged {
+		c.Mailbox, c.Entry, _ = strings.Cut(c.Mailbox, "\n")
+	}
 	return payloadUnescaper.Replace(f[0]), c, f[5], nil
 }

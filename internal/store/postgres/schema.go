@@ -53,6 +53,8 @@ import (
 //     computed at delivery with the structure; see search.go), going with
 //     its blob. Bodies stored earlier have none and are searched the slow
 //     way.
+//
+// Version 4: mailbox_metadata and server_metadata (metadata.go).
 var migrations = []string{
 	`
 CREATE TABLE IF NOT EXISTS meta (
@@ -149,6 +151,7 @@ CREATE TABLE blob_textsigs (
 	sig     bytea NOT NULL
 );
 `,
+	metadataMigration, // metadata.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

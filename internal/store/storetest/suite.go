@@ -57,6 +57,11 @@ var Tests = []Test{
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
 	{"ChangesSeeReturnedWrites", testChangesSeeReturnedWrites},
+	{"MetadataSetGet", testMetadataSetGet},
+	{"MetadataLimits", testMetadataLimits},
+	{"MetadataLimitsConcurrent", testMetadataLimitsConcurrent},
+	{"MetadataFollowsMailbox", testMetadataFollowsMailbox},
+	{"MetadataFeed", testMetadataFeed},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
