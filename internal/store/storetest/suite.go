@@ -57,6 +57,7 @@ var Tests = []Test{
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
 	{"ChangesSeeReturnedWrites", testChangesSeeReturnedWrites},
+	{"LoginHistory", testLoginHistory},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
