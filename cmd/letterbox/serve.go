@@ -99,7 +99,10 @@ func serve(e *env, args []string) error {
 		FailureDelay:     failureDelay,
 		MaxFailureDelay:  max(s.cfg.Auth.MaxFailureDelay, time.Nanosecond),
 		MaxFailuresPerIP: s.cfg.Auth.MaxFailuresPerIP,
+		FailureRate:      s.cfg.Auth.FailureRate,
+		SprayAccounts:    s.cfg.Auth.SprayAccounts,
 		Window:           s.cfg.Auth.FailureWindow,
+		KnownLoginFor:    s.cfg.Auth.KnownLoginFor,
 		Logger:           log.With("component", "auth"),
 
 		MaxConcurrentHashes: s.cfg.Auth.MaxConcurrentHashes,

@@ -20,11 +20,21 @@ var (
 	ErrThrottled = errors.New("auth: too many failed logins, try again later")
 )
 
+// Attempt is one login: who, from where, with what password, and (for
+// the log line every attempt leaves) over which protocol and mechanism.
+type Attempt struct {
+	Remote    netip.Addr
+	Username  string
+	Password  string
+	Protocol  string // "imap", "pop3", "smtp", "jmap"
+	Mechanism string // "LOGIN", "PLAIN", "USER", …
+}
+
 // Authenticator checks a login. Front ends depend on this interface only.
 type Authenticator interface {
-	// Authenticate checks username/password for a client at remote. On
-	// failure it sleeps a short, growing delay before returning (the delay is
-	// the throttle); it returns ErrThrottled without checking the password
-	// when remote has failed too often recently.
-	Authenticate(ctx context.Context, remote netip.Addr, username, password string) (store.Account, error)
+	// Authenticate checks a login attempt. A failed attempt answers after
+	// a short delay (the cost to the guesser); ErrThrottled comes without
+	// a password check when the account or the remote has failed too
+	// often recently (see throttle.go for the policy).
+	Authenticate(ctx context.Context, a Attempt) (store.Account, error)
 }

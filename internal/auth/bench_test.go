@@ -141,7 +141,7 @@ func BenchmarkLogin(b *testing.B) {
 			b.Run(bs.name+"/"+mode, func(b *testing.B) {
 				svc := New(benchStore(b, 1, bs.params), bs.opts)
 				for range 2 { // warm-up, as in BenchmarkHash
-					if _, err := svc.Authenticate(ctx, remote, "u0@example.com", "pw"); err != nil {
+					if _, err := svc.Authenticate(ctx, Attempt{Remote: remote, Username: "u0@example.com", Password: "pw"}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -153,7 +153,7 @@ func BenchmarkLogin(b *testing.B) {
 						b.StartTimer()
 					}
 					t0, c := time.Now(), cpuTime()
-					if _, err := svc.Authenticate(ctx, remote, "u0@example.com", "pw"); err != nil {
+					if _, err := svc.Authenticate(ctx, Attempt{Remote: remote, Username: "u0@example.com", Password: "pw"}); err != nil {
 						b.Fatal(err)
 					}
 					spent += time.Since(t0)
@@ -176,7 +176,7 @@ func BenchmarkLogin(b *testing.B) {
 					defer wg.Done()
 					user := fmt.Sprintf("u%d@example.com", w)
 					for next.Add(1) <= int64(b.N) {
-						if _, err := svc.Authenticate(ctx, remote, user, "pw"); err != nil {
+						if _, err := svc.Authenticate(ctx, Attempt{Remote: remote, Username: user, Password: "pw"}); err != nil {
 							b.Error(err)
 							return
 						}
@@ -213,7 +213,7 @@ func BenchmarkLoginBurst50(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						if _, err := svc.Authenticate(ctx, remote, fmt.Sprintf("u%d@example.com", i), "pw"); err != nil {
+						if _, err := svc.Authenticate(ctx, Attempt{Remote: remote, Username: fmt.Sprintf("u%d@example.com", i), Password: "pw"}); err != nil {
 							b.Error(err)
 						}
 					}()

@@ -36,7 +36,7 @@ func newCachedService(t *testing.T, st *accountStore, clock *fakeClock, opts Opt
 }
 
 func login(svc *Service, user, pw string) error {
-	_, err := svc.Authenticate(context.Background(), realUser, user, pw)
+	_, err := svc.Authenticate(context.Background(), Attempt{Remote: realUser, Username: user, Password: pw})
 	return err
 }
 
@@ -69,18 +69,21 @@ func TestCacheNeverAcceptsWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, pw := range []string{"Wonderland", "wonderland ", "wonderlan", "guess"} {
+		clock.Advance(time.Hour) // past the pair's wait
 		if err := login(svc, "alice@example.com", pw); !errors.Is(err, ErrInvalidCredentials) {
 			t.Fatalf("wrong password %q after a cached login: %v", pw, err)
 		}
-		// Each wrong password is a real hash and a real failure: the
-		// delay grows as without the cache.
+		// Each wrong password is a real hash and a real failure: it
+		// costs the failure delay, as without the cache.
 		if n := hashes.Load(); n != int64(i+2) {
 			t.Fatalf("after %d wrong passwords: %d hashes", i+1, n)
 		}
-		if s := clock.slept(); len(s) != 1 || s[0] != time.Duration(i+1)*time.Second {
+		if s := clock.slept(); len(s) != 1 || s[0] != time.Second {
 			t.Fatalf("wrong password %d slept %v", i+1, s)
 		}
+		clock.slept()
 	}
+	clock.Advance(time.Hour)
 	// Failures were not remembered as anything: the same wrong password
 	// hashes again.
 	before := hashes.Load()
@@ -228,13 +231,13 @@ func TestCachedLoginDoesNotBypassBlock(t *testing.T) {
 	clock := newFakeClock()
 	svc := newCachedService(t, st, clock, Options{})
 	ctx := context.Background()
-	if _, err := svc.Authenticate(ctx, attacker, "alice@example.com", "wonderland"); err != nil {
+	if _, err := svc.Authenticate(ctx, Attempt{Remote: attacker, Username: "alice@example.com", Password: "wonderland"}); err != nil {
 		t.Fatal(err) // now cached
 	}
 	for range 5 {
-		svc.Authenticate(ctx, attacker, "alice@example.com", "guess")
+		svc.Authenticate(ctx, Attempt{Remote: attacker, Username: "alice@example.com", Password: "guess"})
 	}
-	if _, err := svc.Authenticate(ctx, attacker, "alice@example.com", "wonderland"); !errors.Is(err, ErrThrottled) {
+	if _, err := svc.Authenticate(ctx, Attempt{Remote: attacker, Username: "alice@example.com", Password: "wonderland"}); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("blocked remote with a cached password: %v, want ErrThrottled", err)
 	}
 	if err := login(svc, "alice@example.com", "wonderland"); err != nil {
@@ -306,7 +309,7 @@ func TestJoinedLoginSurvivesLeaderCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	leader := make(chan error)
 	go func() {
-		_, err := svc.Authenticate(ctx, realUser, "alice@example.com", "wonderland")
+		_, err := svc.Authenticate(ctx, Attempt{Remote: realUser, Username: "alice@example.com", Password: "wonderland"})
 		leader <- err
 	}()
 	waitFor(t, "leader to queue", func() bool { return svc.hashes.waiting() == 1 })
@@ -408,7 +411,7 @@ func TestOutdatedHashIsRehashedOnLogin(t *testing.T) {
 	clock := newFakeClock()
 	svc := newCachedService(t, st, clock, Options{})
 	hashes := countHashes(svc)
-	acct, err := svc.Authenticate(context.Background(), realUser, "alice@example.com", "wonderland")
+	acct, err := svc.Authenticate(context.Background(), Attempt{Remote: realUser, Username: "alice@example.com", Password: "wonderland"})
 	if err != nil {
 		t.Fatal(err)
 	}

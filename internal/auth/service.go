@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"runtime"
 	"strings"
 	"time"
@@ -20,17 +19,32 @@ type Options struct {
 	// the same time as known ones. Zero: DefaultParams. Use the same
 	// parameters as for real accounts.
 	Params Params
-	// FailureDelay is the delay a failed attempt costs, multiplied by the
-	// number of recent failures of its remote or account. Zero: 1s.
+	// FailureDelay is what the first failure of an account from a remote
+	// costs: the failed attempt's answer waits that long, and the pair's
+	// next password check waits that long, doubled per further failure
+	// within Window. Zero: 1s. Negative: no delay (tests).
 	FailureDelay time.Duration
-	// MaxFailureDelay caps the delay of one failed attempt. Zero: 8×FailureDelay.
+	// MaxFailureDelay caps the wait of a failing account and remote pair.
+	// Zero: 60s.
 	MaxFailureDelay time.Duration
-	// MaxFailuresPerIP failures within Window block a remote (IPv4
-	// address or IPv6 /64) for Window. Zero: 10.
+	// MaxFailuresPerIP is the burst of failed checks a remote (IPv4
+	// address or IPv6 /64) may have before FailureRate limits it. Zero: 10.
 	MaxFailuresPerIP int
+	// FailureRate is how many failed checks per second a remote earns
+	// back. Zero: 0.3.
+	FailureRate float64
+	// SprayAccounts: failures against this many different account names
+	// from one remote within Window block the remote for Window (known
+	// pairs excepted). Zero: 5.
+	SprayAccounts int
 	// Window is the sliding window failures are counted in, and how long a
-	// remote stays blocked. Zero: 10 minutes.
+	// spraying remote stays blocked. Zero: 10 minutes.
 	Window time.Duration
+	// KnownLoginFor is how long a successful login of an account from a
+	// remote makes that pair known: a known pair skips the remote's limits
+	// (FailureRate, SprayAccounts). Zero: 30 days. Kept across restarts
+	// when the store implements store.LoginHistory.
+	KnownLoginFor time.Duration
 	// MaxConcurrentHashes bounds password hashes running at once (each
 	// holds the memory of its parameters); further logins queue in arrival
 	// order and give up when their context ends. Zero: runtime.NumCPU().
@@ -54,7 +68,8 @@ type Options struct {
 	// Sleep waits d or until ctx is done. Nil: a real timer. Tests pass a
 	// fake that advances their clock.
 	Sleep func(ctx context.Context, d time.Duration)
-	// Logger receives one line per failed or throttled login. Nil: discard.
+	// Logger receives one line per login attempt (see logAttempt). Nil:
+	// discard.
 	Logger *slog.Logger
 }
 
@@ -64,6 +79,7 @@ type Service struct {
 	store    store.Store
 	opts     Options
 	throttle *throttle
+	known    *knownLogins
 	hashes   *hashLimiter // bounds and queues running hashes
 	cache    *loginCache  // nil when Options.CacheTTL < 0
 	dummy    string       // PHC hash checked for unknown users
@@ -93,13 +109,22 @@ func New(s store.Store, opts Options) *Service {
 		opts.FailureDelay = time.Second
 	}
 	if opts.MaxFailureDelay == 0 {
-		opts.MaxFailureDelay = 8 * opts.FailureDelay
+		opts.MaxFailureDelay = 60 * time.Second
 	}
 	if opts.MaxFailuresPerIP <= 0 {
 		opts.MaxFailuresPerIP = 10
 	}
+	if opts.FailureRate <= 0 {
+		opts.FailureRate = 0.3
+	}
+	if opts.SprayAccounts <= 0 {
+		opts.SprayAccounts = 5
+	}
 	if opts.Window <= 0 {
 		opts.Window = 10 * time.Minute
+	}
+	if opts.KnownLoginFor <= 0 {
+		opts.KnownLoginFor = 30 * 24 * time.Hour
 	}
 	if opts.MaxConcurrentHashes <= 0 {
 		opts.MaxConcurrentHashes = runtime.NumCPU()
@@ -127,13 +152,22 @@ func New(s store.Store, opts Options) *Service {
 		log.Error("cannot make dummy password hash", "err", err)
 	}
 	svc := &Service{
-		store:    s,
-		opts:     opts,
-		throttle: newThrottle(opts.Window, opts.MaxFailuresPerIP, opts.MaxTrackedRemotes),
-		hashes:   newHashLimiter(opts.MaxConcurrentHashes),
-		dummy:    dummy,
-		log:      log,
-		verify:   VerifyPassword,
+		store: s,
+		opts:  opts,
+		throttle: newThrottle(throttleOptions{
+			window:        opts.Window,
+			baseDelay:     max(opts.FailureDelay, 0),
+			maxPairDelay:  max(opts.MaxFailureDelay, 0),
+			rate:          opts.FailureRate,
+			burst:         opts.MaxFailuresPerIP,
+			sprayAccounts: opts.SprayAccounts,
+			maxKeys:       opts.MaxTrackedRemotes,
+		}),
+		known:  newKnownLogins(s, opts.KnownLoginFor, opts.MaxTrackedRemotes),
+		hashes: newHashLimiter(opts.MaxConcurrentHashes),
+		dummy:  dummy,
+		log:    log,
+		verify: VerifyPassword,
 	}
 	if opts.CacheTTL > 0 {
 		svc.cache = newLoginCache(opts.CacheTTL, opts.CacheSize, opts.Now)
@@ -184,40 +218,79 @@ func (s *Service) SetPassword(ctx context.Context, username, pw string) error {
 }
 
 // Authenticate implements Authenticator.
-func (s *Service) Authenticate(ctx context.Context, remote netip.Addr, username, password string) (store.Account, error) {
-	name := NormalizeUsername(username)
-	if !s.throttle.begin(s.opts.Now(), remote) {
-		s.log.Warn("login throttled", "remote", remote, "user", name)
+func (s *Service) Authenticate(ctx context.Context, a Attempt) (store.Account, error) {
+	name := NormalizeUsername(a.Username)
+	now := s.opts.Now()
+	rk := remoteKey(a.Remote)
+	known := false
+	if name != "" && s.throttle.needsKnown(now, a.Remote) {
+		known = s.known.has(ctx, name, rk, now)
+	}
+	v, wait := s.throttle.begin(now, a.Remote, name, known)
+	if v != admitted {
+		s.logAttempt(a, name, "throttled", v.String(), wait)
+		s.opts.Sleep(ctx, min(max(s.opts.FailureDelay, 0), wait))
 		return store.Account{}, ErrThrottled
 	}
-	acct, ok, err := s.check(ctx, name, password)
+	acct, ok, err := s.check(ctx, name, a.Password)
 	if err != nil {
-		s.throttle.end(s.opts.Now(), remote, "", false)
+		// Not the client's fault (store down, cancelled): no failure.
+		s.throttle.end(s.opts.Now(), a.Remote, name, known, false)
+		s.logAttempt(a, name, "error", "internal", 0)
 		return store.Account{}, err
 	}
 	if ok {
-		s.throttle.end(s.opts.Now(), remote, name, false)
+		s.throttle.end(s.opts.Now(), a.Remote, name, known, false)
+		s.known.add(ctx, acct.Name, rk, s.opts.Now())
+		s.logAttempt(a, name, "ok", "", 0)
 		return acct, nil
 	}
-	account := ""
-	if acct.Name != "" { // count against real accounts only, not sprayed names
-		account = acct.Name
+	reason := "invalid-credentials"
+	if acct.Name == "" {
+		reason = "unknown-user"
 	}
-	remoteFails, accountFails := s.throttle.end(s.opts.Now(), remote, account, true)
-	delay := s.failureDelay(max(remoteFails, accountFails))
-	s.log.Info("login failed", "remote", remote, "user", name,
-		"remote_failures", remoteFails, "account_failures", accountFails, "delay", delay)
-	s.opts.Sleep(ctx, delay)
+	fails := s.throttle.end(s.opts.Now(), a.Remote, name, known, true)
+	s.logAttempt(a, name, "fail", reason, s.throttle.pairDelay(fails))
+	s.opts.Sleep(ctx, max(s.opts.FailureDelay, 0))
 	return store.Account{}, ErrInvalidCredentials
 }
 
-// failureDelay is FailureDelay per recent failure, capped.
-func (s *Service) failureDelay(failures int) time.Duration {
-	if s.opts.FailureDelay < 0 {
-		return 0
+// logAttempt writes the one line every login attempt leaves, in the
+// format docs/LOGINS.md documents and contrib/fail2ban matches:
+//
+//	msg=login result=fail proto=imap mech=PLAIN remote=192.0.2.7 user=alice@example.com reason=invalid-credentials retry_after=2s
+//
+// result is ok, fail, throttled or error; reason is empty for ok.
+func (s *Service) logAttempt(a Attempt, name, result, reason string, retry time.Duration) {
+	level := slog.LevelInfo
+	if result != "ok" {
+		level = slog.LevelWarn
 	}
-	d := s.opts.FailureDelay * time.Duration(max(failures, 1))
-	return min(d, s.opts.MaxFailureDelay)
+	remote := "unknown"
+	if a.Remote.IsValid() {
+		remote = a.Remote.Unmap().String()
+	}
+	attrs := []slog.Attr{
+		slog.String("result", result),
+		slog.String("proto", orUnknown(a.Protocol)),
+		slog.String("mech", orUnknown(a.Mechanism)),
+		slog.String("remote", remote),
+		slog.String("user", name),
+	}
+	if reason != "" {
+		attrs = append(attrs, slog.String("reason", reason))
+	}
+	if retry > 0 {
+		attrs = append(attrs, slog.Duration("retry_after", retry))
+	}
+	s.log.LogAttrs(context.Background(), level, "login", attrs...)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // check looks the account up and verifies the password. ok says the

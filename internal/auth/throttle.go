@@ -6,72 +6,106 @@ import (
 	"time"
 )
 
-// throttle keeps recent login failures per remote network and per account.
+// throttle decides which login attempts may have their password checked.
 //
 // Policy (slow the guesser, never lock out the owner):
-//   - A remote that reaches maxPerIP failures within window is blocked for
-//     window: its attempts fail with ErrThrottled at once, without touching
-//     the password.
-//   - Every failure costs the client a delay that grows with the failures
-//     of its remote and of the account, up to a cap.
-//   - Failures against an account never block anyone: a client from a
-//     remote that has not been failing logs in without delay even while the
-//     account is under attack elsewhere.
+//   - Pair: failures of one account from one remote (an IPv4 address or
+//     an IPv6 /64) throttle that pair only. After n failures within window
+//     the pair's next check waits FailureDelay×2^(n-1), capped at
+//     maxPairDelay; an attempt earlier than that is refused without a
+//     password check (ErrThrottled). Other accounts on the same remote
+//     are not affected.
+//   - Remote budget: password checks that fail cost the remote a token
+//     from a bucket of burst tokens refilled at rate per second; a check
+//     that succeeds gives its token back. An empty bucket refuses
+//     attempts without a check, so a guesser spreading over many accounts
+//     gets no more than rate checks per second on average.
+//   - Spray: failures against sprayAccounts different names from one
+//     remote within window block the remote for window.
+//   - Known pairs: an account that logged in successfully from a remote
+//     within the last knownFor (remembered by the Service, across
+//     restarts when the store keeps a login history) skips the remote's
+//     budget and block: the real user behind a NAT shared with a guesser
+//     logs in at once. Its own pair throttle still applies.
 //
-// IPv6 remotes are grouped by /64, the smallest network a site is usually
-// given, so one attacker cannot dodge the counter by changing addresses.
+// Attempts in flight hold their token, so a burst of parallel guesses
+// cannot all slip in before the first failure is counted; a known pair
+// holds none, so twenty phones of known users reconnecting at once are
+// not refused.
 type throttle struct {
-	window   time.Duration
-	maxPerIP int
-	maxKeys  int
+	window        time.Duration
+	baseDelay     time.Duration
+	maxPairDelay  time.Duration
+	rate          float64 // tokens per second
+	burst         float64
+	sprayAccounts int
+	maxKeys       int
 
-	mu       sync.Mutex
-	remotes  map[netip.Prefix]*remoteState
-	accounts map[string]*failures
+	mu      sync.Mutex
+	remotes map[netip.Prefix]*remoteState
+	pairs   map[pairKey]*pairState
+}
+
+type pairKey struct {
+	remote  netip.Prefix
+	account string
 }
 
 type remoteState struct {
-	failures
-	pending      int // attempts from this remote still being checked
+	tokens       float64
+	refilled     time.Time
+	names        map[string]time.Time // failed names → last failure
 	blockedUntil time.Time
+	pending      int
 }
 
-// failures is a sliding window of failure times, oldest first.
-type failures struct {
-	times []time.Time
+type pairState struct {
+	failures    []time.Time // within window, oldest first
+	nextAllowed time.Time
 }
 
-// prune drops failures older than the window and reports how many remain.
-func (f *failures) prune(now time.Time, window time.Duration) int {
-	cut := 0
-	for cut < len(f.times) && now.Sub(f.times[cut]) >= window {
-		cut++
+// verdict is begin's answer.
+type verdict int
+
+const (
+	admitted verdict = iota
+	pairThrottled
+	remoteBlocked
+	remoteBudget
+)
+
+func (v verdict) String() string {
+	switch v {
+	case pairThrottled:
+		return "account-throttled"
+	case remoteBlocked:
+		return "address-blocked"
+	case remoteBudget:
+		return "address-throttled"
 	}
-	if cut > 0 {
-		f.times = append(f.times[:0], f.times[cut:]...)
-	}
-	return len(f.times)
+	return "admitted"
 }
 
-// add records a failure, keeping at most limit entries.
-func (f *failures) add(now time.Time, limit int) {
-	f.times = append(f.times, now)
-	if len(f.times) > limit {
-		f.times = append(f.times[:0], f.times[len(f.times)-limit:]...)
-	}
+// maxPairFailures bounds a pair's record; the delay is capped long before.
+const maxPairFailures = 32
+
+type throttleOptions struct {
+	window, baseDelay, maxPairDelay time.Duration
+	rate                            float64
+	burst, sprayAccounts, maxKeys   int
 }
 
-// maxAccountFailures bounds the per-account record; the delay is capped long
-// before this many failures matter.
-const maxAccountFailures = 64
-
-func newThrottle(window time.Duration, maxPerIP, maxKeys int) *throttle {
+func newThrottle(o throttleOptions) *throttle {
 	return &throttle{
-		window:   window,
-		maxPerIP: maxPerIP,
-		maxKeys:  maxKeys,
-		remotes:  make(map[netip.Prefix]*remoteState),
-		accounts: make(map[string]*failures),
+		window:        o.window,
+		baseDelay:     o.baseDelay,
+		maxPairDelay:  o.maxPairDelay,
+		rate:          o.rate,
+		burst:         float64(o.burst),
+		sprayAccounts: o.sprayAccounts,
+		maxKeys:       o.maxKeys,
+		remotes:       make(map[netip.Prefix]*remoteState),
+		pairs:         make(map[pairKey]*pairState),
 	}
 }
 
@@ -90,72 +124,120 @@ func remoteKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// begin admits an attempt from remote, or reports that remote is blocked.
-// An admitted attempt must be finished with end.
-func (t *throttle) begin(now time.Time, remote netip.Addr) (admitted bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	k := remoteKey(remote)
+func (t *throttle) remote(now time.Time, k netip.Prefix) *remoteState {
 	r := t.remotes[k]
 	if r == nil {
 		t.gc(now)
-		r = &remoteState{}
+		r = &remoteState{tokens: t.burst, refilled: now}
 		t.remotes[k] = r
 	}
-	if now.Before(r.blockedUntil) {
-		return false
+	if d := now.Sub(r.refilled); d > 0 {
+		r.tokens = min(t.burst, r.tokens+d.Seconds()*t.rate)
+		r.refilled = now
 	}
-	// Attempts in flight count against the limit so a burst of parallel
-	// guesses cannot all slip in before the first failure is recorded.
-	if r.prune(now, t.window)+r.pending >= t.maxPerIP {
-		return false
-	}
-	r.pending++
-	return true
+	return r
 }
 
-// end finishes an attempt begun with begin. On failure it records it
-// against remote and account and returns how many failures each has in the
-// window, including this one.
-func (t *throttle) end(now time.Time, remote netip.Addr, account string, failed bool) (remoteFails, accountFails int) {
+// begin admits an attempt of account from remote, or says why not (and
+// when the pair may try again). known says the pair logged in before. An
+// admitted attempt must be finished with end, with the same known.
+func (t *throttle) begin(now time.Time, remote netip.Addr, account string, known bool) (verdict, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k := remoteKey(remote)
-	r := t.remotes[k]
-	if r == nil { // collected meanwhile: cannot happen while pending > 0
-		r = &remoteState{}
-		t.remotes[k] = r
+	if p := t.pairs[pairKey{k, account}]; p != nil && now.Before(p.nextAllowed) {
+		return pairThrottled, p.nextAllowed.Sub(now)
 	}
+	r := t.remote(now, k)
+	if !known {
+		if now.Before(r.blockedUntil) {
+			return remoteBlocked, r.blockedUntil.Sub(now)
+		}
+		if r.tokens < 1 {
+			return remoteBudget, time.Duration((1 - r.tokens) / t.rate * float64(time.Second))
+		}
+		r.tokens--
+	}
+	r.pending++
+	return admitted, 0
+}
+
+// needsKnown reports whether an attempt of an unknown pair would be
+// refused now for the remote's sake (so asking whether the pair is known
+// is worth a store read).
+func (t *throttle) needsKnown(now time.Time, remote netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.remote(now, remoteKey(remote))
+	return now.Before(r.blockedUntil) || r.tokens < 1
+}
+
+// end finishes an admitted attempt. On failure it records it against the
+// pair and the remote and returns the pair's failures in the window; on
+// success it clears the pair and gives the remote its token back.
+func (t *throttle) end(now time.Time, remote netip.Addr, account string, known, failed bool) (pairFails int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := remoteKey(remote)
+	r := t.remote(now, k)
 	if r.pending > 0 {
 		r.pending--
 	}
+	pk := pairKey{k, account}
 	if !failed {
-		return 0, 0
+		if !known {
+			r.tokens = min(t.burst, r.tokens+1)
+		}
+		delete(t.pairs, pk)
+		return 0
 	}
-	r.prune(now, t.window)
-	r.add(now, t.maxPerIP)
-	remoteFails = len(r.times)
-	if remoteFails >= t.maxPerIP {
+	p := t.pairs[pk]
+	if p == nil {
+		if len(t.pairs) >= t.maxKeys {
+			t.gcPairs(now)
+		}
+		p = &pairState{}
+		t.pairs[pk] = p
+	}
+	p.prune(now, t.window)
+	p.failures = append(p.failures, now)
+	if len(p.failures) > maxPairFailures {
+		p.failures = append(p.failures[:0], p.failures[len(p.failures)-maxPairFailures:]...)
+	}
+	p.nextAllowed = now.Add(t.pairDelay(len(p.failures)))
+	if r.names == nil {
+		r.names = make(map[string]time.Time)
+	}
+	r.names[account] = now
+	for n, at := range r.names {
+		if now.Sub(at) >= t.window {
+			delete(r.names, n)
+		}
+	}
+	if t.sprayAccounts > 0 && len(r.names) >= t.sprayAccounts {
 		r.blockedUntil = now.Add(t.window)
 	}
-	if account != "" {
-		a := t.accounts[account]
-		if a == nil {
-			if len(t.accounts) >= t.maxKeys {
-				t.gcAccounts(now)
-			}
-			if len(t.accounts) < t.maxKeys {
-				a = &failures{}
-				t.accounts[account] = a
-			}
-		}
-		if a != nil {
-			a.prune(now, t.window)
-			a.add(now, maxAccountFailures)
-			accountFails = len(a.times)
-		}
+	return len(p.failures)
+}
+
+// pairDelay is how long a pair with n failures in the window waits before
+// its next check: baseDelay doubled per failure after the first, capped.
+func (t *throttle) pairDelay(n int) time.Duration {
+	d := t.baseDelay
+	for i := 1; i < n && d < t.maxPairDelay; i++ {
+		d *= 2
 	}
-	return remoteFails, accountFails
+	return min(d, t.maxPairDelay)
+}
+
+func (p *pairState) prune(now time.Time, window time.Duration) {
+	cut := 0
+	for cut < len(p.failures) && now.Sub(p.failures[cut]) >= window {
+		cut++
+	}
+	if cut > 0 {
+		p.failures = append(p.failures[:0], p.failures[cut:]...)
+	}
 }
 
 // gc forgets remotes with nothing left to remember once the table is full,
@@ -167,16 +249,19 @@ func (t *throttle) gc(now time.Time) {
 		return
 	}
 	for k, r := range t.remotes {
-		if r.pending == 0 && !now.Before(r.blockedUntil) && r.prune(now, t.window) == 0 {
+		full := r.tokens+now.Sub(r.refilled).Seconds()*t.rate >= t.burst
+		if r.pending == 0 && full && !now.Before(r.blockedUntil) {
 			delete(t.remotes, k)
 		}
 	}
 }
 
-func (t *throttle) gcAccounts(now time.Time) {
-	for k, a := range t.accounts {
-		if a.prune(now, t.window) == 0 {
-			delete(t.accounts, k)
+func (t *throttle) gcPairs(now time.Time) {
+	for k, p := range t.pairs {
+		if !now.Before(p.nextAllowed) {
+			if p.prune(now, t.window); len(p.failures) == 0 {
+				delete(t.pairs, k)
+			}
 		}
 	}
 }

@@ -132,7 +132,10 @@ type Auth struct {
 	FailureDelay     time.Duration `toml:"failure_delay"`
 	MaxFailureDelay  time.Duration `toml:"max_failure_delay"`
 	MaxFailuresPerIP int           `toml:"max_failures_per_ip"`
+	FailureRate      float64       `toml:"failure_rate"`
+	SprayAccounts    int           `toml:"spray_accounts"`
 	FailureWindow    time.Duration `toml:"failure_window"`
+	KnownLoginFor    time.Duration `toml:"known_login_for"`
 	Argon2Memory     Size          `toml:"argon2_memory"`
 	Argon2Time       int           `toml:"argon2_time"`
 	Argon2Threads    int           `toml:"argon2_threads"`
@@ -202,9 +205,12 @@ func Defaults() Config {
 		},
 		Auth: Auth{
 			FailureDelay:     time.Second,
-			MaxFailureDelay:  8 * time.Second,
+			MaxFailureDelay:  time.Minute,
 			MaxFailuresPerIP: 10,
+			FailureRate:      0.3,
+			SprayAccounts:    5,
 			FailureWindow:    10 * time.Minute,
+			KnownLoginFor:    30 * 24 * time.Hour,
 			Argon2Memory:     19 * MiB,
 			Argon2Time:       2,
 			Argon2Threads:    2,

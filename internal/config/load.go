@@ -168,7 +168,12 @@ func (c Config) Validate() error {
 		bad("auth.max_failure_delay", "must be at least auth.failure_delay")
 	}
 	positiveInt("auth.max_failures_per_ip", c.Auth.MaxFailuresPerIP)
+	if c.Auth.FailureRate <= 0 {
+		bad("auth.failure_rate", "must be positive")
+	}
+	positiveInt("auth.spray_accounts", c.Auth.SprayAccounts)
 	positiveDur("auth.failure_window", c.Auth.FailureWindow)
+	positiveDur("auth.known_login_for", c.Auth.KnownLoginFor)
 	if c.Auth.MaxConcurrentHashes < 0 {
 		bad("auth.max_concurrent_hashes", "must not be negative (0 means the number of CPUs)")
 	}

@@ -36,7 +36,7 @@ func (s *session) cmdLogin(cmd *imap.Command) (string, error) {
 		return "", errNo("PRIVACYREQUIRED", "LOGIN is disabled before STARTTLS")
 	}
 	a := cmd.Args.(*imap.LoginArgs)
-	return s.login(a.Username, a.Password)
+	return s.login("LOGIN", a.Username, a.Password)
 }
 
 // cmdAuthenticate: AUTHENTICATE (RFC 3501 §6.2.2) with the PLAIN mechanism
@@ -76,13 +76,13 @@ func (s *session) cmdAuthenticate(cmd *imap.Command) (string, error) {
 	if authzid != "" && !auth.AuthzidAllowed(authzid, user) {
 		return "", errNo("AUTHORIZATIONFAILED", "Not allowed to act as "+authzid)
 	}
-	return s.login(user, pass)
+	return s.login("PLAIN", user, pass)
 }
 
 // login checks credentials through the shared Authenticator (throttling
 // included) and enters the authenticated state (RFC 3501 §3.2).
-func (s *session) login(user, pass string) (string, error) {
-	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, s.c.remote, user, pass)
+func (s *session) login(mech, user, pass string) (string, error) {
+	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, auth.Attempt{Remote: s.c.remote, Username: user, Password: pass, Protocol: "imap", Mechanism: mech})
 	if err != nil {
 		if pe := storeError(err, false); pe != nil {
 			return "", pe

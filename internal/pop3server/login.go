@@ -45,7 +45,7 @@ func (s *session) cmdPass(args string) error {
 	}
 	user := s.pendingUser
 	s.pendingUser = ""
-	s.login(user, args)
+	s.login("USER", user, args)
 	return nil
 }
 
@@ -117,14 +117,14 @@ func (s *session) cmdAuth(args string) error {
 		s.reply("-ERR [AUTH] authorization identity not allowed")
 		return nil
 	}
-	s.login(user, pass)
+	s.login("PLAIN", user, pass)
 	return nil
 }
 
 // login checks the credentials, takes the maildrop lock and snapshots INBOX
 // (RFC 1939 §4 → §5). Every failure leaves the session in AUTHORIZATION.
-func (s *session) login(user, pass string) {
-	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, s.remote, user, pass)
+func (s *session) login(mech, user, pass string) {
+	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, auth.Attempt{Remote: s.remote, Username: user, Password: pass, Protocol: "pop3", Mechanism: mech})
 	switch {
 	case errors.Is(err, auth.ErrThrottled):
 		s.log.Warn("pop3: login throttled", "user", user)

@@ -225,7 +225,7 @@ func TestLocker(t *testing.T) {
 // does not produce on demand.
 type fakeAuth struct{ err error }
 
-func (f fakeAuth) Authenticate(ctx context.Context, remote netip.Addr, user, pass string) (store.Account, error) {
+func (f fakeAuth) Authenticate(context.Context, auth.Attempt) (store.Account, error) {
 	return store.Account{}, f.err
 }
 

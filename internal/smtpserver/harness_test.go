@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -249,7 +248,7 @@ func splitTrace(t *testing.T, msg []byte) (trace, rest string) {
 // offered.
 type fakeAuth struct{}
 
-func (fakeAuth) Authenticate(context.Context, netip.Addr, string, string) (store.Account, error) {
+func (fakeAuth) Authenticate(context.Context, auth.Attempt) (store.Account, error) {
 	return store.Account{}, auth.ErrInvalidCredentials
 }
 

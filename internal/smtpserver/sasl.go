@@ -36,8 +36,8 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 // login checks credentials and maps the outcome to RFC 4954 §6 replies:
 // 235 (by go-smtp), 535 5.7.8 for bad credentials, 454 4.7.0 when throttled
 // or on internal trouble.
-func (s *session) login(user, pass string) error {
-	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, s.remote, user, pass)
+func (s *session) login(mech, user, pass string) error {
+	acct, err := s.srv.opts.Auth.Authenticate(s.ctx, auth.Attempt{Remote: s.remote, Username: user, Password: pass, Protocol: s.srv.opts.Mode.String(), Mechanism: mech})
 	switch {
 	case err == nil:
 		s.mu.Lock()
@@ -79,7 +79,7 @@ func (p *plainServer) Next(resp []byte) ([]byte, bool, error) {
 	if !auth.AuthzidAllowed(authzid, user) {
 		return nil, true, errAuthzid
 	}
-	return nil, true, p.s.login(user, pass)
+	return nil, true, p.s.login("PLAIN", user, pass)
 }
 
 // loginServer is the LOGIN mechanism (draft-murchison-sasl-login): two
@@ -109,6 +109,6 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 		if l.user == "" || len(resp) == 0 {
 			return nil, true, errAuthMalformed
 		}
-		return nil, true, l.s.login(l.user, string(resp))
+		return nil, true, l.s.login("LOGIN", l.user, string(resp))
 	}
 }

@@ -222,6 +222,20 @@ type Store interface {
 	Close() error
 }
 
+// LoginHistory is an optional Store capability: it remembers which
+// account logged in successfully from which remote network, so the login
+// throttle can spare a known user behind an address a guesser shares
+// (auth.Service). remote is a network in CIDR form ("192.0.2.7/32",
+// "2001:db8::/64").
+type LoginHistory interface {
+	// RecordLogin notes a successful login of account from remote at at,
+	// and forgets every record older than forgetBefore.
+	RecordLogin(ctx context.Context, account, remote string, at, forgetBefore time.Time) error
+	// LastLogin is the last recorded success of account from remote; the
+	// zero Time when there is none (or the account does not exist).
+	LastLogin(ctx context.Context, account, remote string) (time.Time, error)
+}
+
 // Verbatim is implemented by a Deliver body that must be stored byte for
 // byte (binary content: bare LF stays bare LF).
 type Verbatim interface {

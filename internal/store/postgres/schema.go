@@ -152,6 +152,7 @@ CREATE TABLE blob_textsigs (
 );
 `,
 	metadataMigration, // metadata.go
+	loginHistoryMigration, // loginhistory.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

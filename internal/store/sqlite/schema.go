@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
 ` + searchSchema + // search.go
-	metadataSchema // metadata.go
+	metadataSchema + // metadata.go
+	loginHistorySchema // loginhistory.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2

@@ -62,6 +62,7 @@ var Tests = []Test{
 	{"MetadataLimitsConcurrent", testMetadataLimitsConcurrent},
 	{"MetadataFollowsMailbox", testMetadataFollowsMailbox},
 	{"MetadataFeed", testMetadataFeed},
+	{"LoginHistory", testLoginHistory},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
