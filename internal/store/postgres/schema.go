@@ -151,7 +151,7 @@ CREATE TABLE blob_textsigs (
 	sig     bytea NOT NULL
 );
 `,
-	metadataMigration, // metadata.go
+	metadataMigration,     // metadata.go
 	loginHistoryMigration, // loginhistory.go
 }
 
