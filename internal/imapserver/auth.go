@@ -93,6 +93,7 @@ func (s *session) login(mech, user, pass string) (string, error) {
 		return "", errNo("LIMIT", "Too many sessions for this account")
 	}
 	s.userCounted = true
+	s.slot.Authenticated() // no longer evicted for a newer connection
 	s.account = acct
 	boxes, err := s.srv.opts.Store.Mailboxes(s.ctx, acct.Name)
 	if err != nil {

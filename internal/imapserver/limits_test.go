@@ -30,8 +30,9 @@ func TestTotalConnectionLimit(t *testing.T) {
 		o.Limits.MaxConns = 2
 		o.Limits.MaxConnsPerIP = 10
 	})
-	c1 := h.dial()
-	h.dial()
+	// Logged-in connections are never closed for a newcomer.
+	c1 := h.login()
+	h.login()
 	line, closeRefused := firstLine(t, h.addr)
 	closeRefused()
 	if line != "* BYE [UNAVAILABLE] too many connections" {
@@ -62,10 +63,46 @@ func TestPerIPConnectionLimitText(t *testing.T) {
 	h := newHarness(t, func(o *imapserver.Options) {
 		o.Limits.MaxConnsPerIP = 1
 	})
-	h.dial()
+	h.login()
 	line, closeConn := firstLine(t, h.addr)
 	closeConn()
 	if line != "* BYE [UNAVAILABLE] too many connections from your address" {
 		t.Fatalf("second connection got %q", line)
 	}
+}
+
+// At the per-address bound a new connection takes the place of the oldest
+// one from that address that has not logged in (as Dovecot does): a flood
+// of idle connections cannot keep the real user out. Logged-in ones stay.
+func TestNewConnectionEvictsOldestUnauthenticated(t *testing.T) {
+	h := newHarness(t, func(o *imapserver.Options) {
+		o.Limits.MaxConnsPerIP = 3
+	})
+	idle1 := h.dial()
+	user := h.login()
+	idle2 := h.dial()
+	c := h.dial() // the fourth: idle1 goes
+	for _, tc := range []struct {
+		name string
+		cc   *tconn
+		gone bool
+	}{{"oldest idle", idle1, true}, {"newer idle", idle2, false}} {
+		tc.cc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := tc.cc.nc.Write([]byte("x NOOP\r\n"))
+		if err == nil {
+			var b [256]byte
+			_, err = tc.cc.nc.Read(b[:])
+		}
+		if gone := err != nil; gone != tc.gone {
+			t.Fatalf("%s: closed = %v (err %v), want %v", tc.name, gone, err, tc.gone)
+		}
+	}
+	user.run(`
+C: a1 NOOP
+S: a1 OK NOOP completed
+`)
+	c.run(`
+C: b1 LOGIN "` + testUser + `" "` + testPass + `"
+S~ b1 OK .*
+`)
 }

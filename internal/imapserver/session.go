@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -33,10 +34,11 @@ const (
 // session is one client's IMAP session: login state, enabled extensions,
 // the selected mailbox's view and the account's change feed.
 type session struct {
-	srv *Server
-	c   *conn
-	log *slog.Logger
-	ctx context.Context
+	srv  *Server
+	c    *conn
+	slot *connlimit.Slot // its place under the connection limits
+	log  *slog.Logger
+	ctx  context.Context
 
 	state       state
 	account     store.Account
@@ -73,11 +75,11 @@ var errCloseConn = errors.New("imapserver: closing connection")
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
 	defer nc.Close()
-	release, ok := s.admit(c)
+	slot, ok := s.admit(c)
 	if !ok {
 		return
 	}
-	defer release()
+	defer slot.Release()
 	if !s.track(c) {
 		return
 	}
@@ -96,6 +98,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		log:   s.log.With("remote", c.remote.String()),
 		ctx:   s.ctx,
 		state: stateNotAuthenticated,
+		slot:  slot,
 	}
 	defer sess.cleanup()
 	sess.run()

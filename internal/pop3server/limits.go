@@ -11,15 +11,20 @@ import (
 // POP3S the write runs the TLS handshake first.
 const rejectTimeout = 10 * time.Second
 
-// admit counts c against MaxConnsPerIP and MaxConns. Over either bound it
+// admit counts c against MaxConnsPerIP and MaxConns. At a bound the oldest
+// connection from the same address that has not logged in is closed to
+// make room (connlimit.AcquireSlot); when there is none it
 // answers with an RFC 2449 §8.1.2 [SYS/TEMP] -ERR in place of the greeting
 // (RFC 1939 §4 lets the server refuse with -ERR there) and reports false;
 // the caller then closes c.
-func (s *Server) admit(c net.Conn) (release func(), ok bool) {
+func (s *Server) admit(c net.Conn) (slot *connlimit.Slot, ok bool) {
 	ip := connlimit.RemoteIP(c)
-	release, v := s.limit.Acquire(ip)
+	slot, v := s.limit.AcquireSlot(ip, func() {
+		s.log.Info("pop3: connection closed for a newer one from its address", "remote", ip.String())
+		c.Close()
+	})
 	if v == connlimit.Admitted {
-		return release, true
+		return slot, true
 	}
 	msg := "-ERR [SYS/TEMP] too many connections\r\n"
 	if v == connlimit.TooManyFromIP {

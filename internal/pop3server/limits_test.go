@@ -13,10 +13,21 @@ import (
 // its slot; a log line names the refusal.
 func TestMaxConnsPerIP(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxConnsPerIP = 2 })
+	// Logged in: never closed for a newcomer.
 	first := e.dial()
-	first.transcript(`S: +OK*`)
+	first.transcript(`
+		S: +OK*
+		C: USER ` + alice + `
+		S: +OK*
+		C: PASS ` + alicePass + `
+		S: +OK maildrop has*`)
 	second := e.dial()
-	second.transcript(`S: +OK*`) // admitted before third is dialled
+	second.transcript(`
+		S: +OK*
+		C: USER ` + bob + `
+		S: +OK*
+		C: PASS ` + bobPass + `
+		S: +OK maildrop has*`)
 	third := e.dial()
 	third.transcript(`
 		S: -ERR [SYS/TEMP] too many connections from your address
@@ -26,10 +37,8 @@ func TestMaxConnsPerIP(t *testing.T) {
 	}
 	// The refused connection held no slot and the second still works.
 	second.transcript(`
-		C: USER ` + alice + `
-		S: +OK*
-		C: PASS ` + alicePass + `
-		S: +OK maildrop has*`)
+		C: STAT
+		S: +OK*`)
 	first.transcript(`
 		C: QUIT
 		S: +OK*
@@ -40,10 +49,37 @@ func TestMaxConnsPerIP(t *testing.T) {
 		return strings.HasPrefix(again.readLine(), "+OK")
 	})
 	again.transcript(`
+		C: USER ` + alice + `
+		S: +OK*
+		C: PASS ` + alicePass + `
+		S: +OK maildrop has*`)
+}
+
+// TestNewConnectionEvictsOldestUnauthenticated: at the per-address bound a
+// new connection takes the place of the oldest one from that address that
+// has not logged in, instead of being refused (as Dovecot does).
+func TestNewConnectionEvictsOldestUnauthenticated(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxConnsPerIP = 2 })
+	idle := e.dial()
+	idle.transcript(`S: +OK*`)
+	user := e.dial()
+	user.transcript(`
+		S: +OK*
+		C: USER ` + alice + `
+		S: +OK*
+		C: PASS ` + alicePass + `
+		S: +OK maildrop has*`)
+	newcomer := e.dial()
+	newcomer.transcript(`
+		S: +OK*
 		C: USER ` + bob + `
 		S: +OK*
 		C: PASS ` + bobPass + `
 		S: +OK maildrop has*`)
+	idle.transcript(`S: <closed>`)
+	user.transcript(`
+		C: STAT
+		S: +OK*`)
 }
 
 // TestMaxConnsTotal: the bound on all connections answers without
@@ -51,7 +87,12 @@ func TestMaxConnsPerIP(t *testing.T) {
 func TestMaxConnsTotal(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxConns = 1; o.MaxConnsPerIP = 10 })
 	first := e.dial()
-	first.transcript(`S: +OK*`)
+	first.transcript(`
+		S: +OK*
+		C: USER ` + alice + `
+		S: +OK*
+		C: PASS ` + alicePass + `
+		S: +OK maildrop has*`)
 	second := e.dial()
 	second.transcript(`
 		S: -ERR [SYS/TEMP] too many connections
@@ -64,7 +105,12 @@ func TestMaxConnsPerIPOverPOP3S(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
 	e := newEnv(t, func(o *Options) { o.MaxConnsPerIP = 1; o.TLS = srvTLS })
 	plain := e.dial()
-	plain.transcript(`S: +OK*`)
+	plain.transcript(`
+		S: +OK*
+		C: USER ` + alice + `
+		S: +OK*
+		C: PASS ` + alicePass + `
+		S: +OK maildrop has*`)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -158,6 +158,9 @@ func (s *session) login(mech, user, pass string) {
 	s.unlock = unlock
 	s.account = acct
 	s.state = stateTransaction
+	if s.slot != nil {
+		s.slot.Authenticated() // no longer evicted for a newer connection
+	}
 	s.log = s.log.With("user", acct.Name)
 	count, size := s.totals()
 	s.log.Info("pop3: logged in", "messages", count, "octets", size, "tls", s.tlsActive)

@@ -97,12 +97,14 @@ func (s *Server) Serve(l net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
-			release, ok := s.admit(c)
+			slot, ok := s.admit(c)
 			if !ok {
 				return
 			}
-			defer release()
-			newSession(s, c).run()
+			defer slot.Release()
+			sess := newSession(s, c)
+			sess.slot = slot
+			sess.run()
 		}()
 	}
 }

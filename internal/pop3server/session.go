@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -42,6 +43,7 @@ var errCloseSession = errors.New("pop3server: close session")
 // session is one client connection.
 type session struct {
 	srv       *Server
+	slot      *connlimit.Slot // its place under the connection limits
 	t         *transport
 	log       *slog.Logger
 	ctx       context.Context
