@@ -260,6 +260,11 @@ func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
 	if tag.RowsAffected() > 0 {
 		w.expunged = true
 	}
+	// The messages first, while the quota trigger can still find their
+	// account through the mailbox (quota.go).
+	if _, err = w.exec("DELETE FROM messages WHERE mailbox_id = $1", id); err != nil {
+		return err
+	}
 	_, err = w.exec("DELETE FROM mailboxes WHERE id = $1", id)
 	return err
 }

@@ -149,6 +149,7 @@ CREATE TABLE blob_textsigs (
 	sig     bytea NOT NULL
 );
 `,
+	quotaMigration, // version 4: quota.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -111,7 +111,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	name       TEXT NOT NULL,
 	PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
-` + searchSchema // search.go
+` + searchSchema + quotaSchema // search.go, quota.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2

@@ -57,6 +57,9 @@ var Tests = []Test{
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
 	{"ChangesSeeReturnedWrites", testChangesSeeReturnedWrites},
+	{"QuotaUsage", testQuotaUsage},
+	{"QuotaEnforced", testQuotaEnforced},
+	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
