@@ -105,8 +105,9 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 		}
 		st = store.MailboxStatus{MailboxInfo: mi}
 		return tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT seen), COUNT(*) FILTER (WHERE deleted),
-			COUNT(*) FILTER (WHERE uid >= (SELECT recent_uid FROM mailboxes WHERE id = $1)), COALESCE(SUM(size), 0)::bigint
-			FROM messages WHERE mailbox_id = $1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+			COUNT(*) FILTER (WHERE uid >= (SELECT recent_uid FROM mailboxes WHERE id = $1)), COALESCE(SUM(size), 0)::bigint,
+			COALESCE(SUM(size) FILTER (WHERE deleted), 0)::bigint
+			FROM messages WHERE mailbox_id = $1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
 	})
 	return st, err
 }

@@ -80,6 +80,13 @@ func testQuotaUsage(t *testing.T, s store.Store) {
 	}
 	wantUsage(t, q, "quota@example.com", 2*(na+nb), 4)
 
+	// STATUS DELETED-STORAGE's source: the sizes of \Deleted messages.
+	storeFlags(t, inbox, uids[1:], store.FlagsAdd, store.FlagDeleted)
+	st, err := mbs.Status(ctx, "INBOX")
+	if err != nil || st.Deleted != 1 || st.DeletedSize != nb || st.Size != nb {
+		t.Fatalf("Status with one \\Deleted: %+v, %v; want DeletedSize %d", st, err, nb)
+	}
+
 	// An expunge frees its room at once, even while a session still pins
 	// the content.
 	pin := inbox.Pin()
