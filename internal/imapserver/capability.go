@@ -46,6 +46,9 @@ func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
+	if s.srv.quota != nil {
+		caps = append(caps, quotaCapabilities...)
+	}
 	if s.state == stateNotAuthenticated {
 		if s.srv.opts.TLS != nil && !s.c.tls {
 			caps = append(caps, "STARTTLS")

@@ -41,6 +41,9 @@ var capabilityTests = map[string]string{
 	"CONDSTORE":          "TestCondstore",
 	"QRESYNC":            "TestQresync",
 	"APPENDLIMIT":        "TestAppendLimits",
+	"QUOTA":              "TestQuota",
+	"QUOTA=RES-STORAGE":  "TestQuotaStorage",
+	"QUOTA=RES-MESSAGE":  "TestQuota",
 	"STARTTLS":           "TestStartTLS",
 	"LOGINDISABLED":      "TestLoginDisabled",
 }
