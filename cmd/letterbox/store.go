@@ -43,6 +43,7 @@ func (s *setup) openStore(ctx context.Context, log *slog.Logger) (store.Store, e
 			SpoolDir:       spool,
 			MaxMessageSize: int64(s.cfg.MaxMessageSize),
 			Logger:         log,
+			DefaultQuota:   s.defaultQuota(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("opening store (%s): %w", s.storeDescription(), err)
@@ -54,7 +55,8 @@ func (s *setup) openStore(ctx context.Context, log *slog.Logger) (store.Store, e
 		if err != nil {
 			return nil, err
 		}
-		st, err := sqlite.Open(sqlite.Options{Dir: dir, MaxMessageSize: int64(s.cfg.MaxMessageSize), Logger: log})
+		st, err := sqlite.Open(sqlite.Options{Dir: dir, MaxMessageSize: int64(s.cfg.MaxMessageSize), Logger: log,
+			DefaultQuota: s.defaultQuota()})
 		if err != nil {
 			return nil, fmt.Errorf("opening store in %s: %w", s.dataDir, err)
 		}
@@ -86,4 +88,9 @@ func (s *setup) storeDescription() string {
 		d += " (search_path " + sp + ")"
 	}
 	return d
+}
+
+// defaultQuota is [quota]: the limits of accounts without their own.
+func (s *setup) defaultQuota() store.QuotaLimits {
+	return store.QuotaLimits{Storage: int64(s.cfg.Quota.Storage), Messages: s.cfg.Quota.Messages}
 }

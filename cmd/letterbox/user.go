@@ -22,6 +22,8 @@ func init() {
 			{name: "passwd", usage: "NAME", summary: "set an account's password (prompt or stdin)", run: userPasswd},
 			{name: "del", usage: "NAME", summary: "delete an account and all its mail", run: userDel},
 			{name: "list", summary: "list accounts", run: userList},
+			{name: "quota", usage: "NAME [--storage SIZE|default] [--messages N|default]",
+				summary: "show an account's quota, or set its limits (0: unlimited)", run: userQuota},
 		},
 	})
 }

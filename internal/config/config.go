@@ -28,6 +28,7 @@ type Config struct {
 	MaxMessageSize Size `toml:"max_message_size"`
 
 	Store  Store  `toml:"store"`
+	Quota  Quota  `toml:"quota"`
 	TLS    TLS    `toml:"tls"`
 	Listen Listen `toml:"listen"`
 	SMTP   SMTP   `toml:"smtp"`
@@ -55,6 +56,15 @@ type Store struct {
 	// SpoolDir holds incoming bodies while they are received, before the
 	// postgres driver copies them into the database. Empty: DATA/spool.
 	SpoolDir string `toml:"spool_dir"`
+}
+
+// Quota is the default quota (RFC 9208) of accounts without limits of
+// their own (`letterbox user quota`). 0 means unlimited.
+type Quota struct {
+	// Storage bounds the octets of an account's messages.
+	Storage Size `toml:"storage"`
+	// Messages bounds the number of an account's messages.
+	Messages int64 `toml:"messages"`
 }
 
 // Values of Store.Driver.

@@ -107,6 +107,7 @@ func (c Config) Validate() error {
 		bad("allow_plaintext_auth", "%q: want %q, %q or %q", c.AllowPlaintextAuth, PlaintextLoopback, PlaintextNever, PlaintextAlways)
 	}
 	c.validateStore(bad)
+	c.validateQuota(bad)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}
@@ -201,6 +202,12 @@ func (c Config) Validate() error {
 // validateStore checks [store]: a known driver, and for postgres a
 // connection string pgx can parse. The error never repeats the string (it
 // may hold a password), only pgx's reason.
+func (c Config) validateQuota(bad func(key, format string, args ...any)) {
+	if c.Quota.Messages < 0 {
+		bad("quota.messages", "must be 0 (unlimited) or more, got %d", c.Quota.Messages)
+	}
+}
+
 func (c Config) validateStore(bad func(key, format string, args ...any)) {
 	switch c.Store.Driver {
 	case DriverSQLite:

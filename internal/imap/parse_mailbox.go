@@ -208,7 +208,7 @@ func (r *Reader) statusItems() []string {
 		}
 		switch item := strings.ToUpper(r.atom("status item")); item {
 		case StatusMessages, StatusRecent, StatusUIDNext, StatusUIDValidity,
-			StatusUnseen, StatusDeleted, StatusSize, StatusHighestModSeq:
+			StatusUnseen, StatusDeleted, StatusDeletedStorage, StatusSize, StatusHighestModSeq:
 			items = append(items, item)
 		default:
 			r.fail("unknown status item %s", item)

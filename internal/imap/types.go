@@ -160,14 +160,15 @@ type StatusArgs struct {
 
 // STATUS data items (RFC 3501 §6.3.10, RFC 9051 §6.3.11, RFC 8438, RFC 7162).
 const (
-	StatusMessages      = "MESSAGES"
-	StatusRecent        = "RECENT"
-	StatusUIDNext       = "UIDNEXT"
-	StatusUIDValidity   = "UIDVALIDITY"
-	StatusUnseen        = "UNSEEN"
-	StatusDeleted       = "DELETED"
-	StatusSize          = "SIZE"
-	StatusHighestModSeq = "HIGHESTMODSEQ"
+	StatusMessages       = "MESSAGES"
+	StatusRecent         = "RECENT"
+	StatusUIDNext        = "UIDNEXT"
+	StatusUIDValidity    = "UIDVALIDITY"
+	StatusUnseen         = "UNSEEN"
+	StatusDeleted        = "DELETED"
+	StatusDeletedStorage = "DELETED-STORAGE" // RFC 9208 §4.3
+	StatusSize           = "SIZE"
+	StatusHighestModSeq  = "HIGHESTMODSEQ"
 )
 
 // AppendArgs: APPEND (RFC 3501 §6.3.11, BINARY RFC 3516 §4.4). Messages has

@@ -55,6 +55,9 @@ func (s *session) capabilities() []string {
 	if _, ok := s.srv.opts.Store.(store.Metadata); ok {
 		caps = append(caps, metadataCapabilities...)
 	}
+	if s.srv.quota != nil {
+		caps = append(caps, quotaCapabilities...)
+	}
 	if s.state == stateNotAuthenticated {
 		if s.srv.opts.TLS != nil && !s.c.tls {
 			caps = append(caps, "STARTTLS")

@@ -45,7 +45,8 @@ func storeError(err error, tryCreate bool) *protoError {
 	case errors.Is(err, store.ErrTooLarge):
 		return &protoError{"NO", "TOOBIG", "Message too large"}
 	case errors.Is(err, store.ErrOverQuota):
-		return &protoError{"NO", "OVERQUOTA", "Over quota"}
+		// Dovecot's text (RFC 9208 §4.3.3 OVERQUOTA).
+		return &protoError{"NO", "OVERQUOTA", "Quota exceeded (mailbox for user is full)"}
 	case errors.Is(err, auth.ErrThrottled):
 		return &protoError{"NO", "UNAVAILABLE", "Too many failed logins, try again later"}
 	case errors.Is(err, auth.ErrInvalidCredentials):

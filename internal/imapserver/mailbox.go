@@ -201,6 +201,10 @@ func (s *session) writeStatus(st store.MailboxStatus, items []string) {
 			w.Number(uint64(st.Unseen))
 		case imap.StatusDeleted:
 			w.Number(uint64(st.Deleted))
+		case imap.StatusDeletedStorage:
+			// Units of 1024 octets, like the STORAGE resource
+			// (RFC 9208 §4.3, §5.1); what an EXPUNGE frees at least.
+			w.Number(uint64(st.DeletedSize / 1024))
 		case imap.StatusSize:
 			w.Number(uint64(st.Size))
 		case imap.StatusHighestModSeq:

@@ -116,6 +116,8 @@ type Server struct {
 	wg        sync.WaitGroup
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// quota is the store's quota capability (RFC 9208), nil without one.
+	quota store.Quotas
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -125,7 +127,9 @@ var ErrServerClosed = errors.New("imapserver: server closed")
 func New(opts Options) *Server {
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	quota, _ := opts.Store.(store.Quotas)
 	return &Server{
+		quota:     quota,
 		opts:      opts,
 		log:       opts.Logger,
 		listeners: map[net.Listener]bool{},

@@ -189,7 +189,7 @@ func (s *session) answerParseError(pe *imap.ParseError) {
 // status response.
 func (s *session) execute(cmd *imap.Command) (err error) {
 	h, ok := commandTable[cmd.Name]
-	if !ok || (cmd.UID && !h.uid) {
+	if !ok || (cmd.UID && !h.uid) || (h.quota && s.srv.quota == nil) {
 		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Unknown command")
 		return nil
 	}
@@ -245,6 +245,9 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 // answerError turns a handler error into the tagged NO/BAD.
 func (s *session) answerError(tag, name string, err error) {
 	if pe := storeError(err, false); pe != nil {
+		if pe.code == "OVERQUOTA" {
+			s.writeOverQuota()
+		}
 		s.c.w.WriteStatus(tag, pe.status, pe.code, pe.text)
 		return
 	}
@@ -259,6 +262,9 @@ type handler struct {
 	// noExpunge: no EXPUNGE may be sent after this command (FETCH, STORE,
 	// SEARCH without UID; RFC 3501 §7.4.1).
 	noExpunge bool
+	// quota: the command exists only when the store keeps quota
+	// (RFC 9208); without it the command is unknown.
+	quota bool
 	// run executes the command; the returned code goes into the tagged OK.
 	run func(s *session, cmd *imap.Command) (code string, err error)
 }
@@ -301,6 +307,9 @@ func init() {
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
 		"NOTIFY":       {states: authenticated, run: (*session).cmdNotify},
+		"GETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdGetQuota},
+		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
+		"SETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdSetQuota},
 	}
 }
 

@@ -21,7 +21,7 @@ func TestLMTPPerRecipientReplies(t *testing.T) {
 		reply string
 	}{
 		{"temporary", errors.New("disk on fire"), "451 4.3.0 <bob@example.com>"},
-		{"over quota", store.ErrOverQuota, "552 5.2.2 <bob@example.com>"},
+		{"over quota", store.ErrOverQuota, "452 4.2.2 <bob@example.com>"},
 		{"account gone", store.ErrNoSuchAccount, "550 5.1.1 <bob@example.com>"},
 		{"too large", store.ErrTooLarge, "552 5.3.4 <bob@example.com>"},
 	} {
@@ -190,4 +190,49 @@ func TestLMTPDuplicateRecipient(t *testing.T) {
 	if calls := ts.store.deliverCalls(); len(calls) != 1 || len(calls[0]) != 2 {
 		t.Errorf("Deliver calls: %v, want one with two targets", calls)
 	}
+}
+
+// TestLMTPOverQuota: with the real store's quota (RFC 9208 limits), the
+// recipient whose account is full gets 452 4.2.2 and nothing, the other
+// recipient of the same transaction gets 250 and the message; after the
+// full account made room, the retried delivery goes through.
+func TestLMTPOverQuota(t *testing.T) {
+	ts := startServer(t, Options{Mode: ModeLMTP})
+	q := ts.store.Store.(store.Quotas)
+	if err := q.SetQuota(t.Context(), "bob@example.com", 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+		S: 220 mx.example.test LMTP
+		C: LHLO mta.example
+		S: 250
+		C: MAIL FROM:<s@remote.example>
+		S: 250
+		C: RCPT TO:<alice@example.com>
+		S: 250
+		C: RCPT TO:<bob@example.com>
+		S: 250
+		C: DATA
+		S: 354
+		C: Subject: quota
+		C:
+		C: body
+		C: .
+		S: 250 2.0.0 <alice@example.com>
+		S: %s
+		C: QUIT
+		S: 221
+	`
+	dial(t, ts.addr).run(strings.Replace(script, "%s", "250 2.0.0 <bob@example.com>", 1))
+	dial(t, ts.addr).run(strings.Replace(script, "%s", "452 4.2.2 <bob@example.com> Quota exceeded (mailbox for user is full)", 1))
+	if n := len(ts.store.messages(t, "alice@example.com")); n != 2 {
+		t.Errorf("alice has %d messages, want 2", n)
+	}
+	if n := len(ts.store.messages(t, "bob@example.com")); n != 1 {
+		t.Errorf("bob has %d messages, want 1", n)
+	}
+	if err := q.SetQuota(t.Context(), "bob@example.com", 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	dial(t, ts.addr).run(strings.Replace(script, "%s", "250 2.0.0 <bob@example.com>", 1))
 }

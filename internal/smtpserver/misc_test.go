@@ -21,7 +21,7 @@ func TestDeliveryReplyMapping(t *testing.T) {
 		enh  gosmtp.EnhancedCode
 	}{
 		{store.ErrNoSuchAccount, 550, gosmtp.EnhancedCode{5, 1, 1}},
-		{fmt.Errorf("deliver: %w", store.ErrOverQuota), 552, gosmtp.EnhancedCode{5, 2, 2}},
+		{fmt.Errorf("deliver: %w", store.ErrOverQuota), 452, gosmtp.EnhancedCode{4, 2, 2}},
 		{store.ErrTooLarge, 552, gosmtp.EnhancedCode{5, 3, 4}},
 		{store.ErrClosed, 451, gosmtp.EnhancedCode{4, 3, 0}},
 		{errors.New("disk full"), 451, gosmtp.EnhancedCode{4, 3, 0}},

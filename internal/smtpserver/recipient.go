@@ -87,3 +87,31 @@ func splitAddress(addr string) (local, domain string, ok bool) {
 func normalizeDomain(d string) string {
 	return strings.TrimSuffix(strings.ToLower(d), ".")
 }
+
+// roomFor refuses, in SMTP and submission, a RCPT whose account is already
+// full or would be overfilled by a message of the size MAIL announced
+// (RFC 1870; 0: unknown), with 452 4.2.2. SMTP answers DATA once for all
+// recipients, so a recipient found full only at delivery makes the whole
+// transaction fail temporarily and the sender retry it, a duplicate for
+// the others; refused at RCPT, the others are delivered and only this one
+// is retried. The check at delivery stays the authority (the account can
+// fill up in between). LMTP answers per recipient after DATA, and does not
+// ask here, like Dovecot's LMTP by default (lmtp_rcpt_check_quota = no).
+// A failure to read the quota does not refuse the recipient.
+func (srv *Server) roomFor(ctx context.Context, account string, size int64) error {
+	if srv.quota == nil || srv.opts.Mode == ModeLMTP {
+		return nil
+	}
+	q, err := srv.quota.Quota(ctx, account)
+	if err != nil {
+		srv.opts.Logger.Warn("quota lookup failed", "account", account, "err", err)
+		return nil
+	}
+	full := func(r store.QuotaResource, add int64) bool {
+		return r.Limit > 0 && (r.Used >= r.Limit || r.Used+add > r.Limit)
+	}
+	if full(q.Storage, size) || full(q.Messages, 1) {
+		return errMailboxFull
+	}
+	return nil
+}

@@ -24,8 +24,12 @@ var (
 		Message: "Relay access denied"}
 	errRemoteNotConfigured = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
 		Message: "Remote delivery is not configured on this server"}
-	errMailboxFull = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2},
-		Message: "Mailbox full"}
+	// errMailboxFull is temporary (RFC 3463 X.2.2 "mailbox full" may be
+	// either): the sender retries, and the mail arrives once the user made
+	// room. Dovecot's LMTP says the same with quota_full_tempfail = yes
+	// (its default, 552 5.2.2, bounces at once); the text is Dovecot's.
+	errMailboxFull = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2},
+		Message: "Quota exceeded (mailbox for user is full)"}
 	errTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 		Message: "Message too large"}
 	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2},

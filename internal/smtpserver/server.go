@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/letterbox/letterbox/internal/connlimit"
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // Server is one SMTP, submission or LMTP service. One Server may Serve
@@ -18,6 +19,8 @@ type Server struct {
 	opts  Options
 	smtp  *smtp.Server
 	limit *connlimit.Counter
+	// quota is the store's quota capability (RFC 9208), nil without one.
+	quota store.Quotas
 
 	mu        sync.Mutex
 	closed    bool
@@ -28,6 +31,7 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{opts: opts, limit: connlimit.New(opts.MaxConnsPerIP, opts.MaxConns)}
+	s.quota, _ = opts.Store.(store.Quotas)
 
 	ss := smtp.NewServer(backend{srv: s})
 	ss.Domain = opts.Hostname

@@ -37,7 +37,8 @@ type session struct {
 type transaction struct {
 	active bool // MAIL accepted
 	from   string
-	utf8   bool // SMTPUTF8 given on MAIL (RFC 6531 §3.4)
+	utf8   bool  // SMTPUTF8 given on MAIL (RFC 6531 §3.4)
+	size   int64 // SIZE given on MAIL (RFC 1870), 0 when none
 	rcpts  []recipient
 	// Connection facts for the trace header, taken at MAIL on the
 	// connection goroutine (BDAT delivers on another one).
@@ -88,6 +89,9 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return senderMismatch()
 	}
 	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8, helo: s.conn.Hostname()}
+	if opts != nil {
+		s.tx.size = opts.Size
+	}
 	if state, ok := s.conn.TLSConnectionState(); ok {
 		s.tx.tls = &state
 	}
@@ -106,6 +110,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			s.srv.opts.Logger.Error("recipient lookup failed", "rcpt", to, "err", err)
 			return errTempFailure
 		}
+		return err
+	}
+	s.mu.Lock()
+	size := s.tx.size
+	s.mu.Unlock()
+	if err := s.srv.roomFor(s.ctx, account, size); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -107,6 +107,9 @@ type MailboxStatus struct {
 	Deleted  int   // messages with \Deleted
 	Recent   int   // messages not yet claimed by any session (see ClaimRecent)
 	Size     int64 // sum of message sizes in octets
+	// DeletedSize is the sum of the sizes of the messages with \Deleted:
+	// what an EXPUNGE would free (RFC 9208 DELETED-STORAGE).
+	DeletedSize int64
 }
 
 // Message is the metadata of one message in one mailbox.

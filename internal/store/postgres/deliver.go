@@ -112,9 +112,9 @@ func (w *wtx) deliverOne(t store.Target, tmp blobfs.Temp, now time.Time) (store.
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}
-	var mbID, uidvalidity int64
-	err = w.queryRow(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN accounts a ON a.id = m.account_id
-		WHERE a.name = $1 AND m.name = $2`, account, name).Scan(&mbID, &uidvalidity)
+	var mbID, uidvalidity, accountID int64
+	err = w.queryRow(`SELECT m.id, m.uidvalidity, m.account_id FROM mailboxes m JOIN accounts a ON a.id = m.account_id
+		WHERE a.name = $1 AND m.name = $2`, account, name).Scan(&mbID, &uidvalidity, &accountID)
 	if err != nil {
 		if _, aerr := lookupAccount(w.ctx, w.tx, account); aerr != nil {
 			return store.DeliveryResult{}, aerr
@@ -128,6 +128,11 @@ func (w *wtx) deliverOne(t store.Target, tmp blobfs.Temp, now time.Time) (store.
 	msg := store.Message{Flags: store.NormalizeFlags(t.Flags), InternalDate: date, Size: tmp.Size, BlobID: tmp.ID}
 	uids, modseq, err := w.appendMessages(mbID, []store.Message{msg})
 	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	// The insert counted the message (quota.go); over a limit, the caller's
+	// savepoint undoes it (RFC 9208 §4.1).
+	if err := w.checkQuota(accountID); err != nil {
 		return store.DeliveryResult{}, err
 	}
 	w.publish(account, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})

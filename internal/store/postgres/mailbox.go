@@ -354,6 +354,13 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		if err != nil {
 			return err
 		}
+		// COPY adds to the account's usage; MOVE within it does not and is
+		// never refused for quota (RFC 9208 §4.1; Dovecot does the same).
+		if !move {
+			if err := w.checkQuota(m.acc.ID); err != nil {
+				return err
+			}
+		}
 		for i, msg := range msgs {
 			res.SourceUIDs = append(res.SourceUIDs, msg.UID)
 			res.DestUIDs = append(res.DestUIDs, added[i])

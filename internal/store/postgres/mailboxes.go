@@ -105,8 +105,9 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 		}
 		st = store.MailboxStatus{MailboxInfo: mi}
 		return tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT seen), COUNT(*) FILTER (WHERE deleted),
-			COUNT(*) FILTER (WHERE uid >= (SELECT recent_uid FROM mailboxes WHERE id = $1)), COALESCE(SUM(size), 0)::bigint
-			FROM messages WHERE mailbox_id = $1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+			COUNT(*) FILTER (WHERE uid >= (SELECT recent_uid FROM mailboxes WHERE id = $1)), COALESCE(SUM(size), 0)::bigint,
+			COALESCE(SUM(size) FILTER (WHERE deleted), 0)::bigint
+			FROM messages WHERE mailbox_id = $1`, mi.ID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
 	})
 	return st, err
 }
@@ -259,6 +260,11 @@ func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
 	}
 	if tag.RowsAffected() > 0 {
 		w.expunged = true
+	}
+	// The messages first, while the quota trigger can still find their
+	// account through the mailbox (quota.go).
+	if _, err = w.exec("DELETE FROM messages WHERE mailbox_id = $1", id); err != nil {
+		return err
 	}
 	_, err = w.exec("DELETE FROM mailboxes WHERE id = $1", id)
 	return err

@@ -153,6 +153,7 @@ CREATE TABLE blob_textsigs (
 `,
 	metadataMigration,     // metadata.go
 	loginHistoryMigration, // loginhistory.go
+	quotaMigration,        // quota.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

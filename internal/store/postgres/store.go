@@ -48,6 +48,9 @@ type Options struct {
 	// the node that holds them, so a session on another node relies on
 	// this delay (see collect.go). 0 means DefaultExpungedGrace.
 	ExpungedGrace time.Duration
+	// DefaultQuota is the quota of accounts without limits of their own
+	// (store.Quotas); zero values mean unlimited.
+	DefaultQuota store.QuotaLimits
 }
 
 // DefaultExpungedGrace: see Options.ExpungedGrace.
@@ -95,6 +98,7 @@ type Store struct {
 	// content; the collector (collect.go) runs on gcKick and a ticker.
 	pins          store.Pins
 	grace         time.Duration
+	defaultQuota  store.QuotaLimits
 	gcKick        chan struct{}
 	stopCollector context.CancelFunc
 	collectorDone chan struct{}
@@ -136,6 +140,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		waiters:       map[string]chan struct{}{},
 		listenerDone:  make(chan struct{}),
 		grace:         opts.ExpungedGrace,
+		defaultQuota:  opts.DefaultQuota,
 		gcKick:        make(chan struct{}, 1),
 		collectorDone: make(chan struct{}),
 	}

@@ -21,7 +21,7 @@ import (
 // Deliver returns only after that commit. Concurrent deliveries share the
 // directory sync and the commit (group commit).
 //
-// A target that fails (unknown account or mailbox) gets its own error and
+// A target that fails (unknown account or mailbox, over quota) gets its own error and
 // is rolled back alone; the others commit.
 func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Target) ([]store.DeliveryResult, error) {
 	if len(targets) == 0 {
@@ -101,10 +101,10 @@ func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.Deli
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}
-	var mbID int64
+	var mbID, accountID int64
 	var uidvalidity uint32
-	err = w.queryRow(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN accounts a ON a.id = m.account_id
-		WHERE a.name = ? AND m.name = ?`, account, name).Scan(&mbID, &uidvalidity)
+	err = w.queryRow(`SELECT m.id, m.uidvalidity, m.account_id FROM mailboxes m JOIN accounts a ON a.id = m.account_id
+		WHERE a.name = ? AND m.name = ?`, account, name).Scan(&mbID, &uidvalidity, &accountID)
 	if err != nil {
 		if _, aerr := w.account(account); aerr != nil {
 			return store.DeliveryResult{}, aerr
@@ -117,6 +117,11 @@ func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.Deli
 	}
 	uid, modseq, err := w.appendMessage(mbID, store.NormalizeFlags(t.Flags), date, tb.Size, tb.ID)
 	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	// The insert counted the message (quota.go); over a limit, the caller's
+	// savepoint undoes it (RFC 9208 §4.1).
+	if err := w.checkQuota(accountID); err != nil {
 		return store.DeliveryResult{}, err
 	}
 	w.publish(account, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})

@@ -519,6 +519,13 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		if len(msgs) == 0 {
 			return nil
 		}
+		// COPY adds to the account's usage; MOVE within it does not and is
+		// never refused for quota (RFC 9208 §4.1; Dovecot does the same).
+		if !move {
+			if err := w.checkQuota(m.acc.ID); err != nil {
+				return err
+			}
+		}
 		w.publish(m.acc.Name, store.Change{Kind: store.MailboxChanged, MailboxID: dst.ID, Mailbox: dst.Name, ModSeq: last})
 		if move {
 			if dst.ID == src.ID {

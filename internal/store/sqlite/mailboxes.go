@@ -116,8 +116,9 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 func statusOf(ctx context.Context, tx queryer, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
 	st := store.MailboxStatus{MailboxInfo: mi}
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
-		COALESCE(SUM(uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))), 0), COALESCE(SUM(size), 0)
-		FROM messages WHERE mailbox_id = ?1`, mi.ID, recent).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size)
+		COALESCE(SUM(uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))), 0), COALESCE(SUM(size), 0),
+		COALESCE(SUM(size * deleted), 0)
+		FROM messages WHERE mailbox_id = ?1`, mi.ID, recent).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
 	return st, err
 }
 

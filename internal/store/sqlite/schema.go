@@ -113,7 +113,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 ) WITHOUT ROWID;
 ` + searchSchema + // search.go
 	metadataSchema + // metadata.go
-	loginHistorySchema // loginhistory.go
+	loginHistorySchema + // loginhistory.go
+	quotaSchema // quota.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2

@@ -43,6 +43,9 @@ type Options struct {
 	// more, so a burst of triggers makes one collection; 0 means
 	// defaultCollectDelay.
 	CollectDelay time.Duration
+	// DefaultQuota is the quota of accounts without limits of their own
+	// (store.Quotas); zero values mean unlimited.
+	DefaultQuota store.QuotaLimits
 }
 
 // defaultCollectDelay: see Options.CollectDelay.
@@ -81,6 +84,7 @@ type Store struct {
 	// Collection of expunged content: the mailboxes to look at, whether a
 	// collection is due, and the committer's wake-up for it.
 	collectDelay time.Duration
+	defaultQuota store.QuotaLimits
 	gcMu         sync.Mutex
 	gcPending    map[int64]struct{}
 	gcArmed      bool
@@ -155,6 +159,7 @@ func Open(opts Options) (*Store, error) {
 		recent:       make(map[int64]*recentMark),
 		recentDirty:  make(map[int64]int64),
 		collectDelay: opts.CollectDelay,
+		defaultQuota: opts.DefaultQuota,
 		gcPending:    make(map[int64]struct{}),
 		gcKick:       make(chan struct{}, 1),
 	}
@@ -219,6 +224,9 @@ func Open(opts Options) (*Store, error) {
 		}
 		if err := migrate(s.writer); err != nil {
 			return fmt.Errorf("sqlite: migrating schema: %w", err)
+		}
+		if _, err := s.writer.Exec(quotaInit); err != nil {
+			return fmt.Errorf("sqlite: quota counters: %w", err)
 		}
 		return nil
 	}); err != nil {

@@ -63,6 +63,9 @@ var Tests = []Test{
 	{"MetadataFollowsMailbox", testMetadataFollowsMailbox},
 	{"MetadataFeed", testMetadataFeed},
 	{"LoginHistory", testLoginHistory},
+	{"QuotaUsage", testQuotaUsage},
+	{"QuotaEnforced", testQuotaEnforced},
+	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
