@@ -149,6 +149,7 @@ CREATE TABLE blob_textsigs (
 	sig     bytea NOT NULL
 );
 `,
+	urlauthSchema, // urlauth.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -111,7 +111,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	name       TEXT NOT NULL,
 	PRIMARY KEY (account_id, name)
 ) WITHOUT ROWID;
-` + searchSchema // search.go
+` + searchSchema + // search.go
+	urlauthSchema // urlauth.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2

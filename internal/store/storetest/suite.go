@@ -45,6 +45,7 @@ var Tests = []Test{
 	{"AppendBatch", testAppendBatch},
 	{"AppendBatchAllOrNothing", testAppendBatchAllOrNothing},
 	{"AppendBatchNeverPartial", testAppendBatchNeverPartial},
+	{"AccessKeys", testAccessKeys},
 	{"Details", testDetails},
 	{"Status", testStatus},
 	{"Flags", testFlags},
