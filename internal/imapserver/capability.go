@@ -36,6 +36,9 @@ var baseCapabilities = []string{
 	"UTF8=ACCEPT",   // RFC 6855
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
+	"MULTIAPPEND",   // RFC 3502 (append.go)
+	"CATENATE",      // RFC 4469 (append.go, imapurl.go)
+	"URLAUTH",       // RFC 4467 (urlauth.go)
 }
 
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):

@@ -41,6 +41,9 @@ var capabilityTests = map[string]string{
 	"CONDSTORE":          "TestCondstore",
 	"QRESYNC":            "TestQresync",
 	"APPENDLIMIT":        "TestAppendLimits",
+	"MULTIAPPEND":        "TestMultiAppend",
+	"CATENATE":           "TestCatenate",
+	"URLAUTH":            "TestURLAuth",
 	"STARTTLS":           "TestStartTLS",
 	"LOGINDISABLED":      "TestLoginDisabled",
 }
