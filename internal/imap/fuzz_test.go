@@ -23,6 +23,9 @@ func FuzzReadCommand(f *testing.F) {
 		"a SELECT INBOX (QRESYNC (1 2 3:4 (1 5)))\r\n",
 		"a LIST (SUBSCRIBED) \"\" (% \"x\") RETURN (STATUS (MESSAGES))\r\n",
 		"a LOGIN {3}\r\nbob {2+}\r\npw\r\n",
+		"a APPEND INBOX {1+}\r\nx (\\Seen) {2+}\r\nyz CATENATE (TEXT {1+}\r\nx URL \"/INBOX/;UID=1/;SECTION=1.MIME\")\r\n",
+		"a GENURLAUTH \"imap://a@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\n",
+		"a URLFETCH \"imap://a@h/INBOX/;UID=1;URLAUTH=anonymous:internal:00\" x\r\nb RESETKEY INBOX INTERNAL\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -33,6 +36,7 @@ func FuzzReadCommand(f *testing.F) {
 			MaxCommandSize: 4096,
 			LiteralLimit:   func(string) int64 { return 1024 },
 			SpoolThreshold: 1 << 20,
+			MultiAppend:    true,
 			Continue:       func() error { conts++; return nil },
 		})
 		lines := bytes.Count(data, []byte("\n")) + 1
@@ -59,8 +63,19 @@ func FuzzReadCommand(f *testing.F) {
 			}
 			if a, ok := cmd.Args.(*AppendArgs); ok {
 				for _, m := range a.Messages {
-					if m.Literal.Size > 1024 {
+					if (m.Literal == nil) == (m.Catenate == nil) {
+						t.Fatalf("APPEND message with neither or both of literal and CATENATE: %+v", m)
+					}
+					if m.Literal != nil && m.Literal.Size > 1024 {
 						t.Fatalf("literal over the limit accepted: %d", m.Literal.Size)
+					}
+					for _, p := range m.Catenate {
+						if (p.Text == nil) == (p.URL == "") {
+							t.Fatalf("CATENATE part with neither or both of TEXT and URL: %+v", p)
+						}
+						if p.Text != nil && p.Text.Size > 1024 {
+							t.Fatalf("TEXT literal over the limit accepted: %d", p.Text.Size)
+						}
 					}
 				}
 			}
