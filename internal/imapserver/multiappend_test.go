@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/imapserver"
@@ -299,8 +300,12 @@ S~ l0 OK .*`)
 	if got := fetchData(bob, gen(base+";URLAUTH=submit+bob%40example.com")); got != "NIL" {
 		t.Errorf("submit+ URL fetched by a user session: %q", got)
 	}
-	expired := gen(base + ";EXPIRE=2001-02-03T04:05:06Z;URLAUTH=authuser")
-	if got := fetchData(bob, expired); got != "NIL" {
+	alice.run(`
+C: e1 GENURLAUTH "` + base + `;EXPIRE=2001-02-03T04:05:06Z;URLAUTH=authuser" INTERNAL
+S: e1 BAD URLAUTH has already expired`)
+	soon := gen(base + ";EXPIRE=" + time.Now().Add(time.Second).UTC().Format(time.RFC3339) + ";URLAUTH=authuser")
+	time.Sleep(time.Until(time.Now().Add(1100 * time.Millisecond).Truncate(time.Second).Add(time.Second)))
+	if got := fetchData(bob, soon); got != "NIL" {
 		t.Errorf("expired URL: %q", got)
 	}
 	future := gen(base + ";EXPIRE=2999-02-03T04:05:06Z;URLAUTH=authuser")
@@ -330,7 +335,7 @@ S~ c1 OK \[APPENDUID \d+ 1\] APPEND completed`)
 	// RESETKEY: every URL of the mailbox stops working; new ones work.
 	alice.run(`
 C: r1 RESETKEY INBOX INTERNAL
-S: r1 OK RESETKEY completed`)
+S: r1 OK [URLMECH INTERNAL] RESETKEY completed`)
 	for _, u := range []string{forBob, anyUser, future} {
 		if got := fetchData(bob, u); got != "NIL" {
 			t.Errorf("URL after RESETKEY: %q", got)
@@ -345,7 +350,7 @@ S: r1 OK RESETKEY completed`)
 	}
 	alice.run(`
 C: r2 RESETKEY
-S: r2 OK RESETKEY completed
+S: r2 OK [URLMECH INTERNAL] RESETKEY completed
 C: r3 RESETKEY Nope
 S~ r3 NO .*
 C: r4 RESETKEY INBOX XSHA

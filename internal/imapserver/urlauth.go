@@ -179,6 +179,10 @@ func (s *session) cmdGenURLAuth(cmd *imap.Command) (string, error) {
 		if !strings.EqualFold(u.user, s.account.Name) {
 			return "", errNo("", "URL names another user's mailbox")
 		}
+		if !u.expire.IsZero() && !time.Now().Before(u.expire) {
+			// As Dovecot answers: such a URL could never be used.
+			return "", errBad("URLAUTH has already expired")
+		}
 		info, err := s.boxes.Get(s.ctx, u.mailbox)
 		if err != nil {
 			return "", errNo("", "No such mailbox in URL: "+u.mailbox)
@@ -204,7 +208,9 @@ func (s *session) cmdGenURLAuth(cmd *imap.Command) (string, error) {
 }
 
 // cmdResetKey: RESETKEY (RFC 4467 §6.1): discard the access key of one
-// mailbox, or of all, so every URL made with it stops working.
+// mailbox, or of all, so every URL made with it stops working. The OK
+// carries URLMECH with the mechanisms there are (RFC 4467 §4), as
+// Dovecot's does.
 func (s *session) cmdResetKey(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.ResetKeyArgs)
 	ak := s.accessKeys()
@@ -237,7 +243,7 @@ func (s *session) cmdResetKey(cmd *imap.Command) (string, error) {
 		}
 		return "", err
 	}
-	return "", nil
+	return "URLMECH INTERNAL", nil
 }
 
 // cmdURLFetch: URLFETCH (RFC 4467 §6.4): one untagged URLFETCH with each
