@@ -70,7 +70,7 @@ type Reader struct {
 	trail    trailingLiteral // literal marker ending the current line
 	cmdBytes int64           // octets of the current command held in memory
 	// memLiterals: octets of the current command's APPEND literals kept in
-	// memory; past maxMemLiterals the next ones are spooled (MULTIAPPEND,
+	// memory; past 4 × SpoolThreshold the next ones are spooled (MULTIAPPEND,
 	// CATENATE: many small literals stay bounded too).
 	memLiterals int64
 	cmdName     string     // current command name, for LiteralLimit

@@ -178,7 +178,7 @@ const (
 )
 
 // AppendArgs: APPEND (RFC 3501 §6.3.11, BINARY RFC 3516 §4.4). Messages has
-// one entry; MULTIAPPEND (RFC 3502) will give it several.
+// one entry per message: several with MULTIAPPEND (RFC 3502).
 type AppendArgs struct {
 	Mailbox  string
 	Messages []AppendMessage
