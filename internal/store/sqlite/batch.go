@@ -102,12 +102,30 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		}
 		// Files last, as Deliver does: if the transaction fails after
 		// this, cleanupBlobs removes a file no committed row names.
+		// A placement that fails rolls this job back: the files it gave
+		// a name to before are removed again, since only its own rows
+		// (rolled back) could name them (the blob lock keeps every other
+		// writer out, and content stored before has its file already).
+		var created []string
 		for i := range items {
 			w.blobCheckOnFailure(items[i].tb.ID)
-			if err := w.placeBlob(items[i].tb); err != nil {
+			path := s.blobPath(items[i].tb.ID)
+			existed, err := s.fs.Exists(path)
+			if err == nil {
+				err = w.placeBlob(items[i].tb)
+			}
+			if err != nil {
+				for _, p := range created {
+					if rerr := s.fs.Remove(p); rerr != nil && !isNotExist(rerr) {
+						s.log.Warn("removing blob of a failed batch", "path", p, "err", rerr)
+					}
+				}
 				return err
 			}
 			items[i].placed = true
+			if !existed {
+				created = append(created, path)
+			}
 		}
 		w.publish(acct, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})
 		return nil
