@@ -214,12 +214,31 @@ S~ a2 OK \[APPENDUID \d+ 2:4\] APPEND completed
 		c.expect(tag + " NO [BADURL " + u + "] CATENATE URL is not valid")
 	}
 	c.run(`
+C: r1 APPEND Drafts CATENATE (URL ";UID=1/;SECTION=2")
+S: r1 NO [BADURL ;UID=1/;SECTION=2] CATENATE URL is not valid
+C: r2 EXAMINE INBOX
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ \* .*
+S~ r2 OK .*
+C: r3 APPEND Drafts CATENATE (URL ";UID=1/;SECTION=2")
+S~ r3 OK \[APPENDUID \d+ 5\] APPEND completed
+C: r4 UNSELECT
+S: r4 OK UNSELECT completed
 C: t1 APPEND Drafts CATENATE (URL "/INBOX/;UID=1" URL "/INBOX/;UID=1")
 S~ t1 NO \[TOOBIG\] .*
 C: t2 STATUS Drafts (MESSAGES)
-S: * STATUS "Drafts" (MESSAGES 4)
+S: * STATUS "Drafts" (MESSAGES 5)
 S: t2 OK STATUS completed
 `)
+	if got := h.mailboxBodies(testUser, "Drafts"); got[4] != "second part" {
+		t.Errorf("mailbox-relative URL gave %q", got[4])
+	}
 	if n := len(catenateSource); n > 400 || 2*n <= 400 {
 		t.Fatalf("source of %d octets does not test TOOBIG", n)
 	}

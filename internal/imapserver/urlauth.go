@@ -55,6 +55,11 @@ func (s *session) accessKeys() store.AccessKeys {
 // access key, no passed expiry, and an access identifier that admits the
 // session user ("submit+" is for a submission server, which this is not).
 func (s *session) resolveURL(raw string, needAuth bool) (*urlData, error) {
+	if s.sel != nil && len(raw) >= 5 && strings.EqualFold(raw[:5], ";UID=") {
+		// A mailbox-relative URL (RFC 5092 §7.1, RFC 3986 §5.2): its base
+		// is the selected mailbox.
+		raw = "/" + strings.ReplaceAll(url.PathEscape(s.sel.name), "%2F", "/") + "/" + raw
+	}
 	u, err := parseIMAPURL(raw)
 	if err != nil {
 		return nil, err
