@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,7 +46,33 @@ func TestParseIMAPURL(t *testing.T) {
 			t.Errorf("%q parsed: %+v", bad, u)
 		}
 	}
+	// Non-ASCII that changes length when lower-cased must not shift offsets.
+	u, err = parseIMAPURL("/\u0130\u0130\u0130x/;UID=4")
+	if err != nil || u.mailbox != "\u0130\u0130\u0130x" || u.uid != 4 {
+		t.Errorf("non-ASCII mailbox: %+v %v", u, err)
+	}
 	if got := badURLText("/a]b\r\n"); got != "/ab" {
 		t.Errorf("badURLText = %q", got)
 	}
+}
+
+// FuzzParseIMAPURL: no input panics; a URLAUTH rump is a prefix of the URL
+// that ends with its access identifier.
+func FuzzParseIMAPURL(f *testing.F) {
+	for _, s := range []string{
+		"/INBOX;UIDVALIDITY=1/;UID=2/;SECTION=1.2.MIME/;PARTIAL=0.5",
+		"imap://a%40b@h/INBOX/;UID=1;EXPIRE=2030-01-02T03:04:05Z;URLAUTH=user+x:INTERNAL:0123456789abcdef0123456789abcdef",
+		"/\u0130/;uid=1/;section=HEADER.FIELDS%20(A)",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := parseIMAPURL(s)
+		if err != nil || u.access == "" {
+			return
+		}
+		if len(u.rump) > len(s) || s[:len(u.rump)] != u.rump || !strings.HasSuffix(strings.ToLower(u.rump), u.access) {
+			t.Fatalf("rump %q of %q (access %q)", u.rump, s, u.access)
+		}
+	})
 }
