@@ -271,5 +271,18 @@ func imapScripts() []imapScript {
 			`SETMETADATA INBOX (/private/d "1" /private/d/e "22" /private/d/e/f "333")`, "GETMETADATA (DEPTH infinity) INBOX /private/d"},
 			allowed: "order of the entries in a METADATA response: Dovecot's dictionary order, letterbox sorted by name; RFC 5464 §4.2 sets none"},
 		{name: "errors without a usable tag", cmds: []string{raw("\r\n", "* "), raw("*\r\n", "* "), raw("a99\r\n", "a99 "), raw("+ NOOP\r\n", "* BAD"), "NOOP"}},
+		// RFC 3502 MULTIAPPEND (one APPENDUID with a set; a bad date in the
+		// third message or a missing mailbox stores none) and RFC 4469
+		// CATENATE (TEXT and URL parts, sections, a partial, BADURL).
+		{name: "MULTIAPPEND and CATENATE", cmds: []string{"CREATE ma",
+			`APPEND ma (\Seen) ` + lit("Subject: a\r\n") + ` "05-Mar-2021 10:00:00 +0000" ` + lit("Subject: b\r\n") + ` (\Flagged) ` + lit("Subject: c\r\n"),
+			`APPEND ma ` + lit("Subject: f\r\n") + ` ` + lit("Subject: g\r\n") + ` "31-Foo-2021 10:00:00 +0100" ` + lit("Subject: h\r\n"),
+			`APPEND nope ` + lit("Subject: i\r\n") + ` ` + lit("Subject: j\r\n"),
+			`APPEND ma CATENATE (TEXT ` + lit("Subject: cat\r\n\r\n") + ` URL "/INBOX/;UID=2/;SECTION=TEXT" URL "/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)" URL "/INBOX/;UID=1/;SECTION=1/;PARTIAL=2.3")`,
+			`APPEND ma ` + lit("Subject: x\r\n") + ` CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER") CATENATE (TEXT ` + lit("Subject: y\r\n") + `)`,
+			`APPEND ma CATENATE (URL "/INBOX/;UID=99")`,
+			`APPEND ma CATENATE (URL "/nope/;UID=1")`,
+			`APPEND ma CATENATE (URL "/INBOX;UIDVALIDITY=1/;UID=1")`,
+			"STATUS ma (MESSAGES UIDNEXT)", "SELECT ma", "FETCH 1:* (FLAGS BODY[])", "FETCH 2 INTERNALDATE"}},
 	}
 }

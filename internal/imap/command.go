@@ -18,7 +18,7 @@ const maxSearchDepth = 64
 // stream ended between commands; *ParseError for a bad command (see
 // ParseError); other errors are I/O errors of the stream (close).
 func (r *Reader) ReadCommand() (cmd *Command, err error) {
-	r.cmdBytes, r.cmdName, r.tag, r.spooled = 0, "", "", nil
+	r.cmdBytes, r.cmdName, r.tag, r.spooled, r.memLiterals = 0, "", "", nil, 0
 	if err := r.readLine(); err != nil {
 		return nil, err
 	}
@@ -168,6 +168,12 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseGetMetadata() // parse_metadata.go
 	case "SETMETADATA":
 		return r.parseSetMetadata()
+	case "GENURLAUTH":
+		return r.parseGenURLAuth()
+	case "RESETKEY":
+		return r.parseResetKey()
+	case "URLFETCH":
+		return r.parseURLFetch()
 	case "COMPRESS":
 		r.sp()
 		return &CompressArgs{Mechanism: strings.ToUpper(r.atom("compression mechanism"))}

@@ -26,6 +26,9 @@ func FuzzReadCommand(f *testing.F) {
 		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]) MessageExpunge)) (subtree (Lists {4+}\r\nWork) (MessageNew MessageExpunge FlagChange)) (personal NONE)\r\n",
 		"a GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/comment \"/private/a b\")\r\n",
 		"a SETMETADATA INBOX (/private/a ~{3+}\r\na\x00b /shared/b NIL /private/c {2}\r\nxy)\r\n",
+		"a APPEND INBOX {1+}\r\nx (\\Seen) {2+}\r\nyz CATENATE (TEXT {1+}\r\nx URL \"/INBOX/;UID=1/;SECTION=1.MIME\")\r\n",
+		"a GENURLAUTH \"imap://a@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\n",
+		"a URLFETCH \"imap://a@h/INBOX/;UID=1;URLAUTH=anonymous:internal:00\" x\r\nb RESETKEY INBOX INTERNAL\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -36,6 +39,7 @@ func FuzzReadCommand(f *testing.F) {
 			MaxCommandSize: 4096,
 			LiteralLimit:   func(string) int64 { return 1024 },
 			SpoolThreshold: 1 << 20,
+			MultiAppend:    true,
 			Continue:       func() error { conts++; return nil },
 		})
 		lines := bytes.Count(data, []byte("\n")) + 1
@@ -62,8 +66,19 @@ func FuzzReadCommand(f *testing.F) {
 			}
 			if a, ok := cmd.Args.(*AppendArgs); ok {
 				for _, m := range a.Messages {
-					if m.Literal.Size > 1024 {
+					if (m.Literal == nil) == (m.Catenate == nil) {
+						t.Fatalf("APPEND message with neither or both of literal and CATENATE: %+v", m)
+					}
+					if m.Literal != nil && m.Literal.Size > 1024 {
 						t.Fatalf("literal over the limit accepted: %d", m.Literal.Size)
+					}
+					for _, p := range m.Catenate {
+						if (p.Text == nil) == (p.URL == "") {
+							t.Fatalf("CATENATE part with neither or both of TEXT and URL: %+v", p)
+						}
+						if p.Text != nil && p.Text.Size > 1024 {
+							t.Fatalf("TEXT literal over the limit accepted: %d", p.Text.Size)
+						}
 					}
 				}
 			}

@@ -362,7 +362,8 @@ func (r *Reader) messageLiteral() *Literal {
 	size, sync := r.literalMarker()
 	r.admitLiteral(size, sync, r.literalLimit())
 	lit := &Literal{Size: size, Binary: binary}
-	if size <= r.opts.SpoolThreshold {
+	if size <= r.opts.SpoolThreshold && r.memLiterals+size <= 4*r.opts.SpoolThreshold {
+		r.memLiterals += size
 		lit.data = make([]byte, size)
 		if _, err := io.ReadFull(r.br, lit.data); err != nil {
 			r.failIO(err)

@@ -247,6 +247,11 @@ func (r *Reader) parseAppend() Args {
 			m.Literal = r.messageLiteral()
 			m.UTF8 = true
 			r.expect(')', ")")
+		} else if r.keywordAhead("CATENATE") {
+			// RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part ... ")"
+			r.pos += len("CATENATE")
+			r.sp()
+			m.Catenate = r.catenateParts()
 		} else {
 			if r.peek() != '{' && r.peek() != '~' {
 				r.fail("expected message literal")

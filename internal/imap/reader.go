@@ -69,9 +69,13 @@ type Reader struct {
 	tooLong  bool            // the current line exceeded MaxLineLength
 	trail    trailingLiteral // literal marker ending the current line
 	cmdBytes int64           // octets of the current command held in memory
-	cmdName  string          // current command name, for LiteralLimit
-	tag      string          // current command tag, once read
-	spooled  []*Literal      // spooled literals of the current command
+	// memLiterals: octets of the current command's APPEND literals kept in
+	// memory; past 4 × SpoolThreshold the next ones are spooled (MULTIAPPEND,
+	// CATENATE: many small literals stay bounded too).
+	memLiterals int64
+	cmdName     string     // current command name, for LiteralLimit
+	tag         string     // current command tag, once read
+	spooled     []*Literal // spooled literals of the current command
 }
 
 // NewReader returns a Reader on br.

@@ -61,6 +61,13 @@ func (c *Command) Close() error {
 					first = err
 				}
 			}
+			for _, p := range m.Catenate {
+				if p.Text != nil {
+					if err := p.Text.Close(); err != nil && first == nil {
+						first = err
+					}
+				}
+			}
 		}
 		return first
 	}
@@ -172,7 +179,7 @@ const (
 )
 
 // AppendArgs: APPEND (RFC 3501 §6.3.11, BINARY RFC 3516 §4.4). Messages has
-// one entry; MULTIAPPEND (RFC 3502) will give it several.
+// one entry per message: several with MULTIAPPEND (RFC 3502).
 type AppendArgs struct {
 	Mailbox  string
 	Messages []AppendMessage
@@ -186,6 +193,9 @@ type AppendMessage struct {
 	// UTF8 is set when the message came as UTF8 (~{n}) (RFC 6855 §4).
 	// Added after the first API commit (additive).
 	UTF8 bool
+	// Catenate holds the parts of a CATENATE append (RFC 4469); Literal
+	// is nil then.
+	Catenate []CatPart
 }
 
 // Literal is the content of an APPEND literal. Small literals are kept in

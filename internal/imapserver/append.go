@@ -10,16 +10,18 @@ import (
 )
 
 // cmdAppend: APPEND (RFC 3501 §6.3.11) with APPENDUID (UIDPLUS, RFC 4315
-// §3), literal8 (BINARY, RFC 3516 §4.4) and the size limit (APPENDLIMIT,
-// RFC 7889; TOOBIG, RFC 4469 / RFC 5530) and UTF8 (~{n}) data (RFC 6855
-// §4). The message goes through
-// Store.Deliver, the one delivery path.
+// §3), literal8 (BINARY, RFC 3516 §4.4), the size limit (APPENDLIMIT,
+// RFC 7889; TOOBIG, RFC 4469 / RFC 5530), UTF8 (~{n}) data (RFC 6855
+// §4), several messages in one command (MULTIAPPEND, RFC 3502) and
+// messages built from parts (CATENATE, RFC 4469).
+//
+// Every message is checked and every CATENATE part resolved before
+// anything is stored: one message goes through Store.Deliver, the one
+// delivery path; several go through the store's BatchAppender, which
+// stores all of them or none (RFC 3502 §3), so no session ever sees a
+// part of a failed MULTIAPPEND.
 func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.AppendArgs)
-	if len(a.Messages) != 1 {
-		return "", errBad("MULTIAPPEND is not supported")
-	}
-	m := a.Messages[0]
 	// An invalid name: no such mailbox, and CREATE would not help, so no
 	// TRYCREATE (RFC 3501 §6.3.11).
 	name, err := existingName(a.Mailbox)
@@ -33,35 +35,60 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 		}
 		return "", err
 	}
-	if m.UTF8 && !s.utf8 {
-		// RFC 6855 §4: UTF8 APPEND data needs ENABLE UTF8=ACCEPT.
-		return "", errBad("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
+	var opened []io.Closer
+	defer func() {
+		for _, c := range opened {
+			c.Close()
+		}
+	}()
+	msgs := make([]store.BatchMessage, len(a.Messages))
+	for i, m := range a.Messages {
+		if m.UTF8 && !s.utf8 {
+			// RFC 6855 §4: UTF8 APPEND data needs ENABLE UTF8=ACCEPT.
+			return "", errBad("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
+		}
+		flags, err := clientFlags(m.Flags)
+		if err != nil {
+			return "", err
+		}
+		msgs[i] = store.BatchMessage{Flags: flags, InternalDate: m.Date}
+		if m.Catenate != nil {
+			body, size, err := s.catenate(m.Catenate, &opened)
+			if err != nil {
+				return "", err
+			}
+			if size > s.srv.opts.MaxMessageSize {
+				return "", errNo("TOOBIG", "Catenated message exceeds APPENDLIMIT")
+			}
+			if size == 0 {
+				return "", errNo("CANNOT", "Empty message")
+			}
+			msgs[i].Body = body
+			continue
+		}
+		if m.Literal == nil || m.Literal.Size == 0 {
+			return "", errNo("CANNOT", "Empty message")
+		}
+		if m.Literal.Size > s.srv.opts.MaxMessageSize {
+			return "", errNo("TOOBIG", "Message exceeds APPENDLIMIT")
+		}
+		msgs[i].Body = m.Literal.Open()
+		if m.Literal.Binary {
+			msgs[i].Body = verbatimBody{msgs[i].Body}
+		}
 	}
-	if m.Literal == nil || m.Literal.Size == 0 {
-		return "", errNo("CANNOT", "Empty message")
-	}
-	if m.Literal.Size > s.srv.opts.MaxMessageSize {
-		return "", errNo("TOOBIG", "Message exceeds APPENDLIMIT")
-	}
-	flags, err := clientFlags(m.Flags)
-	if err != nil {
-		return "", err
-	}
-	var body io.Reader = m.Literal.Open()
-	if m.Literal.Binary {
-		body = verbatimBody{body}
-	}
-	res, err := s.srv.opts.Store.Deliver(s.ctx, body, []store.Target{{
-		Account:      s.account.Name,
-		Mailbox:      info.Name,
-		Flags:        flags,
-		InternalDate: m.Date,
-	}})
-	if err == nil && len(res) != 1 {
-		err = errors.New("store returned no delivery result")
-	}
-	if err == nil {
-		err = res[0].Err
+	var uidValidity uint32
+	var uids []store.UID
+	if len(msgs) == 1 {
+		uidValidity, uids, err = s.appendOne(info.Name, msgs[0])
+	} else {
+		ba, ok := s.srv.opts.Store.(store.BatchAppender)
+		if !ok {
+			return "", errNo("CANNOT", "MULTIAPPEND is not supported by this store")
+		}
+		var res store.BatchResult
+		res, err = ba.AppendBatch(s.ctx, s.account.Name, info.Name, msgs)
+		uidValidity, uids = res.UIDValidity, res.UIDs
 	}
 	if err != nil {
 		if pe := storeError(err, true); pe != nil {
@@ -73,7 +100,90 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 		// RFC 3501 §6.3.11: the selected mailbox's client hears EXISTS now.
 		s.changed = true
 	}
-	return "APPENDUID " + utoa(uint64(res[0].UIDValidity)) + " " + utoa(uint64(res[0].UID)), nil
+	return "APPENDUID " + utoa(uint64(uidValidity)) + " " + uidSetText(uids), nil
+}
+
+// appendOne delivers one message through Store.Deliver.
+func (s *session) appendOne(mailbox string, m store.BatchMessage) (uint32, []store.UID, error) {
+	res, err := s.srv.opts.Store.Deliver(s.ctx, m.Body, []store.Target{{
+		Account:      s.account.Name,
+		Mailbox:      mailbox,
+		Flags:        m.Flags,
+		InternalDate: m.InternalDate,
+	}})
+	if err == nil && len(res) != 1 {
+		err = errors.New("store returned no delivery result")
+	}
+	if err == nil {
+		err = res[0].Err
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return res[0].UIDValidity, []store.UID{res[0].UID}, nil
+}
+
+// uidSetText renders ascending UIDs as an IMAP uid-set with ranges
+// (RFC 4315 §4 APPENDUID).
+func uidSetText(uids []store.UID) string {
+	var b strings.Builder
+	for i := 0; i < len(uids); {
+		j := i
+		for j+1 < len(uids) && uids[j+1] == uids[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(utoa(uint64(uids[i])))
+		if j > i {
+			b.WriteByte(':')
+			b.WriteString(utoa(uint64(uids[j])))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// catenate resolves the parts of a CATENATE (RFC 4469 §3) into one body
+// read part after part (nothing is copied into memory) and its size. A URL
+// this session may not read, or that names nothing, fails the whole
+// APPEND with NO [BADURL url] (RFC 4469 §5). What it opens is added to
+// opened, for the caller to close after the store has read the body.
+func (s *session) catenate(parts []imap.CatPart, opened *[]io.Closer) (io.Reader, int64, error) {
+	readers := make([]io.Reader, 0, len(parts))
+	var size int64
+	for _, p := range parts {
+		if p.Text != nil {
+			readers = append(readers, p.Text.Open())
+			size += p.Text.Size
+			continue
+		}
+		d, err := s.resolveURL(p.URL, false)
+		if err != nil {
+			var bu badURL
+			if !errors.As(err, &bu) {
+				s.log.Warn("imap CATENATE URL", "err", err)
+			}
+			return nil, 0, errNo("BADURL "+badURLText(p.URL), "CATENATE URL is not valid")
+		}
+		*opened = append(*opened, d)
+		readers = append(readers, d.reader())
+		size += d.n
+	}
+	return io.MultiReader(readers...), size, nil
+}
+
+// badURLText is the URL as a BADURL response code carries it: bare, any
+// character a resp-text-code cannot hold dropped (RFC 4469 §5 with
+// erratum 2002: url-resp-text is TEXT-CHAR except "]").
+func badURLText(u string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ']' || r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, u)
 }
 
 // verbatimBody is the content of a literal8 (~{n}): binary data, stored

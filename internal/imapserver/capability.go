@@ -38,6 +38,9 @@ var baseCapabilities = []string{
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
 	"NOTIFY",        // RFC 5465
+	"MULTIAPPEND",   // RFC 3502 (append.go)
+	"CATENATE",      // RFC 4469 (append.go, imapurl.go)
+	"URLAUTH",       // RFC 4467 (urlauth.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

@@ -85,7 +85,8 @@ func (c *conn) setupCodec() {
 			c.w.Continuation("Ready")
 			return c.flush()
 		},
-		UTF8: c.utf8,
+		UTF8:        c.utf8,
+		MultiAppend: true, // RFC 3502
 	})
 	if c.w != nil {
 		c.w.Flush() // gives its buffer back; nothing is pending

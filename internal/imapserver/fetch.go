@@ -350,16 +350,30 @@ func (s *session) fetchItem(d *store.MessageDetail, it imap.FetchItem, root *mim
 // writeSection writes the value of BODY[section]<partial> (RFC 3501
 // §6.4.5): an empty string when the part does not exist, as Dovecot does.
 func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchItem) error {
-	sec := it.Section
-	var r mime.Range
-	ok := false
+	r, filtered, ok, err := sectionData(blob, root, it.Section)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.writeBytes(nil, it.Partial)
+	}
+	if filtered != nil {
+		return s.writeBytes(filtered, it.Partial)
+	}
+	return s.writeRange(blob, r, it.Partial, false)
+}
+
+// sectionData locates BODY[section] (RFC 3501 §6.4.5) in a message: a
+// range of the blob, or for HEADER.FIELDS[.NOT] the filtered header bytes
+// (non-nil). ok is false when the part does not exist. FETCH and the URL
+// parts of CATENATE and URLFETCH (RFC 5092 ;SECTION=) share it.
+func sectionData(blob store.Blob, root *mime.Part, sec *imap.Section) (r mime.Range, filtered []byte, ok bool, err error) {
 	switch sec.Specifier {
 	case "":
 		if len(sec.Part) == 0 {
-			r, ok = mime.Range{Start: 0, End: blob.Size()}, true
-		} else {
-			r, ok = root.BodyRange(sec.Part)
+			return mime.Range{Start: 0, End: blob.Size()}, nil, true, nil
 		}
+		r, ok = root.BodyRange(sec.Part)
 	case "HEADER":
 		r, ok = root.HeaderRange(sec.Part)
 	case "TEXT":
@@ -369,18 +383,19 @@ func (s *session) writeSection(blob store.Blob, root *mime.Part, it imap.FetchIt
 	case "HEADER.FIELDS", "HEADER.FIELDS.NOT":
 		hr, hok := root.HeaderRange(sec.Part)
 		if !hok {
-			return s.writeBytes(nil, it.Partial)
+			return mime.Range{}, nil, false, nil
 		}
 		hdr := make([]byte, hr.Len())
 		if _, err := blob.ReadAt(hdr, hr.Start); err != nil && !errors.Is(err, io.EOF) {
-			return err
+			return mime.Range{}, nil, false, err
 		}
-		return s.writeBytes(mime.FilterHeader(hdr, sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT"), it.Partial)
+		f := mime.FilterHeader(hdr, sec.Fields, sec.Specifier == "HEADER.FIELDS.NOT")
+		if f == nil {
+			f = []byte{}
+		}
+		return mime.Range{}, f, true, nil
 	}
-	if !ok {
-		return s.writeBytes(nil, it.Partial)
-	}
-	return s.writeRange(blob, r, it.Partial, false)
+	return r, nil, ok, nil
 }
 
 // writeBinary writes BINARY[section]<partial> or BINARY.SIZE[section]

@@ -294,6 +294,9 @@ func init() {
 		"NAMESPACE":    {states: authenticated, run: (*session).cmdNamespace},
 		"STATUS":       {states: authenticated, run: (*session).cmdStatus},
 		"APPEND":       {states: authenticated, run: (*session).cmdAppend},
+		"GENURLAUTH":   {states: authenticated, run: (*session).cmdGenURLAuth},
+		"RESETKEY":     {states: authenticated, run: (*session).cmdResetKey},
+		"URLFETCH":     {states: authenticated, run: (*session).cmdURLFetch},
 		"IDLE":         {states: authenticated, run: (*session).cmdIdle},
 		"GETMETADATA":  {states: authenticated, run: (*session).cmdGetMetadata}, // metadata.go
 		"SETMETADATA":  {states: authenticated, run: (*session).cmdSetMetadata},

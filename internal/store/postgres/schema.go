@@ -154,6 +154,7 @@ CREATE TABLE blob_textsigs (
 	metadataMigration,     // metadata.go
 	loginHistoryMigration, // loginhistory.go
 	quotaMigration,        // quota.go
+	urlauthSchema,         // urlauth.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -114,7 +114,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 ` + searchSchema + // search.go
 	metadataSchema + // metadata.go
 	loginHistorySchema + // loginhistory.go
-	quotaSchema // quota.go
+	quotaSchema + // quota.go
+	urlauthSchema // urlauth.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2
