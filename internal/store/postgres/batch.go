@@ -62,9 +62,9 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 	var res store.BatchResult
 	err = s.write(ctx, func(w *wtx) error {
 		res = store.BatchResult{}
-		var mbID, uidvalidity int64
-		err := w.queryRow(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN accounts a ON a.id = m.account_id
-			WHERE a.name = $1 AND m.name = $2`, acct, name).Scan(&mbID, &uidvalidity)
+		var mbID, uidvalidity, accountID int64
+		err := w.queryRow(`SELECT m.id, m.uidvalidity, a.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id
+			WHERE a.name = $1 AND m.name = $2`, acct, name).Scan(&mbID, &uidvalidity, &accountID)
 		if err != nil {
 			if _, aerr := lookupAccount(w.ctx, w.tx, acct); aerr != nil {
 				return aerr
@@ -88,6 +88,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		}
 		uids, modseq, err := w.appendMessages(mbID, rows)
 		if err != nil {
+			return err
+		}
+		// The whole batch against the account's quota (RFC 9208 §5.1:
+		// APPEND over quota fails, and MULTIAPPEND is all or nothing).
+		if err := w.checkQuota(accountID); err != nil {
 			return err
 		}
 		res = store.BatchResult{UIDValidity: uint32(uidvalidity), UIDs: uids}

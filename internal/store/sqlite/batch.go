@@ -70,9 +70,9 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		// then a failure rolls back the whole transaction: either way
 		// nothing of this batch survives an error.
 		res = store.BatchResult{}
-		var mbID int64
-		err := w.queryRow(`SELECT m.id, m.uidvalidity FROM mailboxes m JOIN accounts a ON a.id = m.account_id
-			WHERE a.name = ? AND m.name = ?`, acct, name).Scan(&mbID, &res.UIDValidity)
+		var mbID, accountID int64
+		err := w.queryRow(`SELECT m.id, m.uidvalidity, a.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id
+			WHERE a.name = ? AND m.name = ?`, acct, name).Scan(&mbID, &res.UIDValidity, &accountID)
 		if err != nil {
 			if _, aerr := w.account(acct); aerr != nil {
 				return aerr
@@ -99,6 +99,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			}
 			res.UIDs = append(res.UIDs, uid)
 			modseq = ms
+		}
+		// The whole batch against the account's quota (RFC 9208 §5.1:
+		// APPEND over quota fails, and MULTIAPPEND is all or nothing).
+		if err := w.checkQuota(accountID); err != nil {
+			return err
 		}
 		// Files last, as Deliver does: if the transaction fails after
 		// this, cleanupBlobs removes a file no committed row names.

@@ -260,3 +260,32 @@ func testQuotaConcurrentDeliveries(t *testing.T, s store.Store) {
 	}
 	wantUsage(t, q, "busy@example.com", sum, limit+3)
 }
+
+// testQuotaAppendBatch: a batch (MULTIAPPEND) that would pass a limit is
+// refused whole, even when its first messages would fit; one that fits
+// exactly is taken.
+func testQuotaAppendBatch(t *testing.T, s store.Store) {
+	q := quotas(t, s)
+	ba, ok := s.(store.BatchAppender)
+	if !ok {
+		t.Skip("store has no AppendBatch")
+	}
+	mbs := newAccount(t, s, "batch@example.com")
+	inbox := openMailbox(t, mbs, "INBOX")
+	body := "Subject: q\r\n\r\nbody\r\n"
+	setQuota(t, q, "batch@example.com", 0, 3)
+	deliver(t, s, body, store.Target{Account: "batch@example.com"})
+	three := []store.BatchMessage{{Body: strings.NewReader(body)}, {Body: strings.NewReader(body)}, {Body: strings.NewReader(body)}}
+	if _, err := ba.AppendBatch(ctx, "batch@example.com", "INBOX", three); !errors.Is(err, store.ErrOverQuota) {
+		t.Fatalf("AppendBatch of 3 with room for 2: %v, want ErrOverQuota", err)
+	}
+	if got := len(messages(t, inbox)); got != 1 {
+		t.Fatalf("a refused batch left %d messages, want 1", got)
+	}
+	wantUsage(t, q, "batch@example.com", int64(len(body)), 1)
+	two := []store.BatchMessage{{Body: strings.NewReader(body)}, {Body: strings.NewReader(body)}}
+	if _, err := ba.AppendBatch(ctx, "batch@example.com", "INBOX", two); err != nil {
+		t.Fatalf("AppendBatch filling the quota exactly: %v", err)
+	}
+	wantUsage(t, q, "batch@example.com", 3*int64(len(body)), 3)
+}

@@ -70,6 +70,7 @@ var Tests = []Test{
 	{"QuotaUsage", testQuotaUsage},
 	{"QuotaEnforced", testQuotaEnforced},
 	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
+	{"QuotaAppendBatch", testQuotaAppendBatch},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
