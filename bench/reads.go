@@ -141,7 +141,7 @@ func runReads(cfg readsConfig) error {
 	corpusCh := make(chan corpusResult, 1)
 	go func() {
 		t0 := time.Now()
-		c, err := generateCorpus(cfg.messages, cfg.seed, queries)
+		c, err := generateCorpus(cfg.messages, cfg.seed, 0.1, queries)
 		corpusCh <- corpusResult{c, err, time.Since(t0)}
 	}()
 
