@@ -113,6 +113,9 @@ type Server struct {
 	wg        sync.WaitGroup
 	ctx       context.Context
 	cancel    context.CancelFunc
+	// snapshots: the latest picture of recently selected mailboxes,
+	// shared by the sessions that SELECT them (snapshot.go).
+	snapshots *snapshotCache
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -129,6 +132,7 @@ func New(opts Options) *Server {
 		conns:     map[*conn]bool{},
 		limit:     connlimit.New(opts.Limits.MaxConnsPerIP, opts.Limits.MaxConns),
 		perUser:   map[string]int{},
+		snapshots: newSnapshotCache(snapshotCacheMessages),
 		ctx:       ctx,
 		cancel:    cancel,
 	}
