@@ -135,9 +135,14 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		drv, err := parseDrivers(*drivers)
+		if err != nil {
+			log.Fatal(err)
+		}
 		err = runReads(readsConfig{messages: *messages, rounds: *rounds, senders: *c, loginSamples: *loginSamples,
 			logins: *logins, loginWorkers: *loginWorkers, seed: *seed, subject: *subject, from: *from,
-			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys})
+			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys,
+			drivers: drv, pgDSN: benchPostgresDSN(*pgDSN)})
 		if err != nil {
 			log.Fatal(err)
 		}
