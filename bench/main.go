@@ -97,6 +97,7 @@ func main() {
 	pgDSN := flag.String("postgres-dsn", "", "reads, scale: database for the postgres driver (each letterbox gets a fresh schema in it, dropped afterwards unless -keep); default $LETTERBOX_TEST_POSTGRES_DSN or "+defaultBenchPostgresDSN)
 	scaleDovecot := flag.Bool("scale-dovecot", false, "scale: run Dovecot at every size too")
 	attach := flag.Float64("attach-rate", 0.1, "scale: share of corpus messages with a 100-500 KB attachment")
+	reuse := flag.String("reuse", "", "scale: serve the workspace a -keep run of one SQLite letterbox left (same -seed and -attach-rate) with this run's binary, delivering only what its INBOX lacks")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
@@ -168,6 +169,9 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		if *reuse != "" && (len(drv) != 1 || drv[0] != "sqlite" || *scaleDovecot) {
+			log.Fatalf("-reuse serves one SQLite letterbox: no -letterbox-drivers postgres, no -scale-dovecot")
+		}
 		if *rounds < 1 || *c < 1 || *attach < 0 || *attach > 1 {
 			log.Fatalf("need -rounds ≥ 1, -c ≥ 1, 0 ≤ -attach-rate ≤ 1")
 		}
@@ -182,7 +186,7 @@ func main() {
 		}
 		err = runScale(scaleConfig{sizes: ns, drivers: drv, dovecot: *scaleDovecot, rounds: *rounds, senders: *c,
 			seed: *seed, attach: *attach, subject: *subject, body: *bodyWord, argon2: *argon, bin: *lbBin,
-			keep: *keep, lbSet: lbKeys, pgDSN: benchPostgresDSN(*pgDSN), profile: *profile})
+			keep: *keep, lbSet: lbKeys, pgDSN: benchPostgresDSN(*pgDSN), profile: *profile, reuse: *reuse})
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -42,6 +42,10 @@ type scaleConfig struct {
 	lbSet   map[string]string
 	pgDSN   string
 	profile string // directory for letterbox CPU profiles of SELECT at each size
+	// reuse is the workspace a -keep run left (one letterbox on SQLite):
+	// it is served again with this run's binary, and only what the
+	// mailbox lacks up to each size is delivered.
+	reuse string
 }
 
 // scaleServer is one server under test.
@@ -124,7 +128,7 @@ func runScale(cfg scaleConfig) error {
 	defer func() {
 		for _, s := range servers {
 			s.t.stop()
-			if !cfg.keep {
+			if !cfg.keep && cfg.reuse == "" {
 				os.RemoveAll(s.t.workspace)
 				if s.drop != nil {
 					if err := s.drop(); err != nil {
@@ -158,7 +162,13 @@ func runScale(cfg scaleConfig) error {
 			}
 			s.pprof = ports
 		}
-		t, err := startLetterboxWith(letterboxOptions{bin: bin, users: users, set: set, pprof: s.pprof})
+		var t *target
+		var err error
+		if cfg.reuse != "" {
+			t, err = reuseLetterbox(cfg.reuse, bin, s.pprof)
+		} else {
+			t, err = startLetterboxWith(letterboxOptions{bin: bin, users: users, set: set, pprof: s.pprof})
+		}
 		if err != nil {
 			if s.drop != nil {
 				s.drop()
@@ -200,6 +210,21 @@ func runScale(cfg scaleConfig) error {
 			}
 		}
 		for _, s := range servers {
+			if cfg.reuse != "" {
+				have, err := statusMessages(s.t)
+				if err != nil {
+					return err
+				}
+				if have > n || (have != 0 && have < prev) {
+					return fmt.Errorf("%s: the reused mailbox has %d messages, between no size of %v", s.name, have, cfg.sizes)
+				}
+				if have == n {
+					log.Printf("%s: the reused mailbox has its %d messages", s.name, n)
+					s.filled = n
+					continue
+				}
+				prev = max(prev, have)
+			}
 			syscall.Sync()
 			d, sent, err := deliverCorpus(s.t.lmtpAddr, s.t.user, corpus.msgs, prev, n, cfg.senders)
 			if err != nil {
@@ -529,4 +554,56 @@ func joinInts(xs []int) string {
 		s = append(s, strconv.Itoa(x))
 	}
 	return strings.Join(s, ", ")
+}
+
+// reuseLetterbox serves the workspace of an earlier -keep run again with
+// bin: its data directory and configuration (ports included).
+func reuseLetterbox(ws, bin, pprof string) (*target, error) {
+	configPath := filepath.Join(ws, "letterbox.toml")
+	b, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg := string(b)
+	addr := func(key string) (string, error) {
+		for _, l := range strings.Split(cfg, "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
+				return strings.Trim(strings.TrimSpace(v), `"`), nil
+			}
+		}
+		return "", fmt.Errorf("%s: no %s listener", configPath, key)
+	}
+	t := &target{name: "letterbox", user: sharedUser, pass: mixedPass, workspace: ws, config: cfg, bin: bin,
+		dataDir: filepath.Join(ws, "data"), configPath: configPath}
+	for _, x := range []struct {
+		key string
+		p   *string
+	}{{"lmtp", &t.lmtpAddr}, {"imap", &t.imapAddr}, {"pop3", &t.pop3Addr}} {
+		if *x.p, err = addr(x.key); err != nil {
+			return nil, err
+		}
+	}
+	if err := serveLetterbox(t, pprof); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// statusMessages is the number of messages in t's INBOX.
+func statusMessages(t *target) (int, error) {
+	c, err := dialLogin(t.imapAddr, t.user, t.pass, false)
+	if err != nil {
+		return 0, err
+	}
+	defer c.logout()
+	n := int64(-1)
+	if _, err := c.do("STATUS INBOX (MESSAGES)", false, func(p *rresp) error {
+		if v, ok := numAfter(p.text, "MESSAGES "); ok {
+			n = v
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }
