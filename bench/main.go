@@ -64,7 +64,7 @@ func main() {
 	repeats := flag.Int("repeats", 3, "SELECT+FETCH repetitions")
 	only := flag.String("only", "", "run only \"letterbox\" or \"dovecot\"")
 	keep := flag.Bool("keep", false, "keep the temp directories (data, configs, logs)")
-	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR), \"mixed\" (concurrent IMAP clients) or \"reads\" (one 10,000-message corpus, every big read timed and checked; see bench/README.md)")
+	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR), \"mixed\" (concurrent IMAP clients), \"reads\" (one 10,000-message corpus, every big read timed and checked) or \"scale\" (the reads of one mailbox at 10,000 and 100,000 messages; see bench/README.md)")
 	// The mixed workload's flags.
 	rounds := flag.Int("rounds", 3, "mixed: rounds, each running every scenario on both servers in turn; reads: rounds of every workload on both servers")
 	duration := flag.Duration("duration", 3*time.Second, "mixed: how long each scenario runs per round and server")
@@ -89,6 +89,15 @@ func main() {
 	logins := flag.Int("logins", 40, "reads: logins per round in the concurrent login run")
 	loginWorkers := flag.Int("login-workers", 8, "reads: concurrent clients in the concurrent login run")
 	loginSamples := flag.Int("login-samples", 5, "reads: sequential LOGINs timed per round and server")
+	// The scale workload's flags (it also takes -rounds, -c, -seed,
+	// -subject, -body, -argon2, -letterbox-bin, -letterbox-set, -keep,
+	// -profile).
+	sizes := flag.String("sizes", "10000,100000", "scale: mailbox sizes, ascending; the mailbox grows from one to the next")
+	drivers := flag.String("letterbox-drivers", "sqlite", "reads, scale: letterbox store drivers to run, comma-separated: sqlite, postgres")
+	pgDSN := flag.String("postgres-dsn", "", "reads, scale: database for the postgres driver (each letterbox gets a fresh schema in it, dropped afterwards unless -keep); default $LETTERBOX_TEST_POSTGRES_DSN or "+defaultBenchPostgresDSN)
+	scaleDovecot := flag.Bool("scale-dovecot", false, "scale: run Dovecot at every size too")
+	attach := flag.Float64("attach-rate", 0.1, "scale: share of corpus messages with a 100-500 KB attachment")
+	reuse := flag.String("reuse", "", "scale: serve the workspace a -keep run of one SQLite letterbox left (same -seed and -attach-rate) with this run's binary, delivering only what its INBOX lacks")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
@@ -127,9 +136,57 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
+		drv, err := parseDrivers(*drivers)
+		if err != nil {
+			log.Fatal(err)
+		}
 		err = runReads(readsConfig{messages: *messages, rounds: *rounds, senders: *c, loginSamples: *loginSamples,
 			logins: *logins, loginWorkers: *loginWorkers, seed: *seed, subject: *subject, from: *from,
-			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys})
+			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys,
+			drivers: drv, pgDSN: benchPostgresDSN(*pgDSN)})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	case "scale":
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["c"] {
+			*c = 4
+		}
+		if !set["argon2"] {
+			*argon = "light" // no login is timed
+		}
+		var ns []int
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 10 || (len(ns) > 0 && n <= ns[len(ns)-1]) {
+				log.Fatalf("-sizes: %q: want ascending sizes of at least 10", *sizes)
+			}
+			ns = append(ns, n)
+		}
+		drv, err := parseDrivers(*drivers)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *reuse != "" && (len(drv) != 1 || drv[0] != "sqlite" || *scaleDovecot) {
+			log.Fatalf("-reuse serves one SQLite letterbox: no -letterbox-drivers postgres, no -scale-dovecot")
+		}
+		if *rounds < 1 || *c < 1 || *attach < 0 || *attach > 1 {
+			log.Fatalf("need -rounds ≥ 1, -c ≥ 1, 0 ≤ -attach-rate ≤ 1")
+		}
+		lbKeys, err := parseKeyValues(*lbSet)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *profile != "" {
+			if err := os.MkdirAll(*profile, 0o755); err != nil {
+				log.Fatal(err)
+			}
+		}
+		err = runScale(scaleConfig{sizes: ns, drivers: drv, dovecot: *scaleDovecot, rounds: *rounds, senders: *c,
+			seed: *seed, attach: *attach, subject: *subject, body: *bodyWord, argon2: *argon, bin: *lbBin,
+			keep: *keep, lbSet: lbKeys, pgDSN: benchPostgresDSN(*pgDSN), profile: *profile, reuse: *reuse})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -178,7 +235,7 @@ func main() {
 			argon2: *argon, sampleEvery: *sampleEvery})
 		return
 	default:
-		log.Fatalf("-workload must be default, mixed or reads")
+		log.Fatalf("-workload must be default, mixed, reads or scale")
 	}
 	if *mailbox < *n {
 		*mailbox = *n
@@ -312,4 +369,21 @@ func parseKeyValues(s string) (map[string]string, error) {
 		keys[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return keys, nil
+}
+
+// parseDrivers checks -letterbox-drivers.
+func parseDrivers(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f != "sqlite" && f != "postgres" {
+			return nil, fmt.Errorf("-letterbox-drivers: %q is not sqlite or postgres", f)
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,17 @@ type readsConfig struct {
 	bin          string
 	keep         bool
 	lbSet        map[string]string
+	drivers      []string // letterbox store drivers: sqlite, postgres
+	pgDSN        string   // database for the postgres driver
+}
+
+// readsLetterboxName is the column of letterbox on driver: "letterbox"
+// for SQLite (the default), "letterbox-pg" for PostgreSQL.
+func readsLetterboxName(driver string) string {
+	if driver == "postgres" {
+		return "letterbox-pg"
+	}
+	return "letterbox"
 }
 
 // readsRow is one line of the result table.
@@ -50,16 +62,15 @@ type readsRow struct {
 	info       bool    // shown with its ratio, but not held to the target
 	target     float64 // letterbox/Dovecot ratio to reach
 	note       string
-	lb, dc     []float64
+	vals       map[string][]float64 // server name → samples
 	errs       []string
 }
 
 func (r *readsRow) add(server string, v float64) {
-	if server == "letterbox" {
-		r.lb = append(r.lb, v)
-	} else {
-		r.dc = append(r.dc, v)
+	if r.vals == nil {
+		r.vals = map[string][]float64{}
 	}
+	r.vals[server] = append(r.vals[server], v)
 }
 
 func (r *readsRow) fail(server string, err error) {
@@ -82,6 +93,9 @@ type readsServer struct {
 	total  int64   // sum of the sizes
 	trace  [2]int  // fewest and most header bytes the server put in front of a message
 	want   map[string][]int
+	// letterbox on PostgreSQL: its schema (dropped at the end) and drop
+	schema string
+	drop   func() error
 }
 
 // readsDovecotConfig lifts Dovecot's per-user-and-IP connection limit (10)
@@ -141,7 +155,7 @@ func runReads(cfg readsConfig) error {
 	corpusCh := make(chan corpusResult, 1)
 	go func() {
 		t0 := time.Now()
-		c, err := generateCorpus(cfg.messages, cfg.seed, queries)
+		c, err := generateCorpus(cfg.messages, cfg.seed, 0.1, queries)
 		corpusCh <- corpusResult{c, err, time.Since(t0)}
 	}()
 
@@ -164,6 +178,11 @@ func runReads(cfg readsConfig) error {
 			s.t.stop()
 			if !cfg.keep {
 				os.RemoveAll(s.t.workspace)
+				if s.drop != nil {
+					if err := s.drop(); err != nil {
+						log.Printf("%s: dropping schema %s: %v", s.name, s.schema, err)
+					}
+				}
 			} else {
 				log.Printf("%s workspace kept in %s", s.name, s.t.workspace)
 			}
@@ -172,25 +191,48 @@ func runReads(cfg readsConfig) error {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var startErr error
-	for _, name := range []string{"letterbox", "dovecot"} {
+	var names, lbNames []string
+	for _, d := range cfg.drivers {
+		lbNames = append(lbNames, readsLetterboxName(d))
+	}
+	names = append(append(names, lbNames...), "dovecot")
+	for i, name := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var t *target
 			var err error
-			if name == "letterbox" {
-				t, err = startLetterboxWith(letterboxOptions{bin: bin, users: users, set: lbSet})
-			} else {
+			s := &readsServer{name: name}
+			if name == "dovecot" {
 				t, err = startDovecotWith(users, hashes, readsDovecotConfig)
+			} else {
+				set := map[string]string{}
+				for k, v := range lbSet {
+					set[k] = v
+				}
+				if cfg.drivers[i] == "postgres" {
+					var dsn string
+					if dsn, s.schema, s.drop, err = pgSchema(cfg.pgDSN); err == nil {
+						set["driver"] = `"postgres"`
+						set["dsn"] = strconv.Quote(dsn)
+					}
+				}
+				if err == nil {
+					t, err = startLetterboxWith(letterboxOptions{bin: bin, users: users, set: set})
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
+				if s.drop != nil {
+					s.drop()
+				}
 				startErr = fmt.Errorf("start %s: %w", name, err)
 				return
 			}
 			t.user, t.pass = sharedUser, mixedPass
-			servers[name] = &readsServer{name: name, t: t}
+			s.t = t
+			servers[name] = s
 		}()
 	}
 	wg.Wait()
@@ -212,7 +254,7 @@ func runReads(cfg readsConfig) error {
 	}
 
 	lbOn := "login_cache_ttl = ?"
-	if m := regexp.MustCompile(`(?m)^login_cache_ttl\s*=\s*(.*)$`).FindStringSubmatch(servers["letterbox"].t.config); m != nil {
+	if m := regexp.MustCompile(`(?m)^login_cache_ttl\s*=\s*(.*)$`).FindStringSubmatch(servers[lbNames[0]].t.config); m != nil {
 		lbOn = "login_cache_ttl = " + m[1]
 	}
 	rows := newReadsRows(cfg, queries, lbOn)
@@ -221,10 +263,14 @@ func runReads(cfg readsConfig) error {
 		row[r.key] = r
 	}
 	order := func(round int) []*readsServer {
-		if round%2 == 1 {
-			return []*readsServer{servers["dovecot"], servers["letterbox"]}
+		var out []*readsServer
+		for _, n := range names {
+			out = append(out, servers[n])
 		}
-		return []*readsServer{servers["letterbox"], servers["dovecot"]}
+		if round%2 == 1 {
+			slices.Reverse(out)
+		}
+		return out
 	}
 
 	// Fill: the corpus in cfg.rounds slices, each delivered to one server
@@ -325,27 +371,40 @@ func runReads(cfg readsConfig) error {
 
 	// letterbox again on the same data with its login cache off: every
 	// login verifies the hash, as on Dovecot.
-	if err := restartLetterbox(servers["letterbox"].t, map[string]string{"login_cache_ttl": `"0s"`}); err != nil {
-		return fmt.Errorf("restarting letterbox with login_cache_ttl = \"0s\": %w", err)
+	for _, n := range lbNames {
+		if err := restartLetterbox(servers[n].t, map[string]string{"login_cache_ttl": `"0s"`}); err != nil {
+			return fmt.Errorf("restarting %s with login_cache_ttl = \"0s\": %w", n, err)
+		}
+		log.Printf("%s restarted with login_cache_ttl = \"0s\" (pid %d)", n, servers[n].t.pid)
 	}
-	log.Printf("letterbox restarted with login_cache_ttl = \"0s\" (pid %d)", servers["letterbox"].t.pid)
 	for r := 0; r < cfg.rounds; r++ {
 		loginRound(cfg, r, order(r), row["login_off"], row["logins_off"])
 	}
 	loads = append(loads, "end "+loadavg())
 
 	disk := map[string]int64{}
-	var lbParts []string
-	disk["letterbox"] = duBytes(servers["letterbox"].t.dataDir)
-	if ents, err := os.ReadDir(servers["letterbox"].t.dataDir); err == nil {
-		for _, e := range ents {
-			n := duBytes(filepath.Join(servers["letterbox"].t.dataDir, e.Name()))
-			lbParts = append(lbParts, fmt.Sprintf("%s %.1f KB/msg", e.Name(), float64(n)/1e3/float64(cfg.messages)))
+	lbParts := map[string][]string{}
+	for _, name := range lbNames {
+		s := servers[name]
+		disk[name] = duBytes(s.t.dataDir)
+		if ents, err := os.ReadDir(s.t.dataDir); err == nil {
+			for _, e := range ents {
+				n := duBytes(filepath.Join(s.t.dataDir, e.Name()))
+				lbParts[name] = append(lbParts[name], fmt.Sprintf("%s %.1f KB/msg", e.Name(), float64(n)/1e3/float64(cfg.messages)))
+			}
+		}
+		if s.schema != "" {
+			n, err := pgSchemaBytes(cfg.pgDSN, s.schema)
+			if err != nil {
+				log.Printf("%s: schema size: %v", name, err)
+			}
+			disk[name] += n
+			lbParts[name] = append(lbParts[name], fmt.Sprintf("PostgreSQL schema %.1f KB/msg", float64(n)/1e3/float64(cfg.messages)))
 		}
 	}
 	disk["dovecot"] = duBytes(filepath.Join(servers["dovecot"].t.workspace, "mail"))
 
-	reportReads(cfg, corpus, rows, servers, hashNote, loads, disk, lbParts, time.Since(began))
+	reportReads(cfg, corpus, rows, servers, lbNames, hashNote, loads, disk, lbParts, time.Since(began))
 	return nil
 }
 
@@ -734,43 +793,78 @@ func fmtVal(v float64) string {
 	}
 }
 
-func reportReads(cfg readsConfig, corpus *readsCorpus, rows []*readsRow, servers map[string]*readsServer, hashNote string,
-	loads []string, disk map[string]int64, lbParts []string, elapsed time.Duration) {
-	lb, dc := servers["letterbox"], servers["dovecot"]
-	fmt.Printf("\nreads workload, letterbox vs Dovecot on this machine (%d CPUs): %d messages, %.1f MB (%d with a 100-500 KB attachment, %d multipart/alternative, %d RFC 2047 subjects; searchtest seed %d), %d round(s), %.0fs in all\n",
-		runtime.NumCPU(), len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, corpus.alt, corpus.encSubj, cfg.seed, cfg.rounds, elapsed.Seconds())
+func reportReads(cfg readsConfig, corpus *readsCorpus, rows []*readsRow, servers map[string]*readsServer, lbNames []string, hashNote string,
+	loads []string, disk map[string]int64, lbParts map[string][]string, elapsed time.Duration) {
+	dc := servers["dovecot"]
+	fmt.Printf("\nreads workload, %s vs Dovecot on this machine (%d CPUs): %d messages, %.1f MB (%d with a 100-500 KB attachment, %d multipart/alternative, %d RFC 2047 subjects; searchtest seed %d), %d round(s), %.0fs in all\n",
+		strings.Join(lbNames, ", "), runtime.NumCPU(), len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, corpus.alt, corpus.encSubj, cfg.seed, cfg.rounds, elapsed.Seconds())
 	fmt.Printf("passwords: %s\n", hashNote)
 	fmt.Printf("load average (1, 5, 15 min): %s\n", strings.Join(loads, "; "))
-	fmt.Printf("as served: letterbox %.1f MB (%d-%d header bytes added per message), Dovecot %.1f MB (%d-%d)\n\n",
-		float64(lb.total)/1e6, lb.trace[0], lb.trace[1], float64(dc.total)/1e6, dc.trace[0], dc.trace[1])
-	fmt.Println("| workload | letterbox median (min–max) | Dovecot median (min–max) | letterbox/Dovecot | target | result |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- |")
+	var served []string
+	for _, n := range lbNames {
+		lb := servers[n]
+		served = append(served, fmt.Sprintf("%s %.1f MB (%d-%d header bytes added per message)", n, float64(lb.total)/1e6, lb.trace[0], lb.trace[1]))
+	}
+	fmt.Printf("as served: %s, Dovecot %.1f MB (%d-%d)\n\n", strings.Join(served, ", "), float64(dc.total)/1e6, dc.trace[0], dc.trace[1])
+	head, sep := "| workload |", "| --- |"
+	for _, n := range lbNames {
+		head += " " + n + " median (min–max) |"
+		sep += " --- |"
+	}
+	head += " Dovecot median (min–max) |"
+	sep += " --- |"
+	for _, n := range lbNames {
+		head += " " + n + "/Dovecot |"
+		sep += " --- |"
+	}
+	fmt.Println(head + " target | result |")
+	fmt.Println(sep + " --- | --- |")
 	var notes []string
 	for _, r := range rows {
-		lm, ll, lh := readsStats(r.lb)
-		dm, dl, dh := readsStats(r.dc)
-		cell := func(m, l, h float64, n int) string {
-			if n == 0 {
+		cell := func(xs []float64) string {
+			m, l, h := readsStats(xs)
+			switch len(xs) {
+			case 0:
 				return "-"
-			}
-			if n == 1 {
+			case 1:
 				return fmtVal(m) + " " + r.unit
 			}
 			return fmt.Sprintf("%s %s (%s–%s)", fmtVal(m), r.unit, fmtVal(l), fmtVal(h))
 		}
-		ratio, res := "-", "-"
-		if lm > 0 && dm > 0 {
-			x := lm / dm
-			ratio = fmt.Sprintf("%.2f×", x)
-			switch {
-			case r.info:
-				res = "(info: not hash for hash)"
-			case (r.higher && x >= r.target) || (!r.higher && x <= r.target):
-				res = "pass"
-			default:
-				res = "miss"
-			}
+		dm, _, _ := readsStats(r.vals["dovecot"])
+		line := "| " + r.label
+		if r.note != "" {
+			notes = append(notes, fmt.Sprintf("[%d] %s", len(notes)+1, r.note))
+			line += fmt.Sprintf(" [%d]", len(notes))
 		}
+		line += " |"
+		for _, n := range lbNames {
+			line += " " + cell(r.vals[n]) + " |"
+		}
+		line += " " + cell(r.vals["dovecot"]) + " |"
+		var results []string
+		for _, n := range lbNames {
+			lm, _, _ := readsStats(r.vals[n])
+			ratio, res := "-", "-"
+			if lm > 0 && dm > 0 {
+				x := lm / dm
+				ratio = fmt.Sprintf("%.2f×", x)
+				switch {
+				case r.info:
+					res = "(info: not hash for hash)"
+				case (r.higher && x >= r.target) || (!r.higher && x <= r.target):
+					res = "pass"
+				default:
+					res = "miss"
+				}
+			}
+			line += " " + ratio + " |"
+			if len(lbNames) > 1 {
+				res = n + " " + res
+			}
+			results = append(results, res)
+		}
+		res := strings.Join(results, ", ")
 		if len(r.errs) > 0 {
 			res = fmt.Sprintf("CHECK FAILED (%d)", len(r.errs))
 		}
@@ -778,12 +872,7 @@ func reportReads(cfg readsConfig, corpus *readsCorpus, rows []*readsRow, servers
 		if r.higher {
 			op = "≥"
 		}
-		label := r.label
-		if r.note != "" {
-			notes = append(notes, fmt.Sprintf("[%d] %s", len(notes)+1, r.note))
-			label += fmt.Sprintf(" [%d]", len(notes))
-		}
-		fmt.Printf("| %s | %s | %s | %s | %s %.1f× | %s |\n", label, cell(lm, ll, lh, len(r.lb)), cell(dm, dl, dh, len(r.dc)), ratio, op, r.target, res)
+		fmt.Printf("%s %s %.1f× | %s |\n", line, op, r.target, res)
 	}
 	fmt.Println()
 	for _, n := range notes {
@@ -792,8 +881,11 @@ func reportReads(cfg readsConfig, corpus *readsCorpus, rows []*readsRow, servers
 	fmt.Printf("\nletterbox/Dovecot is the ratio of the medians: for ms lower is better, for MB/s, msg/s and logins/s higher is better; MB = 10^6 bytes.\n")
 	fmt.Printf("samples per cell: %d round(s); LOGIN: %d per round; the rest one per round.\n", cfg.rounds, cfg.loginSamples)
 	n := float64(len(corpus.msgs))
-	fmt.Printf("\ndisk: letterbox data directory %.1f MB = %.1f KB/message (%s); Dovecot Maildir %.1f MB = %.1f KB/message; the corpus itself %.1f KB/message\n",
-		float64(disk["letterbox"])/1e6, float64(disk["letterbox"])/1e3/n, strings.Join(lbParts, ", "),
+	fmt.Println()
+	for _, name := range lbNames {
+		fmt.Printf("disk: %s data %.1f MB = %.1f KB/message (%s)\n", name, float64(disk[name])/1e6, float64(disk[name])/1e3/n, strings.Join(lbParts[name], ", "))
+	}
+	fmt.Printf("disk: Dovecot Maildir %.1f MB = %.1f KB/message; the corpus itself %.1f KB/message\n",
 		float64(disk["dovecot"])/1e6, float64(disk["dovecot"])/1e3/n, float64(corpus.bytes)/1e3/n)
 	failed := 0
 	for _, r := range rows {

@@ -52,8 +52,9 @@ var foldedUnicodeWords = []string{"grusse", "grüsse", "arger", "strasse", "sisy
 // of text, mostly plain 7bit, some quoted-printable, ~20%
 // multipart/alternative, 1 in 8 subjects with an RFC 2047 encoded Unicode
 // word) with a 100-500 KB base64 attachment in 10% of them, and evaluates
-// the queries on every message.
-func generateCorpus(n int, seed uint64, queries []*readsQuery) (*readsCorpus, error) {
+// the queries on every message. attach is the share of messages with an
+// attachment (the reads workload: 0.1).
+func generateCorpus(n int, seed uint64, attach float64, queries []*readsQuery) (*readsCorpus, error) {
 	for _, q := range queries {
 		for _, w := range foldedUnicodeWords {
 			if len(q.needle) >= 3 && strings.Contains(w, q.needle) {
@@ -78,7 +79,7 @@ func generateCorpus(n int, seed uint64, queries []*readsQuery) (*readsCorpus, er
 	}
 	for i := 0; i < n; i++ {
 		// The generator is one seeded sequence: messages in order.
-		c.msgs[i] = gen.Message(i, searchtest.Options{AttachmentRate: 0.1})
+		c.msgs[i] = gen.Message(i, searchtest.Options{AttachmentRate: attach})
 		work <- i
 	}
 	close(work)

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -45,7 +46,7 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 			return "", err
 		}
 	}
-	v, info, err := openView(s.ctx, mbox, readOnly)
+	v, info, err := openView(s.ctx, s.srv.snapshots, mbox, readOnly)
 	if err != nil {
 		return "", err
 	}
@@ -62,14 +63,14 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 
 	w := s.c.w
 	v.announced = map[string]string{}
-	for _, k := range v.keywords() {
+	for _, k := range v.kw {
 		v.announced[strings.ToLower(k)] = k
 	}
 	s.writeFlagsResponses(v)
 	w.Untagged(itoa(v.count()) + " EXISTS")
 	if !s.rev2 {
 		w.Untagged(itoa(v.recentCount()) + " RECENT")
-		if seq := v.firstUnseen(); seq > 0 {
+		if seq := v.unseen; seq > 0 {
 			w.WriteStatus("", "OK", "UNSEEN "+itoa(seq), "First unseen")
 		}
 	}
@@ -107,13 +108,10 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 // above the store's \Recent watermark, so they are the st.Recent highest
 // UIDs below st.UIDNext, plus any that arrived between the two reads.
 func (v *selectedView) peekRecent(st store.MailboxStatus) {
-	older := 0 // snapshot messages that existed when st was read
-	for _, u := range v.uids {
-		if u < st.UIDNext {
-			older++
-		} else {
-			v.recent[u] = true
-		}
+	// Snapshot messages that existed when st was read.
+	older, _ := slices.BinarySearch(v.uids, st.UIDNext)
+	for _, u := range v.uids[older:] {
+		v.recent[u] = true
 	}
 	for i := max(0, older-st.Recent); i < older; i++ {
 		v.recent[v.uids[i]] = true
@@ -249,35 +247,6 @@ func (s *session) announceKeywords(flags []string) {
 	if fresh {
 		s.writeFlagsResponses(v)
 	}
-}
-
-// keywords lists the keywords in use in the view (for FLAGS and
-// PERMANENTFLAGS), sorted.
-func (v *selectedView) keywords() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, fl := range v.flags {
-		for _, f := range fl {
-			if strings.HasPrefix(f, `\`) || seen[strings.ToLower(f)] {
-				continue
-			}
-			seen[strings.ToLower(f)] = true
-			out = append(out, f)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// firstUnseen returns the sequence number of the first message without
-// \Seen, 0 when none (RFC 3501 §6.3.1 UNSEEN).
-func (v *selectedView) firstUnseen() int {
-	for i, fl := range v.flags {
-		if !hasFlag(fl, store.FlagSeen) {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // deletedUIDs returns the UIDs with \Deleted, restricted to within when it

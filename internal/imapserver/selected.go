@@ -43,27 +43,15 @@ type selectedView struct {
 	pendingExpunge map[store.UID]bool
 	pendingNew     []store.Message
 	pendingFlags   map[store.UID]bool
-}
 
-// openView pins the mailbox, then reads its snapshot: the pin is taken
-// first so no content the snapshot names can be collected before the view
-// exists.
-func openView(ctx context.Context, mbox store.Mailbox, readOnly bool) (*selectedView, store.MailboxInfo, error) {
-	pin := mbox.Pin()
-	info, err := mbox.Info(ctx)
-	if err != nil {
-		pin.Release()
-		return nil, info, err
-	}
-	msgs, err := mbox.Messages(ctx)
-	if err != nil {
-		pin.Release()
-		return nil, info, err
-	}
-	v := newSelectedView(mbox, info, msgs, readOnly)
-	v.pin = pin
-	v.advancePin()
-	return v, info, nil
+	// shared: uids, flags and modseqs are a mailboxSnapshot's, which
+	// other views may be reading; own copies them before any change.
+	shared bool
+	// kw and unseen are the keywords in use and the first unseen
+	// message's sequence number when the view was opened (SELECT's
+	// FLAGS and UNSEEN).
+	kw     []string
+	unseen int
 }
 
 // advancePin lets the store collect content expunged at or below the MODSEQ
@@ -147,11 +135,12 @@ func (v *selectedView) flagsOf(uid store.UID) []string {
 // isRecent reports whether uid is \Recent for this session.
 func (v *selectedView) isRecent(uid store.UID) bool { return v.recent[uid] }
 
-// recentCount counts \Recent messages in the view.
+// recentCount counts \Recent messages in the view: the claimed UIDs are
+// usually far fewer than the messages.
 func (v *selectedView) recentCount() int {
 	n := 0
-	for _, u := range v.uids {
-		if v.recent[u] {
+	for u, r := range v.recent {
+		if r && v.seqOf(u) > 0 {
 			n++
 		}
 	}
@@ -162,6 +151,7 @@ func (v *selectedView) recentCount() int {
 // or an untagged FETCH FLAGS) so that the change feed does not repeat it.
 func (v *selectedView) setFlags(uid store.UID, flags []string, modseq store.ModSeq) {
 	if i := v.seqOf(uid); i > 0 {
+		v.own()
 		v.flags[i-1] = flags
 		if modseq > 0 {
 			v.modseqs[i-1] = modseq
@@ -233,10 +223,12 @@ func (v *selectedView) apply(ch store.Changes) {
 	for _, m := range ch.Updated {
 		if i := v.seqOf(m.UID); i > 0 {
 			if !sameFlags(v.flags[i-1], m.Flags) {
+				v.own()
 				v.pendingFlags[m.UID] = true
 				v.flags[i-1] = m.Flags
 			}
 			if m.ModSeq > v.modseqs[i-1] {
+				v.own()
 				v.modseqs[i-1] = m.ModSeq
 			}
 			continue
@@ -332,6 +324,7 @@ func (v *selectedView) flush(allowExpunge, vanished, withRecent bool) []update {
 		clear(v.pendingExpunge)
 	}
 	if len(v.pendingNew) > 0 {
+		v.own()
 		var all []string // every flag of the new messages, for keyword checks
 		for _, m := range v.pendingNew {
 			v.uids = append(v.uids, m.UID)
@@ -366,6 +359,7 @@ func (v *selectedView) flush(allowExpunge, vanished, withRecent bool) []update {
 // removeAll drops the given UIDs from the view in one pass (after their
 // EXPUNGE or VANISHED was sent).
 func (v *selectedView) removeAll(gone map[store.UID]bool) {
+	v.own()
 	j := 0
 	for i, u := range v.uids {
 		if gone[u] {

@@ -118,6 +118,9 @@ type Server struct {
 	cancel    context.CancelFunc
 	// quota is the store's quota capability (RFC 9208), nil without one.
 	quota store.Quotas
+	// snapshots: the latest picture of recently selected mailboxes,
+	// shared by the sessions that SELECT them (snapshot.go).
+	snapshots *snapshotCache
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -136,6 +139,7 @@ func New(opts Options) *Server {
 		conns:     map[*conn]bool{},
 		limit:     connlimit.New(opts.Limits.MaxConnsPerIP, opts.Limits.MaxConns),
 		perUser:   map[string]int{},
+		snapshots: newSnapshotCache(snapshotCacheMessages),
 		ctx:       ctx,
 		cancel:    cancel,
 	}
