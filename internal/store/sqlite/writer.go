@@ -270,15 +270,17 @@ func (s *Store) runBatch(batch []*job) {
 			break
 		}
 	}
+	// A failed batch cleans up before answering: a writer that got its
+	// error must not find a file of its failed delivery still there.
 	fail := func(err error) {
+		s.cleanupBlobs(w.placed)
+		s.requeueRecent(w.recentPersisted)
 		for _, j := range batch {
 			if j.err == nil {
 				j.err = err
 			}
 			close(j.done)
 		}
-		s.cleanupBlobs(w.placed)
-		s.requeueRecent(w.recentPersisted)
 	}
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
