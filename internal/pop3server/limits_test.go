@@ -15,19 +15,9 @@ func TestMaxConnsPerIP(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxConnsPerIP = 2 })
 	// Logged in: never closed for a newcomer.
 	first := e.dial()
-	first.transcript(`
-		S: +OK*
-		C: USER ` + alice + `
-		S: +OK*
-		C: PASS ` + alicePass + `
-		S: +OK maildrop has*`)
+	loggedIn(first, alice, alicePass)
 	second := e.dial()
-	second.transcript(`
-		S: +OK*
-		C: USER ` + bob + `
-		S: +OK*
-		C: PASS ` + bobPass + `
-		S: +OK maildrop has*`)
+	loggedIn(second, bob, bobPass)
 	third := e.dial()
 	third.transcript(`
 		S: -ERR [SYS/TEMP] too many connections from your address
@@ -63,19 +53,9 @@ func TestNewConnectionEvictsOldestUnauthenticated(t *testing.T) {
 	idle := e.dial()
 	idle.transcript(`S: +OK*`)
 	user := e.dial()
-	user.transcript(`
-		S: +OK*
-		C: USER ` + alice + `
-		S: +OK*
-		C: PASS ` + alicePass + `
-		S: +OK maildrop has*`)
+	loggedIn(user, alice, alicePass)
 	newcomer := e.dial()
-	newcomer.transcript(`
-		S: +OK*
-		C: USER ` + bob + `
-		S: +OK*
-		C: PASS ` + bobPass + `
-		S: +OK maildrop has*`)
+	loggedIn(newcomer, bob, bobPass)
 	idle.transcript(`S: <closed>`)
 	user.transcript(`
 		C: STAT
@@ -87,12 +67,7 @@ func TestNewConnectionEvictsOldestUnauthenticated(t *testing.T) {
 func TestMaxConnsTotal(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxConns = 1; o.MaxConnsPerIP = 10 })
 	first := e.dial()
-	first.transcript(`
-		S: +OK*
-		C: USER ` + alice + `
-		S: +OK*
-		C: PASS ` + alicePass + `
-		S: +OK maildrop has*`)
+	loggedIn(first, alice, alicePass)
 	second := e.dial()
 	second.transcript(`
 		S: -ERR [SYS/TEMP] too many connections
@@ -105,12 +80,7 @@ func TestMaxConnsPerIPOverPOP3S(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
 	e := newEnv(t, func(o *Options) { o.MaxConnsPerIP = 1; o.TLS = srvTLS })
 	plain := e.dial()
-	plain.transcript(`
-		S: +OK*
-		C: USER ` + alice + `
-		S: +OK*
-		C: PASS ` + alicePass + `
-		S: +OK maildrop has*`)
+	loggedIn(plain, alice, alicePass)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,4 +103,14 @@ func TestMaxConnsPerIPOverPOP3S(t *testing.T) {
 	c.transcript(`
 		S: -ERR [SYS/TEMP] too many connections from your address
 		S: <closed>`)
+}
+
+// loggedIn reads c's greeting and logs it in as user.
+func loggedIn(c *rawConn, user, pass string) {
+	c.transcript(`
+		S: +OK*
+		C: USER ` + user + `
+		S: +OK*
+		C: PASS ` + pass + `
+		S: +OK maildrop has*`)
 }
