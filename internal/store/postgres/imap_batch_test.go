@@ -1,15 +1,12 @@
 package postgres
 
 import (
-	"bufio"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/letterbox/letterbox/internal/auth"
-	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -19,29 +16,8 @@ import (
 // a multiple of the batch size (RFC 3502 §3).
 func TestIMAPMultiAppendAcrossNodes(t *testing.T) {
 	const batches, size = 6, 3
-	dsn := freshSchema(t)
-	a, b := openStore(t, dsn), openStore(t, dsn)
-	hash, err := auth.HashPassword("secret", auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
-		t.Fatal(err)
-	}
-	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
-	conn, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	a, conn, r := imapOnNodeB(t)
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	r := bufio.NewReader(conn)
 	var exists []int
 	expect := func(prefix string) {
 		t.Helper()

@@ -17,30 +17,8 @@ import (
 // A, and a flag change made through A, with nothing but the database in
 // common (RFC 2177 IDLE, RFC 3501 §7.3.1 EXISTS, §7.4.2 FETCH).
 func TestIMAPIdleAcrossNodes(t *testing.T) {
-	dsn := freshSchema(t)
-	a, b := openStore(t, dsn), openStore(t, dsn)
-	hash, err := auth.HashPassword("secret", auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
-		t.Fatal(err)
-	}
-	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
-
-	conn, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	a, conn, r := imapOnNodeB(t)
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
 	// expect reads lines until one starts with prefix.
 	expect := func(prefix string) string {
 		t.Helper()
@@ -93,28 +71,7 @@ func TestIMAPIdleAcrossNodes(t *testing.T) {
 // subscription made through node A (RFC 5465 §5.2, §5.4, §5.5): every
 // change kind crosses nodes in the NOTIFY payload.
 func TestIMAPNotifyAcrossNodes(t *testing.T) {
-	dsn := freshSchema(t)
-	a, b := openStore(t, dsn), openStore(t, dsn)
-	hash, err := auth.HashPassword("secret", auth.TestParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
-		t.Fatal(err)
-	}
-	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
-	conn, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	r := bufio.NewReader(conn)
+	a, conn, r := imapOnNodeB(t)
 	next := func(want string) {
 		t.Helper()
 		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -157,4 +114,33 @@ func TestIMAPNotifyAcrossNodes(t *testing.T) {
 	next(`* LIST (\HasNoChildren \Subscribed) "/" "Lists"`)
 	send("c LOGOUT")
 	next("* BYE")
+}
+
+// imapOnNodeB is two nodes on one fresh database: a store for node A, and
+// an IMAP server on node B with a connection to it (greeting unread).
+// Both stores know alice@example.com, password "secret".
+func imapOnNodeB(t *testing.T) (a *Store, conn net.Conn, r *bufio.Reader) {
+	t.Helper()
+	dsn := freshSchema(t)
+	a, b := openStore(t, dsn), openStore(t, dsn)
+	hash, err := auth.HashPassword("secret", auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateAccount(ctx, "alice@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	srv := imapserver.New(imapserver.Options{Store: b, Auth: auth.New(b, auth.Options{Params: auth.TestParams}), Hostname: "node-b"})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	conn, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return a, conn, bufio.NewReader(conn)
 }
