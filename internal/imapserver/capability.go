@@ -36,6 +36,8 @@ var baseCapabilities = []string{
 	"UTF8=ACCEPT",   // RFC 6855
 	"CONDSTORE",     // RFC 7162
 	"QRESYNC",       // RFC 7162
+	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
+	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 }
 
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):

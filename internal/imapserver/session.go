@@ -284,6 +284,8 @@ func init() {
 		"UNSELECT":     {states: stateSelected, run: (*session).cmdUnselect},
 		"EXPUNGE":      {states: stateSelected, uid: true, run: (*session).cmdExpunge},
 		"SEARCH":       {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdSearch},
+		"SORT":         {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdSort},
+		"THREAD":       {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdThread},
 		"FETCH":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdFetch},
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},

@@ -1,0 +1,116 @@
+package imapserver
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// cmdSort: SORT and UID SORT (RFC 5256 §3) with the sort keys of RFC 5256
+// and SORT=DISPLAY (RFC 5957), and ESORT / CONTEXT=SORT return options
+// (RFC 5267 §3, §4.4). The search criteria go through SEARCH's evaluation;
+// the matches are then ordered by the criteria, ties by sequence number
+// (RFC 5256 §3), comparing strings after i;unicode-casemap folding and
+// dates to the second, as Dovecot does.
+func (s *session) cmdSort(cmd *imap.Command) (string, error) {
+	a := cmd.Args.(*imap.SortArgs)
+	save := slices.Contains(a.Search.Return, "SAVE")
+	if slices.Contains(a.Search.Return, "UPDATE") {
+		return "", errBad("SORT RETURN (UPDATE) is not supported")
+	}
+	r, err := s.searchMatches(a.Search.Charset, a.Search.Key)
+	if err != nil {
+		if save {
+			s.saved = nil // a failed SAVE empties the saved result (RFC 5182 §2.1)
+		}
+		return "", err
+	}
+	msgs, err := s.sortMessages(r, false)
+	if err != nil {
+		if save {
+			s.saved = nil
+		}
+		return "", err
+	}
+	sortByCriteria(msgs, a.Criteria)
+	if save {
+		s.saved = slices.Clone(r.uids)
+	}
+	nums := make([]uint32, len(msgs))
+	modseqs := make([]store.ModSeq, len(msgs))
+	for i := range msgs {
+		nums[i], modseqs[i] = uint32(msgs[i].seq), msgs[i].modseq
+		if cmd.UID {
+			nums[i] = uint32(msgs[i].uid)
+		}
+	}
+	ret := a.Search.Return
+	if ret == nil {
+		// RFC 5256 §4: * SORT with the numbers in sort order; with a
+		// MODSEQ criterion the highest MODSEQ (RFC 7162 §3.1.5).
+		w := s.c.w
+		w.StartUntagged()
+		w.Raw("SORT")
+		for _, n := range nums {
+			w.SP()
+			w.Number(uint64(n))
+		}
+		if r.withModSeq && len(nums) > 0 {
+			w.Raw(" (MODSEQ ")
+			w.Number(uint64(slices.Max(modseqs)))
+			w.CloseList()
+		}
+		w.CRLF()
+		return "", nil
+	}
+	if save && len(ret) == 1 {
+		return "", nil // SAVE alone: no ESEARCH (RFC 5182 §2.1)
+	}
+	s.writeESearch(cmd, ret, a.Search.Partial, nums, modseqs, r.withModSeq)
+	return "", nil
+}
+
+// sortByCriteria orders msgs by the criteria, each possibly reversed, and
+// then by sequence number.
+func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
+	slices.SortFunc(msgs, func(a, b sortMsg) int {
+		for _, c := range criteria {
+			if r := compareKey(&a, &b, c.Key); r != 0 {
+				if c.Reverse {
+					return -r
+				}
+				return r
+			}
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+}
+
+// compareKey compares two messages by one sort key (RFC 5256 §3, RFC 5957
+// §3.1).
+func compareKey(a, b *sortMsg, key string) int {
+	switch key {
+	case "ARRIVAL":
+		return cmp.Compare(a.arrival, b.arrival)
+	case "DATE":
+		return cmp.Compare(a.sentDate(), b.sentDate())
+	case "SIZE":
+		return cmp.Compare(a.size, b.size)
+	case "SUBJECT":
+		return strings.Compare(a.f.subject, b.f.subject)
+	case "FROM":
+		return strings.Compare(a.f.from, b.f.from)
+	case "TO":
+		return strings.Compare(a.f.to, b.f.to)
+	case "CC":
+		return strings.Compare(a.f.cc, b.f.cc)
+	case "DISPLAYFROM":
+		return strings.Compare(a.f.displayFrom, b.f.displayFrom)
+	case "DISPLAYTO":
+		return strings.Compare(a.f.displayTo, b.f.displayTo)
+	}
+	return 0
+}
