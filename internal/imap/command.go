@@ -139,6 +139,8 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseSort()
 	case "THREAD":
 		return r.parseThread()
+	case "CANCELUPDATE":
+		return r.parseCancelUpdate()
 	case "FETCH":
 		return r.parseFetch(cmd.UID)
 	case "STORE":

@@ -24,8 +24,25 @@ type ThreadArgs struct {
 	Key       *SearchKey
 }
 
-func (*SortArgs) isArgs()   {}
-func (*ThreadArgs) isArgs() {}
+// CancelUpdateArgs: CANCELUPDATE (RFC 5267 §4.3): the tags of the
+// searches whose updates end.
+type CancelUpdateArgs struct {
+	Tags []string
+}
+
+func (*SortArgs) isArgs()         {}
+func (*ThreadArgs) isArgs()       {}
+func (*CancelUpdateArgs) isArgs() {}
+
+// parseCancelUpdate: "CANCELUPDATE" 1*(SP tag-string) (RFC 5267 §4.3).
+func (r *Reader) parseCancelUpdate() Args {
+	a := &CancelUpdateArgs{}
+	for !r.eol() || len(a.Tags) == 0 {
+		r.sp()
+		a.Tags = append(a.Tags, r.astring("tag"))
+	}
+	return a
+}
 
 // parseSort: "SORT" [SP sort-return-opts] SP sort-criteria SP
 // search-criteria, search-criteria = charset 1*(SP search-key)

@@ -30,6 +30,7 @@ func TestParseSortThread(t *testing.T) {
 			Algorithm: "REFERENCES", Charset: "UTF-8", Key: and(SearchKey{Name: "SINCE", Date: time.Date(1994, 2, 1, 0, 0, 0, 0, time.UTC)})}}},
 		{`t UID THREAD orderedsubject "us-ascii" (ALL)`, Command{Tag: "t", Name: "THREAD", UID: true, Args: &ThreadArgs{
 			Algorithm: "ORDEREDSUBJECT", Charset: "US-ASCII", Key: and(SearchKey{Name: SearchAnd, Children: []SearchKey{{Name: "ALL"}}})}}},
+		{`t CANCELUPDATE "a1" b2 {2+}` + "\r\nc3", Command{Tag: "t", Name: "CANCELUPDATE", Args: &CancelUpdateArgs{Tags: []string{"a1", "b2", "c3"}}}},
 	}
 	for _, tc := range tests {
 		got, err := parseOne(t, tc.line)
@@ -60,6 +61,8 @@ func TestParseSortThread(t *testing.T) {
 		"t THREAD REFERENCES",
 		"t THREAD REFERENCES UTF-8",
 		"t UID THREAD REFERENCES UTF-8 BOGUS",
+		"t CANCELUPDATE",
+		"t UID CANCELUPDATE \"a\"",
 	} {
 		_, err := parseOne(t, line)
 		var pe *ParseError

@@ -38,6 +38,7 @@ var baseCapabilities = []string{
 	"QRESYNC",       // RFC 7162
 	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
 	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
 }
 
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):

@@ -45,6 +45,8 @@ var capabilityTests = map[string]string{
 	"ESORT":                 "TestSort",
 	"THREAD=ORDEREDSUBJECT": "TestSort",
 	"THREAD=REFERENCES":     "TestSort",
+	"CONTEXT=SEARCH":        "TestSearchUpdate",
+	"CONTEXT=SORT":          "TestSearchUpdate",
 	"APPENDLIMIT":           "TestAppendLimits",
 	"STARTTLS":              "TestStartTLS",
 	"LOGINDISABLED":         "TestLoginDisabled",

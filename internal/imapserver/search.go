@@ -142,11 +142,21 @@ func init() { searchUseIndex.Store(true) }
 // out is not read, and when that settles the whole key, not even looked up
 // in the store. The rest go through the exact matcher.
 func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (string, error) {
+	update := slices.Contains(a.Return, "UPDATE")
+	if update {
+		if err := s.checkUpdateTag(cmd.Tag); err != nil {
+			return "", err
+		}
+	}
 	r, err := s.searchMatches(a.Charset, a.Key)
 	if err != nil {
 		return "", err
 	}
 	s.writeSearchResult(cmd, a, r.uids, r.modseqs, r.withModSeq, save)
+	if update {
+		// RETURN (UPDATE): keep the result live (RFC 5267 §4).
+		s.addUpdate(cmd, a.Charset, a.Key, nil, r.uids)
+	}
 	return "", nil
 }
 

@@ -11,15 +11,19 @@ import (
 
 // cmdSort: SORT and UID SORT (RFC 5256 §3) with the sort keys of RFC 5256
 // and SORT=DISPLAY (RFC 5957), and ESORT / CONTEXT=SORT return options
-// (RFC 5267 §3, §4.4). The search criteria go through SEARCH's evaluation;
+// (RFC 5267 §3, §4.4) with live results (RETURN (UPDATE), CONTEXT=SORT,
+// RFC 5267 §4, update.go). The search criteria go through SEARCH's evaluation;
 // the matches are then ordered by the criteria, ties by sequence number
 // (RFC 5256 §3), comparing strings after i;unicode-casemap folding and
 // dates to the second, as Dovecot does.
 func (s *session) cmdSort(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.SortArgs)
 	save := slices.Contains(a.Search.Return, "SAVE")
-	if slices.Contains(a.Search.Return, "UPDATE") {
-		return "", errBad("SORT RETURN (UPDATE) is not supported")
+	update := slices.Contains(a.Search.Return, "UPDATE")
+	if update {
+		if err := s.checkUpdateTag(cmd.Tag); err != nil {
+			return "", err
+		}
 	}
 	r, err := s.searchMatches(a.Search.Charset, a.Search.Key)
 	if err != nil {
@@ -66,10 +70,17 @@ func (s *session) cmdSort(cmd *imap.Command) (string, error) {
 		w.CRLF()
 		return "", nil
 	}
-	if save && len(ret) == 1 {
-		return "", nil // SAVE alone: no ESEARCH (RFC 5182 §2.1)
+	if !save || len(ret) > 1 { // SAVE alone: no ESEARCH (RFC 5182 §2.1)
+		s.writeESearch(cmd, ret, a.Search.Partial, nums, modseqs, r.withModSeq)
 	}
-	s.writeESearch(cmd, ret, a.Search.Partial, nums, modseqs, r.withModSeq)
+	if update {
+		// RETURN (UPDATE): keep the sorted result live (RFC 5267 §4).
+		uids := make([]store.UID, len(msgs))
+		for i := range msgs {
+			uids[i] = msgs[i].uid
+		}
+		s.addUpdate(cmd, a.Search.Charset, a.Search.Key, a.Criteria, uids)
+	}
 	return "", nil
 }
 
