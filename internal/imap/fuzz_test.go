@@ -23,6 +23,8 @@ func FuzzReadCommand(f *testing.F) {
 		"a SELECT INBOX (QRESYNC (1 2 3:4 (1 5)))\r\n",
 		"a LIST (SUBSCRIBED) \"\" (% \"x\") RETURN (STATUS (MESSAGES))\r\n",
 		"a LOGIN {3}\r\nbob {2+}\r\npw\r\n",
+		"a UID SORT RETURN (MIN PARTIAL 1:9 UPDATE) (REVERSE DATE SUBJECT) UTF-8 ALL\r\n",
+		"a THREAD REFERENCES \"US-ASCII\" (SUBJECT x) CANCELUPDATE\r\nb CANCELUPDATE \"a\"\r\n",
 	} {
 		f.Add([]byte(s))
 	}
