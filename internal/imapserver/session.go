@@ -55,7 +55,8 @@ type session struct {
 	// expunges; valid only while the same mailbox stays selected.
 	saved []store.UID
 	// updates are the live SEARCH/SORT results (RFC 5267 §4, update.go).
-	updates []*searchUpdate
+	updates    []*searchUpdate
+	updateMark viewMark // the view when updates were last computed
 
 	// changed is set when the feed signalled the selected mailbox.
 	changed bool

@@ -42,6 +42,7 @@ func (s *session) addUpdate(cmd *imap.Command, charset string, key *imap.SearchK
 		return
 	}
 	s.updates = append(s.updates, &searchUpdate{tag: cmd.Tag, uid: cmd.UID, charset: charset, key: key, criteria: criteria, result: slices.Clone(result)})
+	s.updateMark = markOf(s.sel)
 }
 
 // checkUpdateTag refuses a second live result under one tag (RFC 5267
@@ -86,11 +87,16 @@ func (s *session) flushView(allowExpunge bool) {
 		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
 		return
 	}
+	pending := v.hasPending()
+	if !pending && s.updateMark == markOf(v) {
+		return // nothing changed since the results were last computed
+	}
 	before := slices.Clone(v.uids)
 	var ups []update
-	if v.hasPending() {
+	if pending {
 		ups = v.flush(allowExpunge, s.qresync, !s.rev2)
 	}
+	defer func() { s.updateMark = markOf(v) }()
 	type change struct {
 		u              *searchUpdate
 		removed, added []store.UID
@@ -136,6 +142,28 @@ func (s *session) flushView(allowExpunge bool) {
 			s.writeResultChange(c.u, "ADDTO", c.added, c.u.result, newSeq)
 		}
 	}
+}
+
+// viewMark fingerprints what a search result can depend on in the view:
+// the messages (their count) and their changes (every flag change moves
+// a MODSEQ, RFC 7162 §3.1.1). A session's own STORE or EXPUNGE changes it
+// without leaving anything pending.
+type viewMark struct {
+	count          int
+	modseqSum      uint64
+	last           store.ModSeq
+	first, highest store.UID
+}
+
+func markOf(v *selectedView) viewMark {
+	m := viewMark{count: len(v.uids), last: v.lastModSeq, highest: v.maxUID()}
+	if len(v.uids) > 0 {
+		m.first = v.uids[0]
+	}
+	for _, ms := range v.modseqs {
+		m.modseqSum += uint64(ms)
+	}
+	return m
 }
 
 // evalUpdate computes a live result again over the current view.
