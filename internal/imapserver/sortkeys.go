@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/mail"
@@ -247,16 +248,9 @@ func (s *session) loadRefs(m *sortMsg) error {
 		if err != nil {
 			return err
 		}
-		defer b.Close()
-		var root *mime.Part
-		if st, ok := structCache.get(m.blobID); ok {
-			root = st.root
-		} else if root, err = mime.Parse(b, b.Size()); err != nil {
-			return err
-		}
-		rg, _ := root.HeaderRange(nil)
-		raw = make([]byte, rg.Len())
-		if _, err := b.ReadAt(raw, rg.Start); err != nil && !errors.Is(err, io.EOF) {
+		raw, err = readHeaderBlock(b)
+		b.Close()
+		if err != nil {
 			return err
 		}
 	}
@@ -268,4 +262,53 @@ func (s *session) loadRefs(m *sortMsg) error {
 	}
 	refsCache.put(m.blobID, m.refs, size)
 	return nil
+}
+
+// maxHeaderRead bounds how much of a message readHeaderBlock reads.
+const maxHeaderRead = 1 << 20
+
+// readHeaderBlock reads a message's top-level header block (up to and
+// including the blank line that ends it, or all of a message without
+// one), in growing pieces so that only the header is read.
+func readHeaderBlock(r io.ReaderAt) ([]byte, error) {
+	var buf []byte
+	chunk := 4096
+	for off := int64(0); off < maxHeaderRead; {
+		p := make([]byte, chunk)
+		n, err := r.ReadAt(p, off)
+		buf = append(buf, p[:n]...)
+		if bytes.HasPrefix(buf, []byte("\r\n")) || bytes.HasPrefix(buf, []byte("\n")) {
+			return nil, nil // starts with the blank line: no header
+		}
+		from := max(0, len(buf)-n-3)
+		if i := headerEnd(buf[from:]); i >= 0 {
+			return buf[:from+i], nil
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return buf, nil
+			}
+			return nil, err
+		}
+		off += int64(n)
+		chunk = min(chunk*2, 256<<10)
+	}
+	return buf, nil
+}
+
+// headerEnd returns the length of b up to and including the blank line
+// that ends a header (a line break right after another), -1 if none.
+func headerEnd(b []byte) int {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case b[i+1] == '\n':
+			return i + 2
+		case b[i+1] == '\r' && i+2 < len(b) && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
 }
