@@ -85,11 +85,54 @@ func (s *session) cmdSort(cmd *imap.Command) (string, error) {
 }
 
 // sortByCriteria orders msgs by the criteria, each possibly reversed, and
-// then by sequence number.
+// then by sequence number. One numeric key (DATE, ARRIVAL, SIZE: what
+// webmail clients ask on every page) sorts a compact pointer-free copy of
+// the keys; anything else sorts indexes, so the large sortMsg values move
+// once.
 func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
-	slices.SortFunc(msgs, func(a, b sortMsg) int {
+	if len(criteria) == 1 {
+		var key func(m *sortMsg) int64
+		switch criteria[0].Key {
+		case "DATE":
+			key = (*sortMsg).sentDate
+		case "ARRIVAL":
+			key = func(m *sortMsg) int64 { return m.arrival }
+		case "SIZE":
+			key = func(m *sortMsg) int64 { return m.size }
+		}
+		if key != nil {
+			type kv struct {
+				k   int64
+				seq int32
+				i   int32
+			}
+			ks := make([]kv, len(msgs))
+			for i := range msgs {
+				ks[i] = kv{key(&msgs[i]), int32(msgs[i].seq), int32(i)}
+			}
+			rev := criteria[0].Reverse
+			slices.SortFunc(ks, func(a, b kv) int {
+				c := cmp.Compare(a.k, b.k)
+				if rev {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+				return cmp.Compare(a.seq, b.seq)
+			})
+			permute(msgs, func(i int) int { return int(ks[i].i) })
+			return
+		}
+	}
+	idx := make([]int32, len(msgs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(x, y int32) int {
+		a, b := &msgs[x], &msgs[y]
 		for _, c := range criteria {
-			if r := compareKey(&a, &b, c.Key); r != 0 {
+			if r := compareKey(a, b, c.Key); r != 0 {
 				if c.Reverse {
 					return -r
 				}
@@ -98,6 +141,16 @@ func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
+	permute(msgs, func(i int) int { return int(idx[i]) })
+}
+
+// permute reorders msgs so that position i holds what was at from(i).
+func permute(msgs []sortMsg, from func(i int) int) {
+	out := make([]sortMsg, len(msgs))
+	for i := range out {
+		out[i] = msgs[from(i)]
+	}
+	copy(msgs, out)
 }
 
 // compareKey compares two messages by one sort key (RFC 5256 §3, RFC 5957
