@@ -88,7 +88,7 @@ func (s *session) cmdSort(cmd *imap.Command) (string, error) {
 // then by sequence number. One numeric key (DATE, ARRIVAL, SIZE: what
 // webmail clients ask on every page) sorts a compact pointer-free copy of
 // the keys; anything else sorts indexes, so the large sortMsg values move
-// once.
+// once. One string key does the same with the strings.
 func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
 	if len(criteria) == 1 {
 		var key func(m *sortMsg) int64
@@ -124,6 +124,30 @@ func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
 			permute(msgs, func(i int) int { return int(ks[i].i) })
 			return
 		}
+		if field := stringKey(criteria[0].Key); field != nil {
+			type kv struct {
+				k   string
+				seq int32
+				i   int32
+			}
+			ks := make([]kv, len(msgs))
+			for i := range msgs {
+				ks[i] = kv{field(msgs[i].f), int32(msgs[i].seq), int32(i)}
+			}
+			rev := criteria[0].Reverse
+			slices.SortFunc(ks, func(a, b kv) int {
+				c := strings.Compare(a.k, b.k)
+				if rev {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+				return cmp.Compare(a.seq, b.seq)
+			})
+			permute(msgs, func(i int) int { return int(ks[i].i) })
+			return
+		}
 	}
 	idx := make([]int32, len(msgs))
 	for i := range idx {
@@ -142,6 +166,26 @@ func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
 		return cmp.Compare(a.seq, b.seq)
 	})
 	permute(msgs, func(i int) int { return int(idx[i]) })
+}
+
+// stringKey returns the field a string sort key compares, nil for the
+// others.
+func stringKey(key string) func(*sortFields) string {
+	switch key {
+	case "SUBJECT":
+		return func(f *sortFields) string { return f.subject }
+	case "FROM":
+		return func(f *sortFields) string { return f.from }
+	case "TO":
+		return func(f *sortFields) string { return f.to }
+	case "CC":
+		return func(f *sortFields) string { return f.cc }
+	case "DISPLAYFROM":
+		return func(f *sortFields) string { return f.displayFrom }
+	case "DISPLAYTO":
+		return func(f *sortFields) string { return f.displayTo }
+	}
+	return nil
 }
 
 // permute reorders msgs so that position i holds what was at from(i).
