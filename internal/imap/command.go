@@ -76,7 +76,7 @@ func (r *Reader) parseCommand() *Command {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(r.atom("command name"))
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT", "THREAD":
 		default:
 			r.fail("UID %s is not a command", cmd.Name)
 		}
@@ -135,6 +135,12 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseAppend()
 	case "SEARCH":
 		return r.parseSearch()
+	case "SORT":
+		return r.parseSort()
+	case "THREAD":
+		return r.parseThread()
+	case "CANCELUPDATE":
+		return r.parseCancelUpdate()
 	case "FETCH":
 		return r.parseFetch(cmd.UID)
 	case "STORE":

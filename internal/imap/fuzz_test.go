@@ -29,6 +29,8 @@ func FuzzReadCommand(f *testing.F) {
 		"a APPEND INBOX {1+}\r\nx (\\Seen) {2+}\r\nyz CATENATE (TEXT {1+}\r\nx URL \"/INBOX/;UID=1/;SECTION=1.MIME\")\r\n",
 		"a GENURLAUTH \"imap://a@h/INBOX/;UID=1;URLAUTH=authuser\" INTERNAL\r\n",
 		"a URLFETCH \"imap://a@h/INBOX/;UID=1;URLAUTH=anonymous:internal:00\" x\r\nb RESETKEY INBOX INTERNAL\r\n",
+		"a UID SORT RETURN (MIN PARTIAL 1:9 UPDATE) (REVERSE DATE SUBJECT) UTF-8 ALL\r\n",
+		"a THREAD REFERENCES \"US-ASCII\" (SUBJECT x) CANCELUPDATE\r\nb CANCELUPDATE \"a\"\r\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -1,37 +1,76 @@
 package imap
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // parseSearch: "SEARCH" [SP search-return-opts] [SP "CHARSET" SP astring]
-// 1*(SP search-key) (RFC 3501 §6.4.4, RFC 4731 §3.1, RFC 9051 §6.4.4).
+// 1*(SP search-key) (RFC 3501 §6.4.4, RFC 4731 §3.1, RFC 9051 §6.4.4,
+// RFC 5267 §4).
 func (r *Reader) parseSearch() Args {
 	a := &SearchArgs{}
 	r.sp()
-	if r.keywordAhead("RETURN") {
-		r.pos += len("RETURN")
-		r.sp()
-		r.expect('(', "(")
-		a.Return = []string{}
-		for first := true; r.peek() != ')'; first = false {
-			if !first {
-				r.sp()
-			}
-			switch opt := strings.ToUpper(r.atom("return option")); opt {
-			case "MIN", "MAX", "ALL", "COUNT", "SAVE":
-				a.Return = append(a.Return, opt)
-			default:
-				r.fail("unknown SEARCH return option %s", opt)
-			}
-		}
-		r.pos++
-		r.sp()
-	}
+	r.searchReturn(a)
 	if r.keywordAhead("CHARSET") {
 		r.pos += len("CHARSET")
 		r.sp()
 		a.Charset = strings.ToUpper(r.astring("charset"))
 		r.sp()
 	}
+	a.Key = r.searchKeys()
+	return a
+}
+
+// searchReturn reads an optional "RETURN (...)" and the space after it
+// into a.Return and a.Partial (RFC 4731 §3.1, RFC 5182, RFC 5267 §4.4
+// PARTIAL, §4.1 CONTEXT and UPDATE).
+func (r *Reader) searchReturn(a *SearchArgs) {
+	if !r.keywordAhead("RETURN") {
+		return
+	}
+	r.pos += len("RETURN")
+	r.sp()
+	r.expect('(', "(")
+	a.Return = []string{}
+	for first := true; r.peek() != ')'; first = false {
+		if !first {
+			r.sp()
+		}
+		opt := strings.ToUpper(r.atom("return option"))
+		switch opt {
+		case "MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT":
+		case "UPDATE":
+			if slices.Contains(a.Return, "UPDATE") {
+				r.fail("duplicate UPDATE return option")
+			}
+		case "PARTIAL":
+			if a.Partial != nil {
+				r.fail("PARTIAL can be used only once")
+			}
+			r.sp()
+			lo := r.number("partial range")
+			r.expect(':', "partial range")
+			hi := r.number("partial range")
+			if lo == 0 || hi == 0 {
+				r.fail("PARTIAL range broken")
+			}
+			a.Partial = &PartialRange{Low: min(lo, hi), High: max(lo, hi)}
+		default:
+			r.fail("unknown SEARCH return option %s", opt)
+		}
+		a.Return = append(a.Return, opt)
+	}
+	r.pos++
+	if a.Partial != nil && slices.Contains(a.Return, "ALL") {
+		r.fail("PARTIAL conflicts with ALL")
+	}
+	r.sp()
+}
+
+// searchKeys reads 1*(SP search-key) (the first without its space) as
+// one AND.
+func (r *Reader) searchKeys() *SearchKey {
 	top := SearchKey{Name: SearchAnd}
 	for {
 		top.Children = append(top.Children, r.searchKey(0))
@@ -40,8 +79,7 @@ func (r *Reader) parseSearch() Args {
 		}
 		r.sp()
 	}
-	a.Key = &top
-	return a
+	return &top
 }
 
 // searchKey reads one search-key (RFC 3501 §9, RFC 7162 §7 MODSEQ,

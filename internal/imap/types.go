@@ -229,6 +229,16 @@ type SearchArgs struct {
 	// which means ALL (RFC 4731 §3.1).
 	Return []string
 	Key    *SearchKey // never nil; the top level is an AND of all keys
+	// Partial is the PARTIAL low:high return option (RFC 5267 §4.4), low
+	// <= high, both from 1; nil when absent. Return then also holds
+	// "PARTIAL"; CONTEXT and UPDATE (RFC 5267 §4.1) are listed there too.
+	// Added for CONTEXT=SEARCH (additive).
+	Partial *PartialRange
+}
+
+// PartialRange is the 1-based position range of PARTIAL (RFC 5267 §4.4).
+type PartialRange struct {
+	Low, High uint32
 }
 
 // SearchKey is one node of a search-key tree (RFC 3501 §6.4.4).

@@ -41,6 +41,9 @@ var baseCapabilities = []string{
 	"MULTIAPPEND",   // RFC 3502 (append.go)
 	"CATENATE",      // RFC 4469 (append.go, imapurl.go)
 	"URLAUTH",       // RFC 4467 (urlauth.go)
+	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
+	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -141,13 +142,44 @@ func init() { searchUseIndex.Store(true) }
 // out is not read, and when that settles the whole key, not even looked up
 // in the store. The rest go through the exact matcher.
 func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (string, error) {
-	switch a.Charset {
+	update := slices.Contains(a.Return, "UPDATE")
+	if update {
+		if err := s.checkUpdateTag(cmd.Tag); err != nil {
+			return "", err
+		}
+	}
+	r, err := s.searchMatches(a.Charset, a.Key)
+	if err != nil {
+		return "", err
+	}
+	s.writeSearchResult(cmd, a, r.uids, r.modseqs, r.withModSeq, save)
+	if update {
+		// RETURN (UPDATE): keep the result live (RFC 5267 §4).
+		s.addUpdate(cmd, a.Charset, a.Key, nil, r.uids)
+	}
+	return "", nil
+}
+
+// searchResult is what evaluating a search key gives: the matching
+// messages' UIDs in ascending order and the MODSEQ of each.
+type searchResult struct {
+	uids    []store.UID
+	modseqs []store.ModSeq
+	// withModSeq: the key has a MODSEQ criterion, so the answer reports
+	// MODSEQ (RFC 7162 §3.1.5).
+	withModSeq bool
+}
+
+// searchMatches evaluates a search key (with its CHARSET) against every
+// message of the view; SEARCH, SORT and THREAD share it.
+func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResult, error) {
+	switch charset {
 	case "", "UTF-8", "US-ASCII":
 	default:
-		return "", errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
+		return searchResult{}, errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 	}
 	var needs searchNeeds
-	needs.scan(a.Key)
+	needs.scan(key)
 	if needs.modseq {
 		s.enableCondstore()
 	}
@@ -161,7 +193,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	var matches []store.UID
 	var modseqs []store.ModSeq // MODSEQ of each match, for RFC 4731 §3.2
 	n := v.count()
-	plan := newSearchPlan(a.Key)
+	plan := newSearchPlan(key)
 	plan.useSigs = plan.useSigs && searchUseIndex.Load()
 	if st := s.srv.opts.Store; cacheableStore(st) {
 		plan.cacheKey = func(u store.UID) msgKey { return msgKey{st: st, mailbox: v.id, validity: v.validity, uid: u} }
@@ -169,7 +201,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	data := needs.meta || needs.header || needs.body
 	if data && plan.useSigs {
 		if err := s.loadSignatures(plan); err != nil {
-			return "", err
+			return searchResult{}, err
 		}
 	}
 	evalBatch := func(start, end int) error {
@@ -179,7 +211,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: v.recent[u], modseq: v.modseqs[i]})
 		}
 		if data {
-			if err := s.searchData(a.Key, msgs, &needs, plan); err != nil {
+			if err := s.searchData(key, msgs, &needs, plan); err != nil {
 				return err
 			}
 		}
@@ -193,7 +225,7 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 				continue // expunged meanwhile
 			default:
 				var err error
-				ok, err = s.matchKey(a.Key, m, &needs, plan)
+				ok, err = s.matchKey(key, m, &needs, plan)
 				if m.blob != nil {
 					m.blob.Close()
 					m.blob = nil
@@ -211,11 +243,10 @@ func (s *session) search(cmd *imap.Command, a *imap.SearchArgs, save bool) (stri
 	}
 	for start := 0; start < n; start += fetchBatch {
 		if err := evalBatch(start, min(start+fetchBatch, n)); err != nil {
-			return "", err
+			return searchResult{}, err
 		}
 	}
-	s.writeSearchResult(cmd, a, matches, modseqs, needs.modseq, save)
-	return "", nil
+	return searchResult{uids: matches, modseqs: modseqs, withModSeq: needs.modseq}, nil
 }
 
 // loadSignatures asks the store, in one call, for the content address and
@@ -472,10 +503,21 @@ func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, match
 		w.CRLF()
 		return
 	}
-	if ret == nil {
+	s.writeESearch(cmd, ret, a.Partial, nums, modseqs, withModSeq)
+}
+
+// writeESearch writes an ESEARCH response (RFC 4731 §3.1; for SORT,
+// RFC 5267 §3.2) for the result nums, in result order (ascending for
+// SEARCH, the sort order for SORT), with the MODSEQ of each. MIN and MAX
+// are the first and last in that order, ALL keeps it, PARTIAL (RFC 5267
+// §4.4) is the given 1-based positions of it, COUNT counts all.
+// RETURN () or only CONTEXT means ALL (RFC 4731 §3.1, RFC 5267 §4.1).
+func (s *session) writeESearch(cmd *imap.Command, ret []string, partial *imap.PartialRange, nums []uint32, modseqs []store.ModSeq, withModSeq bool) {
+	if !slices.ContainsFunc(ret, func(o string) bool { return o != "CONTEXT" }) {
 		ret = []string{"ALL"}
 	}
-	// RFC 4731 §3.1 ESEARCH response.
+	has := func(o string) bool { return slices.Contains(ret, o) }
+	w := s.c.w
 	w.StartUntagged()
 	w.Raw("ESEARCH (TAG ")
 	w.String(cmd.Tag)
@@ -486,16 +528,30 @@ func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, match
 	if len(nums) > 0 {
 		if has("MIN") {
 			w.Raw(" MIN ")
-			w.Number(uint64(slices.Min(nums)))
+			w.Number(uint64(nums[0]))
 		}
 		if has("MAX") {
 			w.Raw(" MAX ")
-			w.Number(uint64(slices.Max(nums)))
+			w.Number(uint64(nums[len(nums)-1]))
 		}
 		if has("ALL") {
 			w.Raw(" ALL ")
-			w.SeqSet(imap.SeqSetFromNumbers(nums))
+			w.Raw(orderedSet(nums))
 		}
+	}
+	if partial != nil {
+		w.Raw(" PARTIAL (")
+		w.Number(uint64(partial.Low))
+		w.Raw(":")
+		w.Number(uint64(partial.High))
+		w.SP()
+		lo, hi := int(partial.Low)-1, min(int(partial.High), len(nums))
+		if lo >= hi {
+			w.Raw("NIL")
+		} else {
+			w.Raw(orderedSet(nums[lo:hi]))
+		}
+		w.CloseList()
 	}
 	if has("COUNT") {
 		w.Raw(" COUNT ")
@@ -503,9 +559,33 @@ func (s *session) writeSearchResult(cmd *imap.Command, a *imap.SearchArgs, match
 	}
 	if withModSeq && len(nums) > 0 {
 		w.Raw(" MODSEQ ")
-		w.Number(uint64(esearchModSeq(modseqs, has("MIN"), has("MAX"), has("ALL") || has("COUNT"))))
+		w.Number(uint64(esearchModSeq(modseqs, has("MIN"), has("MAX"), has("ALL") || has("COUNT") || partial != nil)))
 	}
 	w.CRLF()
+}
+
+// orderedSet writes numbers as a sequence set in the order given, joining
+// only runs that go up by one ("3:4,1" for 3 4 1), as an ESORT ALL keeps
+// the sort order (RFC 5267 §3.2). For ascending numbers it is the usual
+// compact set.
+func orderedSet(nums []uint32) string {
+	var b strings.Builder
+	for i := 0; i < len(nums); {
+		j := i
+		for j+1 < len(nums) && nums[j+1] == nums[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(uint64(nums[i]), 10))
+		if j > i {
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatUint(uint64(nums[j]), 10))
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 // esearchModSeq is the MODSEQ an ESEARCH response reports (RFC 4731

@@ -91,6 +91,17 @@ type benchMailbox struct {
 }
 
 func newBenchMailbox(b *testing.B, n int) *benchMailbox {
+	corpus := searchtest.New(1)
+	msgs := make([]string, n)
+	for i := range msgs {
+		msgs[i] = corpus.Message(i, searchtest.Options{AttachmentRate: 0.1})
+	}
+	return newBenchMailboxWith(b, msgs)
+}
+
+// newBenchMailboxWith is newBenchMailbox with the given messages.
+func newBenchMailboxWith(b *testing.B, msgs []string) *benchMailbox {
+	n := len(msgs)
 	dir := b.TempDir()
 	st, err := sqlite.Open(sqlite.Options{Dir: dir})
 	if err != nil {
@@ -102,11 +113,6 @@ func newBenchMailbox(b *testing.B, n int) *benchMailbox {
 	}
 	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
 		b.Fatal(err)
-	}
-	corpus := searchtest.New(1)
-	msgs := make([]string, n)
-	for i := range msgs {
-		msgs[i] = corpus.Message(i, searchtest.Options{AttachmentRate: 0.1})
 	}
 	start := time.Now()
 	var wg sync.WaitGroup

@@ -56,6 +56,9 @@ type session struct {
 	// Saved search result (SEARCHRES, RFC 5182): UIDs, so that it survives
 	// expunges; valid only while the same mailbox stays selected.
 	saved []store.UID
+	// updates are the live SEARCH/SORT results (RFC 5267 §4, update.go).
+	updates    []*searchUpdate
+	updateMark viewMark // the view when updates were last computed
 
 	// changed is set when the feed signalled the selected mailbox.
 	changed bool
@@ -124,6 +127,7 @@ func (s *session) dropView() {
 		s.sel.release()
 		s.sel = nil
 	}
+	s.updates = nil
 }
 
 // run greets the client and executes commands until LOGOUT, an error or
@@ -305,6 +309,9 @@ func init() {
 		"UNSELECT":     {states: stateSelected, run: (*session).cmdUnselect},
 		"EXPUNGE":      {states: stateSelected, uid: true, run: (*session).cmdExpunge},
 		"SEARCH":       {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdSearch},
+		"SORT":         {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdSort},
+		"THREAD":       {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdThread},
+		"CANCELUPDATE": {states: stateSelected, run: (*session).cmdCancelUpdate},
 		"FETCH":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdFetch},
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
@@ -366,9 +373,9 @@ func (s *session) syncView(allowExpunge, probe bool) {
 		return
 	}
 	v := s.sel
-	if v.hasPending() {
+	if v.hasPending() || len(s.updates) > 0 {
 		before := v.maxUID()
-		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
+		s.flushView(allowExpunge)
 		s.notifyFetchNew(before)
 	}
 	v.advancePin()

@@ -41,6 +41,8 @@ func resetCaches() {
 	headerCache.reset()
 	sigCache.reset()
 	msgCache.reset()
+	sortCache.reset()
+	refsCache.reset()
 }
 
 // structEntry is a message's decoded structure with the header values
