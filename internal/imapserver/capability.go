@@ -41,11 +41,17 @@ var baseCapabilities = []string{
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):
 // STARTTLS while it can be used, LOGINDISABLED and no AUTH=PLAIN where
 // plaintext authentication is not allowed (RFC 3501 §6.2.3, §11.1),
-// APPENDLIMIT with the configured size (RFC 7889).
+// APPENDLIMIT with the configured size (RFC 7889), COMPRESS=DEFLATE
+// (RFC 4978) once authenticated.
 func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
+	if s.state != stateNotAuthenticated {
+		// RFC 4978 lets it be listed before login too; Dovecot lists it
+		// only once authenticated, where the command is valid.
+		caps = append(caps, "COMPRESS=DEFLATE")
+	}
 	if s.state == stateNotAuthenticated {
 		if s.srv.opts.TLS != nil && !s.c.tls {
 			caps = append(caps, "STARTTLS")

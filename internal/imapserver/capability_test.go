@@ -43,6 +43,7 @@ var capabilityTests = map[string]string{
 	"APPENDLIMIT":        "TestAppendLimits",
 	"STARTTLS":           "TestStartTLS",
 	"LOGINDISABLED":      "TestLoginDisabled",
+	"COMPRESS=DEFLATE":   "TestCompress",
 }
 
 // testFunctions lists the Test functions of this package's test files.

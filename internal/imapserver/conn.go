@@ -17,7 +17,8 @@ import (
 
 // conn owns one client connection's transport: the socket, its buffered
 // reader and writer, the IMAP codec on top of them, the TLS upgrade
-// (RFC 3501 §6.2.1) and the read/write deadlines.
+// (RFC 3501 §6.2.1), DEFLATE compression (RFC 4978, compress.go) and the
+// read/write deadlines.
 //
 // A connection waiting for a command holds no buffer: the read buffer is
 // taken from a pool when the command's first octet arrives (read on its
@@ -38,6 +39,11 @@ type conn struct {
 	br *bufio.Reader
 	r  *imap.Reader
 	w  *imap.Writer
+
+	// inflate and deflate are the two directions once COMPRESS is active
+	// (compress.go); w then writes to deflate.
+	inflate *inflateReader
+	deflate *deflateWriter
 
 	utf8 bool // UTF-8 mailbox names (ENABLE UTF8=ACCEPT or IMAP4rev2)
 	cut  bool // a response was cut (imap.LiteralError) and reported

@@ -70,6 +70,7 @@ var errCloseConn = errors.New("imapserver: closing connection")
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
 	defer nc.Close()
+	defer c.closeCompress()
 	release, ok := s.admit(c)
 	if !ok {
 		return
@@ -139,7 +140,14 @@ func (s *session) run() {
 				}
 				continue
 			}
-			if isTimeout(err) && inCommand {
+			var bad *errCompressedInput
+			if errors.As(err, &bad) {
+				// The client's DEFLATE stream is corrupt: nothing more can
+				// be read from it, but our direction still works.
+				s.log.Info("imap compressed input invalid, closing connection", "err", err)
+				c.w.WriteStatus("", "BYE", "", "Invalid compressed data, closing connection")
+				c.flush()
+			} else if isTimeout(err) && inCommand {
 				c.w.WriteStatus("", "BYE", "", "Command not received in time, closing connection")
 				c.flush()
 			} else if isTimeout(err) {
@@ -288,6 +296,7 @@ func init() {
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+		"COMPRESS":     {states: authenticated, run: (*session).cmdCompress},
 	}
 }
 
