@@ -288,11 +288,15 @@ S~ l0 OK .*`)
 	})
 }
 
-// storedBlock is data as one raw DEFLATE stored block (RFC 1951 §3.2.4):
-// valid compressed input that needs no compressor.
+// storedBlock is data as one raw DEFLATE stored block (RFC 1951 §3.2.4)
+// and the empty stored block of a sync flush: valid compressed input that
+// needs no compressor. (compress/flate hands out what it decoded at a
+// sync flush, not at the end of any block: zlib clients flush with
+// Z_SYNC_FLUSH.)
 func storedBlock(data []byte) []byte {
 	n := len(data)
-	return append([]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}, data...)
+	b := append([]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}, data...)
+	return append(b, 0, 0, 0, 0xff, 0xff)
 }
 
 // A corrupt DEFLATE stream closes the connection (with a BYE when the
