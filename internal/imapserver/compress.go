@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/letterbox/letterbox/internal/imap"
+	"github.com/letterbox/letterbox/internal/inflate"
 )
 
 // COMPRESS=DEFLATE (RFC 4978): after the tagged OK both directions are a
@@ -26,9 +27,13 @@ import (
 // never sent. The price is that a burst cannot refer to text of an earlier
 // burst (each FETCH response is compressed on its own); a burst of many
 // responses (FETCH 1:*) still compresses as one stream. The decompressor,
-// by contrast, must keep the client's last 32 KiB of history for as long
-// as the stream lives (RFC 1951 §3.2.5), so it stays with the connection
-// (about 40 KiB). See docs/COMPRESS.md for the measurements.
+// by contrast, must keep the client's history (up to 32 KiB, RFC 1951
+// §3.2.5) for as long as the stream lives, so it stays with the
+// connection; it is internal/inflate, compress/flate's decoder changed to
+// hand out each block as it ends (mbsync flushes with Z_PARTIAL_FLUSH,
+// which compress/flate does not act on) and to grow its window with the
+// client's input (a few KiB for the usual client instead of 40). See
+// docs/COMPRESS.md for the measurements.
 
 // compressLevel is the compressor's level. Level 6 (zlib's default, what
 // Dovecot uses) compresses FETCH header bursts about 20% better than
@@ -139,7 +144,7 @@ type inflateReader struct {
 
 func newInflateReader(nc io.Reader, pipelined []byte) *inflateReader {
 	z := &inflateReader{src: byteSource{nc: nc, left: pipelined}}
-	z.zr = flate.NewReader(&z.src)
+	z.zr = inflate.NewReader(&z.src)
 	return z
 }
 
@@ -150,6 +155,7 @@ func newInflateReader(nc io.Reader, pipelined []byte) *inflateReader {
 func (z *inflateReader) Read(p []byte) (int, error) {
 	n, err := z.zr.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && z.src.err == nil {
+		// inflate.CorruptInputError, or an InternalError.
 		// Not the socket's error: the stream itself is bad.
 		err = &errCompressedInput{err}
 	}
@@ -157,7 +163,7 @@ func (z *inflateReader) Read(p []byte) (int, error) {
 }
 
 // byteSource gives the decompressor the io.ByteReader it needs (without
-// one, compress/flate adds a 4 KiB bufio.Reader of its own): first the
+// one, it adds a 4 KiB bufio.Reader of its own): first the
 // octets the client pipelined after COMPRESS, then the socket.
 type byteSource struct {
 	nc   io.Reader

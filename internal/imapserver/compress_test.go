@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -248,6 +249,26 @@ S: )
 S: a3 OK FETCH completed
 C: a4 NOOP
 S: a4 OK NOOP completed`)
+}
+
+// A client that ends its bursts with zlib's Z_PARTIAL_FLUSH, as mbsync
+// does: an empty fixed-Huffman block whose last bits come with the next
+// burst, and no empty stored block. Each command must be answered before
+// the next is sent. (The bursts are zlib's output for these commands,
+// the second referring back to the first.)
+func TestCompressPartialFlush(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.compress("a1")
+	c.zw = nil
+	for _, b := range []struct{ hex, want string }{
+		{"4a3454f0f177f7f453504accc94c4e7548ad48cc2dc849d54bcecf5552502a4e4d2e4a2d5128482c2e2ecf2f4a51e2e50208", `a1 BAD Command not valid in this state`},
+		{"a044238560571f57e710054f3f27ff08a080b142a8a78b829b6b88b38782a1959682869b8fa37bb026d4580c5379b90002", `~\* .*`},
+	} {
+		raw, _ := hex.DecodeString(b.hex)
+		c.nc.Write(raw)
+		c.expect(b.want)
+	}
 }
 
 // Over STARTTLS and over IMAPS (implicit TLS) compression sits between
