@@ -50,15 +50,17 @@ const compressOutSize = 16 << 10
 const inflateInSize = 1 << 10
 
 var (
-	compressors = sync.Pool{New: func() any {
-		zw, err := flate.NewWriter(io.Discard, compressLevel)
-		if err != nil {
-			panic(err) // compressLevel is a valid constant level
-		}
-		return zw
-	}}
+	compressors = sync.Pool{New: newCompressor}
 	compressOut = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, compressOutSize) }}
 )
+
+func newCompressor() any {
+	zw, err := flate.NewWriter(io.Discard, compressLevel)
+	if err != nil {
+		panic(err) // compressLevel is a valid level
+	}
+	return zw
+}
 
 // errCompressedInput wraps an error decoding the client's DEFLATE stream:
 // the connection closes.
