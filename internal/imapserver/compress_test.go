@@ -396,8 +396,15 @@ func TestCompressGarbage(t *testing.T) {
 			}
 		})
 	}
-	// A decompression bomb is just a line over the limit.
+	// Corrupt input while idling: BYE too.
 	c := h.login()
+	c.compress("w1")
+	c.send("w2 IDLE")
+	c.expect("+ idling")
+	c.nc.Write([]byte{0x07, 0xff, 0xff})
+	c.expect("* BYE Invalid compressed data, closing connection")
+	// A decompression bomb is just a line over the limit.
+	c = h.login()
 	c.compress("x1")
 	c.nc.Write(bomb())
 	c.expect("~a1 BAD .*")

@@ -54,6 +54,10 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			case isTimeout(err):
 				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
 				return "", errCloseConn
+			case errors.As(err, new(*errCompressedInput)):
+				s.log.Info("imap compressed input invalid, closing connection", "err", err)
+				c.w.WriteStatus("", "BYE", "", "Invalid compressed data, closing connection")
+				return "", errCloseConn
 			default:
 				return "", errCloseConn
 			}
