@@ -404,9 +404,10 @@ func TestCompressGarbage(t *testing.T) {
 	c.nc.Write([]byte{0x07, 0xff, 0xff})
 	c.expect("* BYE Invalid compressed data, closing connection")
 	// A decompression bomb is just a line over the limit.
+	b := bomb() // before the session: making it may take longer than the idle timeout
 	c = h.login()
 	c.compress("x1")
-	c.nc.Write(bomb())
+	c.nc.Write(b)
 	c.expect("~a1 BAD .*")
 	c.send("x2 NOOP")
 	c.expect("x2 OK NOOP completed")
