@@ -16,18 +16,20 @@ import (
 // with a sync flush so the client never waits for octets held in the
 // compressor (RFC 4978 §4).
 //
-// Memory. A DEFLATE compressor is large (compress/flate: 1.2 MiB at
-// level 1, ~800 KiB at level 6) and a connection spends nearly all its life
-// waiting, so a connection does not own one: it takes a compressor (and an
-// output buffer) from a pool when a response burst starts and gives both
-// back at the burst's flush. That is valid DEFLATE because a sync flush
-// leaves the stream at a block boundary, byte aligned, and a compressor
-// reset there only emits new blocks that refer to nothing before them; a
-// DEFLATE stream has no header and no end until a final block, which is
-// never sent. The price is that a burst cannot refer to text of an earlier
-// burst (each FETCH response is compressed on its own); a burst of many
-// responses (FETCH 1:*) still compresses as one stream. The decompressor,
-// by contrast, must keep the client's history (up to 32 KiB, RFC 1951
+// Memory. A DEFLATE compressor is large (compress/flate: ~800 KiB at
+// level 6, 1.2 MiB at level 1) and a connection spends nearly all its life
+// waiting, so a waiting connection does not own one: it takes a
+// compressor (and an output buffer) from a pool when a response burst
+// starts, keeps it while the client keeps commands coming (pipelined: the
+// next command is already here when a response is flushed, as in a sync),
+// and gives both back when it is about to wait for the client (next
+// command, IDLE, a synchronizing literal). That is valid DEFLATE because a
+// sync flush leaves the stream at a block boundary, byte aligned, and a
+// compressor reset there only emits new blocks that refer to nothing
+// before them; a DEFLATE stream has no header and no end until a final
+// block, which is never sent. The price is that the first burst after a
+// wait cannot refer to text sent before it. The decompressor, by
+// contrast, must keep the client's history (up to 32 KiB, RFC 1951
 // §3.2.5) for as long as the stream lives, so it stays with the
 // connection; it is internal/inflate, compress/flate's decoder changed to
 // hand out each block as it ends (mbsync flushes with Z_PARTIAL_FLUSH,
@@ -35,12 +37,12 @@ import (
 // client's input (a few KiB for the usual client instead of 40). See
 // docs/COMPRESS.md for the measurements.
 
-// compressLevel is the compressor's level. Level 1: on a first sync of
-// 10,000 messages, level 6 (zlib's default, Dovecot's) made the header
-// list 17% smaller (7.1x instead of 5.9x) and the bodies no smaller, for
-// 2.3 times the CPU; and resetting a level 1 compressor for a burst clears
-// no hash tables. See docs/COMPRESS.md.
-var compressLevel = flate.BestSpeed
+// compressLevel is the compressor's level: 6, zlib's default and
+// Dovecot's. On a first sync of 10,000 text messages it sends 2.9x fewer
+// body octets where level 1 sends 2.3x fewer (and 7.1x against 5.9x for
+// the header list), for about 2-3 times level 1's CPU. See
+// docs/COMPRESS.md.
+var compressLevel = 6
 
 // compressOutSize is the output buffer between a compressor and the
 // socket: the compressor itself writes in pieces of a few hundred octets.
@@ -119,10 +121,11 @@ func (d *deflateWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Flush ends the burst: a sync flush (an empty stored block, RFC 1951
-// §3.2.4, so every octet written so far can be decoded by the client),
-// the buffer to the socket, and the compressor back to its pool. imap.Writer
-// calls it at each of its flushes.
+// Flush ends a burst: a sync flush (an empty stored block, RFC 1951
+// §3.2.4, so every octet written so far can be decoded by the client) and
+// the buffer to the socket. imap.Writer calls it at each of its flushes.
+// The compressor stays, with its history, until the connection waits for
+// the client (idle).
 func (d *deflateWriter) Flush() error {
 	if d.err != nil || d.zw == nil {
 		return d.err
@@ -131,12 +134,17 @@ func (d *deflateWriter) Flush() error {
 	if err == nil {
 		err = d.out.Flush()
 	}
-	d.release()
 	if err != nil {
 		d.err = err
+		d.release()
 	}
 	return err
 }
+
+// idle gives the compressor back to its pool; call it after a flush, when
+// the connection is about to wait for its client. The next burst starts
+// with a fresh compressor and no history.
+func (d *deflateWriter) idle() { d.release() }
 
 // inflateReader decodes the client's DEFLATE stream. It sits under the
 // command clock (which then counts and times decompressed octets) and
@@ -259,6 +267,41 @@ func (c *conn) startCompress() {
 	c.w = imap.NewWriter(c.deflate)
 	c.w.SetUTF8(c.utf8)
 	c.attachInput()
+}
+
+// inputPending reports whether the client's next command is already here
+// (pipelined), so reading it will not wait: decoded octets in the read
+// buffer, or more compressed octets than the end of a flush leaves behind
+// (the empty stored block of a sync flush is at most 5 octets, the tail
+// of a partial flush 2; a compressed command with its flush is more).
+func (c *conn) inputPending() bool {
+	if c.br != nil && c.br.Buffered() > 0 {
+		return true
+	}
+	z := c.inflate
+	return z != nil && (z.src.w-z.src.r > flushTailMax || len(z.src.left) > 0)
+}
+
+// flushTailMax is the most a client's flush leaves undecoded after the
+// data it ends (see inputPending).
+const flushTailMax = 5
+
+// compressorIdle gives the compressor back unless the client's next
+// command is already here: a connection that waits holds none, one whose
+// client pipelines (a sync) keeps its history from burst to burst. Called
+// on the session goroutine only, after a flush.
+func (c *conn) compressorIdle() {
+	if c.deflate != nil && !c.inputPending() {
+		c.deflate.idle()
+	}
+}
+
+// idleCompressor gives the compressor back whatever is pending: IDLE
+// waits for the client (its reader goroutine must not touch the writer).
+func (c *conn) idleCompressor() {
+	if c.deflate != nil {
+		c.deflate.idle()
+	}
 }
 
 // closeCompress gives back what a burst cut by an error still holds.

@@ -85,7 +85,9 @@ func (c *conn) setupCodec() {
 		MaxCommandSize: max(int64(lim.MaxLineLength)*4, lim.MaxLiteralSize*4, int64(imap.DefaultMaxCommandSize)),
 		Continue: func() error {
 			c.w.Continuation("Ready")
-			return c.flush()
+			err := c.flush()
+			c.compressorIdle() // the literal may take long to come
+			return err
 		},
 		UTF8: c.utf8,
 	})
@@ -183,6 +185,7 @@ func (c *conn) readDeadline(d time.Duration) {
 // reports whether the command had started, to tell a command that was
 // read too slowly from an idle client when err is a timeout.
 func (c *conn) readCommand(idle time.Duration) (cmd *imap.Command, inCommand bool, err error) {
+	c.compressorIdle()
 	c.readDeadline(idle)
 	c.clock.beginCommand(c.br != nil && c.br.Buffered() > 0)
 	c.awaitInput()

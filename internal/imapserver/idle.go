@@ -23,6 +23,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	if err := c.flush(); err != nil {
 		return "", errCloseConn
 	}
+	c.idleCompressor()
 	done := make(chan error, 1)
 	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
 	go func() { done <- c.waitIdleDone() }()
@@ -41,6 +42,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			if err := c.flush(); err != nil {
 				return "", errCloseConn
 			}
+			c.idleCompressor()
 		case err := <-done:
 			switch {
 			case err == nil:
@@ -75,6 +77,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				if err := c.flush(); err != nil {
 					return "", errCloseConn
 				}
+				c.idleCompressor()
 			}
 		case <-s.ctx.Done():
 			c.w.WriteStatus("", "BYE", "", "Server shutting down")

@@ -145,6 +145,9 @@ func openIdle(t *testing.T, addr, mode string, tlsMode bool) net.Conn {
 		// the server's half stays.
 		zr = flate.NewReader(nc)
 		br = bufio.NewReaderSize(zr, 512)
+		// A compressed response, so a compressor was taken (and must
+		// be given back once the connection waits).
+		cmd("n", "NOOP", "n OK")
 	}
 	if mode == "idle" {
 		cmd("s", "SELECT INBOX", "s OK")
@@ -165,8 +168,8 @@ func TestIdleConnectionMemory(t *testing.T) {
 		t.Skip("opens 1,000 connections")
 	}
 	const n = 1000
-	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10, "idle-compress": 32 << 10}
-	for _, mode := range []string{"unauth", "login", "idle", "idle-tls", "idle-compress"} {
+	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10, "idle-compress": 32 << 10, "login-compress": 24 << 10}
+	for _, mode := range []string{"unauth", "login", "idle", "idle-tls", "idle-compress", "login-compress"} {
 		t.Run(mode, func(t *testing.T) {
 			profile := ""
 			if dir := os.Getenv("IDLEMEM_PROFILE"); dir != "" {
