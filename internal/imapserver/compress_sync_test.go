@@ -292,7 +292,7 @@ func compareSync(t *testing.T, h *harness, uids []store.UID, n int, total int64,
 			float64(p.plain.wire)/float64(p.comp.wire), (p.comp.cpu - p.plain.cpu).Round(time.Millisecond))
 	}
 	for i, l := range keptLevels {
-		t.Logf("one compressor per connection (not per burst) at level %d would send: headers %s (%.2fx), bodies %s (%.2fx)",
+		t.Logf("one compressor kept for the whole connection at level %d would send: headers %s (%.2fx), bodies %s (%.2fx)",
 			l, mb(ph.kept[i]), float64(ph.wire)/float64(ph.kept[i]), mb(pb.kept[i]), float64(pb.wire)/float64(pb.kept[i]))
 	}
 	// Both runs saw the same mailbox.
