@@ -168,7 +168,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 		t.Skip("opens 1,000 connections")
 	}
 	const n = 1000
-	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10, "idle-compress": 32 << 10, "login-compress": 24 << 10}
+	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10, "idle-compress": 32 << 10, "login-compress": 32 << 10}
 	for _, mode := range []string{"unauth", "login", "idle", "idle-tls", "idle-compress", "login-compress"} {
 		t.Run(mode, func(t *testing.T) {
 			profile := ""
