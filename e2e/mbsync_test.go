@@ -98,6 +98,11 @@ Sync All
 	inbox := filepath.Join(local, "INBOX")
 
 	sync("first sync")
+	// mbsync (isync 1.4+) turns on COMPRESS=DEFLATE when the server
+	// offers it: the whole sync above ran compressed.
+	if !strings.Contains(s.log.String(), `msg="imap compress" `) {
+		t.Errorf("mbsync did not negotiate COMPRESS=DEFLATE (no \"imap compress\" in the server log)")
+	}
 	files := maildirState(t, inbox)
 	if len(files) != 3 {
 		t.Fatalf("first sync: %d local messages, want 3: %v", len(files), files)

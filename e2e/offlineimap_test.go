@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,6 +48,8 @@ remotepass = %s
 ssl = yes
 sslcacertfile = %s
 folderfilter = lambda name: name == 'INBOX'
+# COMPRESS=DEFLATE (RFC 4978), Z_SYNC_FLUSH from Python's zlib.
+usecompression = yes
 `, home, local, s.port("imaps"), alice, alicePass, s.certFile()), 0o600)
 
 	sync := func(what string) {
@@ -57,6 +60,9 @@ folderfilter = lambda name: name == 'INBOX'
 		}
 	}
 	sync("first sync")
+	if !strings.Contains(s.log.String(), `msg="imap compress" `) {
+		t.Errorf("offlineimap did not negotiate COMPRESS=DEFLATE (no \"imap compress\" in the server log)")
+	}
 	compareMaildirWithServer(t, s, filepath.Join(local, "INBOX"), 4)
 
 	// A message written locally goes up.

@@ -8,6 +8,7 @@
 //
 //	go run ./bench/idleconns -n 1000                 # unauthenticated
 //	go run ./bench/idleconns -n 10000 -mode idle     # LOGIN + SELECT + IDLE
+//	go run ./bench/idleconns -mode idle -compress    # the same, COMPRESS=DEFLATE on
 //	go run ./bench/idleconns -bin /tmp/old/letterbox # another build
 //	go run ./bench/idleconns -addr 127.0.0.1:143 -pid 1234 -user u -pass p
 //
@@ -21,10 +22,12 @@ package main
 
 import (
 	"bufio"
+	"compress/flate"
 	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
@@ -57,6 +60,7 @@ type options struct {
 	user     string
 	pass     string
 	useTLS   bool
+	compress bool
 	argonMem string
 	rounds   int
 	keep     bool
@@ -74,6 +78,7 @@ func main() {
 	flag.StringVar(&o.user, "user", benchUser, "account for -addr")
 	flag.StringVar(&o.pass, "pass", benchPass, "password for -addr")
 	flag.BoolVar(&o.useTLS, "tls", false, "connect to the IMAPS port (implicit TLS) instead of plain IMAP")
+	flag.BoolVar(&o.compress, "compress", false, "with -mode login or idle: COMPRESS DEFLATE (RFC 4978) right after LOGIN")
 	flag.StringVar(&o.argonMem, "argon2-memory", "", `argon2id memory of the bench account's hash, e.g. "8MiB" (default: the server's default)`)
 	flag.IntVar(&o.rounds, "rounds", 1, "open (and, but for the last round, close) the -n connections this many times; rounds after the first show a process whose memory has been used before, as in a server that has been running")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp directory (data, config, log)")
@@ -126,7 +131,7 @@ func main() {
 	}
 	alive := checkAlive(conns)
 
-	fmt.Printf("server %s, mode %s, tls %v: %d of %d connections (%d failed)\n", srv.describe(), o.mode, o.useTLS, len(conns), o.n, failures)
+	fmt.Printf("server %s, mode %s, tls %v, compress %v: %d of %d connections (%d failed)\n", srv.describe(), o.mode, o.useTLS, o.compress, len(conns), o.n, failures)
 	fmt.Printf("set up in %.1fs: %.0f connections/s\n", elapsed.Seconds(), float64(len(conns))/elapsed.Seconds())
 	if before.ok && settled.ok && len(conns) > 0 {
 		n := float64(len(conns))
@@ -346,8 +351,13 @@ func openOne(o options, srv *server, i int) (net.Conn, error) {
 	if !strings.HasPrefix(line, "* OK") {
 		return fail(fmt.Errorf("greeting: %q", strings.TrimSpace(line)))
 	}
+	compressed := false
 	cmd := func(tag, text, want string) error {
-		if _, err := fmt.Fprintf(nc, "%s %s\r\n", tag, text); err != nil {
+		out := []byte(tag + " " + text + "\r\n")
+		if compressed {
+			out = storedBlock(out)
+		}
+		if _, err := nc.Write(out); err != nil {
 			return err
 		}
 		for {
@@ -368,6 +378,15 @@ func openOne(o options, srv *server, i int) (net.Conn, error) {
 			return fail(fmt.Errorf("LOGIN: %v", err))
 		}
 	}
+	if o.compress && (o.mode == "login" || o.mode == "idle") {
+		if err := cmd("z", "COMPRESS DEFLATE", "z OK"); err != nil {
+			return fail(fmt.Errorf("COMPRESS: %v", err))
+		}
+		// This side stays cheap: stored blocks out, and a decompressor
+		// only until the connection idles.
+		compressed = true
+		br = bufio.NewReaderSize(flate.NewReader(io.MultiReader(br, nc)), 4096)
+	}
 	if o.mode == "idle" {
 		if err := cmd("a2", "SELECT INBOX", "a2 OK"); err != nil {
 			return fail(fmt.Errorf("SELECT: %v", err))
@@ -378,6 +397,15 @@ func openOne(o options, srv *server, i int) (net.Conn, error) {
 	}
 	nc.SetDeadline(time.Time{})
 	return nc, nil
+}
+
+// storedBlock is data as a raw DEFLATE stored block followed by the empty
+// stored block of a sync flush (RFC 1951 §3.2.4): COMPRESS=DEFLATE input
+// that needs no compressor.
+func storedBlock(data []byte) []byte {
+	n := len(data)
+	b := append([]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}, data...)
+	return append(b, 0, 0, 0, 0xff, 0xff)
 }
 
 func quote(s string) string {

@@ -53,7 +53,8 @@ var metadataCapabilities = []string{"METADATA", "METADATA-SERVER"}
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):
 // STARTTLS while it can be used, LOGINDISABLED and no AUTH=PLAIN where
 // plaintext authentication is not allowed (RFC 3501 §6.2.3, §11.1),
-// APPENDLIMIT with the configured size (RFC 7889).
+// APPENDLIMIT with the configured size (RFC 7889), COMPRESS=DEFLATE
+// (RFC 4978) once authenticated.
 func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
@@ -63,6 +64,11 @@ func (s *session) capabilities() []string {
 	}
 	if s.srv.quota != nil {
 		caps = append(caps, quotaCapabilities...)
+	}
+	if s.state != stateNotAuthenticated {
+		// RFC 4978 lets it be listed before login too; Dovecot lists it
+		// only once authenticated, where the command is valid.
+		caps = append(caps, "COMPRESS=DEFLATE")
 	}
 	if s.state == stateNotAuthenticated {
 		if s.srv.opts.TLS != nil && !s.c.tls {

@@ -59,6 +59,7 @@ var capabilityTests = map[string]string{
 	"THREAD=REFERENCES":     "TestSort",
 	"CONTEXT=SEARCH":        "TestSearchUpdate",
 	"CONTEXT=SORT":          "TestSearchUpdate",
+	"COMPRESS=DEFLATE":      "TestCompress",
 }
 
 // testFunctions lists the Test functions of this package's test files.

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"io"
 	"net"
 	"time"
 )
@@ -25,6 +26,11 @@ const minCommandRate = 64 << 10 // octets per second
 type commandClock struct {
 	nc      net.Conn
 	timeout time.Duration
+	// src is what commands are read from: nil for nc itself, or the
+	// decompressor on it once COMPRESS is active (compress.go), so that
+	// octets are counted and a command's clock started as the session
+	// sees them; the deadlines are always nc's.
+	src io.Reader
 
 	armed    bool // waiting for the first octet of a command
 	running  bool // a command is being read
@@ -63,7 +69,13 @@ func (k *commandClock) Read(p []byte) (int, error) {
 		k.pendingErr = nil
 		return n, err
 	}
-	n, err := k.nc.Read(p)
+	var n int
+	var err error
+	if k.src != nil {
+		n, err = k.src.Read(p)
+	} else {
+		n, err = k.nc.Read(p)
+	}
 	if n > 0 && (k.armed || k.running) {
 		if k.armed {
 			k.startNow()

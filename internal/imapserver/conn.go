@@ -17,7 +17,8 @@ import (
 
 // conn owns one client connection's transport: the socket, its buffered
 // reader and writer, the IMAP codec on top of them, the TLS upgrade
-// (RFC 3501 §6.2.1) and the read/write deadlines.
+// (RFC 3501 §6.2.1), DEFLATE compression (RFC 4978, compress.go) and the
+// read/write deadlines.
 //
 // A connection waiting for a command holds no buffer: the read buffer is
 // taken from a pool when the command's first octet arrives (read on its
@@ -38,6 +39,11 @@ type conn struct {
 	br *bufio.Reader
 	r  *imap.Reader
 	w  *imap.Writer
+
+	// inflate and deflate are the two directions once COMPRESS is active
+	// (compress.go); w then writes to deflate.
+	inflate *inflateReader
+	deflate *deflateWriter
 
 	utf8 bool // UTF-8 mailbox names (ENABLE UTF8=ACCEPT or IMAP4rev2)
 	cut  bool // a response was cut (imap.LiteralError) and reported
@@ -83,7 +89,9 @@ func (c *conn) setupCodec() {
 		MaxCommandSize: max(int64(lim.MaxLineLength)*4, lim.MaxLiteralSize*4, c.srv.opts.Metadata.MaxValueSize*4, int64(imap.DefaultMaxCommandSize)),
 		Continue: func() error {
 			c.w.Continuation("Ready")
-			return c.flush()
+			err := c.flush()
+			c.compressorIdle() // the literal may take long to come
+			return err
 		},
 		UTF8:        c.utf8,
 		MultiAppend: true, // RFC 3502
@@ -182,6 +190,7 @@ func (c *conn) readDeadline(d time.Duration) {
 // reports whether the command had started, to tell a command that was
 // read too slowly from an idle client when err is a timeout.
 func (c *conn) readCommand(idle time.Duration) (cmd *imap.Command, inCommand bool, err error) {
+	c.compressorIdle()
 	c.readDeadline(idle)
 	c.clock.beginCommand(c.br != nil && c.br.Buffered() > 0)
 	c.awaitInput()

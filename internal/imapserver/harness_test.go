@@ -2,6 +2,7 @@ package imapserver_test
 
 import (
 	"bufio"
+	"compress/flate"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -131,6 +132,9 @@ type tconn struct {
 	nc   net.Conn
 	br   *bufio.Reader
 	last string // last line sent, for failure messages
+	// zw compresses what send writes once COMPRESS is active
+	// (compress_test.go); br then reads through a decompressor.
+	zw *flate.Writer
 }
 
 // dial connects and reads the greeting.
@@ -159,6 +163,13 @@ func (c *tconn) send(line string) {
 	c.t.Helper()
 	c.last = line
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if c.zw != nil {
+		c.zw.Write([]byte(line + "\r\n"))
+		if err := c.zw.Flush(); err != nil {
+			c.t.Fatalf("send %q: %v", line, err)
+		}
+		return
+	}
 	if _, err := c.nc.Write([]byte(line + "\r\n")); err != nil {
 		c.t.Fatalf("send %q: %v", line, err)
 	}

@@ -26,6 +26,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	if err := c.flush(); err != nil {
 		return "", errCloseConn
 	}
+	c.idleCompressor()
 	done := make(chan error, 1)
 	c.readDeadline(s.srv.opts.Limits.IdleTimeout)
 	go func() { done <- c.waitIdleDone() }()
@@ -44,6 +45,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 			if err := c.flush(); err != nil {
 				return "", errCloseConn
 			}
+			c.idleCompressor()
 		case err := <-done:
 			switch {
 			case err == nil:
@@ -56,6 +58,10 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				return "", errCloseConn
 			case isTimeout(err):
 				c.w.WriteStatus("", "BYE", "", "Idle timeout, closing connection")
+				return "", errCloseConn
+			case errors.As(err, new(*errCompressedInput)):
+				s.log.Info("imap compressed input invalid, closing connection", "err", err)
+				c.w.WriteStatus("", "BYE", "", "Invalid compressed data, closing connection")
 				return "", errCloseConn
 			default:
 				return "", errCloseConn
@@ -82,6 +88,7 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				if err := c.flush(); err != nil {
 					return "", errCloseConn
 				}
+				c.idleCompressor()
 			}
 		case <-s.ctx.Done():
 			c.w.WriteStatus("", "BYE", "", "Server shutting down")

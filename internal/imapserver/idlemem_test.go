@@ -2,8 +2,9 @@ package imapserver_test
 
 import (
 	"bufio"
+	"compress/flate"
 	"crypto/tls"
-	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -50,6 +51,7 @@ func idleMemory(t *testing.T, n int, mode, profile string) (perConn float64, gor
 		addr = h.serveTLS()
 		mode = strings.TrimSuffix(mode, "-tls")
 	}
+	// "-compress": COMPRESS DEFLATE right after LOGIN (compress.go).
 	// One connection first, so one-time allocations (statement caches,
 	// pools) are not charged to the n.
 	warm := openIdle(t, addr, mode, tlsMode)
@@ -99,12 +101,23 @@ func openIdle(t *testing.T, addr, mode string, tlsMode bool) net.Conn {
 		}
 		nc = tc
 	}
+	compress := false
+	if m, ok := strings.CutSuffix(mode, "-compress"); ok {
+		mode, compress = m, true
+	}
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReaderSize(nc, 512)
+	var zr io.Reader // the server's DEFLATE stream, once compressed
 	cmd := func(tag, line, want string) {
 		t.Helper()
 		if tag != "" {
-			fmt.Fprintf(nc, "%s %s\r\n", tag, line)
+			text := []byte(tag + " " + line + "\r\n")
+			if zr != nil {
+				// Stored blocks: valid DEFLATE without a compressor
+				// in this (measured) process.
+				text = storedBlock(text)
+			}
+			nc.Write(text)
 		}
 		for {
 			got, err := br.ReadString('\n')
@@ -122,6 +135,19 @@ func openIdle(t *testing.T, addr, mode string, tlsMode bool) net.Conn {
 	cmd("", "", "* OK")
 	if mode == "login" || mode == "idle" {
 		cmd("l", `LOGIN "`+testUser+`" "`+testPass+`"`, "l OK")
+	}
+	if compress {
+		cmd("z", "COMPRESS DEFLATE", "z OK")
+		if br.Buffered() > 0 {
+			t.Fatalf("unexpected %d octets after COMPRESS", br.Buffered())
+		}
+		// The decompressor is dropped once the connection idles; only
+		// the server's half stays.
+		zr = flate.NewReader(nc)
+		br = bufio.NewReaderSize(zr, 512)
+		// A compressed response, so a compressor was taken (and must
+		// be given back once the connection waits).
+		cmd("n", "NOOP", "n OK")
 	}
 	if mode == "idle" {
 		cmd("s", "SELECT INBOX", "s OK")
@@ -142,8 +168,8 @@ func TestIdleConnectionMemory(t *testing.T) {
 		t.Skip("opens 1,000 connections")
 	}
 	const n = 1000
-	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10}
-	for _, mode := range []string{"unauth", "login", "idle", "idle-tls"} {
+	limits := map[string]float64{"unauth": 12 << 10, "login": 16 << 10, "idle": 24 << 10, "idle-tls": 48 << 10, "idle-compress": 32 << 10, "login-compress": 32 << 10}
+	for _, mode := range []string{"unauth", "login", "idle", "idle-tls", "idle-compress", "login-compress"} {
 		t.Run(mode, func(t *testing.T) {
 			profile := ""
 			if dir := os.Getenv("IDLEMEM_PROFILE"); dir != "" {

@@ -78,6 +78,7 @@ var errCloseConn = errors.New("imapserver: closing connection")
 func (s *Server) serveConn(nc net.Conn) {
 	c := newConn(s, nc)
 	defer nc.Close()
+	defer c.closeCompress()
 	slot, ok := s.admit(c)
 	if !ok {
 		return
@@ -152,7 +153,14 @@ func (s *session) run() {
 				}
 				continue
 			}
-			if isTimeout(err) && inCommand {
+			var bad *errCompressedInput
+			if errors.As(err, &bad) {
+				// The client's DEFLATE stream is corrupt: nothing more can
+				// be read from it, but our direction still works.
+				s.log.Info("imap compressed input invalid, closing connection", "err", err)
+				c.w.WriteStatus("", "BYE", "", "Invalid compressed data, closing connection")
+				c.flush()
+			} else if isTimeout(err) && inCommand {
 				c.w.WriteStatus("", "BYE", "", "Command not received in time, closing connection")
 				c.flush()
 			} else if isTimeout(err) {
@@ -320,6 +328,7 @@ func init() {
 		"GETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdGetQuota},
 		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
 		"SETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdSetQuota},
+		"COMPRESS":     {states: authenticated, run: (*session).cmdCompress},
 	}
 }
 
