@@ -1,4 +1,4 @@
-//go:build sqlite_cgo
+//go:build sqlite_cgo && cgo
 
 package sqlite
 
