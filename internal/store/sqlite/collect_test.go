@@ -317,7 +317,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 	ctx := context.Background()
 	os.MkdirAll(filepath.Join(dir, "blobs"), 0o700)
 	u := (&url.URL{Scheme: "file", Path: filepath.Join(dir, "letterbox.db")}).String()
-	old, err := sql.Open("sqlite", u+"?_pragma=journal_mode(WAL)")
+	old, err := sql.Open(driverName, dsn(u, false, pragma{"journal_mode", "WAL"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 // Package sqlite is letterbox's embedded store driver: metadata in SQLite
-// (modernc.org/sqlite, pure Go, WAL mode) at Dir/letterbox.db, message
-// bodies as immutable content-addressed files under Dir/blobs.
+// (WAL mode) at Dir/letterbox.db, message bodies as immutable
+// content-addressed files under Dir/blobs. The SQLite engine is
+// modernc.org/sqlite (pure Go) by default, github.com/mattn/go-sqlite3
+// (cgo) with -tags sqlite_cgo; engine_*.go hold all that differs.
 //
 // # Writes: one committer, group commit
 //

@@ -8,12 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/blobfs"
@@ -208,9 +205,9 @@ func Open(opts Options) (*Store, error) {
 	// synchronous(FULL) with WAL: every COMMIT fsyncs the WAL, so a commit
 	// that returned survives power loss. busy_timeout covers other processes
 	// (the CLI) writing the same file.
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	common := []pragma{{"busy_timeout", "10000"}, {"foreign_keys", "1"}, {"synchronous", "FULL"}}
 	u := (&url.URL{Scheme: "file", Path: dbPath}).String()
-	s.writer, err = sql.Open("sqlite", u+"?"+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	s.writer, err = sql.Open(driverName, dsn(u, true, append(common, pragma{"journal_mode", "WAL"})...))
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: %w", err))
 	}
@@ -232,7 +229,7 @@ func Open(opts Options) (*Store, error) {
 	}); err != nil {
 		return fail(err)
 	}
-	s.reader, err = sql.Open("sqlite", u+"?"+common+"&_pragma=query_only(1)")
+	s.reader, err = sql.Open(driverName, dsn(u, false, append(common, pragma{"query_only", "1"})...))
 	if err != nil {
 		return fail(fmt.Errorf("sqlite: %w", err))
 	}
@@ -298,7 +295,6 @@ func retryBusy(fn func() error) error {
 	return err
 }
 
-func isBusy(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
-}
+// pragma is one PRAGMA name and value that dsn (engine_*.go) applies to
+// every new connection.
+type pragma struct{ name, value string }
