@@ -1,13 +1,18 @@
 package imapserver_test
 
 import (
+	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/postgres"
+	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
 // TestNotifyMetadata: session A asks for MailboxMetadataChange and
@@ -205,4 +210,108 @@ S: a1 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName Subscriptio
 C: a2 NOTIFY SET (personal (ServerMetadataChange))
 S: a2 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Unsupported event ServerMetadataChange
 `)
+}
+
+// entrylessFeedStore hands out watchers whose MetadataChanged events carry
+// neither the entry nor the mailbox name, as a PostgreSQL notification too
+// long for its payload does (store.MetadataChanged: Entry "" when a driver
+// could not carry it).
+type entrylessFeedStore struct{ *sqlite.Store }
+
+func (s entrylessFeedStore) Watch(account string) store.Watcher {
+	return entrylessWatcher{s.Store.Watch(account)}
+}
+
+type entrylessWatcher struct{ store.Watcher }
+
+func (w entrylessWatcher) Take() ([]store.Change, bool) {
+	changes, ok := w.Watcher.Take()
+	for i := range changes {
+		if changes[i].Kind == store.MetadataChanged {
+			changes[i].Entry, changes[i].Mailbox = "", ""
+		}
+	}
+	return changes, ok
+}
+
+// TestNotifyMetadataWithoutEntryName: a change whose entry name did not
+// come with the feed event is told as every entry the mailbox has now (RFC
+// 5465 §5.6: the server MAY include all metadata items when it cannot tell
+// which one changed), the mailbox named by its ID.
+func TestNotifyMetadataWithoutEntryName(t *testing.T) {
+	h := newHarness(t, func(o *imapserver.Options) { o.Store = entrylessFeedStore{o.Store.(*sqlite.Store)} })
+	b := h.login()
+	b.run(`
+C: b1 CREATE Lists
+S: b1 OK CREATE completed
+C: b2 SETMETADATA Lists (/private/old "1" /shared/old "2")
+S: b2 OK SETMETADATA completed
+`)
+	a := h.login()
+	a.run(`
+C: a1 NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))
+S: a1 OK NOTIFY completed
+C: a2 IDLE
+S: + idling
+`)
+	b.okCommand("b3", `SETMETADATA Lists (/private/new "3")`)
+	a.within(`S: * METADATA "Lists" /private/new /private/old /shared/old`)
+	b.okCommand("b3", `SETMETADATA Lists (/shared/old NIL)`)
+	a.within(`S: * METADATA "Lists" /private/new /private/old`)
+	b.okCommand("b4", `SETMETADATA "" (/private/x "y")`)
+	a.within(`S: * METADATA "" /private/x`)
+	// Nothing left to name (the only entry removed): nothing is said.
+	b.okCommand("b5", `SETMETADATA "" (/private/x NIL)`)
+	a.noMore(300 * time.Millisecond)
+}
+
+// TestNotifyMetadataAcrossNodes: two servers over one PostgreSQL database
+// (two stores, each with its own LISTEN connection); a SETMETADATA on node
+// B reaches a NOTIFY session idling on node A through the database's
+// NOTIFY, mailbox and server entries alike.
+func TestNotifyMetadataAcrossNodes(t *testing.T) {
+	dsn := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
+	}
+	dsn = pgTestSchema(t, dsn)
+	ctx := context.Background()
+	open := func() *postgres.Store {
+		st, err := postgres.Open(ctx, postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	stA, stB := open(), open()
+	hash, err := auth.HashPassword(testPass, auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stA.CreateAccount(ctx, testUser, hash); err != nil {
+		t.Fatal(err)
+	}
+	node := func(st *postgres.Store) *harness {
+		return newHarness(t, func(o *imapserver.Options) {
+			o.Store = st
+			o.Auth = auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
+		})
+	}
+	nodeA, nodeB := node(stA), node(stB)
+	a := nodeA.login()
+	a.run(`
+C: a1 NOTIFY SET (subtree INBOX (MailboxMetadataChange ServerMetadataChange))
+S: a1 OK NOTIFY completed
+C: a2 IDLE
+S: + idling
+`)
+	b := nodeB.login()
+	b.okCommand("b1", `CREATE Other`)
+	b.okCommand("b2", `SETMETADATA Other (/private/comment "not watched")`)
+	b.okCommand("b3", `SETMETADATA INBOX (/private/comment "hello")`)
+	a.within(`S: * METADATA "INBOX" /private/comment`)
+	b.okCommand("b4", `SETMETADATA "" (/shared/vendor/motd "hi")`)
+	a.within(`S: * METADATA "" /shared/vendor/motd`)
+	a.noMore(300 * time.Millisecond)
 }
