@@ -19,8 +19,9 @@ import (
 // that mailbox's STATUS and compare it with what it last told the client;
 // MailboxCreated/Deleted/Renamed make it list the mailboxes again and diff
 // them (by mailbox ID) against the list it last told; SubscriptionChanged
-// makes it read the subscriptions again and diff them. Nothing polls: with
-// no signal the session runs no store query.
+// makes it read the subscriptions again and diff them; MetadataChanged
+// names the METADATA entry to announce (notify_metadata.go). Nothing polls:
+// with no signal the session runs no store query.
 
 // notifyEvents are the events this server supports (RFC 5465 §3.1: a NOTIFY
 // naming any other is answered NO [BADEVENT (these)]). AnnotationChange
