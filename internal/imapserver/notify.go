@@ -107,6 +107,11 @@ func (n *notifyState) active() bool { return n != nil && (len(n.groups) > 0 || n
 // cmdNotify: NOTIFY NONE / NOTIFY SET [STATUS] (RFC 5465 §3.1).
 func (s *session) cmdNotify(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.NotifyArgs)
+	// What the feed brought before this command belongs to the old set
+	// (or none): the new one starts from the state read below, and a
+	// change made before it (a METADATA write, which has no state to
+	// compare with) must not be told as if it came after.
+	s.drainFeed()
 	if a.None {
 		s.notify = &notifyState{}
 		return "", nil

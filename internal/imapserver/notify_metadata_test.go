@@ -196,6 +196,24 @@ S: a4 OK NOOP completed
 `)
 }
 
+// TestNotifyMetadataNotBeforeSet: a change made after the session logged
+// in but before its NOTIFY SET is not told: the notifications start with
+// the command (RFC 5465 §3.1).
+func TestNotifyMetadataNotBeforeSet(t *testing.T) {
+	h := newHarness(t)
+	a := h.login()
+	b := h.login()
+	b.okCommand("b1", `SETMETADATA INBOX (/private/early "1")`)
+	b.okCommand("b2", `SETMETADATA "" (/private/early "1")`)
+	a.run(`
+C: a1 NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange))
+S: a1 OK NOTIFY completed
+`)
+	a.noMore(200 * time.Millisecond)
+	b.okCommand("b3", `SETMETADATA INBOX (/private/late "1")`)
+	a.within(`S: * METADATA "INBOX" /private/late`)
+}
+
 // noMetadataStore hides the store's Metadata.
 type noMetadataStore struct{ store.Store }
 
