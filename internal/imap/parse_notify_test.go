@@ -29,6 +29,19 @@ func TestParseNotify(t *testing.T) {
 			{Filter: "personal", Events: []NotifyEvent{{Name: "MailboxName"}, {Name: "Foo"}}}}}},
 		{"a NOTIFY SET (personal (AnnotationChange MessageNew MessageExpunge))", &NotifyArgs{Groups: []NotifyGroup{
 			{Filter: "personal", Events: []NotifyEvent{{Name: "AnnotationChange"}, {Name: "MessageNew"}, {Name: "MessageExpunge"}}}}}},
+		// The METADATA events (RFC 5465 §5.6-5.7), any case, in any
+		// group but selected/selected-delayed.
+		{"a NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange)) (subtree Lists (mailboxmetadatachange)) (mailboxes INBOX (SERVERMETADATACHANGE MailboxName))",
+			&NotifyArgs{Groups: []NotifyGroup{
+				{Filter: "personal", Events: []NotifyEvent{{Name: EventMailboxMetadataChange}, {Name: EventServerMetadataChange}}},
+				{Filter: "subtree", Mailboxes: []string{"Lists"}, Events: []NotifyEvent{{Name: EventMailboxMetadataChange}}},
+				{Filter: "mailboxes", Mailboxes: []string{"INBOX"}, Events: []NotifyEvent{{Name: EventServerMetadataChange}, {Name: EventMailboxName}}},
+			}}},
+		{"a NOTIFY SET (selected (MessageNew MessageExpunge)) (inboxes (MailboxMetadataChange MessageNew MessageExpunge))",
+			&NotifyArgs{Groups: []NotifyGroup{
+				{Filter: "selected", Events: []NotifyEvent{{Name: EventMessageNew}, {Name: EventMessageExpunge}}},
+				{Filter: "inboxes", Events: []NotifyEvent{{Name: EventMailboxMetadataChange}, {Name: EventMessageNew}, {Name: EventMessageExpunge}}},
+			}}},
 		// A mailbox name in modified UTF-7.
 		{"a NOTIFY SET (mailboxes Caf&AOk- (MailboxName))", &NotifyArgs{Groups: []NotifyGroup{
 			{Filter: "mailboxes", Mailboxes: []string{"Café"}, Events: []NotifyEvent{{Name: "MailboxName"}}}}}},
@@ -79,6 +92,10 @@ func TestParseNotifyBad(t *testing.T) {
 		"a NOTIFY SET (personal (FlagChange))",                  // FlagChange needs both
 		"a NOTIFY SET (personal (AnnotationChange MessageNew))", // idem
 		"a NOTIFY SET (selected (MailboxName))",                 // §6.1: message events only
+		"a NOTIFY SET (selected (MailboxMetadataChange))",       // idem
+		"a NOTIFY SET (selected-delayed (ServerMetadataChange))",
+		"a NOTIFY SET (selected (MessageNew MessageExpunge ServerMetadataChange))",
+		"a NOTIFY SET (personal (MailboxMetadataChange (UID)))",                                              // fetch-atts only on MessageNew
 		"a NOTIFY SET (selected (MessageNew MessageExpunge)) (selected-delayed (MessageNew MessageExpunge))", // §6.1: only one
 		"a NOTIFY SET (personal (MessageExpunge (UID) MessageNew))",                                          // fetch-atts only on MessageNew
 		"a NOTIFY SET (personal (MessageNew (UID BOGUS) MessageExpunge))",

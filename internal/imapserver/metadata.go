@@ -19,10 +19,11 @@ import (
 //     MetadataOptions.ServerComment and ServerAdmin, NIL when unset.
 //
 // Entry names are case-insensitive (RFC 5464 §3.2): they are stored and
-// answered lower-cased (ASCII), as Dovecot does. No unsolicited METADATA
-// responses are sent (§4.4 makes them optional; Dovecot sends none either);
-// writes are announced on the change feed (store.MetadataChanged) for
-// NOTIFY.
+// answered lower-cased (ASCII), as Dovecot does. Writes are announced on
+// the change feed (store.MetadataChanged); unsolicited METADATA responses
+// go only to NOTIFY sessions that asked for MailboxMetadataChange or
+// ServerMetadataChange (notify_metadata.go; §4.4 makes them optional
+// otherwise, and Dovecot sends none).
 
 // MetadataOptions bound and fill METADATA (docs/LIMITS.md).
 type MetadataOptions struct {

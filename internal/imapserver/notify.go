@@ -19,17 +19,29 @@ import (
 // that mailbox's STATUS and compare it with what it last told the client;
 // MailboxCreated/Deleted/Renamed make it list the mailboxes again and diff
 // them (by mailbox ID) against the list it last told; SubscriptionChanged
-// makes it read the subscriptions again and diff them. Nothing polls: with
-// no signal the session runs no store query.
+// makes it read the subscriptions again and diff them; MetadataChanged
+// names the METADATA entry to announce (notify_metadata.go). Nothing polls:
+// with no signal the session runs no store query.
 
 // notifyEvents are the events this server supports (RFC 5465 §3.1: a NOTIFY
 // naming any other is answered NO [BADEVENT (these)]). AnnotationChange
-// needs ANNOTATE (RFC 5257), which the server lacks; MailboxMetadataChange
-// and ServerMetadataChange belong with METADATA (RFC 5464 §5.6-5.7) and are
-// added here when it is.
+// needs ANNOTATE (RFC 5257), which the server lacks.
 var notifyEvents = []string{
 	imap.EventMessageNew, imap.EventMessageExpunge, imap.EventFlagChange,
 	imap.EventMailboxName, imap.EventSubscriptionChange,
+}
+
+// notifyMetadataEvents are supported too when the store keeps METADATA
+// (METADATA and METADATA-SERVER are advertised then, and RFC 5465 §5.6-5.7
+// make these events REQUIRED with them); see notify_metadata.go.
+var notifyMetadataEvents = []string{imap.EventMailboxMetadataChange, imap.EventServerMetadataChange}
+
+// notifySupported lists the events this session's server supports.
+func (s *session) notifySupported() []string {
+	if _, ok := s.srv.opts.Store.(store.Metadata); ok {
+		return append(slices.Clone(notifyEvents), notifyMetadataEvents...)
+	}
+	return notifyEvents
 }
 
 // notifyOverflowLimit bounds the feed events and the responses one round
@@ -46,6 +58,8 @@ const (
 	evFlags                                   // FlagChange
 	evMailboxName                             // MailboxName
 	evSubscription                            // SubscriptionChange
+	evMailboxMeta                             // MailboxMetadataChange
+	evServerMeta                              // ServerMetadataChange
 )
 
 // notifyGroup is one parsed event group.
@@ -69,6 +83,10 @@ type notifyState struct {
 	fetchAtts []imap.FetchItem // MessageNew's fetch-atts for the selected mailbox
 
 	needList, needSubs bool
+	// mailboxMeta: some group has MailboxMetadataChange; serverMeta: some
+	// group has ServerMetadataChange (it names no mailbox, so any group
+	// but selected/selected-delayed may carry it).
+	mailboxMeta, serverMeta bool
 
 	// What the client was last told (or the starting point).
 	boxes  map[int64]store.MailboxInfo   // by mailbox ID
@@ -79,7 +97,8 @@ type notifyState struct {
 	dirty     map[int64]bool // non-selected mailboxes that changed
 	listDirty bool
 	subsDirty bool
-	events    int // feed events since the last round (overflow bound)
+	meta      map[int64]*metaPending // METADATA changes not yet told, by mailbox ID (0: server)
+	events    int                    // feed events since the last round (overflow bound)
 }
 
 // active reports whether any notification may be sent outside commands.
@@ -88,11 +107,17 @@ func (n *notifyState) active() bool { return n != nil && (len(n.groups) > 0 || n
 // cmdNotify: NOTIFY NONE / NOTIFY SET [STATUS] (RFC 5465 §3.1).
 func (s *session) cmdNotify(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.NotifyArgs)
+	// What the feed brought before this command belongs to the old set
+	// (or none): the new one starts from the state read below, and a
+	// change made before it (a METADATA write, which has no state to
+	// compare with) must not be told as if it came after.
+	s.drainFeed()
 	if a.None {
 		s.notify = &notifyState{}
 		return "", nil
 	}
-	n := &notifyState{dirty: map[int64]bool{}}
+	n := &notifyState{dirty: map[int64]bool{}, meta: map[int64]*metaPending{}}
+	_, hasMetadata := s.srv.opts.Store.(store.Metadata)
 	for _, g := range a.Groups {
 		ng := notifyGroup{filter: g.Filter, mailboxes: g.Mailboxes}
 		for _, ev := range g.Events {
@@ -110,9 +135,20 @@ func (s *session) cmdNotify(cmd *imap.Command) (string, error) {
 				ng.events |= evMailboxName
 			case imap.EventSubscriptionChange:
 				ng.events |= evSubscription
+			case imap.EventMailboxMetadataChange, imap.EventServerMetadataChange:
+				if !hasMetadata {
+					return "", errNo("BADEVENT ("+strings.Join(s.notifySupported(), " ")+")", "Unsupported event "+ev.Name)
+				}
+				if ev.Name == imap.EventMailboxMetadataChange {
+					ng.events |= evMailboxMeta
+					n.mailboxMeta = true
+				} else {
+					ng.events |= evServerMeta
+					n.serverMeta = true
+				}
 			default:
 				// RFC 5465 §3.1: NO, not BAD, listing what is supported.
-				return "", errNo("BADEVENT ("+strings.Join(notifyEvents, " ")+")", "Unsupported event "+ev.Name)
+				return "", errNo("BADEVENT ("+strings.Join(s.notifySupported(), " ")+")", "Unsupported event "+ev.Name)
 			}
 		}
 		switch g.Filter {
@@ -264,6 +300,8 @@ func (s *session) notifyNote(ch store.Change) {
 		n.dirty[ch.MailboxID] = true
 	case store.SubscriptionChanged:
 		n.subsDirty = n.needSubs
+	case store.MetadataChanged:
+		n.noteMetadata(ch)
 	}
 }
 
@@ -290,6 +328,8 @@ func (s *session) notifyCommandDone(cmd *imap.Command, ok bool) {
 			s.notifyQuietStatus(a.Mailbox)
 		case *imap.CopyArgs: // COPY, MOVE
 			s.notifyQuietStatus(a.Mailbox)
+		case *imap.SetMetadataArgs:
+			s.notifyQuietMetadata(a)
 		}
 		if own != nil {
 			// The named mailboxes, those below them (RENAME moves
@@ -327,8 +367,9 @@ func (s *session) notifyQuietStatus(name string) {
 }
 
 // notifyOthers tells what changed in mailboxes other than the selected one:
-// names first (LIST, §5.4), then subscriptions (LIST, §5.5), then counts
-// (STATUS, §5.1-5.3).
+// names first (LIST, §5.4), then subscriptions (LIST, §5.5), then metadata
+// (METADATA, §5.6-5.7, of the selected mailbox too), then counts (STATUS,
+// §5.1-5.3).
 func (s *session) notifyOthers() {
 	n := s.notify
 	if !n.active() {
@@ -341,6 +382,9 @@ func (s *session) notifyOthers() {
 	n.events = 0
 	if n.listDirty || n.subsDirty {
 		s.notifyDiff(nil)
+	}
+	if !s.notifyMetadata() {
+		return // overflowed
 	}
 	if len(n.dirty) == 0 {
 		return

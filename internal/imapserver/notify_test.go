@@ -253,9 +253,9 @@ func TestNotifyErrors(t *testing.T) {
 	a := h.login()
 	a.run(`
 C: a1 NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))
-S: a1 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Unsupported event AnnotationChange
-C: a2 NOTIFY SET (personal (MailboxMetadataChange))
-S: a2 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Unsupported event MailboxMetadataChange
+S: a1 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] Unsupported event AnnotationChange
+C: a2 NOTIFY SET (personal (MailboxMetadataChange Whatever))
+S: a2 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] Unsupported event Whatever
 C: a3 NOTIFY SET (personal (Whatever))
 S~ a3 NO \[BADEVENT \(.*\)\] Unsupported event Whatever
 C: a4 NOTIFY SET (selected (MailboxName))
