@@ -1,6 +1,7 @@
 // Package e2e holds black-box tests: the built letterbox binary against real
 // mail clients from Debian packages (Python poplib/imaplib, swaks, fetchmail,
-// getmail6, curl, mbsync, offlineimap, mutt).
+// getmail6, curl, mbsync, offlineimap, mutt), and fail2ban-regex over the
+// server's log.
 //
 // The tests carry the build tag "e2e" so that `go test ./...` stays fast:
 //

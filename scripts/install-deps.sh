@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and the benchmark use: the real
-# mail clients the e2e tests drive, Dovecot for side-by-side comparison and
-# PostgreSQL for the multi-node store driver. Runs apt-get only as root and
+# mail clients the e2e tests drive, Dovecot for side-by-side comparison,
+# PostgreSQL for the multi-node store driver and fail2ban for fail2ban-regex
+# (e2e/fail2ban_test.go; on a host running systemd the package also starts
+# its service, with Debian's sshd jail). Runs apt-get only as root and
 # only when something is missing; otherwise it says what is missing and
 # returns (tests for a missing client then skip, or fail under CI=true).
 set -euo pipefail
 
 packages=(
 	swaks fetchmail getmail6 curl python3 mutt tmux isync offlineimap
-	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql
+	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban
 )
 
 installed() {
