@@ -195,9 +195,8 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	n := v.count()
 	plan := newSearchPlan(key)
 	plan.useSigs = plan.useSigs && searchUseIndex.Load()
-	if st := s.srv.opts.Store; cacheableStore(st) {
-		plan.cacheKey = func(u store.UID) msgKey { return msgKey{st: st, mailbox: v.id, validity: v.validity, uid: u} }
-	}
+	id := s.srv.cacheID
+	plan.cacheKey = func(u store.UID) msgKey { return msgKey{server: id, mailbox: v.id, validity: v.validity, uid: u} }
 	data := needs.meta || needs.header || needs.body
 	if data && plan.useSigs {
 		if err := s.loadSignatures(plan); err != nil {

@@ -118,6 +118,9 @@ type Server struct {
 	cancel    context.CancelFunc
 	// quota is the store's quota capability (RFC 9208), nil without one.
 	quota store.Quotas
+	// cacheID stands for this Server's store in the process-wide caches'
+	// keys (msgKey).
+	cacheID uint64
 	// snapshots: the latest picture of recently selected mailboxes,
 	// shared by the sessions that SELECT them (snapshot.go).
 	snapshots *snapshotCache
@@ -140,6 +143,7 @@ func New(opts Options) *Server {
 		limit:     connlimit.New(opts.Limits.MaxConnsPerIP, opts.Limits.MaxConns),
 		perUser:   map[string]int{},
 		snapshots: newSnapshotCache(snapshotCacheMessages),
+		cacheID:   cacheIDs.Add(1),
 		ctx:       ctx,
 		cancel:    cancel,
 	}

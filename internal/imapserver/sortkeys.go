@@ -125,10 +125,8 @@ func (m *sortMsg) sentDate() int64 {
 func (s *session) sortMessages(r searchResult, refs bool) ([]sortMsg, error) {
 	v := s.sel
 	out := make([]sortMsg, len(r.uids))
-	var cacheKey func(store.UID) msgKey
-	if st := s.srv.opts.Store; cacheableStore(st) {
-		cacheKey = func(u store.UID) msgKey { return msgKey{st: st, mailbox: v.id, validity: v.validity, uid: u} }
-	}
+	id := s.srv.cacheID
+	cacheKey := func(u store.UID) msgKey { return msgKey{server: id, mailbox: v.id, validity: v.validity, uid: u} }
 	for start := 0; start < len(out); start += fetchBatch {
 		end := min(start+fetchBatch, len(out))
 		var want []store.UID

@@ -3,9 +3,9 @@ package imapserver
 import (
 	"errors"
 	"net/mail"
-	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/mime"
@@ -201,13 +201,18 @@ func (e *headerEntry) contains(name, folded string) bool {
 
 // msgKey names one message for as long as it exists: mailbox IDs are
 // never reused, and UIDs are not within one UIDVALIDITY (RFC 3501
-// §2.3.1.1). The store is part of the key since IDs are per store.
+// §2.3.1.1). server (Server.cacheID) stands for the store, since IDs are
+// per store and a Server has one: plain integers hash and compare faster
+// than an interface, and SEARCH looks up every message of the mailbox.
 type msgKey struct {
-	st       store.Store
+	server   uint64
 	mailbox  int64
 	validity uint32
 	uid      store.UID
 }
+
+// cacheIDs numbers the Servers for msgKey.
+var cacheIDs atomic.Uint64
 
 // msgEntry is what never changes about a message: its content and, when
 // meta is set, its size and internal date.
@@ -219,23 +224,6 @@ type msgEntry struct {
 }
 
 const msgEntrySize = 64 + 64 + 48 + 64
-
-// comparableStores remembers which store types can be map keys.
-var comparableStores sync.Map // reflect.Type -> bool
-
-// cacheableStore reports whether st can be part of a msgKey.
-func cacheableStore(st store.Store) bool {
-	t := reflect.TypeOf(st)
-	if t == nil {
-		return false
-	}
-	if v, ok := comparableStores.Load(t); ok {
-		return v.(bool)
-	}
-	ok := t.Comparable() && t.Kind() == reflect.Pointer
-	comparableStores.Store(t, ok)
-	return ok
-}
 
 // lru is a map bounded by the sum of its entries' sizes, forgetting the
 // least recently used entries past it (approximately: second chance, or
