@@ -118,7 +118,7 @@ type Server struct {
 	cancel    context.CancelFunc
 	// quota is the store's quota capability (RFC 9208), nil without one.
 	quota store.Quotas
-	// cacheID stands for this Server's store in the process-wide caches'
+	// cacheID stands for this Server's store in the process-wide caches
 	// keys (msgKey).
 	cacheID uint64
 	// snapshots: the latest picture of recently selected mailboxes,
