@@ -101,51 +101,11 @@ func sortByCriteria(msgs []sortMsg, criteria []imap.SortCriterion) {
 			key = func(m *sortMsg) int64 { return m.size }
 		}
 		if key != nil {
-			type kv struct {
-				k   int64
-				seq int32
-				i   int32
-			}
-			ks := make([]kv, len(msgs))
-			for i := range msgs {
-				ks[i] = kv{key(&msgs[i]), int32(msgs[i].seq), int32(i)}
-			}
-			rev := criteria[0].Reverse
-			slices.SortFunc(ks, func(a, b kv) int {
-				c := cmp.Compare(a.k, b.k)
-				if rev {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-				return cmp.Compare(a.seq, b.seq)
-			})
-			permute(msgs, func(i int) int { return int(ks[i].i) })
+			sortByOneKey(msgs, key, criteria[0].Reverse)
 			return
 		}
 		if field := stringKey(criteria[0].Key); field != nil {
-			type kv struct {
-				k   string
-				seq int32
-				i   int32
-			}
-			ks := make([]kv, len(msgs))
-			for i := range msgs {
-				ks[i] = kv{field(msgs[i].f), int32(msgs[i].seq), int32(i)}
-			}
-			rev := criteria[0].Reverse
-			slices.SortFunc(ks, func(a, b kv) int {
-				c := strings.Compare(a.k, b.k)
-				if rev {
-					c = -c
-				}
-				if c != 0 {
-					return c
-				}
-				return cmp.Compare(a.seq, b.seq)
-			})
-			permute(msgs, func(i int) int { return int(ks[i].i) })
+			sortByOneKey(msgs, func(m *sortMsg) string { return field(m.f) }, criteria[0].Reverse)
 			return
 		}
 	}
@@ -189,6 +149,31 @@ func stringKey(key string) func(*sortFields) string {
 }
 
 // permute reorders msgs so that position i holds what was at from(i).
+// sortByOneKey orders msgs by one key (reversed if rev), then by sequence
+// number, sorting a compact copy of the keys rather than the messages.
+func sortByOneKey[K cmp.Ordered](msgs []sortMsg, key func(*sortMsg) K, rev bool) {
+	type kv struct {
+		k   K
+		seq int32
+		i   int32
+	}
+	ks := make([]kv, len(msgs))
+	for i := range msgs {
+		ks[i] = kv{key(&msgs[i]), int32(msgs[i].seq), int32(i)}
+	}
+	slices.SortFunc(ks, func(a, b kv) int {
+		c := cmp.Compare(a.k, b.k)
+		if rev {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	permute(msgs, func(i int) int { return int(ks[i].i) })
+}
+
 func permute(msgs []sortMsg, from func(i int) int) {
 	out := make([]sortMsg, len(msgs))
 	for i := range out {
