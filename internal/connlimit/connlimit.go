@@ -80,11 +80,8 @@ func (c *Counter) Acquire(ip netip.Addr) (release func(), v Verdict) {
 	ip = ip.Unmap()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.total > 0 && c.open >= c.total {
-		return nil, TooManyTotal
-	}
-	if c.perIP > 0 && c.byIP[ip] >= c.perIP {
-		return nil, TooManyFromIP
+	if v := c.bound(ip); v != Admitted {
+		return nil, v
 	}
 	c.open++
 	c.byIP[ip]++
@@ -100,12 +97,7 @@ func (c *Counter) Acquire(ip netip.Addr) (release func(), v Verdict) {
 func (c *Counter) AcquireSlot(ip netip.Addr, evict func()) (*Slot, Verdict) {
 	ip = ip.Unmap()
 	c.mu.Lock()
-	v := Admitted
-	if c.total > 0 && c.open >= c.total {
-		v = TooManyTotal
-	} else if c.perIP > 0 && c.byIP[ip] >= c.perIP {
-		v = TooManyFromIP
-	}
+	v := c.bound(ip)
 	var victim *Slot
 	if v != Admitted {
 		q := c.pending[ip]
@@ -127,6 +119,18 @@ func (c *Counter) AcquireSlot(ip netip.Addr, evict func()) (*Slot, Verdict) {
 		victim.evict()
 	}
 	return sl, Admitted
+}
+
+// bound says which bound one more connection from ip would pass, or
+// Admitted (c.mu held).
+func (c *Counter) bound(ip netip.Addr) Verdict {
+	if c.total > 0 && c.open >= c.total {
+		return TooManyTotal
+	}
+	if c.perIP > 0 && c.byIP[ip] >= c.perIP {
+		return TooManyFromIP
+	}
+	return Admitted
 }
 
 // Authenticated makes the slot's connection one that is never evicted.
