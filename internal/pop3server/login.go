@@ -131,7 +131,7 @@ func (s *session) login(mech, user, pass string) {
 		s.reply("-ERR [SYS/TEMP] too many failed logins, try again later")
 		return
 	case errors.Is(err, auth.ErrInvalidCredentials):
-		s.log.Info("pop3: login failed", "user", user)
+		// The Authenticator logged the attempt (docs/LOGINS.md).
 		s.reply("-ERR [AUTH] invalid user name or password")
 		return
 	case err != nil:

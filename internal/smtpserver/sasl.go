@@ -43,16 +43,10 @@ func (s *session) login(mech, user, pass string) error {
 		s.mu.Lock()
 		s.account = &acct
 		s.mu.Unlock()
-		s.srv.opts.Logger.Info("authenticated", "proto", s.srv.opts.Mode.String(),
-			"user", acct.Name, "remote", s.remote.String())
-		return nil
+		return nil // the Authenticator logged the attempt (docs/LOGINS.md)
 	case errors.Is(err, auth.ErrInvalidCredentials):
-		s.srv.opts.Logger.Info("authentication failed", "proto", s.srv.opts.Mode.String(),
-			"user", user, "remote", s.remote.String())
 		return smtp.ErrAuthFailed
 	case errors.Is(err, auth.ErrThrottled):
-		s.srv.opts.Logger.Warn("authentication throttled", "proto", s.srv.opts.Mode.String(),
-			"user", user, "remote", s.remote.String())
 		return errAuthThrottled
 	default:
 		s.srv.opts.Logger.Error("authentication error", "user", user, "err", err)
