@@ -44,6 +44,21 @@ type MetadataLimits struct {
 	MaxTotalSize int64
 }
 
+// Check refuses a write that grows the entry count (of its mailbox, or of
+// the server entries) or the account's total size past a bound; one that
+// does not grow them always passes, so removing entries works even after
+// a limit was lowered. Drivers call it with the counts before and after
+// the write, inside its transaction.
+func (l MetadataLimits) Check(countBefore, count, totalBefore, total int64) error {
+	if l.MaxEntries > 0 && count > int64(l.MaxEntries) && count > countBefore {
+		return ErrMetadataTooMany
+	}
+	if l.MaxTotalSize > 0 && total > l.MaxTotalSize && total > totalBefore {
+		return ErrMetadataOverQuota
+	}
+	return nil
+}
+
 var (
 	// ErrMetadataTooMany: the write would leave more entries than
 	// MetadataLimits.MaxEntries (RFC 5464 §4.3 [METADATA TOOMANY]).

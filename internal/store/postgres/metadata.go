@@ -143,11 +143,8 @@ func (s *Store) SetMetadata(ctx context.Context, account, mailbox string, entrie
 		if err := w.queryRow(totalQ, acc.ID).Scan(&total); err != nil {
 			return err
 		}
-		if limits.MaxEntries > 0 && count > int64(limits.MaxEntries) && count > countBefore {
-			return store.ErrMetadataTooMany
-		}
-		if limits.MaxTotalSize > 0 && total > limits.MaxTotalSize && total > totalBefore {
-			return store.ErrMetadataOverQuota
+		if err := limits.Check(countBefore, count, totalBefore, total); err != nil {
+			return err
 		}
 		for _, e := range entries {
 			w.publish(acc.Name, store.Change{Kind: store.MetadataChanged, MailboxID: sc.mailboxID, Mailbox: sc.mailbox, Entry: e.Name})

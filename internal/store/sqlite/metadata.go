@@ -139,7 +139,7 @@ func (s *Store) SetMetadata(ctx context.Context, account, mailbox string, entrie
 		if err := w.queryRow(totalQ, acc.ID).Scan(&total); err != nil {
 			return err
 		}
-		if err := checkMetadataLimits(limits, countBefore, count, totalBefore, total); err != nil {
+		if err := limits.Check(countBefore, count, totalBefore, total); err != nil {
 			return err
 		}
 		// Not publish: the event carries no MODSEQ for the HIGHESTMODSEQ
@@ -150,18 +150,6 @@ func (s *Store) SetMetadata(ctx context.Context, account, mailbox string, entrie
 		}
 		return nil
 	})
-}
-
-// checkMetadataLimits refuses a write that grows the entry count or the
-// total size past a bound; one that does not grow them always passes.
-func checkMetadataLimits(l store.MetadataLimits, countBefore, count, totalBefore, total int64) error {
-	if l.MaxEntries > 0 && count > int64(l.MaxEntries) && count > countBefore {
-		return store.ErrMetadataTooMany
-	}
-	if l.MaxTotalSize > 0 && total > l.MaxTotalSize && total > totalBefore {
-		return store.ErrMetadataOverQuota
-	}
-	return nil
 }
 
 var _ store.Metadata = (*Store)(nil)
