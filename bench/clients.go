@@ -248,50 +248,20 @@ func selectFetch(addr, user, pass string) (time.Duration, int, error) {
 // retrAll logs in over POP3, retrieves every message with RETR and returns
 // the time, the message count and the bytes read.
 func retrAll(addr, user, pass string) (time.Duration, int, int64, error) {
-	conn, err := net.Dial("tcp", addr)
+	c, err := pop3Login(addr, user, pass, 64<<10)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 64<<10)
-	status := func() (string, error) {
-		l, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		if !strings.HasPrefix(l, "+OK") {
-			return "", fmt.Errorf("%s", strings.TrimSpace(l))
-		}
-		return l, nil
-	}
-	cmd := func(s string) (string, error) {
-		if _, err := fmt.Fprintf(conn, "%s\r\n", s); err != nil {
-			return "", err
-		}
-		return status()
-	}
-	if _, err := status(); err != nil {
-		return 0, 0, 0, err
-	}
-	if _, err := cmd("USER " + user); err != nil {
-		return 0, 0, 0, fmt.Errorf("USER: %w", err)
-	}
-	if _, err := cmd("PASS " + pass); err != nil {
-		return 0, 0, 0, fmt.Errorf("PASS: %w", err)
-	}
+	defer c.quit()
+	r := c.r
 	start := time.Now()
-	st, err := cmd("STAT")
+	count, err := c.stat()
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	f := strings.Fields(st)
-	if len(f) < 2 {
-		return 0, 0, 0, fmt.Errorf("STAT: %q", st)
-	}
-	count, _ := strconv.Atoi(f[1])
 	var total int64
 	for i := 1; i <= count; i++ {
-		if _, err := cmd(fmt.Sprintf("RETR %d", i)); err != nil {
+		if _, err := c.cmd(fmt.Sprintf("RETR %d", i)); err != nil {
 			return 0, 0, 0, fmt.Errorf("RETR %d: %w", i, err)
 		}
 		for {
@@ -305,7 +275,5 @@ func retrAll(addr, user, pass string) (time.Duration, int, int64, error) {
 			}
 		}
 	}
-	d := time.Since(start)
-	cmd("QUIT")
-	return d, count, total, nil
+	return time.Since(start), count, total, nil
 }

@@ -215,59 +215,26 @@ func searchNumbers(text []byte) ([]int, bool) {
 // one at a time; the clock runs from STAT to the last byte. It returns the
 // unstuffed size of each message (without the terminating line).
 func pop3RetrAll(addr, user, pass string) (time.Duration, []int64, error) {
-	conn, err := net.Dial("tcp", addr)
+	c, err := pop3Login(addr, user, pass, readsBufSize)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer conn.Close()
-	r := bufio.NewReaderSize(conn, readsBufSize)
-	status := func() (string, error) {
-		l, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		if !strings.HasPrefix(l, "+OK") {
-			return "", fmt.Errorf("%s", strings.TrimSpace(l))
-		}
-		return l, nil
-	}
-	cmd := func(s string) (string, error) {
-		if _, err := io.WriteString(conn, s+"\r\n"); err != nil {
-			return "", err
-		}
-		return status()
-	}
-	if _, err := status(); err != nil {
-		return 0, nil, err
-	}
-	if _, err := cmd("USER " + user); err != nil {
-		return 0, nil, fmt.Errorf("USER: %w", err)
-	}
-	if _, err := cmd("PASS " + pass); err != nil {
-		return 0, nil, fmt.Errorf("PASS: %w", err)
-	}
+	defer c.quit()
 	start := time.Now()
-	st, err := cmd("STAT")
+	count, err := c.stat()
 	if err != nil {
 		return 0, nil, err
 	}
-	f := strings.Fields(st)
-	if len(f) < 3 {
-		return 0, nil, fmt.Errorf("STAT: %q", st)
-	}
-	count, _ := strconv.Atoi(f[1])
 	sizes := make([]int64, count)
 	for i := 1; i <= count; i++ {
-		if _, err := cmd("RETR " + strconv.Itoa(i)); err != nil {
+		if _, err := c.cmd("RETR " + strconv.Itoa(i)); err != nil {
 			return 0, nil, fmt.Errorf("RETR %d: %w", i, err)
 		}
-		if sizes[i-1], err = readDotBody(r); err != nil {
+		if sizes[i-1], err = readDotBody(c.r); err != nil {
 			return 0, nil, fmt.Errorf("RETR %d: %w", i, err)
 		}
 	}
-	d := time.Since(start)
-	cmd("QUIT")
-	return d, sizes, nil
+	return time.Since(start), sizes, nil
 }
 
 // readDotBody reads a POP3 multi-line body through its terminating

@@ -10,10 +10,8 @@ package main
 // bench/README.md.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"os"
@@ -402,52 +400,22 @@ func scaleRound(s *scaleServer, n int, hits map[string]int, queries []*readsQuer
 // end of LIST's listing; it returns the number of messages LIST listed,
 // after checking STAT agrees.
 func pop3StatList(addr, user, pass string) (time.Duration, int, error) {
-	conn, err := net.Dial("tcp", addr)
+	c, err := pop3Login(addr, user, pass, readsBufSize)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer conn.Close()
-	r := bufio.NewReaderSize(conn, readsBufSize)
-	cmd := func(s string) (string, error) {
-		if s != "" {
-			if _, err := io.WriteString(conn, s+"\r\n"); err != nil {
-				return "", err
-			}
-		}
-		l, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		if !strings.HasPrefix(l, "+OK") {
-			return "", fmt.Errorf("%s: %s", s, strings.TrimSpace(l))
-		}
-		return l, nil
-	}
-	if _, err := cmd(""); err != nil {
-		return 0, 0, err
-	}
-	if _, err := cmd("USER " + user); err != nil {
-		return 0, 0, err
-	}
-	if _, err := cmd("PASS " + pass); err != nil {
-		return 0, 0, err
-	}
+	defer c.quit()
 	start := time.Now()
-	st, err := cmd("STAT")
+	stat, err := c.stat()
 	if err != nil {
 		return 0, 0, err
 	}
-	f := strings.Fields(st)
-	if len(f) < 3 {
-		return 0, 0, fmt.Errorf("STAT: %q", st)
-	}
-	stat, _ := strconv.Atoi(f[1])
-	if _, err := cmd("LIST"); err != nil {
+	if _, err := c.cmd("LIST"); err != nil {
 		return 0, 0, err
 	}
 	listed := 0
 	for {
-		l, err := r.ReadSlice('\n')
+		l, err := c.r.ReadSlice('\n')
 		if err != nil {
 			return 0, 0, fmt.Errorf("LIST: %w", err)
 		}
@@ -457,7 +425,6 @@ func pop3StatList(addr, user, pass string) (time.Duration, int, error) {
 		listed++
 	}
 	d := time.Since(start)
-	cmd("QUIT")
 	if stat != listed {
 		return 0, 0, fmt.Errorf("STAT says %d messages, LIST lists %d", stat, listed)
 	}
