@@ -120,6 +120,15 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64  // octets of the stored message (CRLF line endings)
 	BlobID       string // content address of the body; open with Store.OpenBlob
+
+	// Object identity (RFC 8474, see objectid.go) and the time the
+	// message was saved into this mailbox (RFC 8514 SAVEDATE: APPEND,
+	// delivery, COPY or MOVE). Only Details fills them: the listing and
+	// change paths (Messages, Changes) leave them zero, as the sessions'
+	// snapshots do not need them.
+	EmailID  string
+	ThreadID string
+	SaveDate time.Time
 }
 
 // MessageDetail is Message plus the parsed structure stored at delivery
