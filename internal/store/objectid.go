@@ -114,8 +114,9 @@ type ObjectLookup interface {
 	// malformed or not in the account are absent from the map.
 	FindEmails(ctx context.Context, account string, emailIDs []string) (map[string][]EmailLocation, error)
 	// ThreadEmails lists the email IDs of the account's live messages in
-	// thread threadID, each once, ascending by the earliest save date of
-	// a copy (then by ID). A malformed or unknown thread gives none.
+	// thread threadID, each once, ascending by the earliest INTERNALDATE
+	// of a copy (JMAP's receivedAt order, RFC 8621 §3), then by ID. A
+	// malformed or unknown thread gives none.
 	ThreadEmails(ctx context.Context, account, threadID string) ([]string, error)
 }
 

@@ -159,7 +159,7 @@ func (s *Store) ThreadEmails(ctx context.Context, account, threadID string) ([]s
 		return out, nil
 	}
 	rows, err := q.Query(ctx, `SELECT m.email_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-		WHERE m.thread_id = $1 AND b.account_id = $2 GROUP BY m.email_id ORDER BY MIN(m.savedate), m.email_id`, t, acc.ID)
+		WHERE m.thread_id = $1 AND b.account_id = $2 GROUP BY m.email_id ORDER BY MIN(m.internaldate), m.email_id`, t, acc.ID)
 	if err != nil {
 		return nil, err
 	}

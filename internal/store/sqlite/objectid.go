@@ -197,8 +197,8 @@ func (s *Store) ThreadEmails(ctx context.Context, account, threadID string) ([]s
 	if !ok {
 		return out, nil
 	}
-	rows, err := s.readQuery(ctx, `SELECT m.email_id, MIN(m.savedate) AS saved FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-		WHERE m.thread_id = ? AND b.account_id = ? GROUP BY m.email_id ORDER BY saved, m.email_id`, t, acc.ID)
+	rows, err := s.readQuery(ctx, `SELECT m.email_id, MIN(m.internaldate) AS received FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+		WHERE m.thread_id = ? AND b.account_id = ? GROUP BY m.email_id ORDER BY received, m.email_id`, t, acc.ID)
 	if err != nil {
 		return nil, err
 	}
