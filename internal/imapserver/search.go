@@ -73,7 +73,7 @@ type searchMsg struct {
 	noRoot bool
 	sig    []byte // the content's search signature; nil when unknown
 	// obj holds the identity and save date (needs.object only).
-	obj    store.Message
+	obj    store.MessageDetail
 	header *headerEntry
 	blob   store.Blob
 	// decided is set when the signatures alone settled the result.
@@ -359,7 +359,7 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 		m.info = msgEntry{blobID: d.BlobID, meta: true, size: d.Size, date: d.InternalDate}
 		m.have = true
 		if needs.object {
-			m.obj = d.Message
+			m.obj = *d
 		}
 		if plan.cacheKey != nil {
 			msgCache.put(plan.cacheKey(m.uid), m.info, msgEntrySize)
@@ -695,7 +695,7 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 	case "THREADID":
 		return m.obj.ThreadID != "" && m.obj.ThreadID == k.Value, nil
 	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE": // RFC 8514 §4.2
-		d := dayOf(saveDate(&store.MessageDetail{Message: m.obj}))
+		d := dayOf(saveDate(&m.obj))
 		switch k.Name {
 		case "SAVEDBEFORE":
 			return d.Before(k.Date), nil

@@ -13,9 +13,13 @@ import (
 const PreviewMax = 256
 
 // previewRead bounds the decoded octets of a part Preview reads: enough
-// for 256 characters after whitespace collapsing and tag stripping in any
-// realistic message.
-const previewRead = 64 << 10
+// for 256 characters after white space collapsing (plain text) and tag
+// stripping (HTML, whose head and styles come first) in any realistic
+// message.
+const (
+	previewReadPlain = 8 << 10
+	previewReadHTML  = 64 << 10
+)
 
 // Preview is the RFC 8970 preview of the message rooted at root: up to
 // PreviewMax characters of its first text/plain part that is not an
@@ -58,7 +62,11 @@ func Preview(r io.ReaderAt, root *Part) (string, error) {
 	if dec, err := NewDecoder(body, p.Encoding); err == nil {
 		body = dec
 	}
-	b, _ := io.ReadAll(io.LimitReader(charsetReader(p.Charset(), body), previewRead))
+	limit := int64(previewReadPlain)
+	if p == htm {
+		limit = previewReadHTML
+	}
+	b, _ := io.ReadAll(io.LimitReader(charsetReader(p.Charset(), body), limit))
 	if ioErr != nil {
 		return "", ioErr
 	}

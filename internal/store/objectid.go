@@ -71,13 +71,14 @@ func formatObject(prefix byte, n int64) string {
 	if n == 0 {
 		return ""
 	}
-	b := make([]byte, 0, 17)
-	b = append(b, prefix)
-	h := strconv.FormatUint(uint64(n), 16)
-	for i := len(h); i < 16; i++ {
-		b = append(b, '0')
+	const hex = "0123456789abcdef"
+	var b [17]byte
+	b[0] = prefix
+	for i := 16; i > 0; i-- {
+		b[i] = hex[n&15]
+		n >>= 4
 	}
-	return string(append(b, h...))
+	return string(b[:])
 }
 
 func parseObject(prefix byte, s string) (int64, bool) {

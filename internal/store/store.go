@@ -120,22 +120,22 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64  // octets of the stored message (CRLF line endings)
 	BlobID       string // content address of the body; open with Store.OpenBlob
-
-	// Object identity (RFC 8474, see objectid.go) and the time the
-	// message was saved into this mailbox (RFC 8514 SAVEDATE: APPEND,
-	// delivery, COPY or MOVE). Only Details fills them: the listing and
-	// change paths (Messages, Changes) leave them zero, as the sessions'
-	// snapshots do not need them.
-	EmailID  string
-	ThreadID string
-	SaveDate time.Time
 }
 
 // MessageDetail is Message plus the parsed structure stored at delivery
-// (internal/mime's encoded form; opaque to the store).
+// (internal/mime's encoded form; opaque to the store), the message's
+// object identity (RFC 8474, see objectid.go) and the time it was saved
+// into this mailbox (RFC 8514 SAVEDATE: APPEND, delivery, COPY or MOVE;
+// zero when unknown, for messages stored before save dates were kept).
+// They are here rather than in Message so the listing and change paths
+// (Messages, Changes: every SELECT's snapshot) neither read nor carry
+// them.
 type MessageDetail struct {
 	Message
 	Structure []byte
+	EmailID   string
+	ThreadID  string
+	SaveDate  time.Time
 }
 
 // FlagOp is the action of a STORE (RFC 3501 §6.4.6).

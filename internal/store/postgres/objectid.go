@@ -96,8 +96,12 @@ func (w *wtx) assignThread(accountID int64, own string, parents []string, emailI
 		}
 	}
 	if len(found) < len(keys) {
-		if _, err := w.exec(`INSERT INTO thread_index (account_id, message_id, thread_id) SELECT $1, k, $2 FROM unnest($3::text[]) AS k
-			ON CONFLICT DO NOTHING`, accountID, thread, keys); err != nil {
+		// In one order for every writer: two deliveries naming the same
+		// IDs wait for each other instead of deadlocking.
+		sorted := slices.Sorted(slices.Values(keys))
+		if _, err := w.exec(`INSERT INTO thread_index (account_id, message_id, thread_id)
+			SELECT $1, k, $2 FROM unnest($3::text[]) AS k ORDER BY k
+			ON CONFLICT DO NOTHING`, accountID, thread, sorted); err != nil {
 			return 0, err
 		}
 	}

@@ -131,7 +131,7 @@ func (m *mailbox) details(ctx context.Context, uids []store.UID) ([]store.Messag
 		} else {
 			missing = append(missing, d.BlobID)
 		}
-		ids.fill(&d.Message)
+		ids.fill(&d)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -208,7 +208,7 @@ func (m *mailbox) detailsJoined(ctx context.Context, uids []store.UID) ([]store.
 		if d.Message, err = ms.scan(rows); err != nil {
 			return nil, m.s.closedErr(err)
 		}
-		ids.fill(&d.Message)
+		ids.fill(&d)
 		d.Structure, st = st, nil
 		out = append(out, d)
 	}

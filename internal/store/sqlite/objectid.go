@@ -266,7 +266,7 @@ var (
 // objectColumns are scan destinations for email_id, thread_id, savedate.
 type objectColumns struct{ email, thread, saved int64 }
 
-func (c *objectColumns) fill(m *store.Message) {
+func (c *objectColumns) fill(m *store.MessageDetail) {
 	m.EmailID = store.FormatEmailID(c.email)
 	m.ThreadID = store.FormatThreadID(c.thread)
 	m.SaveDate = savedOf(c.saved)

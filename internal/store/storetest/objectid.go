@@ -106,7 +106,7 @@ func testObjectIDs(t *testing.T, s store.Store) {
 	bobInbox := openMailbox(t, mbsOf(t, s, "bob@example.com"), "INBOX")
 	bm := detail(t, bobInbox, bres)
 	if bm.ThreadID == thread(a) || seenIDs[bm.EmailID] {
-		t.Errorf("Bob's message shares Alice's thread or email ID: %+v", bm.Message)
+		t.Errorf("Bob's message shares Alice's thread or email ID: %q %q", bm.EmailID, bm.ThreadID)
 	}
 
 	// COPY and MOVE keep the email and thread IDs; the copy is saved now.
@@ -200,7 +200,7 @@ func testObjectIDs(t *testing.T, s store.Store) {
 		}
 		f, g := detail(t, box, br.UIDs[0]), detail(t, box, br.UIDs[1])
 		if f.ThreadID != thread(d) || g.ThreadID == thread(d) || f.EmailID == g.EmailID || seenIDs[f.EmailID] {
-			t.Errorf("batch: %+v %+v", f.Message, g.Message)
+			t.Errorf("batch: %q %q, %q %q", f.EmailID, f.ThreadID, g.EmailID, g.ThreadID)
 		}
 	}
 }
@@ -272,7 +272,7 @@ func testMailboxObjectIDs(t *testing.T, s store.Store) {
 		t.Errorf("after RENAME INBOX: INBOX %q (was %q), new mailbox %q", info(t, inbox).ObjectID(), inboxID, info(t, old).ObjectID())
 	}
 	if after := detail(t, old, uid); after.EmailID != before.EmailID || after.ThreadID != before.ThreadID || !after.SaveDate.Equal(before.SaveDate) {
-		t.Errorf("RENAME INBOX: message %+v, was %+v", after.Message, before.Message)
+		t.Errorf("RENAME INBOX: message %q %q %v, was %q %q %v", after.EmailID, after.ThreadID, after.SaveDate, before.EmailID, before.ThreadID, before.SaveDate)
 	}
 	for _, bad := range []string{"", "F", "F0", "F01", "M1", "Fx", "F-1", "F99999999999999999999"} {
 		if _, ok := store.ParseMailboxObjectID(bad); ok {
