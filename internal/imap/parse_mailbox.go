@@ -208,7 +208,8 @@ func (r *Reader) statusItems() []string {
 		}
 		switch item := strings.ToUpper(r.atom("status item")); item {
 		case StatusMessages, StatusRecent, StatusUIDNext, StatusUIDValidity,
-			StatusUnseen, StatusDeleted, StatusDeletedStorage, StatusSize, StatusHighestModSeq:
+			StatusUnseen, StatusDeleted, StatusDeletedStorage, StatusSize, StatusHighestModSeq,
+			StatusMailboxID:
 			items = append(items, item)
 		default:
 			r.fail("unknown status item %s", item)

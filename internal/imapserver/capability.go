@@ -44,6 +44,9 @@ var baseCapabilities = []string{
 	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
 	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
+	"OBJECTID", // RFC 8474 (fetch.go, search.go, mailbox.go)
+	"SAVEDATE", // RFC 8514 (fetch.go, search.go)
+	"PREVIEW",  // RFC 8970 (preview.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

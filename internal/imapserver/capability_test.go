@@ -58,6 +58,9 @@ var capabilityTests = map[string]string{
 	"THREAD=ORDEREDSUBJECT": "TestSort",
 	"THREAD=REFERENCES":     "TestSort",
 	"CONTEXT=SEARCH":        "TestSearchUpdate",
+	"OBJECTID":              "TestObjectID",
+	"SAVEDATE":              "TestSaveDate",
+	"PREVIEW":               "TestPreview",
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
 }

@@ -55,7 +55,8 @@ func newName(arg string) (string, error) {
 }
 
 // cmdCreate: CREATE (RFC 3501 §6.3.3) with the USE parameter
-// (CREATE-SPECIAL-USE, RFC 6154 §3).
+// (CREATE-SPECIAL-USE, RFC 6154 §3); the OK carries the new mailbox's
+// MAILBOXID (RFC 8474 §4.1).
 func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.CreateArgs)
 	name, err := newName(a.Mailbox)
@@ -80,10 +81,12 @@ func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	default:
 		return "", errNo("USEATTR", "Only one special-use attribute per mailbox")
 	}
-	if _, err := s.boxes.Create(s.ctx, name, use); err != nil {
+	mi, err := s.boxes.Create(s.ctx, name, use)
+	if err != nil {
 		return "", err
 	}
-	return "", nil
+	// The new mailbox's MAILBOXID (RFC 8474 §4.1).
+	return "MAILBOXID (" + mi.ObjectID() + ")", nil
 }
 
 // cmdDelete: DELETE (RFC 3501 §6.3.4). Deleting the selected mailbox
@@ -154,8 +157,8 @@ func (s *session) cmdNamespace(cmd *imap.Command) (string, error) {
 }
 
 // cmdStatus: STATUS (RFC 3501 §6.3.10, RFC 9051 §6.3.11) with SIZE
-// (RFC 8438) and HIGHESTMODSEQ (RFC 7162 §3.1.6, a CONDSTORE enabling
-// command).
+// (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6, a CONDSTORE enabling
+// command) and MAILBOXID (RFC 8474 §4.2).
 func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.StatusArgs)
 	name, err := existingName(a.Mailbox)
@@ -209,6 +212,9 @@ func (s *session) writeStatus(st store.MailboxStatus, items []string) {
 			w.Number(uint64(st.Size))
 		case imap.StatusHighestModSeq:
 			w.Number(uint64(st.HighestModSeq))
+		case imap.StatusMailboxID:
+			// RFC 8474 §4.2: MAILBOXID (objectid).
+			w.Raw("(" + st.ObjectID() + ")")
 		default:
 			w.Number(0)
 		}

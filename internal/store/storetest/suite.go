@@ -71,6 +71,9 @@ var Tests = []Test{
 	{"QuotaEnforced", testQuotaEnforced},
 	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"QuotaAppendBatch", testQuotaAppendBatch},
+	{"ObjectIDs", testObjectIDs},
+	{"MailboxObjectIDs", testMailboxObjectIDs},
+	{"Previews", testPreviews},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
