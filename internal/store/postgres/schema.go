@@ -155,6 +155,7 @@ CREATE TABLE blob_textsigs (
 	loginHistoryMigration, // loginhistory.go
 	quotaMigration,        // quota.go
 	urlauthSchema,         // urlauth.go
+	aclMigration,          // acl.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -115,7 +115,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	metadataSchema + // metadata.go
 	loginHistorySchema + // loginhistory.go
 	quotaSchema + // quota.go
-	urlauthSchema // urlauth.go
+	urlauthSchema + // urlauth.go
+	aclSchema // acl.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 2

@@ -71,6 +71,9 @@ var Tests = []Test{
 	{"QuotaEnforced", testQuotaEnforced},
 	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"QuotaAppendBatch", testQuotaAppendBatch},
+	{"ACLSetGet", testACLSetGet},
+	{"ACLSharedWith", testACLSharedWith},
+	{"ACLFollowsMailbox", testACLFollowsMailbox},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
