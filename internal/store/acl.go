@@ -20,17 +20,17 @@ type Rights uint16
 
 // The standard rights (RFC 4314 §2.1).
 const (
-	RightLookup      Rights = 1 << iota // l: LIST, SUBSCRIBE
-	RightRead                           // r: SELECT, EXAMINE, STATUS, FETCH, SEARCH, COPY from
-	RightSeen                           // s: keep \Seen
-	RightWrite                          // w: flags other than \Seen and \Deleted
-	RightInsert                         // i: APPEND, COPY/MOVE into
-	RightPost                           // p: send mail to the submission address (not used by IMAP)
-	RightCreate                         // k: CREATE below, RENAME to below
-	RightDeleteMailbox                  // x: DELETE, RENAME from
-	RightDeleteMessage                  // t: \Deleted
-	RightExpunge                        // e: EXPUNGE
-	RightAdmin                          // a: SETACL, DELETEACL, GETACL, LISTRIGHTS
+	RightLookup        Rights = 1 << iota // l: LIST, SUBSCRIBE
+	RightRead                             // r: SELECT, EXAMINE, STATUS, FETCH, SEARCH, COPY from
+	RightSeen                             // s: keep \Seen
+	RightWrite                            // w: flags other than \Seen and \Deleted
+	RightInsert                           // i: APPEND, COPY/MOVE into
+	RightPost                             // p: send mail to the submission address (not used by IMAP)
+	RightCreate                           // k: CREATE below, RENAME to below
+	RightDeleteMailbox                    // x: DELETE, RENAME from
+	RightDeleteMessage                    // t: \Deleted
+	RightExpunge                          // e: EXPUNGE
+	RightAdmin                            // a: SETACL, DELETEACL, GETACL, LISTRIGHTS
 )
 
 // AllRights is every right: what an owner has.
