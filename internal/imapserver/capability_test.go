@@ -60,6 +60,9 @@ var capabilityTests = map[string]string{
 	"CONTEXT=SEARCH":        "TestSearchUpdate",
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
+	"ACL":                   "TestACLCommands",
+	"RIGHTS=texk":           "TestACLRightsLetters",
+	"LIST-MYRIGHTS":         "TestListMyRights",
 }
 
 // testFunctions lists the Test functions of this package's test files.
