@@ -635,3 +635,28 @@ C: hello
 S~ b3 OK \[APPENDUID \d+ 2\] APPEND completed
 `)
 }
+
+// TestSharedCopyKeepsPermittedFlags: COPY and APPEND into a shared mailbox
+// keep only the flags the user may set there (RFC 4314 §4: i, plus s for
+// \Seen, t for \Deleted, w for the others).
+func TestSharedCopyKeepsPermittedFlags(t *testing.T) {
+	h, b := aclFixture(t, "lris")
+	name := sharedTo + "Top/Box"
+	b.cmd("b0", "SELECT INBOX")
+	b.cmd("b1", `STORE 1 +FLAGS.SILENT (\Seen \Flagged \Deleted $Label1)`)
+	b.run(`
+C: b2 COPY 1 ` + name + `
+S~ b2 OK \[COPYUID \d+ 1 2\] COPY completed
+C: b3 APPEND ` + name + ` (\Seen \Answered) {5+}
+C: hello
+S~ b3 OK \[APPENDUID \d+ 3\] APPEND completed
+`)
+	a := h.login()
+	a.cmd("a0", "SELECT Top/Box")
+	a.run(`
+C: a1 FETCH 2:3 (FLAGS)
+S: * 2 FETCH (FLAGS (\Seen \Recent))
+S: * 3 FETCH (FLAGS (\Seen \Recent))
+S: a1 OK FETCH completed
+`)
+}

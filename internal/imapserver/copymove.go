@@ -55,8 +55,9 @@ func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 	}
 	var res store.CopyResult
 	switch {
-	case destRef.owner != s.selRef.owner:
-		// Between two accounts (one of them shared with this user).
+	case destRef.owner != s.selRef.owner || !destRef.rights.Has(store.RightSeen|store.RightWrite|store.RightDeleteMessage):
+		// Between two accounts (one of them shared with this user), or
+		// into a shared mailbox where some flags may not be set.
 		res, err = s.copyAcross(uids, destRef)
 		if err == nil && move {
 			_, err = v.mbox.Expunge(s.ctx, res.SourceUIDs)
