@@ -49,7 +49,8 @@ func checkIdentifier(id string) error {
 }
 
 // cmdSetACL: SETACL (RFC 4314 §3.1), with the "+" and "-" modifiers; needs
-// a. An entry with no rights stays (as Dovecot keeps it).
+// a. An entry left with no rights stays (as Dovecot keeps it); no rights
+// for an identifier without an entry make none.
 func (s *session) cmdSetACL(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.ACLArgs)
 	rights, err := store.ParseRights(a.Rights)
@@ -67,23 +68,28 @@ func (s *session) cmdSetACL(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if a.Mod != 0 {
-		entries, err := s.srv.acls.ACL(s.ctx, ref.owner, ref.name)
-		if err != nil {
-			return "", err
+	entries, err := s.srv.acls.ACL(s.ctx, ref.owner, ref.name)
+	if err != nil {
+		return "", err
+	}
+	id, _ := store.NormalizeIdentifier(a.Identifier)
+	var cur store.Rights
+	exists := false
+	for _, e := range entries {
+		if e.Identifier == id {
+			cur, exists = e.Rights, true
 		}
-		id, _ := store.NormalizeIdentifier(a.Identifier)
-		var cur store.Rights
-		for _, e := range entries {
-			if e.Identifier == id {
-				cur = e.Rights
-			}
-		}
-		if a.Mod == '+' {
-			rights = cur | rights
-		} else {
-			rights = cur &^ rights
-		}
+	}
+	switch a.Mod {
+	case '+':
+		rights = cur | rights
+	case '-':
+		rights = cur &^ rights
+	}
+	if rights == 0 && !exists {
+		// No rights for an identifier without an entry: nothing to
+		// keep (Dovecot makes no entry either).
+		return "", nil
 	}
 	return "", aclError(s.srv.acls.SetACL(s.ctx, ref.owner, ref.name, a.Identifier, rights))
 }
@@ -101,8 +107,9 @@ func (s *session) cmdDeleteACL(cmd *imap.Command) (string, error) {
 	return "", aclError(s.srv.acls.DeleteACL(s.ctx, ref.owner, ref.name, a.Identifier))
 }
 
-// cmdGetACL: GETACL (RFC 4314 §3.3); needs a. The stored entries, then the
-// owner with every right (Dovecot lists its owner entry the same way).
+// cmdGetACL: GETACL (RFC 4314 §3.3); needs a. The stored entries, then,
+// to the owner, the owner with every right (Dovecot shows its implicit
+// owner entry to the owner only).
 func (s *session) cmdGetACL(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.ACLArgs)
 	ref, err := s.aclBox(a.Mailbox, store.RightAdmin)
@@ -117,7 +124,10 @@ func (s *session) cmdGetACL(cmd *imap.Command) (string, error) {
 	w.StartUntagged()
 	w.Raw("ACL ")
 	w.Mailbox(ref.full)
-	for _, e := range append(entries, store.ACLEntry{Identifier: ref.owner, Rights: store.AllRights}) {
+	if !ref.shared {
+		entries = append(entries, store.ACLEntry{Identifier: ref.owner, Rights: store.AllRights})
+	}
+	for _, e := range entries {
 		w.SP()
 		w.AString(e.Identifier)
 		w.SP()
@@ -127,15 +137,17 @@ func (s *session) cmdGetACL(cmd *imap.Command) (string, error) {
 	return "", nil
 }
 
-// cmdListRights: LISTRIGHTS (RFC 4314 §3.4); needs a. Nothing is granted
-// always and every right can be granted on its own, except to the owner,
-// who has them all.
+// cmdListRights: LISTRIGHTS (RFC 4314 §3.4). Nothing is granted always and
+// every right can be granted on its own, except to the owner, who has them
+// all. The answer says nothing about the mailbox's ACL, so any right that
+// lets the user see the mailbox is enough (as Dovecot answers; GETACL
+// needs a).
 func (s *session) cmdListRights(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.ACLArgs)
 	if err := checkIdentifier(a.Identifier); err != nil {
 		return "", err
 	}
-	ref, err := s.aclBox(a.Mailbox, store.RightAdmin)
+	ref, err := s.aclBox(a.Mailbox, store.AllRights&^store.RightPost)
 	if err != nil {
 		return "", err
 	}

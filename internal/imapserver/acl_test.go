@@ -108,8 +108,12 @@ C: a12 SETACL Team -bob@example.com w
 S: a12 OK SETACL completed
 C: a13 SETACL Team anyone l
 S: a13 OK SETACL completed
-C: a14 SETACL Team carol@example.com ""
+C: a14 SETACL Team carol@example.com l
 S: a14 OK SETACL completed
+C: a14b SETACL Team carol@example.com ""
+S: a14b OK SETACL completed
+C: a14c SETACL Team dave@example.com ""
+S: a14c OK SETACL completed
 C: a15 GETACL Team
 S: * ACL "Team" -bob@example.com w anyone l bob@example.com lrkxc carol@example.com "" alice@example.com lrwstipekxacd
 S: a15 OK GETACL completed
@@ -240,7 +244,7 @@ S: hello
 S: )
 S: b15 OK FETCH completed
 C: b16 STORE 1 +FLAGS (\Deleted)
-S: b16 NO [READ-ONLY] Mailbox is read-only
+S: b16 OK STORE completed
 C: b17 EXPUNGE
 S: b17 NO [NOPERM] Permission denied
 C: b18 COPY 1 INBOX
@@ -403,7 +407,7 @@ var aclCommands = []aclCommand{
 	{name: "SETACL", needs: "a", cmd: "SETACL %s carol@example.com lr", ok: `OK SETACL completed`},
 	{name: "DELETEACL", needs: "a", cmd: "DELETEACL %s bob@example.com", ok: `OK DELETEACL completed`},
 	{name: "GETACL", needs: "a", cmd: "GETACL %s", ok: `OK GETACL completed`, reads: true},
-	{name: "LISTRIGHTS", needs: "a", cmd: "LISTRIGHTS %s carol@example.com", ok: `OK LISTRIGHTS completed`, reads: true},
+	{name: "LISTRIGHTS", needs: "l", cmd: "LISTRIGHTS %s carol@example.com", ok: `OK LISTRIGHTS completed`, reads: true, denied: `OK LISTRIGHTS completed`},
 	{name: "MYRIGHTS", needs: "l", cmd: "MYRIGHTS %s", ok: `OK MYRIGHTS completed`, reads: true, denied: `OK MYRIGHTS completed`},
 }
 

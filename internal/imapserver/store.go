@@ -16,9 +16,12 @@ import (
 func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.StoreArgs)
 	v := s.sel
-	if v.readOnly {
+	if v.readOnly && s.selRights()&(store.RightSeen|store.RightWrite|store.RightDeleteMessage) != 0 {
 		return "", errNo("READ-ONLY", "Mailbox is read-only")
 	}
+	// A shared mailbox selected read-only because no flag may be changed
+	// in it: STORE goes on and changes nothing (RFC 4314 §4 filters the
+	// flags; Dovecot answers OK).
 	uids, err := s.resolve(a.Seq, cmd.UID)
 	if err != nil {
 		return "", err
