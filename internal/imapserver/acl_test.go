@@ -541,6 +541,8 @@ S: * 1 FETCH (FLAGS (\Recent))
 S: b2 OK FETCH completed
 `)
 	h.setACL("Top/Box", bobUser, "l")
+	// A message that arrives now is not announced to bob any more.
+	h.deliver("Top/Box", "Subject: two\r\n\r\nsecret\r\n")
 	b.run(`
 C: b3 FETCH 1 (FLAGS)
 S: b3 NO [NOPERM] Permission denied

@@ -405,6 +405,11 @@ func (s *session) pushUpdates(allowExpunge bool) {
 }
 
 func (s *session) syncView(allowExpunge, probe bool) {
+	if s.selRef.shared && !s.selRef.rights.Has(store.RightRead) {
+		// Another account's mailbox this user may no longer read
+		// (checkSelectedRights): nothing more of it is told.
+		return
+	}
 	if !s.refreshViewProbe(probe) {
 		return
 	}
