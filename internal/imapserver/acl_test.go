@@ -548,6 +548,10 @@ C: b3 FETCH 1 (FLAGS)
 S: b3 NO [NOPERM] Permission denied
 C: b4 STORE 1 +FLAGS (\Seen)
 S: b4 NO [NOPERM] Permission denied
+C: b4a SEARCH ALL
+S: b4a NO [NOPERM] Permission denied
+C: b4b UID COPY 1 INBOX
+S: b4b NO [NOPERM] Permission denied
 `)
 	if err := h.st.DeleteACL(context.Background(), testUser, "Top/Box", bobUser); err != nil {
 		t.Fatal(err)
@@ -665,4 +669,26 @@ S: * 2 FETCH (FLAGS (\Seen \Recent))
 S: * 3 FETCH (FLAGS (\Seen \Recent))
 S: a1 OK FETCH completed
 `)
+}
+
+// TestSharedFetchSetsSeenOnlyWithS: FETCH BODY[] sets \Seen as a side
+// effect only for a user with s (RFC 4314 §4); with w the mailbox is
+// read-write all the same.
+func TestSharedFetchSetsSeenOnlyWithS(t *testing.T) {
+	for _, tc := range []struct{ rights, flags string }{
+		{"lrw", `(\Recent)`},
+		{"lrs", `(\Seen \Recent)`},
+	} {
+		t.Run(tc.rights, func(t *testing.T) {
+			_, b := aclFixture(t, tc.rights)
+			b.cmd("b0", "SELECT "+sharedTo+"Top/Box")
+			b.send("b1 FETCH 1 BODY[TEXT]")
+			b.until("b1")
+			b.run(`
+C: b2 FETCH 1 FLAGS
+S: * 1 FETCH (FLAGS ` + tc.flags + `)
+S: b2 OK FETCH completed
+`)
+		})
+	}
 }
