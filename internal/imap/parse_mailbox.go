@@ -177,6 +177,8 @@ func (r *Reader) parseList() Args {
 			a.Return.Children = true
 		case "SPECIAL-USE":
 			a.Return.SpecialUse = true
+		case "MYRIGHTS":
+			a.Return.MyRights = true // RFC 8440 §3
 		case "STATUS":
 			r.sp()
 			a.Return.Status = r.statusItems()

@@ -156,6 +156,7 @@ type ListReturn struct {
 	Subscribed bool
 	Children   bool
 	SpecialUse bool
+	MyRights   bool     // LIST-MYRIGHTS (RFC 8440)
 	Status     []string // STATUS (items), upper-cased; nil when not requested
 }
 

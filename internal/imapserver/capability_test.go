@@ -63,6 +63,9 @@ var capabilityTests = map[string]string{
 	"PREVIEW":               "TestPreview",
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
+	"ACL":                   "TestACLCommands",
+	"RIGHTS=texk":           "TestACLRightsLetters",
+	"LIST-MYRIGHTS":         "TestListMyRights",
 }
 
 // testFunctions lists the Test functions of this package's test files.

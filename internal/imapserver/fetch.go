@@ -147,7 +147,7 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 			}
 		}
 		var seen map[store.UID]bool
-		if plan.setSeen && !v.readOnly {
+		if plan.setSeen && !v.readOnly && s.selRights().Has(store.RightSeen) {
 			if seen, err = s.markSeen(details); err != nil {
 				return "", err
 			}

@@ -81,7 +81,11 @@ func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	default:
 		return "", errNo("USEATTR", "Only one special-use attribute per mailbox")
 	}
-	mi, err := s.boxes.Create(s.ctx, name, use)
+	ref, err := s.lookupNew(name)
+	if err != nil {
+		return "", err
+	}
+	mi, err := ref.boxes.Create(s.ctx, ref.name, use)
 	if err != nil {
 		return "", err
 	}
@@ -99,11 +103,18 @@ func (s *session) cmdDelete(cmd *imap.Command) (string, error) {
 	if name == store.InboxName {
 		return "", errNo("CANNOT", "INBOX cannot be deleted")
 	}
-	info, err := s.boxes.Get(s.ctx, name)
+	ref, err := s.lookupBox(name)
 	if err != nil {
 		return "", err
 	}
-	if err := s.boxes.Delete(s.ctx, name); err != nil {
+	if err := ref.need(store.RightDeleteMailbox); err != nil {
+		return "", err
+	}
+	info, err := ref.boxes.Get(s.ctx, ref.name)
+	if err != nil {
+		return "", err
+	}
+	if err := ref.boxes.Delete(s.ctx, ref.name); err != nil {
 		return "", err
 	}
 	if s.sel != nil && s.sel.id == info.ID {
@@ -127,11 +138,25 @@ func (s *session) cmdRename(cmd *imap.Command) (string, error) {
 	if to == store.InboxName {
 		return "", errNo("ALREADYEXISTS", "INBOX always exists")
 	}
-	if err := s.boxes.Rename(s.ctx, from, to); err != nil {
+	fromRef, err := s.lookupBox(from)
+	if err != nil {
 		return "", err
 	}
-	if s.sel != nil && s.sel.name == from && from != store.InboxName {
-		s.sel.name = to
+	if err := fromRef.need(store.RightDeleteMailbox); err != nil {
+		return "", err
+	}
+	toRef, err := s.lookupNew(to)
+	if err != nil {
+		return "", err
+	}
+	if toRef.owner != fromRef.owner {
+		return "", errNo("CANNOT", "Cannot move a mailbox to another user")
+	}
+	if err := fromRef.boxes.Rename(s.ctx, fromRef.name, toRef.name); err != nil {
+		return "", err
+	}
+	if s.sel != nil && s.selRef.owner == fromRef.owner && s.sel.name == fromRef.name && fromRef.name != store.InboxName {
+		s.sel.name = toRef.name
 	}
 	return "", nil
 }
@@ -150,8 +175,14 @@ func (s *session) cmdSubscribe(cmd *imap.Command) (string, error) {
 	return "", s.boxes.SetSubscribed(s.ctx, name, subscribe)
 }
 
-// cmdNamespace: NAMESPACE (RFC 2342): one personal namespace, no others.
+// cmdNamespace: NAMESPACE (RFC 2342): the personal namespace and, when the
+// store keeps ACLs, the Other Users namespace "shared/" (shared.go; the
+// answer Dovecot gives with a shared namespace "shared/%u/").
 func (s *session) cmdNamespace(cmd *imap.Command) (string, error) {
+	if s.srv.acls != nil {
+		s.c.w.Untagged(`NAMESPACE (("" "/")) (("` + sharedPrefix + `" "/")) NIL`)
+		return "", nil
+	}
 	s.c.w.Untagged(`NAMESPACE (("" "/")) NIL NIL`)
 	return "", nil
 }
@@ -165,10 +196,18 @@ func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st, err := s.boxes.Status(s.ctx, name)
+	ref, err := s.lookupBox(name)
 	if err != nil {
 		return "", err
 	}
+	if err := ref.need(store.RightRead); err != nil {
+		return "", err
+	}
+	st, err := ref.boxes.Status(s.ctx, ref.name)
+	if err != nil {
+		return "", err
+	}
+	st.Name = ref.full
 	for _, it := range a.Items {
 		if it == imap.StatusHighestModSeq {
 			s.enableCondstore()
@@ -261,8 +300,19 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Other users' mailboxes this user may look up (RFC 4314 §4: l),
+	// named in the Other Users namespace.
+	shared, err := s.sharedBoxes()
+	if err != nil {
+		return "", err
+	}
+	for name, sm := range shared {
+		info := sm.Info
+		info.Name, info.Subscribed = name, false
+		boxes = append(boxes, info)
+	}
 	var subs []string
-	if sel.Subscribed {
+	if sel.Subscribed || ret.Subscribed && len(shared) > 0 {
 		// Subscriptions outlive their mailboxes (RFC 3501 §6.3.6: DELETE
 		// does not unsubscribe): LSUB and LIST (SUBSCRIBED) show every
 		// subscribed name, those that do not exist as \NonExistent
@@ -368,11 +418,24 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			w.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		w.CRLF()
+		sm, isShared := shared[e.name]
 		if ret.Status != nil && e.exists {
 			st, err := s.boxes.Status(s.ctx, e.name)
+			if isShared {
+				st, err = s.sharedStatus(sm)
+			}
 			if err == nil {
+				st.Name = e.name
 				s.writeStatus(st, ret.Status)
 			}
+		}
+		if ret.MyRights && e.exists {
+			// RFC 8440 §3: the rights after the mailbox's LIST response.
+			rights := store.AllRights
+			if isShared {
+				rights = sm.Rights
+			}
+			s.writeMyRights(e.name, rights)
 		}
 	}
 	return "", nil

@@ -118,6 +118,9 @@ type Server struct {
 	cancel    context.CancelFunc
 	// quota is the store's quota capability (RFC 9208), nil without one.
 	quota store.Quotas
+	// acls is the store's ACL capability (RFC 4314, acl.go), nil without
+	// one: then there is no ACL command and no shared namespace.
+	acls store.ACLs
 	// cacheID stands for this Server's store in the process-wide caches
 	// keys (msgKey).
 	cacheID uint64
@@ -134,8 +137,10 @@ func New(opts Options) *Server {
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	quota, _ := opts.Store.(store.Quotas)
+	acls, _ := opts.Store.(store.ACLs)
 	return &Server{
 		quota:     quota,
+		acls:      acls,
 		opts:      opts,
 		log:       opts.Logger,
 		listeners: map[net.Listener]bool{},

@@ -158,6 +158,7 @@ CREATE TABLE blob_textsigs (
 	quotaMigration,        // quota.go
 	urlauthSchema,         // urlauth.go
 	objectMigration,       // objectid.go
+	aclMigration,          // acl.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

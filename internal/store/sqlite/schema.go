@@ -126,7 +126,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	loginHistorySchema + // loginhistory.go
 	quotaSchema + // quota.go
 	urlauthSchema + // urlauth.go
-	objectSchema // objectid.go
+	objectSchema + // objectid.go
+	aclSchema // acl.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 3

@@ -74,6 +74,9 @@ var Tests = []Test{
 	{"ObjectIDs", testObjectIDs},
 	{"MailboxObjectIDs", testMailboxObjectIDs},
 	{"Previews", testPreviews},
+	{"ACLSetGet", testACLSetGet},
+	{"ACLSharedWith", testACLSharedWith},
+	{"ACLFollowsMailbox", testACLFollowsMailbox},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
