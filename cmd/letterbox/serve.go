@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -33,11 +34,18 @@ func init() {
 }
 
 // server is what every front end offers: Serve one or more listeners,
-// Close them all and wait for the sessions.
+// Close them all and wait for the sessions, or Shutdown: drain them
+// (finish what is in progress, say goodbye) within the context's time.
 type server interface {
 	Serve(net.Listener) error
 	Close() error
+	Shutdown(context.Context) error
 }
+
+// drainTimeout bounds a graceful stop (SIGTERM, SIGINT): sessions get
+// this long to finish the command or message in progress before they are
+// cut. Nothing acknowledged is lost either way.
+const drainTimeout = 15 * time.Second
 
 // endpoint is one listener of one server.
 type endpoint struct {
@@ -131,7 +139,12 @@ func serve(e *env, args []string) error {
 	var failure error
 	select {
 	case <-e.ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: draining sessions", "bound", drainTimeout)
+		start := time.Now()
+		if cut := shutdownServers(endpoints, drainTimeout); cut > 0 {
+			log.Warn("drain time over: sessions cut", "servers", cut)
+		}
+		log.Info("sessions drained", "took", time.Since(start).Round(time.Millisecond))
 	case err := <-errc:
 		failure = fmt.Errorf("listener stopped: %w", err)
 		log.Error("listener stopped; shutting down", "err", err)
@@ -313,6 +326,33 @@ func closeServers(eps []endpoint) {
 		}()
 	}
 	wg.Wait()
+}
+
+// shutdownServers drains each distinct server at the same time, each
+// within timeout, and returns how many had sessions cut at the end.
+func shutdownServers(eps []endpoint, timeout time.Duration) (cut int) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	seen := map[server]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		if seen[ep.server] {
+			continue
+		}
+		seen[ep.server] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ep.server.Shutdown(ctx) != nil {
+				mu.Lock()
+				cut++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return cut
 }
 
 func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {

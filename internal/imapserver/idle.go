@@ -50,8 +50,14 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				return "", errCloseConn
 			}
 			c.idleCompressor()
+		case <-s.srv.drain.Done():
+			c.w.WriteStatus("", "BYE", "", "Server shutting down")
+			return "", errCloseConn
 		case err := <-done:
 			switch {
+			case s.srv.draining() && err != nil:
+				c.w.WriteStatus("", "BYE", "", "Server shutting down")
+				return "", errCloseConn
 			case err == nil:
 				return "", nil
 			case errors.Is(err, errNotDone):

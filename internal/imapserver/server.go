@@ -13,6 +13,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/connlimit"
+	"github.com/letterbox/letterbox/internal/drain"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -124,6 +125,8 @@ type Server struct {
 	// cacheID stands for this Server's store in the process-wide caches
 	// keys (msgKey).
 	cacheID uint64
+	// drain is begun by Shutdown (shutdown.go).
+	drain drain.Signal
 	// snapshots: the latest picture of recently selected mailboxes,
 	// shared by the sessions that SELECT them (snapshot.go).
 	snapshots *snapshotCache
@@ -174,7 +177,7 @@ func (s *Server) Serve(l net.Listener) error {
 		nc, err := l.Accept()
 		if err != nil {
 			s.mu.Lock()
-			closed := s.closed
+			closed := s.closed || s.drain.Active()
 			s.mu.Unlock()
 			if closed {
 				return ErrServerClosed

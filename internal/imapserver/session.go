@@ -150,10 +150,18 @@ func (s *session) run() {
 		return
 	}
 	for s.state != stateLogout {
+		if s.srv.draining() {
+			s.sayShuttingDown()
+			return
+		}
 		if s.notifyBetweenCommands() != nil {
 			return
 		}
 		cmd, inCommand, err := c.readCommand(s.srv.opts.Limits.IdleTimeout)
+		if err != nil && s.srv.draining() && !isClosed(err) {
+			s.sayShuttingDown()
+			return
+		}
 		if err != nil {
 			var pe *imap.ParseError
 			if errors.As(err, &pe) {
@@ -191,6 +199,13 @@ func (s *session) run() {
 			return
 		}
 	}
+}
+
+// sayShuttingDown is the last word of a session the server drains
+// (Shutdown).
+func (s *session) sayShuttingDown() {
+	s.c.w.WriteStatus("", "BYE", "", "Server shutting down")
+	s.c.flush()
 }
 
 // answerParseError answers a command the codec could not parse.
