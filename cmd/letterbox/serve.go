@@ -69,7 +69,7 @@ func serve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(e.stderr, s.cfg.Log.Level)
+	log, level := newLevelLogger(e.stderr, s.cfg.Log.Level)
 	if *pprofAddr != "" {
 		stop, err := startPprof(*pprofAddr, log)
 		if err != nil {
@@ -87,13 +87,17 @@ func serve(e *env, args []string) error {
 	if hostname == "" {
 		hostname = systemHostname()
 	}
-	tlsCfg, err := tlsconfig.Load(tlsconfig.Options{
+	certs, err := tlsconfig.NewReloadable(tlsconfig.Options{
 		CertFile: s.cfg.TLS.CertFile, KeyFile: s.cfg.TLS.KeyFile,
 		DataDir: s.dataDir, Hostnames: []string{hostname},
 	})
 	if err != nil {
 		return err
 	}
+	tlsCfg := certs.Config()
+	lv := &live{level: level, tls: certs}
+	domains := s.cfg.LocalDomains
+	lv.localDomains.Store(&domains)
 	failureDelay := s.cfg.Auth.FailureDelay
 	if failureDelay == 0 {
 		failureDelay = -1 // auth: negative means none; zero would mean its default
@@ -119,13 +123,28 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log)
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv)
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
 		return err
 	}
-	printBanner(e, s, bound, tlsCfg)
+	printBanner(e, s, bound, certs)
+
+	stopReload := make(chan struct{})
+	defer close(stopReload)
+	running := s.cfg
+	watchReload(stopReload, func() {
+		applied, restart, err := reloadConfig(e, common, &running, lv, hostname, s.dataDir)
+		if err != nil {
+			log.Error("SIGHUP: reload failed", "err", err)
+			return
+		}
+		log.Info("SIGHUP: reloaded", "applied", strings.Join(applied, " "))
+		if len(restart) > 0 {
+			log.Warn("SIGHUP: changed keys that take effect only after a restart", "keys", strings.Join(restart, " "))
+		}
+	})
 
 	errc := make(chan error, len(bound))
 	var wg sync.WaitGroup
@@ -162,7 +181,7 @@ func serve(e *env, args []string) error {
 
 // buildEndpoints makes one server per front end and names the listeners
 // each serves. Every listener is listed, enabled or not.
-func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger) []endpoint {
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger, lv *live) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
@@ -171,7 +190,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Auth:           a,
 			TLS:            t,
 			Hostname:       hostname,
-			LocalDomains:   func() []string { return cfg.LocalDomains },
+			LocalDomains:   lv.domains, // SIGHUP may change them
 			MaxMessageSize: int64(cfg.MaxMessageSize),
 			MaxRecipients:  cfg.SMTP.MaxRecipients,
 			MaxLineLength:  int(cfg.SMTP.MaxLineLength),
@@ -355,7 +374,7 @@ func shutdownServers(eps []endpoint, timeout time.Duration) (cut int) {
 	return cut
 }
 
-func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
+func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable) {
 	w := e.stdout
 	fmt.Fprintf(w, "letterbox %s: data in %s", versionString(), s.dataDir)
 	if s.configPath != "" {
@@ -370,9 +389,8 @@ func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
 		}
 		fmt.Fprintf(w, "listening: %-12s %s%s\n", b.ep.key, b.addr, note)
 	}
-	if s.cfg.TLS.CertFile == "" && len(tlsCfg.Certificates) > 0 && tlsCfg.Certificates[0].Leaf != nil {
+	if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
 		certFile, _ := tlsconfig.SelfSignedPaths(s.dataDir)
-		leaf := tlsCfg.Certificates[0].Leaf
 		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
 		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))
 	}
