@@ -252,7 +252,7 @@ type SearchKey struct {
 	Value    string      // BCC BODY CC FROM SUBJECT TEXT TO: the string; HEADER: the value; KEYWORD UNKEYWORD: the flag
 	Field    string      // HEADER: the field name
 	Date     time.Time   // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE: the date (UTC midnight)
-	Size     int64       // LARGER SMALLER
+	Size     int64       // LARGER SMALLER; OLDER YOUNGER (RFC 5032): the interval in seconds
 	Seq      SeqSet      // SearchSeqSet and UID
 	ModSeq   uint64      // MODSEQ
 	Entry    string      // MODSEQ entry name ("/flags/\\seen"); "" when absent

@@ -60,6 +60,7 @@ var capabilityTests = map[string]string{
 	"CONTEXT=SEARCH":        "TestSearchUpdate",
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
+	"WITHIN":                "TestWithin",
 }
 
 // testFunctions lists the Test functions of this package's test files.

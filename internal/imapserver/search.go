@@ -23,13 +23,16 @@ type searchNeeds struct {
 	body   bool // body text
 	modseq bool // MODSEQ criterion (RFC 7162 §3.1.5)
 	dollar bool // "$" (RFC 5182)
+	// now is the search's one clock reading for OLDER and YOUNGER
+	// (RFC 5032), in Unix seconds: every message is measured against it.
+	now int64
 	// saved is the saved result as a set, built once when dollar is set.
 	saved map[store.UID]bool
 }
 
 func (n *searchNeeds) scan(k *imap.SearchKey) {
 	switch k.Name {
-	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER":
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER":
 		n.meta = true
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
 		n.header = true // needs the message's metadata (Details)
@@ -178,7 +181,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	default:
 		return searchResult{}, errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
 	}
-	var needs searchNeeds
+	needs := searchNeeds{now: time.Now().Unix()}
 	needs.scan(key)
 	if needs.modseq {
 		s.enableCondstore()
@@ -436,7 +439,7 @@ func (s *session) preMatch(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 			return triNo
 		}
 		return triMaybe
-	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
 		return triMaybe
 	}
 	ok, err := s.matchKey(k, m, needs, plan)
@@ -673,6 +676,13 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 		return m.info.size > k.Size, nil
 	case "SMALLER":
 		return m.info.size < k.Size, nil
+	case "OLDER":
+		// RFC 5032 §3: INTERNALDATE at least n seconds ago (Dovecot
+		// counts the equal second in, as here).
+		return m.info.date.Unix() <= needs.now-k.Size, nil
+	case "YOUNGER":
+		// RFC 5032 §3: INTERNALDATE within the last n seconds.
+		return m.info.date.Unix() >= needs.now-k.Size, nil
 	case "BEFORE":
 		return dayOf(m.info.date).Before(k.Date), nil
 	case "ON":
