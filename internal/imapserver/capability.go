@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,10 @@ var metadataCapabilities = []string{"METADATA", "METADATA-SERVER"}
 func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
+	if s.srv.opts.Limits.LiteralMinus {
+		// RFC 7888 §4: LITERAL- replaces LITERAL+, never both.
+		caps[slices.Index(caps, "LITERAL+")] = "LITERAL-"
+	}
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
 	if _, ok := s.srv.opts.Store.(store.Metadata); ok {
 		caps = append(caps, metadataCapabilities...)

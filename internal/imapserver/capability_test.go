@@ -61,6 +61,7 @@ var capabilityTests = map[string]string{
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
 	"WITHIN":                "TestWithin",
+	"LITERAL-":              "TestLiteralMinus", // with Limits.LiteralMinus, instead of LITERAL+
 }
 
 // testFunctions lists the Test functions of this package's test files.
