@@ -53,25 +53,29 @@ type Command struct {
 // Close releases resources held by the command's literals (spooled APPEND
 // messages). Safe to call on any command, more than once.
 func (c *Command) Close() error {
-	if a, ok := c.Args.(*AppendArgs); ok {
-		var first error
-		for _, m := range a.Messages {
-			if m.Literal != nil {
-				if err := m.Literal.Close(); err != nil && first == nil {
+	var msgs []AppendMessage
+	switch a := c.Args.(type) {
+	case *AppendArgs:
+		msgs = a.Messages
+	case *ReplaceArgs:
+		msgs = []AppendMessage{a.Message}
+	}
+	var first error
+	for _, m := range msgs {
+		if m.Literal != nil {
+			if err := m.Literal.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		for _, p := range m.Catenate {
+			if p.Text != nil {
+				if err := p.Text.Close(); err != nil && first == nil {
 					first = err
 				}
 			}
-			for _, p := range m.Catenate {
-				if p.Text != nil {
-					if err := p.Text.Close(); err != nil && first == nil {
-						first = err
-					}
-				}
-			}
 		}
-		return first
 	}
-	return nil
+	return first
 }
 
 // Args is implemented by every command argument type of this package.
@@ -183,6 +187,15 @@ const (
 type AppendArgs struct {
 	Mailbox  string
 	Messages []AppendMessage
+}
+
+// ReplaceArgs: REPLACE and UID REPLACE (RFC 8508 §3): the message to
+// replace (one number in Seq, a sequence number or a UID), the mailbox
+// that gets the new message and the message itself.
+type ReplaceArgs struct {
+	Seq     SeqSet
+	Mailbox string
+	Message AppendMessage
 }
 
 // AppendMessage is one message of an APPEND.
@@ -371,6 +384,7 @@ type CompressArgs struct {
 
 func (*AuthenticateArgs) isArgs() {}
 func (*LoginArgs) isArgs()        {}
+func (*ReplaceArgs) isArgs()      {}
 func (*SelectArgs) isArgs()       {}
 func (*CreateArgs) isArgs()       {}
 func (*MailboxArgs) isArgs()      {}

@@ -45,7 +45,8 @@ var baseCapabilities = []string{
 	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
 	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
-	"WITHIN", // RFC 5032 (search.go)
+	"WITHIN",  // RFC 5032 (search.go)
+	"REPLACE", // RFC 8508 (replace.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

@@ -62,6 +62,7 @@ var capabilityTests = map[string]string{
 	"COMPRESS=DEFLATE":      "TestCompress",
 	"WITHIN":                "TestWithin",
 	"LITERAL-":              "TestLiteralMinus", // with Limits.LiteralMinus, instead of LITERAL+
+	"REPLACE":               "TestReplace",
 }
 
 // testFunctions lists the Test functions of this package's test files.

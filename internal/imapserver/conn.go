@@ -77,7 +77,7 @@ func (c *conn) setupCodec() {
 	c.r = imap.NewReader(nil, imap.ReaderOptions{
 		MaxLineLength: lim.MaxLineLength,
 		LiteralLimit: func(cmd string) int64 {
-			if cmd == "APPEND" {
+			if cmd == "APPEND" || cmd == "REPLACE" {
 				return c.srv.opts.MaxMessageSize
 			}
 			if cmd == "SETMETADATA" {

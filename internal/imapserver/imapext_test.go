@@ -93,3 +93,97 @@ S: a7 OK STATUS completed
 	c2.send("b1 APPEND INBOX {4097+}\r\n" + over)
 	c2.expect(`~b1 OK \[APPENDUID \d+ 1\] APPEND completed`)
 }
+
+// TestReplace: REPLACE and UID REPLACE (RFC 8508 §3) append the new
+// message with its flags and date, report APPENDUID in an untagged OK,
+// then expunge the old message in the same response; a failed append
+// (TRYCREATE, TOOBIG, OVERQUOTA) or a missing message expunges nothing.
+func TestReplace(t *testing.T) {
+	h := newHarness(t, func(o *imapserver.Options) { o.MaxMessageSize = 100 })
+	h.setQuota(1<<20, 5)
+	for i := 0; i < 3; i++ {
+		h.deliver("INBOX", "Subject: m"+itoa(i+1)+"\r\n\r\nbody\r\n")
+	}
+	c := h.login()
+	c.selectInbox("a0")
+	c.run(`
+C: a1 REPLACE 2 INBOX (\Seen $Edited) "05-Mar-2021 10:00:00 +0000" {11+}
+C: Subject: r1
+S~ \* OK \[APPENDUID \d+ 4\] Replacement Message ready
+S: * 2 EXPUNGE
+S~ \* FLAGS .*
+S~ \* OK \[PERMANENTFLAGS .*
+S: * 3 EXISTS
+S: * 3 RECENT
+S: a1 OK REPLACE completed
+C: a2 FETCH 3 (UID FLAGS INTERNALDATE)
+S: * 3 FETCH (UID 4 FLAGS ($Edited \Seen \Recent) INTERNALDATE " 5-Mar-2021 10:00:00 +0000")
+S: a2 OK FETCH completed
+C: a3 UID REPLACE 4 Drafts {11+}
+C: Subject: r2
+S~ \* OK \[APPENDUID \d+ 1\] Replacement Message ready
+S: * 3 EXPUNGE
+S: a3 OK UID REPLACE completed
+C: a4 UID REPLACE 99 Drafts {11+}
+C: Subject: r3
+S: a4 NO [NONEXISTENT] No such message to replace
+C: a5 REPLACE 9 Drafts {11+}
+C: Subject: r3
+S: a5 BAD Invalid message sequence number
+C: a6 REPLACE 1 Nowhere {11+}
+C: Subject: r3
+S: a6 NO [TRYCREATE] No such mailbox
+C: a7 REPLACE 1 Drafts {101}
+S: a7 NO [TOOBIG] literal too large
+C: a8 REPLACE 1 Drafts {0+}
+C: 
+S: a8 NO [CANNOT] Empty message
+C: a9 REPLACE 1:2 Drafts {11+}
+C: Subject: r3
+S~ a9 BAD .*
+C: a10 STATUS Drafts (MESSAGES)
+S: * STATUS "Drafts" (MESSAGES 1)
+S: a10 OK STATUS completed
+C: a11 FETCH 1:* UID
+S: * 1 FETCH (UID 1)
+S: * 2 FETCH (UID 3)
+S: a11 OK FETCH completed
+`)
+	// Over quota (5 messages: 3 in INBOX... now 2 in INBOX, 1 in Drafts):
+	// fill it, then a REPLACE cannot append and keeps the old message.
+	h.deliver("Drafts", "Subject: f\r\n\r\nx\r\n")
+	h.deliver("Drafts", "Subject: g\r\n\r\nx\r\n")
+	c.run(`
+C: b1 REPLACE 1 INBOX {11+}
+C: Subject: r4
+S~ \* QUOTA .*
+S: b1 NO [OVERQUOTA] Quota exceeded (mailbox for user is full)
+C: b2 FETCH 1:* UID
+S: * 1 FETCH (UID 1)
+S: * 2 FETCH (UID 3)
+S: b2 OK FETCH completed
+`)
+	// QRESYNC: the replaced message is reported as VANISHED (RFC 7162
+	// §3.2.10); EXAMINE refuses it.
+	h.setQuota(1<<20, 10)
+	c2 := h.login()
+	c2.run(`
+C: q1 ENABLE QRESYNC
+S: * ENABLED QRESYNC
+S: q1 OK ENABLE completed
+`)
+	c2.selectInbox("q2")
+	c2.run(`
+C: q3 UID REPLACE 3 Trash {11+}
+C: Subject: r5
+S~ \* OK \[APPENDUID \d+ 1\] Replacement Message ready
+S: * VANISHED 3
+S~ q3 OK .*UID REPLACE completed
+`)
+	c2.okCommand("q4", "EXAMINE INBOX")
+	c2.run(`
+C: q5 REPLACE 1 Trash {11+}
+C: Subject: r6
+S: q5 NO [READ-ONLY] Mailbox is read-only
+`)
+}

@@ -324,6 +324,7 @@ func init() {
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+		"REPLACE":      {states: stateSelected, uid: true, run: (*session).cmdReplace}, // replace.go
 		"NOTIFY":       {states: authenticated, run: (*session).cmdNotify},
 		"GETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdGetQuota},
 		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
