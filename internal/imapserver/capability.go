@@ -47,6 +47,9 @@ var baseCapabilities = []string{
 	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
 	"WITHIN",  // RFC 5032 (search.go)
 	"REPLACE", // RFC 8508 (replace.go)
+	// RFC 5255 §4.3: SEARCH folds with i;unicode-casemap (internal/casemap,
+	// as Dovecot, which advertises the same), SORT compares with it.
+	"I18NLEVEL=1",
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

@@ -63,6 +63,7 @@ var capabilityTests = map[string]string{
 	"WITHIN":                "TestWithin",
 	"LITERAL-":              "TestLiteralMinus", // with Limits.LiteralMinus, instead of LITERAL+
 	"REPLACE":               "TestReplace",
+	"I18NLEVEL=1":           "TestSearchCasemap",
 }
 
 // testFunctions lists the Test functions of this package's test files.

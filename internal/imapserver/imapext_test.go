@@ -1,8 +1,16 @@
 package imapserver_test
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
 
 	"github.com/letterbox/letterbox/internal/imapserver"
 )
@@ -186,4 +194,97 @@ C: q5 REPLACE 1 Trash {11+}
 C: Subject: r6
 S: q5 NO [READ-ONLY] Mailbox is read-only
 `)
+}
+
+// TestSearchCharset: SEARCH, SORT and THREAD take their strings in the
+// charsets of searchCharsets (converted to UTF-8 before matching), an
+// unknown charset gets NO [BADCHARSET (list)] and a UTF-8 string that is
+// not UTF-8 BAD, as Dovecot answers (RFC 3501 §6.4.4, RFC 5256 §3).
+func TestSearchCharset(t *testing.T) {
+	h := newHarness(t)
+	subjects := []string{"Straße café", "σίσυφος", "привет мир", "日本語のメール", "中文邮件", "한국어 메일", "plain"}
+	for _, s := range subjects {
+		h.deliver("INBOX", "Subject: =?UTF-8?B?"+base64.StdEncoding.EncodeToString([]byte(s))+"?=\r\n\r\nbody "+s+"\r\n")
+	}
+	c := h.login()
+	c.selectInbox("a0")
+	enc := func(e encoding.Encoding, s string) string {
+		b, err := e.NewEncoder().String(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	lit := func(s string) string { return "{" + itoa(len(s)) + "+}\r\n" + s }
+	cases := []struct {
+		charset, needle, want string
+	}{
+		{"ISO-8859-1", enc(charmap.ISO8859_1, "straße"), "1"},
+		{"iso-8859-15", enc(charmap.ISO8859_15, "CAFÉ"), "1"},
+		{"LATIN1", enc(charmap.ISO8859_1, "é"), "1"},
+		{"WINDOWS-1253", enc(charmap.Windows1253, "ΣΊΣΥΦΟΣ"), "2"},
+		{"KOI8-R", enc(charmap.KOI8R, "ПРИВЕТ"), "3"},
+		{"WINDOWS-1251", enc(charmap.Windows1251, "мир"), "3"},
+		{"ISO-2022-JP", enc(japanese.ISO2022JP, "日本語"), "4"},
+		{"SHIFT_JIS", enc(japanese.ShiftJIS, "メール"), "4"},
+		{"EUC-JP", enc(japanese.EUCJP, "のメ"), "4"},
+		{"GB2312", enc(simplifiedchinese.GBK, "邮件"), "5"},
+		{"GB18030", enc(simplifiedchinese.GB18030, "中文"), "5"},
+		{"BIG5", enc(traditionalchinese.Big5, "中文"), "5"},
+		{"EUC-KR", enc(korean.EUCKR, "한국어"), "6"},
+		{"US-ASCII", "PLAIN", "7"},
+	}
+	for i, tc := range cases {
+		tag := "c" + itoa(i)
+		for _, key := range []string{"SUBJECT", "BODY", "TEXT"} {
+			c.send(tag + " SEARCH CHARSET " + tc.charset + " " + key + " " + lit(tc.needle))
+			c.expect("* SEARCH " + tc.want)
+			c.expect(tag + " OK SEARCH completed")
+		}
+	}
+	c.send("s1 SORT (SUBJECT) KOI8-R OR BODY " + lit(enc(charmap.KOI8R, "мир")) + " SUBJECT " + lit(enc(charmap.KOI8R, "ПЛЯ")))
+	c.expect("* SORT 3")
+	c.expect("s1 OK SORT completed")
+	c.send("s2 THREAD ORDEREDSUBJECT ISO-8859-7 SUBJECT " + lit(enc(charmap.ISO8859_7, "σίσυφος")))
+	c.expect("* THREAD (2)")
+	c.expect("s2 OK THREAD completed")
+	c.send("e1 SEARCH CHARSET UTF-16 SUBJECT x")
+	c.expect(`~e1 NO \[BADCHARSET \(UTF-8 US-ASCII ISO-8859-1 .* KOI8-R KOI8-U ISO-2022-JP SHIFT_JIS EUC-JP EUC-KR GB18030 GBK GB2312 BIG5\)\] Unknown charset`)
+	c.send("e2 SEARCH CHARSET UTF-8 SUBJECT " + lit("caf\xe9"))
+	c.expect(`~e2 BAD .*`)
+	c.send("e3 SORT (DATE) X-UNKNOWN ALL")
+	c.expect(`~e3 NO \[BADCHARSET \(.*\)\] Unknown charset`)
+}
+
+// TestSearchCasemap: SEARCH compares with the i;unicode-casemap folding
+// Dovecot applies (internal/casemap): in SUBJECT (envelope), HEADER, BODY
+// and TEXT (through the signatures), the answers are Dovecot's for the
+// same messages (checked on loopback, see casemap_test.go).
+func TestSearchCasemap(t *testing.T) {
+	h := newHarness(t)
+	texts := []string{"Straße", "STRASSE", "CAFÉ", "cafe\u0301", "σίσυφος", "DIŞ", "İstanbul", "ﬁle"}
+	for _, s := range texts {
+		b64 := base64.StdEncoding.EncodeToString([]byte(s))
+		h.deliver("INBOX", "Subject: =?UTF-8?B?"+b64+"?=\r\nX-Note: =?UTF-8?B?"+b64+"?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"+b64+"\r\n")
+	}
+	c := h.login()
+	c.selectInbox("a0")
+	lit := func(s string) string { return "{" + itoa(len(s)) + "+}\r\n" + s }
+	for i, tc := range []struct{ needle, want string }{
+		{"ß", " 1"}, {"ss", " 2"}, {"straße", " 1"},
+		{"é", " 3 4"}, {"cafe", " 3 4"}, {"CAFÉ", " 3 4"},
+		{"ΣΊΣΥΦΟΣ", " 5"}, {"σίσυφοσ", " 5"},
+		{"ı", " 6 7"}, {"dis", " 6"}, {"İstan", " 7"}, {"istan", ""},
+		{"ﬁ", " 8"}, {"fil", ""},
+	} {
+		for _, key := range []string{"SUBJECT", "BODY", "TEXT", "HEADER X-Note"} {
+			if key == "TEXT" && tc.needle == "ı" {
+				continue // the header field names have i's
+			}
+			tag := "b" + itoa(i)
+			c.send(tag + " SEARCH CHARSET UTF-8 " + key + " " + lit(tc.needle))
+			c.expect("* SEARCH" + tc.want)
+			c.expect(tag + " OK SEARCH completed")
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/casemap"
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/search"
@@ -99,9 +100,9 @@ func newSearchPlan(k *imap.SearchKey) *searchPlan {
 func (p *searchPlan) scan(k *imap.SearchKey) {
 	switch k.Name {
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER":
-		p.folded[k] = strings.ToLower(k.Value)
+		p.folded[k] = casemap.String(k.Value)
 	case "BODY", "TEXT":
-		p.folded[k] = strings.ToLower(k.Value)
+		p.folded[k] = casemap.String(k.Value)
 		q := search.NewQuery(k.Value)
 		p.query[k] = q
 		if q.Usable() {
@@ -116,8 +117,9 @@ func (p *searchPlan) scan(k *imap.SearchKey) {
 // cmdSearch: SEARCH and UID SEARCH (RFC 3501 §6.4.4, RFC 9051 §6.4.4) with
 // ESEARCH return options (RFC 4731), SEARCHRES (RFC 5182) and the MODSEQ
 // criterion (RFC 7162 §3.1.5). After ENABLE IMAP4rev2 the answer is always
-// ESEARCH (RFC 9051 §6.4.4). CHARSET may be UTF-8 or US-ASCII; others get
-// [BADCHARSET] (RFC 3501 §6.4.4, RFC 9051 §7.1).
+// ESEARCH (RFC 9051 §6.4.4). CHARSET may be UTF-8, US-ASCII or one of
+// searchCharsets; others get [BADCHARSET (...)] (RFC 3501 §6.4.4, RFC 9051
+// §7.1).
 func (s *session) cmdSearch(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.SearchArgs)
 	save := slices.Contains(a.Return, "SAVE")
@@ -176,10 +178,9 @@ type searchResult struct {
 // searchMatches evaluates a search key (with its CHARSET) against every
 // message of the view; SEARCH, SORT and THREAD share it.
 func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResult, error) {
-	switch charset {
-	case "", "UTF-8", "US-ASCII":
-	default:
-		return searchResult{}, errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
+	key, err := searchKeyIn(charset, key) // searchcharset.go
+	if err != nil {
+		return searchResult{}, err
 	}
 	needs := searchNeeds{now: time.Now().Unix()}
 	needs.scan(key)
