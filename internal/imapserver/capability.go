@@ -50,6 +50,7 @@ var baseCapabilities = []string{
 	// RFC 5255 §4.3: SEARCH folds with i;unicode-casemap (internal/casemap,
 	// as Dovecot, which advertises the same), SORT compares with it.
 	"I18NLEVEL=1",
+	"UIDONLY", // RFC 9586 (uidonly.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA

@@ -64,6 +64,7 @@ var capabilityTests = map[string]string{
 	"LITERAL-":              "TestLiteralMinus", // with Limits.LiteralMinus, instead of LITERAL+
 	"REPLACE":               "TestReplace",
 	"I18NLEVEL=1":           "TestSearchCasemap",
+	"UIDONLY":               "TestUIDOnly",
 }
 
 // testFunctions lists the Test functions of this package's test files.

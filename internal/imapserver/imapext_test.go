@@ -288,3 +288,119 @@ func TestSearchCasemap(t *testing.T) {
 		}
 	}
 }
+
+// TestUIDOnly: after ENABLE UIDONLY (RFC 9586) every command that takes
+// sequence numbers gets BAD [UIDREQUIRED], FETCH responses are UIDFETCH
+// numbered by UID (solicited, from STORE, unsolicited), expunges are
+// VANISHED, and CONDSTORE/QRESYNC keep working in UIDs.
+func TestUIDOnly(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 4; i++ {
+		h.deliver("INBOX", "Subject: m"+itoa(i+1)+"\r\n\r\nbody\r\n")
+	}
+	peer := h.login()
+	peer.selectInbox("p0")
+	peer.run(`
+C: p1 UID STORE 1 +FLAGS.SILENT (\Deleted)
+S: p1 OK UID STORE completed
+C: p2 UID EXPUNGE 1
+S: * 1 EXPUNGE
+S: p2 OK UID EXPUNGE completed
+`)
+	c := h.login()
+	c.run(`
+C: a1 ENABLE UIDONLY
+S: * ENABLED UIDONLY
+S: a1 OK ENABLE completed
+C: a2 SELECT INBOX
+S~ \* FLAGS .*
+S~ \* OK \[PERMANENTFLAGS .*
+S: * 3 EXISTS
+S: * 0 RECENT
+S~ \* OK \[UIDVALIDITY \d+\] UIDs valid
+S: * OK [UIDNEXT 5] Predicted next UID
+S~ \* OK \[HIGHESTMODSEQ \d+\] Highest
+S: a2 OK [READ-WRITE] SELECT completed
+`)
+	for i, cmd := range []string{"FETCH 1 FLAGS", `STORE 1 +FLAGS (\Seen)`, "SEARCH ALL", "SORT (DATE) UTF-8 ALL",
+		"THREAD REFERENCES UTF-8 ALL", "COPY 1 Trash", "MOVE 1 Trash", "REPLACE 1 INBOX {1+}\r\nx",
+		"UID SEARCH 1:2", "UID SEARCH OR UID 2 NOT 1", "UID SORT (DATE) UTF-8 1", "UID THREAD REFERENCES UTF-8 (2 SEEN)"} {
+		tag := "b" + itoa(i)
+		c.send(tag + " " + cmd)
+		c.expect(tag + " BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UIDONLY")
+	}
+	c.run(`
+C: c1 UID FETCH 1:* (FLAGS)
+S: * 2 UIDFETCH (FLAGS ())
+S: * 3 UIDFETCH (FLAGS ())
+S: * 4 UIDFETCH (FLAGS ())
+S: c1 OK UID FETCH completed
+C: c2 UID FETCH 3 (UID RFC822.SIZE)
+S: * 3 UIDFETCH (UID 3 RFC822.SIZE 21)
+S: c2 OK UID FETCH completed
+C: c3 UID STORE 3 +FLAGS (\Flagged)
+S: * 3 UIDFETCH (FLAGS (\Flagged))
+S: c3 OK UID STORE completed
+C: c4 UID SEARCH RETURN (SAVE) FLAGGED
+S: c4 OK UID SEARCH completed
+C: c5 UID SEARCH $
+S: * SEARCH 3
+S: c5 OK UID SEARCH completed
+C: c6 UID SEARCH UID 2:* NOT FLAGGED
+S: * SEARCH 2 4
+S: c6 OK UID SEARCH completed
+`)
+	// A peer's flag change and expunge: UIDFETCH and VANISHED.
+	peer.run(`
+C: p3 UID STORE 4 +FLAGS.SILENT (\Answered \Deleted)
+S: * 2 FETCH (UID 3 FLAGS (\Flagged \Recent))
+S: p3 OK UID STORE completed
+`)
+	c.run(`
+C: c7 NOOP
+S: * 4 UIDFETCH (FLAGS (\Answered \Deleted))
+S: c7 OK NOOP completed
+`)
+	peer.run(`
+C: p4 EXPUNGE
+S: * 3 EXPUNGE
+S: p4 OK EXPUNGE completed
+`)
+	c.run(`
+C: c8 NOOP
+S: * VANISHED 4
+S: c8 OK NOOP completed
+C: c9 UID STORE 2 +FLAGS.SILENT (\Deleted)
+S: c9 OK UID STORE completed
+C: c10 UID EXPUNGE 2
+S: * VANISHED 2
+S: c10 OK UID EXPUNGE completed
+C: c11 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)
+S~ \* OK \[HIGHESTMODSEQ \d+\] Highest
+S~ \* 3 UIDFETCH \(FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)
+S: c11 OK UID FETCH completed
+C: c12 UID COPY 3 Trash
+S~ c12 OK \[COPYUID \d+ 3 1\] UID COPY completed
+`)
+	// QRESYNC: sequence match data is refused; the rest reports in UIDs.
+	c.run(`
+C: d1 ENABLE QRESYNC
+S: * ENABLED QRESYNC
+S: d1 OK ENABLE completed
+C: d2 SELECT INBOX (QRESYNC (1 1 1:9 (1 3)))
+S: d2 BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UIDONLY
+`)
+	c.send("d3 SELECT INBOX (QRESYNC (1 1))")
+	for {
+		l := c.readLine()
+		if strings.HasPrefix(l, "d3 ") {
+			if !strings.HasPrefix(l, "d3 OK") {
+				t.Fatal(l)
+			}
+			break
+		}
+		if strings.Contains(l, " FETCH ") || strings.Contains(l, "EXPUNGE") || strings.Contains(l, "UNSEEN") {
+			t.Fatalf("sequence numbers under UIDONLY: %q", l)
+		}
+	}
+}
