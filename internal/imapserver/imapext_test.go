@@ -404,3 +404,62 @@ S: d2 BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UI
 		}
 	}
 }
+
+// TestListMarked: LIST shows \Marked on a mailbox with messages that
+// arrived since it was last selected (\Recent's rule, listmarked.go):
+// EXAMINE and STATUS leave the mark, SELECT clears it, a new delivery
+// sets it again. \Unmarked is never sent.
+func TestListMarked(t *testing.T) {
+	h := newHarness(t)
+	c := h.login()
+	c.run(`
+C: a1 CREATE Box
+S: a1 OK CREATE completed
+C: a2 LIST "" Box
+S: * LIST (\HasNoChildren) "/" "Box"
+S: a2 OK LIST completed
+`)
+	h.deliver("Box", msg1)
+	c.run(`
+C: a3 LIST "" Box
+S: * LIST (\HasNoChildren \Marked) "/" "Box"
+S: a3 OK LIST completed
+C: a4 STATUS Box (MESSAGES)
+S: * STATUS "Box" (MESSAGES 1)
+S: a4 OK STATUS completed
+C: a5 LIST "" Box RETURN (CHILDREN)
+S: * LIST (\HasNoChildren \Marked) "/" "Box"
+S: a5 OK LIST completed
+`)
+	c.okCommand("a6", "EXAMINE Box")
+	c.run(`
+C: a7 LIST "" Box
+S: * LIST (\HasNoChildren \Marked) "/" "Box"
+S: a7 OK LIST completed
+`)
+	c.okCommand("a8", "SELECT Box")
+	c.run(`
+C: a9 UNSELECT
+S: a9 OK UNSELECT completed
+C: a10 LIST "" Box
+S: * LIST (\HasNoChildren) "/" "Box"
+S: a10 OK LIST completed
+C: a11 SUBSCRIBE Box
+S: a11 OK SUBSCRIBE completed
+`)
+	h.deliver("Box", msg1)
+	c.run(`
+C: a12 LIST "" %
+S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Archive) "/" "Archive"
+S: * LIST (\HasNoChildren \Marked) "/" "Box"
+S: * LIST (\HasNoChildren \Drafts) "/" "Drafts"
+S: * LIST (\HasNoChildren \Junk) "/" "Junk"
+S: * LIST (\HasNoChildren \Sent) "/" "Sent"
+S: * LIST (\HasNoChildren \Trash) "/" "Trash"
+S: a12 OK LIST completed
+C: a13 LSUB "" Box
+S: * LSUB () "/" "Box"
+S: a13 OK LSUB completed
+`)
+}

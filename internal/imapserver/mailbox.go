@@ -345,6 +345,9 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			} else {
 				attrs = append(attrs, `\HasNoChildren`)
 			}
+			if e.exists && s.marked(e.info) { // listmarked.go
+				attrs = append(attrs, `\Marked`)
+			}
 			if e.info.SpecialUse != "" && (!a.Extended || ret.SpecialUse || sel.SpecialUse) {
 				attrs = append(attrs, e.info.SpecialUse)
 			}
