@@ -66,6 +66,12 @@ func imapExtScripts() []imapScript {
 		// RFC 9586: Dovecot 2.3 has no UIDONLY; ENABLE ignores it there.
 		{name: "UIDONLY", cmds: []string{"ENABLE UIDONLY", examine, "FETCH 1 FLAGS", "UID FETCH 1:3 (FLAGS)", "UID SEARCH 1:2", "UID SEARCH UID 1:2"},
 			allowed: "UIDONLY (RFC 9586) is not in Dovecot 2.3.19: ENABLE leaves it off there, so sequence numbers still work"},
+		// \Marked (RFC 3501 §7.2.2) is an optional hint: Dovecot's Maildir
+		// never sends it and the normaliser drops it from LIST, so this
+		// compares the rest of the LIST answers around the states that set
+		// and clear it (internal/imapserver TestListMarked checks the mark).
+		{name: "LIST around \\Marked", cmds: []string{"CREATE mk", `LIST "" mk`, appendCmd("mk", "", "01-Mar-2024 10:00:00 +0000", "Subject: m\r\n\r\nm\r\n"),
+			`LIST "" mk`, "EXAMINE mk", `LIST "" mk`, "SELECT mk", "UNSELECT", `LIST "" mk`, `LIST "" "mk*" RETURN (CHILDREN)`}},
 		// RFC 7888 LITERAL+ (both servers' default): a non-synchronizing
 		// literal above 4096 octets is taken.
 		{name: "LITERAL+ above 4096 octets", cmds: []string{"CREATE lp",
