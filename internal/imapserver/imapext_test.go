@@ -1,6 +1,7 @@
 package imapserver_test
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"golang.org/x/text/encoding/traditionalchinese"
 
 	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/search"
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // TestWithin: SEARCH OLDER and YOUNGER compare INTERNALDATE with the
@@ -462,4 +465,44 @@ C: a13 LSUB "" Box
 S: * LSUB () "/" "Box"
 S: a13 OK LSUB completed
 `)
+}
+
+// TestSearchRewritesOutdatedSignature: content whose stored signature is
+// of an older version (folded with strings.ToLower, not read any more) is
+// searched by reading it, and the signature computed on the way is stored
+// (store.TextSignatureWriter), so the next search, after a restart too,
+// uses it.
+func TestSearchRewritesOutdatedSignature(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nun café noir\r\n")
+	ctx := context.Background()
+	boxes, err := h.st.Mailboxes(ctx, testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := boxes.Open(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := mb.(store.TextSignatures)
+	sigs, err := ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(sigs) != 1 {
+		t.Fatal(sigs, err)
+	}
+	old := []byte{2, 0} // a version 2 signature
+	if err := h.st.PutTextSignatures(ctx, map[string][]byte{sigs[0].BlobID: old}); err != nil {
+		t.Fatal(err)
+	}
+	imapserver.ResetSearchCaches()
+	c := h.login()
+	c.selectInbox("a0")
+	c.run(`
+C: a1 SEARCH BODY cafe
+S: * SEARCH 1
+S: a1 OK SEARCH completed
+`)
+	sigs, err = ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(sigs) != 1 || !search.Valid(sigs[0].Sig) || !search.NewQuery("CAFE").MayContainBody(sigs[0].Sig) || search.NewQuery("zanzibar").MayContainBody(sigs[0].Sig) {
+		t.Fatalf("stored signature after the search: %v, %v", sigs, err)
+	}
 }

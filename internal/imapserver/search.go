@@ -89,6 +89,10 @@ type searchPlan struct {
 	// cacheKey makes the msgCache key of a UID; nil when the store cannot
 	// be part of one.
 	cacheKey func(store.UID) msgKey
+	// computed are the signatures this search made for contents the store
+	// had none (or an outdated one) for, by blob ID: written back at the
+	// end (store.TextSignatureWriter).
+	computed map[string][]byte
 }
 
 func newSearchPlan(k *imap.SearchKey) *searchPlan {
@@ -249,6 +253,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 			return searchResult{}, err
 		}
 	}
+	s.writeBackSignatures(plan)
 	return searchResult{uids: matches, modseqs: modseqs, withModSeq: needs.modseq}, nil
 }
 
@@ -370,6 +375,23 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 		}
 	}
 	return nil
+}
+
+// writeBackSignatures stores the signatures this search computed (for
+// content delivered before signatures existed, or with a version
+// internal/search no longer reads), in one transaction, so later searches
+// in any process use them. A failure only costs that speed.
+func (s *session) writeBackSignatures(plan *searchPlan) {
+	if len(plan.computed) == 0 {
+		return
+	}
+	w, ok := s.srv.opts.Store.(store.TextSignatureWriter)
+	if !ok {
+		return
+	}
+	if err := w.PutTextSignatures(s.ctx, plan.computed); err != nil {
+		s.log.Warn("imap search signatures not stored", "contents", len(plan.computed), "err", err)
+	}
 }
 
 // sigOf returns the signature of m's content from the cache or from what
@@ -869,6 +891,10 @@ func (s *session) searchBody(m *searchMsg, k *imap.SearchKey, plan *searchPlan) 
 		if sig, err := search.Build(m.blob, m.root); err == nil {
 			m.sig = sig
 			sigCache.put(m.info.blobID, sig, int64(len(sig)+len(m.info.blobID)+64))
+			if plan.computed == nil {
+				plan.computed = map[string][]byte{}
+			}
+			plan.computed[m.info.blobID] = sig
 			if !q.MayContainBody(sig) {
 				return false, nil
 			}
