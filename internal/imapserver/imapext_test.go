@@ -413,7 +413,23 @@ S: d2 BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UI
 // EXAMINE and STATUS leave the mark, SELECT clears it, a new delivery
 // sets it again. \Unmarked is never sent.
 func TestListMarked(t *testing.T) {
-	h := newHarness(t)
+	t.Run("RecentMarks", func(t *testing.T) { testListMarked(t, newHarness(t)) })
+	// A driver without store.RecentMarks: RecentFrom per mailbox.
+	t.Run("RecentFrom", func(t *testing.T) {
+		testListMarked(t, newHarness(t, func(o *imapserver.Options) { o.Store = noRecentMarks{o.Store} }))
+	})
+}
+
+// noRecentMarks hides store.RecentMarks (and every other optional
+// interface) of a store.
+type noRecentMarks struct{ store.Store }
+
+func (n noRecentMarks) Mailboxes(ctx context.Context, account string) (store.Mailboxes, error) {
+	m, err := n.Store.Mailboxes(ctx, account)
+	return struct{ store.Mailboxes }{m}, err
+}
+
+func testListMarked(t *testing.T, h *harness) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE Box
@@ -505,4 +521,34 @@ S: a1 OK SEARCH completed
 	if err != nil || len(sigs) != 1 || !search.Valid(sigs[0].Sig) || !search.NewQuery("CAFE").MayContainBody(sigs[0].Sig) || search.NewQuery("zanzibar").MayContainBody(sigs[0].Sig) {
 		t.Fatalf("stored signature after the search: %v, %v", sigs, err)
 	}
+}
+
+// BenchmarkList200 times LIST "" * over 200 mailboxes that each hold a
+// message (so each is checked for \Marked: two indexed reads), CPU per
+// LIST.
+func BenchmarkList200(b *testing.B) {
+	m := newBenchMailboxWith(b, nil)
+	ctx := context.Background()
+	boxes, err := m.st.Mailboxes(ctx, testUser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 200 {
+		name := "Box" + itoa(i)
+		if _, err := boxes.Create(ctx, name, ""); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.st.Deliver(ctx, strings.NewReader("Subject: x\r\n\r\nx\r\n"), []store.Target{{Account: testUser, Mailbox: name}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c := m.login(b)
+	cpu0, n := cpuTime(), 0
+	for b.Loop() {
+		if lines := c.cmd(`LIST "" *`); len(lines) < 200 {
+			b.Fatalf("%d LIST lines", len(lines))
+		}
+		n++
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
 }

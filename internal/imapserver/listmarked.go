@@ -13,6 +13,24 @@ import "github.com/letterbox/letterbox/internal/store"
 // optional hints): a mailbox without \Marked has nothing new as far as the
 // server knows. Dovecot marks mbox mailboxes by file times and Maildir
 // ones not at all; nothing else in IMAP depends on the hint.
+//
+// listMarks returns the test for one LIST: with store.RecentMarks one
+// query answers for every mailbox of the account; without it, marked asks
+// each mailbox (two reads apiece).
+func (s *session) listMarks() func(store.MailboxInfo) bool {
+	rm, ok := s.boxes.(store.RecentMarks)
+	if !ok {
+		return s.marked
+	}
+	ids, err := rm.Unclaimed(s.ctx)
+	if err != nil {
+		s.log.Warn("imap list: recent marks", "err", err)
+		return func(store.MailboxInfo) bool { return false }
+	}
+	return func(info store.MailboxInfo) bool { return ids[info.ID] }
+}
+
+// marked is the per-mailbox test.
 func (s *session) marked(info store.MailboxInfo) bool {
 	if info.UIDNext <= 1 {
 		return false // never had a message

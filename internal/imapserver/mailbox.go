@@ -306,6 +306,7 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			}
 		}
 	}
+	var marked func(store.MailboxInfo) bool // \Marked, asked on first use
 	for _, e := range entries {
 		if !matches(e.name) || !e.inTree && !sel.Subscribed {
 			continue
@@ -345,7 +346,10 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			} else {
 				attrs = append(attrs, `\HasNoChildren`)
 			}
-			if e.exists && s.marked(e.info) { // listmarked.go
+			if e.exists && marked == nil {
+				marked = s.listMarks() // listmarked.go
+			}
+			if e.exists && marked(e.info) {
 				attrs = append(attrs, `\Marked`)
 			}
 			if e.info.SpecialUse != "" && (!a.Extended || ret.SpecialUse || sel.SpecialUse) {
