@@ -393,11 +393,17 @@ S: d1 OK ENABLE completed
 C: d2 SELECT INBOX (QRESYNC (1 1 1:9 (1 3)))
 S: d2 BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UIDONLY
 `)
-	c.send("d3 SELECT INBOX (QRESYNC (1 1))")
+	c.send("d3 STATUS INBOX (UIDVALIDITY)")
+	validity := strings.TrimSuffix(strings.TrimPrefix(c.readLine(), `* STATUS "INBOX" (UIDVALIDITY `), ")")
+	c.expect("d3 OK STATUS completed")
+	// Since MODSEQ 1 (before everything): the expunged UIDs come as
+	// VANISHED (EARLIER), the rest as UIDFETCH.
+	c.send("d4 SELECT INBOX (QRESYNC (" + validity + " 1))")
+	var vanished, fetched bool
 	for {
 		l := c.readLine()
-		if strings.HasPrefix(l, "d3 ") {
-			if !strings.HasPrefix(l, "d3 OK") {
+		if strings.HasPrefix(l, "d4 ") {
+			if !strings.HasPrefix(l, "d4 OK") {
 				t.Fatal(l)
 			}
 			break
@@ -405,6 +411,13 @@ S: d2 BAD [UIDREQUIRED] Message sequence numbers are not allowed after ENABLE UI
 		if strings.Contains(l, " FETCH ") || strings.Contains(l, "EXPUNGE") || strings.Contains(l, "UNSEEN") {
 			t.Fatalf("sequence numbers under UIDONLY: %q", l)
 		}
+		vanished = vanished || strings.HasPrefix(l, "* VANISHED (EARLIER) ")
+		if strings.HasPrefix(l, "* 3 UIDFETCH (FLAGS (\\Flagged) MODSEQ (") {
+			fetched = true
+		}
+	}
+	if !vanished || !fetched {
+		t.Fatalf("QRESYNC SELECT under UIDONLY: VANISHED (EARLIER) %v, UIDFETCH of UID 3 %v", vanished, fetched)
 	}
 }
 
