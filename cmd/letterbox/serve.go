@@ -248,6 +248,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Limits: imapserver.Limits{
 				MaxLineLength:   int(cfg.IMAP.MaxLineLength),
 				MaxLiteralSize:  int64(cfg.IMAP.MaxLiteralSize),
+				LiteralMinus:    cfg.IMAP.LiteralMinus,
 				MaxConnsPerIP:   cfg.IMAP.MaxConnectionsPerIP,
 				MaxConns:        cfg.IMAP.MaxConnections,
 				MaxConnsPerUser: cfg.IMAP.MaxConnectionsPerUser,

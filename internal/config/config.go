@@ -120,6 +120,9 @@ type POP3 struct {
 type IMAP struct {
 	MaxLineLength  Size `toml:"max_line_length"`
 	MaxLiteralSize Size `toml:"max_literal_size"`
+	// LiteralMinus advertises LITERAL- (non-synchronizing literals up to
+	// 4096 octets) instead of LITERAL+ (RFC 7888).
+	LiteralMinus bool `toml:"literal_minus"`
 	// IMAP and IMAPS count together.
 	MaxConnectionsPerIP   int           `toml:"max_connections_per_ip"`
 	MaxConnections        int           `toml:"max_connections"`

@@ -43,6 +43,10 @@ type Limits struct {
 	MaxLineLength int
 	// MaxLiteralSize bounds literals other than APPEND's message; default 64 KiB.
 	MaxLiteralSize int64
+	// LiteralMinus advertises LITERAL- instead of LITERAL+ (RFC 7888 §4,
+	// Dovecot's imap_literal_minus): non-synchronizing literals above 4096
+	// octets get BAD [TOOBIG]. A server advertises one or the other.
+	LiteralMinus bool
 	// MaxConnsPerIP bounds concurrent connections from one remote address; default 50.
 	MaxConnsPerIP int
 	// MaxConns bounds concurrent connections in all, over every listener

@@ -57,6 +57,7 @@ type session struct {
 	utf8      bool // ENABLE UTF8=ACCEPT (RFC 6855)
 	qresync   bool // ENABLE QRESYNC (RFC 7162 §3.2.3)
 	condstore bool // a CONDSTORE enabling command was seen (RFC 7162 §3.1)
+	uidonly   bool // ENABLE UIDONLY (RFC 9586, uidonly.go)
 
 	// Saved search result (SEARCHRES, RFC 5182): UIDs, so that it survives
 	// expunges; valid only while the same mailbox stays selected.
@@ -234,6 +235,10 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Command not valid in this state")
 		return nil
 	}
+	if err := s.uidOnlyRefusal(cmd); err != nil {
+		s.answerError(cmd.Tag, cmd.Name, err) // BAD [UIDREQUIRED] (uidonly.go)
+		return nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("imap command panicked", "command", cmd.Name, "panic", r, "stack", string(debug.Stack()))
@@ -354,6 +359,7 @@ func init() {
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+		"REPLACE":      {states: stateSelected, uid: true, run: (*session).cmdReplace}, // replace.go
 		"NOTIFY":       {states: authenticated, run: (*session).cmdNotify},
 		"GETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdGetQuota},
 		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
@@ -487,11 +493,12 @@ func (s *session) writeUpdates(ups []update) {
 			w.Untagged(fmt.Sprintf("%d RECENT", u.seq))
 		case updFlags:
 			s.announceKeywords(u.flags)
-			w.StartUntagged()
-			w.Number(uint64(u.seq))
-			w.Raw(" FETCH (UID ")
-			w.Number(uint64(u.uid))
-			w.Raw(" FLAGS ")
+			if !s.startFetch(u.seq, u.uid) {
+				w.Raw("UID ")
+				w.Number(uint64(u.uid))
+				w.SP()
+			}
+			w.Raw("FLAGS ")
 			w.Flags(s.flagsForClient(u.flags, u.recent))
 			if s.condstore {
 				w.Raw(" MODSEQ (")

@@ -57,6 +57,7 @@ var Tests = []Test{
 	{"RedeliverWhileCollecting", testRedeliverWhileCollecting},
 	{"ClaimRecentOnce", testClaimRecentOnce},
 	{"RecentFrom", testRecentFrom},
+	{"RecentMarks", testRecentMarks}, // recentfrom.go
 	{"CopyMove", testCopyMove},
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
