@@ -93,6 +93,9 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
+	// Metrics serves Prometheus metrics over plain HTTP at /metrics; off
+	// by default (keep it on loopback or a trusted network).
+	Metrics string `toml:"metrics"`
 }
 
 // SMTP limits, for SMTP, submission and LMTP.

@@ -14,6 +14,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/drain"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -35,6 +36,8 @@ type Options struct {
 	// Metadata bounds and fills METADATA (RFC 5464, metadata.go).
 	Metadata MetadataOptions
 	Logger   *slog.Logger
+	// Metrics gets connections and command durations; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Limits bound what one client may make the server do.

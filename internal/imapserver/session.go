@@ -90,6 +90,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	defer slot.Release()
+	defer s.opts.Metrics.Connection("imap")()
 	if !s.track(c) {
 		return
 	}
@@ -190,8 +191,10 @@ func (s *session) run() {
 			}
 			return
 		}
+		started := time.Now()
 		err = s.execute(cmd)
 		cmd.Close()
+		s.srv.opts.Metrics.Command("imap", commandLabel(cmd), time.Since(started))
 		if errors.Is(err, errCloseConn) {
 			c.flush()
 			return
@@ -528,4 +531,17 @@ func uidSet(uids []store.UID) imap.SeqSet {
 		nums[i] = uint32(u)
 	}
 	return imap.SeqSetFromNumbers(nums)
+}
+
+// commandLabel names cmd for the metrics: a name of the command table
+// (with "UID " for UID forms), else "unknown", so the label set stays
+// bounded whatever clients send.
+func commandLabel(cmd *imap.Command) string {
+	if _, ok := commandTable[cmd.Name]; !ok {
+		return "unknown"
+	}
+	if cmd.UID {
+		return "UID " + cmd.Name
+	}
+	return cmd.Name
 }
