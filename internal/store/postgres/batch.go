@@ -19,6 +19,12 @@ import (
 // every row; its NOTIFY goes out only if it commits. Readers on any node
 // see none of the batch or all of it.
 func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage) (store.BatchResult, error) {
+	return s.appendBatch(ctx, account, mailbox, msgs, nil)
+}
+
+// appendBatch is AppendBatch, and ImportBatch when uids is not nil
+// (importer.go): msgs[i] then gets uids[i].
+func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage, uids []store.UID) (store.BatchResult, error) {
 	if len(msgs) == 0 {
 		return store.BatchResult{}, store.ErrEmptyBatch
 	}
@@ -86,7 +92,7 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			}
 			rows[i] = store.Message{Flags: store.NormalizeFlags(m.Flags), InternalDate: date, Size: it.tmp.Size, BlobID: it.tmp.ID}
 		}
-		uids, modseq, err := w.appendMessages(mbID, rows, ids)
+		got, modseq, err := w.appendChosen(mbID, rows, ids, uids)
 		if err != nil {
 			return err
 		}
@@ -95,7 +101,7 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		if err := w.checkQuota(accountID); err != nil {
 			return err
 		}
-		res = store.BatchResult{UIDValidity: uint32(uidvalidity), UIDs: uids}
+		res = store.BatchResult{UIDValidity: uint32(uidvalidity), UIDs: got}
 		w.publish(acct, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})
 		return nil
 	})

@@ -19,6 +19,12 @@ import (
 // drops its events, and readers (one statement, one snapshot) see either
 // none of the batch or all of it.
 func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage) (store.BatchResult, error) {
+	return s.appendBatch(ctx, account, mailbox, msgs, nil)
+}
+
+// appendBatch is AppendBatch, and ImportBatch when uids is not nil
+// (importer.go): msgs[i] then gets uids[i].
+func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage, uids []store.UID) (store.BatchResult, error) {
 	if len(msgs) == 0 {
 		return store.BatchResult{}, store.ErrEmptyBatch
 	}
@@ -92,6 +98,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			ids, err := w.newObjectIDs(accountID, it.analysis, now)
 			if err != nil {
 				return err
+			}
+			if uids != nil {
+				if err := w.reserveUID(mbID, uids[i]); err != nil {
+					return err
+				}
 			}
 			uid, ms, err := w.appendMessage(mbID, store.NormalizeFlags(m.Flags), date, it.tb.Size, it.tb.ID, ids)
 			if err != nil {

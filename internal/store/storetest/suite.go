@@ -74,6 +74,7 @@ var Tests = []Test{
 	{"ObjectIDs", testObjectIDs},
 	{"MailboxObjectIDs", testMailboxObjectIDs},
 	{"Previews", testPreviews},
+	{"Importer", testImporter},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
