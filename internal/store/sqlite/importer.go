@@ -103,3 +103,10 @@ func (s *Store) RaiseUIDNext(ctx context.Context, account, mailbox string, next 
 		return nil
 	})
 }
+
+// OtherProcess reports whether another process had the data directory's
+// store open when this one opened it (the server, while a CLI command
+// runs). Its in-memory state (HIGHESTMODSEQ, change logs) does not learn
+// of this process's writes to messages, so `letterbox import` refuses to
+// run next to it.
+func (s *Store) OtherProcess() bool { return !s.spool.Alone }
