@@ -176,4 +176,3 @@ func exportCmd(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "exported %d messages (%.1f MB) to %s (%s)\n", stats.Messages, float64(stats.Bytes)/1e6, pos[1], *format)
 	return nil
 }
-
