@@ -28,7 +28,7 @@ func importCmd(e *env, args []string) error {
 	fs, common := newFlagSet(e, "import")
 	format := fs.String("format", "", "source format: maildir, mbox or imap (default: detected)")
 	mailbox := fs.String("mailbox", "", "target mailbox for a single mbox file (default INBOX)")
-	batch := fs.Int("batch", 500, "messages per transaction")
+	batch := fs.Int("batch", 2000, "messages per transaction")
 	pwFile := fs.String("password-file", "", "IMAP source: file whose first line is the password (else $LETTERBOX_IMPORT_PASSWORD, else a prompt)")
 	insecure := fs.Bool("insecure", false, "IMAP source: accept any TLS certificate")
 	pos, err := parseArgs(e, fs, args)

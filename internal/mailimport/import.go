@@ -14,7 +14,7 @@ import (
 type Options struct {
 	Store   store.Store
 	Account string
-	// Batch is the number of messages per transaction (default 500);
+	// Batch is the number of messages per transaction (default 2000);
 	// BatchBytes bounds the bytes per transaction (default 64 MiB).
 	Batch      int
 	BatchBytes int64
@@ -47,7 +47,7 @@ func Run(ctx context.Context, src Source, opts Options) (Report, error) {
 		return Report{}, errors.New("this store cannot import (no store.Importer)")
 	}
 	if opts.Batch <= 0 {
-		opts.Batch = 500
+		opts.Batch = 2000
 	}
 	if opts.BatchBytes <= 0 {
 		opts.BatchBytes = 64 << 20
@@ -174,12 +174,11 @@ func importMailbox(ctx context.Context, src Source, imp store.Importer, mbs stor
 		if len(batch) == 0 {
 			return nil
 		}
-		var err error
-		if keep {
-			_, err = imp.ImportBatch(ctx, acct, mi.Name, batch, uids)
-		} else {
-			_, err = imp.AppendBatch(ctx, acct, mi.Name, batch)
+		u := uids
+		if !keep {
+			u = nil // new UIDs
 		}
+		_, err := imp.ImportBatch(ctx, acct, mi.Name, batch, u)
 		for _, m := range batch {
 			m.Body.(*lazyFile).Close()
 		}

@@ -33,8 +33,11 @@ type Importer interface {
 	// ImportBatch is AppendBatch with chosen UIDs: msgs[i] gets uids[i].
 	// uids must be ascending and the first at or above the mailbox's
 	// UIDNEXT; otherwise nothing is stored and the error is
-	// ErrUIDNotAvailable. UIDNEXT ends one above the last UID. All or
-	// none, like AppendBatch, in one transaction.
+	// ErrUIDNotAvailable. UIDNEXT ends one above the last UID. uids nil
+	// means new UIDs, as AppendBatch gives. All or none, like
+	// AppendBatch, in one transaction. Unlike AppendBatch it may read the
+	// bodies concurrently (each body is still read by one goroutine), so
+	// they must be independent readers (files), not one stream.
 	ImportBatch(ctx context.Context, account, mailbox string, msgs []BatchMessage, uids []UID) (BatchResult, error)
 
 	// RaiseUIDNext sets the mailbox's UIDNEXT to next when that is higher
@@ -68,6 +71,49 @@ func CheckImportUIDs(n int, uids []UID, uidNext UID) error {
 			return ErrUIDNotAvailable
 		}
 		prev = u
+	}
+	return nil
+}
+
+// spoolWorkers is how many bodies ImportBatch spools at once: the
+// per-file fsync dominates, and concurrent fsyncs share journal commits.
+const spoolWorkers = 8
+
+// SpoolAll runs spool(i) for i in [0, n): one after the other, or with
+// up to spoolWorkers goroutines when parallel is set. It returns the
+// error of the lowest index that failed. Drivers use it for ImportBatch.
+func SpoolAll(n int, parallel bool, spool func(i int) error) error {
+	if !parallel || n < 2 {
+		for i := 0; i < n; i++ {
+			if err := spool(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	next := make(chan int)
+	done := make(chan struct{})
+	workers := min(spoolWorkers, n)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range next {
+				errs[i] = spool(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

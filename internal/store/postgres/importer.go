@@ -20,10 +20,12 @@ func (s *Store) ImportBatch(ctx context.Context, account, mailbox string, msgs [
 	if len(msgs) == 0 {
 		return store.BatchResult{}, store.ErrEmptyBatch
 	}
-	if err := store.CheckImportUIDs(len(msgs), uids, 1); err != nil {
-		return store.BatchResult{}, err
+	if uids != nil {
+		if err := store.CheckImportUIDs(len(msgs), uids, 1); err != nil {
+			return store.BatchResult{}, err
+		}
 	}
-	return s.appendBatch(ctx, account, mailbox, msgs, uids)
+	return s.appendBatch(ctx, account, mailbox, msgs, uids, true)
 }
 
 // appendChosen inserts rows with consecutive new UIDs (uids nil) or with

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,28 @@ func testImporter(t *testing.T, s store.Store) {
 		t.Fatalf("mailbox created after an import of UIDVALIDITY 4000000000 got %d", nm.UIDValidity)
 	}
 
+	// uids nil: new UIDs from UIDNEXT, bodies read concurrently; a body
+	// that fails to read stores nothing of its batch.
+	many := make([]string, 20)
+	for i := range many {
+		many[i] = "Subject: many " + strings.Repeat("x", i) + "\r\n\r\nm\r\n"
+	}
+	res, err = imp.ImportBatch(ctx, acct, "Old", batch(many...), nil)
+	if err != nil {
+		t.Fatalf("ImportBatch(new UIDs): %v", err)
+	}
+	if len(res.UIDs) != 20 || res.UIDs[0] != 16 || res.UIDs[19] != 35 {
+		t.Fatalf("ImportBatch(new UIDs) gave %v, want 16..35", res.UIDs)
+	}
+	bad := batch(many...)
+	bad[13].Body = io.MultiReader(strings.NewReader("Subject: half"), errReader{})
+	if _, err := imp.ImportBatch(ctx, acct, "Old", bad, nil); err == nil {
+		t.Fatal("ImportBatch with a failing body succeeded")
+	}
+	if n := len(messages(t, mb)); n != 22 {
+		t.Fatalf("after a failed batch: %d messages, want 22", n)
+	}
+
 	// The body reads back as given.
 	d, err := mb.Details(ctx, []store.UID{9})
 	if err != nil || len(d) != 1 {
@@ -141,3 +164,4 @@ func testImporter(t *testing.T, s store.Store) {
 		t.Fatalf("body %q", got)
 	}
 }
+
