@@ -164,4 +164,3 @@ func testImporter(t *testing.T, s store.Store) {
 		t.Fatalf("body %q", got)
 	}
 }
-
