@@ -20,8 +20,8 @@ import (
 func init() {
 	register(&command{name: "import", usage: "ACCOUNT SOURCE",
 		summary: "import mail: a Maildir tree, an mbox file or directory, or imap[s]://user@host", run: importCmd})
-	register(&command{name: "export", usage: "ACCOUNT DIR [--format maildir|mbox]",
-		summary: "write an account's mail out as Maildir (with UIDs) or mbox", run: exportCmd})
+	register(&command{name: "export", usage: "ACCOUNT DIR",
+		summary: "write an account's mail out as Maildir (--format maildir, with UIDs) or mbox", run: exportCmd})
 }
 
 func importCmd(e *env, args []string) error {

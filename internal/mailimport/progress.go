@@ -29,10 +29,15 @@ func NewProgress(w io.Writer, terminal bool) *Progress {
 	return &Progress{w: w, terminal: terminal, now: time.Now, total: -1, totalBytes: -1}
 }
 
-// SetTotal sets what the whole run is expected to move.
+// SetTotal sets what the whole run is expected to move, and starts the
+// clock.
 func (p *Progress) SetTotal(msgs int, bytes int64) {
 	p.mu.Lock()
 	p.total, p.totalBytes = msgs, bytes
+	if p.start.IsZero() {
+		p.start = p.now()
+		p.last = p.start
+	}
 	p.mu.Unlock()
 }
 
