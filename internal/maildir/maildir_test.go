@@ -34,7 +34,7 @@ func TestReadDovecotTree(t *testing.T) {
 	root := t.TempDir()
 	mkMaildir(t, root)
 	write(t, filepath.Join(root, "dovecot-uidlist"), "3 V1796393637 N3 Gdf2ee80aa5ca126bc84f000083ecc375\n"+
-		"1 :1796393637.M1P1.vm,S=20,W=23\n2 W25 :1796393637.M2P1.vm,S=20,W=23\n3 :1796393637.M3P1.vm,S=22,W=25\n")
+		"1 :1796393637.M1P1.vm,S=20,W=23\n2 W25 Pa:b :1796393637.M2P1.vm,S=20,W=23\n3 :1796393637.M3P1.vm,S=22,W=25\n")
 	write(t, filepath.Join(root, "dovecot-keywords"), "0 $Label1\n1 Work\n")
 	write(t, filepath.Join(root, "cur", "1796393637.M1P1.vm,S=20,W=23:2,Sab"), "Subject: 1\n\none\n")
 	write(t, filepath.Join(root, "cur", "1796393637.M2P1.vm,S=20,W=23:2,DFRTb"), "Subject: 2\n\ntwo\n")

@@ -291,11 +291,18 @@ func readUIDList(dir string) (validity, next uint32, entries []uidEntry, err err
 		if perr != nil || uid == 0 {
 			continue
 		}
-		// Version 3: extensions, then " :" and the base name; version 1:
+		// Version 3: extensions (W<vsize>, P<pop3 uidl>, ... which may
+		// hold a ':' themselves), then " :" and the base name; version 1:
 		// the name right after the UID.
 		base := rest
-		if i := strings.Index(rest, ":"); i >= 0 && head[0] == "3" {
-			base = rest[i+1:]
+		if head[0] == "3" {
+			if strings.HasPrefix(rest, ":") {
+				base = rest[1:]
+			} else if i := strings.Index(rest, " :"); i >= 0 {
+				base = rest[i+2:]
+			} else {
+				continue
+			}
 		}
 		if base == "" {
 			continue
