@@ -56,8 +56,9 @@ var dovecotSeed = []seedMessage{
 	{"Archive", []imap.Flag{imap.FlagSeen, imap.FlagAnswered}, "archived"},
 }
 
-// startDovecot runs a throwaway Dovecot with alice.
-func startDovecot(t *testing.T) *dovecottest.Server {
+// startDovecot runs a throwaway Dovecot with alice; extra is appended to
+// its configuration.
+func startDovecot(t *testing.T, extra ...string) *dovecottest.Server {
 	t.Helper()
 	if _, err := dovecottest.Binary(); err != nil {
 		if inCI() {
@@ -67,7 +68,7 @@ func startDovecot(t *testing.T) *dovecottest.Server {
 	}
 	return dovecottest.StartT(t, dovecottest.Options{
 		Users:  map[string]string{alice: alicePass},
-		Config: dovecotNamespace,
+		Config: dovecotNamespace + strings.Join(extra, "\n"),
 		Env:    []string{"TZ=UTC"},
 	})
 }
@@ -383,5 +384,27 @@ func TestImportIMAPIncremental(t *testing.T) {
 	got := accountState(t, s.dialIMAPS(t, alice, alicePass), seededMailboxes...)
 	if !slices.Equal(got, want) {
 		t.Fatalf("letterbox after IMAP import:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestImportDovecotLayoutFS: a Dovecot keeping its Maildir in LAYOUT=fs
+// (folder A/B in directory A/B) is imported as faithfully.
+func TestImportDovecotLayoutFS(t *testing.T) {
+	d := startDovecot(t, "mail_location = maildir:~/Maildir:LAYOUT=fs\n")
+	fillDovecot(t, d)
+	want := accountState(t, dialDovecot(t, d), seededMailboxes...)
+	root := filepath.Join(d.Dir, "home", alice, "Maildir")
+	if _, err := os.Stat(filepath.Join(root, "Sub", "Folder", "cur")); err != nil {
+		t.Fatalf("Dovecot did not write LAYOUT=fs: %v", err)
+	}
+	s := startWithUsers(t)
+	s.stop()
+	out := s.importCmd(t, nil, alice, root)
+	if !strings.Contains(out, "Sub/Folder: 2 imported (UIDs kept") {
+		t.Errorf("import output lacks the subfolder")
+	}
+	s.start()
+	if got := accountState(t, s.dialIMAPS(t, alice, alicePass), seededMailboxes...); !slices.Equal(got, want) {
+		t.Fatalf("letterbox after import:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
