@@ -29,17 +29,22 @@ func (s *Store) ImportBatch(ctx context.Context, account, mailbox string, msgs [
 }
 
 // appendChosen inserts rows with consecutive new UIDs (uids nil) or with
-// the UIDs given: for each, UIDNEXT is first moved up to it (refused with
-// store.ErrUIDNotAvailable when UIDNEXT is above it already), then the row
-// takes it through appendMessages. The mailbox row is locked by the first
-// UPDATE until commit.
+// the UIDs given: for each run of consecutive UIDs, UIDNEXT is first moved
+// up to its first UID (refused with store.ErrUIDNotAvailable when UIDNEXT
+// is above it already), then the run takes its UIDs through one
+// appendMessages. The mailbox row is locked by the first UPDATE until
+// commit.
 func (w *wtx) appendChosen(mbID int64, rows []store.Message, ids []objectIDs, uids []store.UID) ([]store.UID, store.ModSeq, error) {
 	if uids == nil {
 		return w.appendMessages(mbID, rows, ids)
 	}
 	got := make([]store.UID, 0, len(rows))
 	var modseq store.ModSeq
-	for i := range rows {
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && uids[j] == uids[j-1]+1 {
+			j++
+		}
 		tag, err := w.exec("UPDATE mailboxes SET uidnext = $2 WHERE id = $1 AND uidnext <= $2", mbID, int64(uids[i]))
 		if err != nil {
 			return nil, 0, err
@@ -47,11 +52,12 @@ func (w *wtx) appendChosen(mbID int64, rows []store.Message, ids []objectIDs, ui
 		if tag.RowsAffected() == 0 {
 			return nil, 0, store.ErrUIDNotAvailable
 		}
-		u, ms, err := w.appendMessages(mbID, rows[i:i+1], ids[i:i+1])
+		u, ms, err := w.appendMessages(mbID, rows[i:j], ids[i:j])
 		if err != nil {
 			return nil, 0, err
 		}
-		got, modseq = append(got, u[0]), ms
+		got, modseq = append(got, u...), ms
+		i = j
 	}
 	return got, modseq, nil
 }
