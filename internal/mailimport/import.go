@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -33,6 +34,7 @@ type MailboxReport struct {
 	Name     string
 	Imported int
 	Skipped  int // already imported by an earlier run
+	TooLarge int // over the store's message size limit: not imported
 	// KeptUIDs: the source's UIDVALIDITY and UIDs were kept. When false
 	// (the target mailbox had held messages, or the source has no UIDs)
 	// the messages got new UIDs, and an IMAP client downloads them again.
@@ -174,20 +176,39 @@ func importMailbox(ctx context.Context, src Source, imp store.Importer, mbs stor
 		if len(batch) == 0 {
 			return nil
 		}
-		u := uids
-		if !keep {
-			u = nil // new UIDs
-		}
-		_, err := imp.ImportBatch(ctx, acct, mi.Name, batch, u)
-		for _, m := range batch {
-			m.Body.(*lazyFile).Close()
-		}
-		if err != nil {
-			return err
+		lastSrc := srcUIDs[len(srcUIDs)-1]
+		for len(batch) > 0 {
+			u := uids
+			if !keep {
+				u = nil // new UIDs
+			}
+			_, err := imp.ImportBatch(ctx, acct, mi.Name, batch, u)
+			for _, m := range batch {
+				m.Body.(*lazyFile).Close()
+			}
+			var be *store.BatchError
+			if err == nil || !errors.As(err, &be) || !errors.Is(be.Err, store.ErrTooLarge) || be.Index >= len(batch) {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			// A message over the store's size limit is left out (and
+			// named); the rest of the batch goes again, each body read
+			// from the start.
+			i := be.Index
+			p.Printf("%s: source UID %d is larger than the message size limit; not imported", mi.Name, srcUIDs[i])
+			mr.TooLarge++
+			batch = slices.Delete(batch, i, i+1)
+			uids = slices.Delete(uids, i, i+1)
+			srcUIDs = slices.Delete(srcUIDs, i, i+1)
+			for k := range batch {
+				batch[k].Body = &lazyFile{open: batch[k].Body.(*lazyFile).open}
+			}
 		}
 		mr.Imported += len(batch)
 		p.Add(len(batch), batchBytes)
-		lastDone = srcUIDs[len(srcUIDs)-1]
+		lastDone = lastSrc
 		batch, uids, srcUIDs, batchBytes = batch[:0], uids[:0], srcUIDs[:0], 0
 		return saveState(ctx, opts.Store, acct, mi.Name, state{Source: src.ID(), Mailbox: b.Name, UIDValidity: b.UIDValidity, LastUID: lastDone})
 	}
@@ -237,16 +258,19 @@ func importMailbox(ctx context.Context, src Source, imp store.Importer, mbs stor
 	if !mr.KeptUIDs {
 		how = "new UIDs"
 	}
-	if mr.Imported > 0 || mr.Skipped > 0 || after == 0 {
-		p.Printf("%s: %d imported (%s, UIDVALIDITY %d)%s", mi.Name, mr.Imported, how, mr.UIDValidity, skippedNote(mr.Skipped, after))
+	if mr.Imported > 0 || mr.Skipped > 0 || mr.TooLarge > 0 || after == 0 {
+		p.Printf("%s: %d imported (%s, UIDVALIDITY %d)%s", mi.Name, mr.Imported, how, mr.UIDValidity, skippedNote(mr.Skipped, mr.TooLarge, after))
 	} else {
 		p.Printf("%s: nothing new since the last run", mi.Name)
 	}
 	return mr, nil
 }
 
-func skippedNote(skipped int, after uint32) string {
+func skippedNote(skipped, tooLarge int, after uint32) string {
 	var parts []string
+	if tooLarge > 0 {
+		parts = append(parts, fmt.Sprintf("%d over the message size limit, not imported", tooLarge))
+	}
 	if after > 0 {
 		parts = append(parts, fmt.Sprintf("resumed after source UID %d", after))
 	}

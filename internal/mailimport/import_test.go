@@ -185,3 +185,32 @@ func TestUnknownAccount(t *testing.T) {
 		t.Fatalf("Run for a missing account = %v", err)
 	}
 }
+
+// TestTooLargeLeftOut: a message over the store's size limit is left out
+// and named; the rest of its batch is imported with the source's UIDs.
+func TestTooLargeLeftOut(t *testing.T) {
+	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir(), MaxMessageSize: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.CreateAccount(ctx, "a@example.com", "{x}"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenMaildir(writeTree(t, 30)) // bodies grow by one octet each
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, out := run(t, st, src, 7)
+	mr := rep.Mailboxes[0]
+	if mr.Imported+mr.TooLarge != 30 || mr.TooLarge == 0 || mr.Imported == 0 {
+		t.Fatalf("report %+v\n%s", mr, out)
+	}
+	if !strings.Contains(out, "larger than the message size limit") || !strings.Contains(out, "over the message size limit, not imported") {
+		t.Fatalf("output does not name the left-out messages:\n%s", out)
+	}
+	_, msgs := inbox(t, st)
+	if len(msgs) != mr.Imported || msgs[0].UID != 10 || msgs[len(msgs)-1].UID != store.UID(10+2*(mr.Imported-1)) {
+		t.Fatalf("UIDs %v", msgs)
+	}
+}
