@@ -408,3 +408,35 @@ func TestImportDovecotLayoutFS(t *testing.T) {
 		t.Fatalf("letterbox after import:\n%s\nDovecot:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestImportIMAPSFromLetterbox: letterbox to letterbox over imaps (TLS,
+// a self-signed certificate accepted with --insecure, the password from
+// --password-file): same UIDVALIDITY, UIDs and flags.
+func TestImportIMAPSFromLetterbox(t *testing.T) {
+	old := startWithUsers(t)
+	old.sendN(t, alice, "moving", 3)
+	c := old.dialIMAPS(t, alice, alicePass)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var first imap.UIDSet
+	first.AddNum(1)
+	if err := c.Store(first, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged, "Moved"}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := accountState(t, c, "INBOX")
+
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	writeFile(t, pwFile, alicePass+"\n", 0o600)
+	s := startWithUsers(t)
+	s.stop()
+	url := "imaps://" + strings.Replace(alice, "@", "%40", 1) + "@" + old.addr("imaps")
+	out := s.importCmd(t, nil, "--insecure", "--password-file", pwFile, alice, url)
+	if !strings.Contains(out, "INBOX: 3 imported (UIDs kept") {
+		t.Errorf("import output lacks INBOX")
+	}
+	s.start()
+	if got := accountState(t, s.dialIMAPS(t, alice, alicePass), "INBOX"); !slices.Equal(got, want) {
+		t.Fatalf("after import:\n%s\nsource:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
