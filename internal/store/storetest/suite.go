@@ -78,6 +78,7 @@ var Tests = []Test{
 	{"ACLSetGet", testACLSetGet},
 	{"ACLSharedWith", testACLSharedWith},
 	{"ACLFollowsMailbox", testACLFollowsMailbox},
+	{"Importer", testImporter},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
