@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(
 	swaks fetchmail getmail6 curl python3 mutt tmux isync offlineimap
-	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban openssl
+	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban openssl systemd
 )
 
 installed() {
