@@ -79,6 +79,7 @@ var Tests = []Test{
 	{"ACLSharedWith", testACLSharedWith},
 	{"ACLFollowsMailbox", testACLFollowsMailbox},
 	{"Importer", testImporter},
+	{"Aliases", testAliases},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
