@@ -144,3 +144,5 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+type storeTarget = store.Target

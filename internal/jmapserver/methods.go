@@ -18,7 +18,7 @@ var methods map[string]methodSpec
 func init() {
 	methods = map[string]methodSpec{
 		"Core/echo": {capCore, (*call).coreEcho},
-//PENDING		"Blob/copy": {capCore, (*call).blobCopy},
+		"Blob/copy": {capCore, (*call).blobCopy},
 
 		"Mailbox/get":          {capMail, (*call).mailboxGet},
 		"Mailbox/changes":      {capMail, (*call).mailboxChanges},
@@ -26,27 +26,27 @@ func init() {
 		"Mailbox/queryChanges": {capMail, (*call).mailboxQueryChanges},
 		"Mailbox/set":          {capMail, (*call).mailboxSet},
 
-//PENDING		"Thread/get":     {capMail, (*call).threadGet},
-//PENDING		"Thread/changes": {capMail, (*call).threadChanges},
+		"Thread/get":     {capMail, (*call).threadGet},
+		"Thread/changes": {capMail, (*call).threadChanges},
 
-//PENDING		"Email/get":          {capMail, (*call).emailGet},
-//PENDING		"Email/changes":      {capMail, (*call).emailChanges},
-//PENDING		"Email/query":        {capMail, (*call).emailQuery},
-//PENDING		"Email/queryChanges": {capMail, (*call).emailQueryChanges},
-//PENDING		"Email/set":          {capMail, (*call).emailSet},
-//PENDING		"Email/copy":         {capMail, (*call).emailCopy},
-//PENDING		"Email/import":       {capMail, (*call).emailImport},
-//PENDING		"Email/parse":        {capMail, (*call).emailParse},
+		"Email/get":          {capMail, (*call).emailGet},
+		"Email/changes":      {capMail, (*call).emailChanges},
+		"Email/query":        {capMail, (*call).emailQuery},
+		"Email/queryChanges": {capMail, (*call).emailQueryChanges},
+		"Email/set":          {capMail, (*call).emailSet},
+		"Email/copy":         {capMail, (*call).emailCopy},
+		"Email/import":       {capMail, (*call).emailImport},
+		"Email/parse":        {capMail, (*call).emailParse},
 
-//PENDING		"SearchSnippet/get": {capMail, (*call).searchSnippetGet},
+		"SearchSnippet/get": {capMail, (*call).searchSnippetGet},
 
-//PENDING		"Identity/get":     {capSubmission, (*call).identityGet},
-//PENDING		"Identity/changes": {capSubmission, (*call).identityChanges},
+		"Identity/get":     {capSubmission, (*call).identityGet},
+		"Identity/changes": {capSubmission, (*call).identityChanges},
 
-//PENDING		"EmailSubmission/get":     {capSubmission, (*call).submissionGet},
-//PENDING		"EmailSubmission/changes": {capSubmission, (*call).submissionChanges},
-//PENDING		"EmailSubmission/query":   {capSubmission, (*call).submissionQuery},
-//PENDING		"EmailSubmission/set":     {capSubmission, (*call).submissionSet},
+		"EmailSubmission/get":     {capSubmission, (*call).submissionGet},
+		"EmailSubmission/changes": {capSubmission, (*call).submissionChanges},
+		"EmailSubmission/query":   {capSubmission, (*call).submissionQuery},
+		"EmailSubmission/set":     {capSubmission, (*call).submissionSet},
 	}
 }
 

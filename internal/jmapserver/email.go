@@ -1,0 +1,491 @@
+package jmapserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/letterbox/letterbox/internal/mime"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// The Email object (RFC 8621 §4.1) and Email/get (§4.2).
+
+// emailRec is one Email as the store has it.
+type emailRec struct {
+	ref  msgRef
+	mbox store.MailboxInfo
+	msg  store.MessageDetail
+}
+
+var emailProperties = []string{"id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt",
+	"messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject",
+	"sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody", "attachments",
+	"bodyStructure", "headers"}
+
+var defaultEmailProperties = []string{"id", "blobId", "threadId", "mailboxIds", "keywords", "size",
+	"receivedAt", "messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc", "replyTo",
+	"subject", "sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody", "attachments"}
+
+// Convenience properties and the header they read (RFC 8621 §4.1.3).
+var headerConvenience = map[string]headerProp{
+	"messageId":  {name: "message-id", form: "MessageIds"},
+	"inReplyTo":  {name: "in-reply-to", form: "MessageIds"},
+	"references": {name: "references", form: "MessageIds"},
+	"sender":     {name: "sender", form: "Addresses"},
+	"from":       {name: "from", form: "Addresses"},
+	"to":         {name: "to", form: "Addresses"},
+	"cc":         {name: "cc", form: "Addresses"},
+	"bcc":        {name: "bcc", form: "Addresses"},
+	"replyTo":    {name: "reply-to", form: "Addresses"},
+	"subject":    {name: "subject", form: "Text"},
+	"sentAt":     {name: "date", form: "Date"},
+}
+
+// keyword mapping between IMAP flags and JMAP keywords (RFC 8621 §4.1.1).
+var flagKeywords = map[string]string{
+	store.FlagSeen: "$seen", store.FlagAnswered: "$answered", store.FlagFlagged: "$flagged", store.FlagDraft: "$draft",
+}
+
+func keywordsOf(flags []string) map[string]bool {
+	kw := map[string]bool{}
+	for _, f := range flags {
+		if k, ok := flagKeywords[f]; ok {
+			kw[k] = true
+		} else if !strings.HasPrefix(f, `\`) {
+			kw[strings.ToLower(f)] = true
+		}
+	}
+	return kw
+}
+
+// flagOf maps a keyword to the flag stored for it; ok false for a
+// keyword that is not a valid IMAP atom.
+func flagOf(kw string) (string, bool) {
+	k := strings.ToLower(kw)
+	for f, w := range flagKeywords {
+		if w == k {
+			return f, true
+		}
+	}
+	if k == "" || len(k) > 255 {
+		return "", false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()]{%*"\`, c) >= 0 {
+			return "", false
+		}
+	}
+	return k, true
+}
+
+// loadEmails reads the Emails with the given ids; unknown ids are absent.
+func (c *call) loadEmails(ids []string) (map[string]*emailRec, error) {
+	byMbox := map[int64][]store.UID{}
+	for _, id := range ids {
+		if r, ok := parseEmailID(id); ok {
+			byMbox[r.mbox] = append(byMbox[r.mbox], r.uid)
+		}
+	}
+	out := map[string]*emailRec{}
+	for mbID, uids := range byMbox {
+		h, info, ok, err := c.open(mbID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		slices.Sort(uids)
+		uids = slices.Compact(uids)
+		details, err := h.Details(c.ctx, uids)
+		if err != nil {
+			return nil, err
+		}
+		live, err := c.liveUIDs(h, details)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range details {
+			if !live[d.UID] {
+				continue // expunged but still pinned by an IMAP session
+			}
+			r := msgRef{mbID, d.UID}
+			out[emailID(r)] = &emailRec{ref: r, mbox: info, msg: d}
+		}
+	}
+	return out, nil
+}
+
+// liveUIDs tells which of the details are live messages, not expunged
+// ones a Pin still holds (Details returns both).
+func (c *call) liveUIDs(h store.Mailbox, details []store.MessageDetail) (map[store.UID]bool, error) {
+	live := make(map[store.UID]bool, len(details))
+	if len(details) == 0 {
+		return live, nil
+	}
+	// Tombstones above the smallest MODSEQ among them tell the expunged.
+	minMod := details[0].ModSeq
+	for _, d := range details {
+		live[d.UID] = true
+		minMod = min(minMod, d.ModSeq)
+	}
+	ch, err := h.Changes(c.ctx, minMod-1)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range ch.Expunged {
+		delete(live, u)
+	}
+	return live, nil
+}
+
+// emailGetArgs are Email/get's arguments (RFC 8621 §4.2).
+type emailGetArgs struct {
+	getArgs
+	BodyProperties      *[]string `json:"bodyProperties"`
+	FetchTextBodyValues bool      `json:"fetchTextBodyValues"`
+	FetchHTMLBodyValues bool      `json:"fetchHTMLBodyValues"`
+	FetchAllBodyValues  bool      `json:"fetchAllBodyValues"`
+	MaxBodyValueBytes   int       `json:"maxBodyValueBytes"`
+}
+
+// renderSpec is what to render of each Email.
+type renderSpec struct {
+	props          []string
+	headerProps    []headerProp
+	bodyProps      []string
+	bodyHeaders    []headerProp
+	fetchText      bool
+	fetchHTML      bool
+	fetchAll       bool
+	maxValueBytes  int
+	needBlob       bool
+	needStructure  bool
+	withoutStorage bool // Email/parse: no id, mailboxIds, keywords, receivedAt
+}
+
+func (a emailGetArgs) spec(parse bool) (*renderSpec, error) {
+	if a.MaxBodyValueBytes < 0 {
+		return nil, invalidArgs("maxBodyValueBytes must not be negative")
+	}
+	sp := &renderSpec{fetchText: a.FetchTextBodyValues, fetchHTML: a.FetchHTMLBodyValues,
+		fetchAll: a.FetchAllBodyValues, maxValueBytes: a.MaxBodyValueBytes, withoutStorage: parse}
+	props := defaultEmailProperties
+	if parse {
+		props = []string{"messageId", "inReplyTo", "references", "sender", "from", "to", "cc", "bcc",
+			"replyTo", "subject", "sentAt", "hasAttachment", "preview", "bodyValues", "textBody", "htmlBody", "attachments"}
+	}
+	if a.Properties != nil {
+		props = *a.Properties
+		if !parse && !slices.Contains(props, "id") {
+			props = append([]string{"id"}, props...)
+		}
+	}
+	for _, p := range props {
+		switch {
+		case strings.HasPrefix(p, "header:"):
+			hp, err := parseHeaderProp(p)
+			if err != nil {
+				return nil, invalidArgs(err.Error())
+			}
+			sp.headerProps = append(sp.headerProps, hp)
+			sp.needBlob = true
+		case slices.Contains(emailProperties, p):
+			if parse && (p == "id" || p == "mailboxIds" || p == "keywords" || p == "receivedAt" || p == "threadId") {
+				sp.props = append(sp.props, p) // rendered as null
+				continue
+			}
+			sp.props = append(sp.props, p)
+			switch p {
+			case "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt":
+			default:
+				sp.needBlob, sp.needStructure = true, true
+			}
+		default:
+			return nil, invalidArgs(fmt.Sprintf("unknown Email property %q", p))
+		}
+	}
+	sp.bodyProps = defaultBodyProperties
+	if a.BodyProperties != nil {
+		sp.bodyProps = nil
+		for _, p := range *a.BodyProperties {
+			switch {
+			case strings.HasPrefix(p, "header:"):
+				hp, err := parseHeaderProp(p)
+				if err != nil {
+					return nil, invalidArgs(err.Error())
+				}
+				sp.bodyHeaders = append(sp.bodyHeaders, hp)
+			case slices.Contains(bodyPartProperties, p):
+				sp.bodyProps = append(sp.bodyProps, p)
+			default:
+				return nil, invalidArgs(fmt.Sprintf("unknown body part property %q", p))
+			}
+		}
+	}
+	return sp, nil
+}
+
+func (c *call) emailGet(raw json.RawMessage) (any, error) {
+	var a emailGetArgs
+	if err := decodeArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	if err := c.checkAccount(a.AccountID); err != nil {
+		return nil, err
+	}
+	sp, err := a.spec(false)
+	if err != nil {
+		return nil, err
+	}
+	state, err := c.emailState()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	if a.IDs == nil {
+		// All Emails, if there are few enough (RFC 8620 §5.1).
+		all, err := c.allEmailIDs(c.s.limits.MaxObjectsInGet + 1)
+		if err != nil {
+			return nil, err
+		}
+		ids = all
+	} else {
+		for _, id := range *a.IDs {
+			r, ok := c.resolveID(id)
+			if !ok {
+				r = id
+			}
+			ids = append(ids, r)
+		}
+	}
+	if len(ids) > c.s.limits.MaxObjectsInGet {
+		return nil, mErr(meRequestTooLarge, fmt.Sprintf("at most %d ids per get", c.s.limits.MaxObjectsInGet))
+	}
+	recs, err := c.loadEmails(ids)
+	if err != nil {
+		return nil, err
+	}
+	list := []any{}
+	notFound := []string{}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		rec, ok := recs[id]
+		if !ok {
+			notFound = append(notFound, id)
+			continue
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		o, err := c.renderEmail(rec, sp)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, o)
+	}
+	return map[string]any{"accountId": a.AccountID, "state": state, "list": list, "notFound": notFound}, nil
+}
+
+// allEmailIDs lists up to n Email ids of the account.
+func (c *call) allEmailIDs(n int) ([]string, error) {
+	l, err := c.list()
+	if err != nil {
+		return nil, err
+	}
+	mbs, err := c.mailboxes()
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, mb := range l {
+		h, err := mbs.Open(c.ctx, mb.Name)
+		if err != nil {
+			continue
+		}
+		msgs, err := h.Messages(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			ids = append(ids, emailID(msgRef{mb.ID, m.UID}))
+			if len(ids) >= n {
+				return ids, nil
+			}
+		}
+	}
+	return ids, nil
+}
+
+// renderEmail renders one Email with the properties of sp.
+func (c *call) renderEmail(rec *emailRec, sp *renderSpec) (map[string]any, error) {
+	var v *msgView
+	if sp.needBlob {
+		blob, err := c.s.opts.Store.OpenBlob(c.ctx, rec.msg.BlobID)
+		if err != nil {
+			return nil, err
+		}
+		defer blob.Close()
+		root, err := mime.Decode(rec.msg.Structure)
+		if err != nil || root == nil {
+			root, err = mime.Parse(blob, blob.Size())
+			if err != nil {
+				return nil, err
+			}
+		}
+		v = newMsgView(blob, blob.Size(), root, func(path []int) string { return partBlobID(rec.ref, path) })
+	}
+	o, err := renderMessage(v, sp)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range sp.props {
+		switch p {
+		case "id":
+			o["id"] = emailID(rec.ref)
+		case "blobId":
+			o["blobId"] = blobID(rec.ref)
+		case "threadId":
+			o["threadId"] = threadID(rec.ref)
+		case "mailboxIds":
+			o["mailboxIds"] = map[string]bool{mailboxID(rec.mbox): true}
+		case "keywords":
+			o["keywords"] = keywordsOf(rec.msg.Flags)
+		case "size":
+			o["size"] = rec.msg.Size
+		case "receivedAt":
+			o["receivedAt"] = rec.msg.InternalDate.UTC().Format(time.RFC3339)
+		}
+	}
+	return o, nil
+}
+
+// renderMessage renders the properties that come from the message
+// itself (headers and body), for Email/get and Email/parse.
+func renderMessage(v *msgView, sp *renderSpec) (map[string]any, error) {
+	o := map[string]any{}
+	if v == nil {
+		return o, nil
+	}
+	fields, err := v.fields(v.root)
+	if err != nil {
+		return nil, err
+	}
+	for _, hp := range sp.headerProps {
+		o[hp.prop] = hp.value(fields)
+	}
+	var text, html, attach []*mime.Part
+	bodiesDone := false
+	bodies := func() {
+		if !bodiesDone {
+			text, html, attach = v.bodies()
+			bodiesDone = true
+		}
+	}
+	renderParts := func(ps []*mime.Part) ([]any, error) {
+		out := []any{}
+		for _, p := range ps {
+			bp, err := v.bodyPart(p, sp.bodyProps, sp.bodyHeaders)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, bp)
+		}
+		return out, nil
+	}
+	for _, p := range sp.props {
+		if hp, ok := headerConvenience[p]; ok {
+			o[p] = hp.value(fields)
+			continue
+		}
+		switch p {
+		case "id", "mailboxIds", "keywords", "receivedAt", "threadId":
+			if sp.withoutStorage {
+				o[p] = nil
+			}
+		case "blobId", "size":
+			if sp.withoutStorage && p == "size" {
+				o["size"] = v.size
+			}
+		case "headers":
+			o["headers"] = headersList(fields)
+		case "bodyStructure":
+			props := sp.bodyProps
+			if !slices.Contains(props, "subParts") {
+				props = append(slices.Clone(props), "subParts")
+			}
+			bs, err := v.bodyPart(v.root, props, sp.bodyHeaders)
+			if err != nil {
+				return nil, err
+			}
+			o["bodyStructure"] = bs
+		case "textBody", "htmlBody", "attachments":
+			bodies()
+			ps := map[string][]*mime.Part{"textBody": text, "htmlBody": html, "attachments": attach}[p]
+			r, err := renderParts(ps)
+			if err != nil {
+				return nil, err
+			}
+			o[p] = r
+		case "hasAttachment":
+			bodies()
+			has := false
+			for _, a := range attach {
+				has = has || a.Disposition == "attachment" || a.Filename() != "" || !isInlineMediaType(a)
+			}
+			o["hasAttachment"] = has
+		case "preview":
+			bodies()
+			o["preview"] = v.preview(text)
+		case "bodyValues":
+			bodies()
+			vals := map[string]bodyValue{}
+			add := func(ps []*mime.Part) error {
+				for _, p := range ps {
+					if p.Type != "text" {
+						continue
+					}
+					id := partIDString(v.paths[p])
+					if _, done := vals[id]; done {
+						continue
+					}
+					s, trunc, err := v.text(p, sp.maxValueBytes)
+					if err != nil {
+						return err
+					}
+					vals[id] = bodyValue{Value: s, IsTruncated: trunc}
+				}
+				return nil
+			}
+			if sp.fetchAll {
+				var all []*mime.Part
+				v.root.Walk(func(p *mime.Part) bool {
+					if _, ok := v.paths[p]; ok && !p.IsMultipart() {
+						all = append(all, p)
+					}
+					return !p.IsMessage()
+				})
+				if err := add(all); err != nil {
+					return nil, err
+				}
+			}
+			if sp.fetchText {
+				if err := add(text); err != nil {
+					return nil, err
+				}
+			}
+			if sp.fetchHTML {
+				if err := add(html); err != nil {
+					return nil, err
+				}
+			}
+			o["bodyValues"] = vals
+		}
+	}
+	return o, nil
+}
