@@ -51,6 +51,11 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 // authenticate checks the Authorization header; status 0 means success.
 func (s *Server) authenticate(r *http.Request) (store.Account, int, string) {
 	h := r.Header.Get("Authorization")
+	if tok := r.URL.Query().Get("access_token"); h == "" && tok != "" && r.Method == http.MethodGet {
+		// RFC 6750 §2.3, for clients that cannot set headers (a browser's
+		// EventSource, download links).
+		h = "Bearer " + tok
+	}
 	scheme, cred, _ := strings.Cut(h, " ")
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
