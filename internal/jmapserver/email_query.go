@@ -427,7 +427,7 @@ func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collaps
 		if err != nil {
 			continue
 		}
-		msgs, err := h.Messages(c.ctx)
+		msgs, err := c.s.lists.messages(c.ctx, h, *mb)
 		if err != nil {
 			return nil, err
 		}

@@ -63,6 +63,7 @@ type Server struct {
 	uploads *uploadStore
 	slots   *slotTable
 	subs    *submissionLog
+	lists   *listCache
 
 	mu      sync.Mutex
 	closed  bool
@@ -95,6 +96,7 @@ func New(opts Options) *Server {
 		uploads: newUploadStore(limits.MaxSizeUpload * 4),
 		slots:   newSlotTable(),
 		subs:    newSubmissionLog(),
+		lists:   newListCache(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jmap", s.authed(s.handleSession))
