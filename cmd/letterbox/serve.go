@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -34,11 +35,18 @@ func init() {
 }
 
 // server is what every front end offers: Serve one or more listeners,
-// Close them all and wait for the sessions.
+// Close them all and wait for the sessions, or Shutdown: drain them
+// (finish what is in progress, say goodbye) within the context's time.
 type server interface {
 	Serve(net.Listener) error
 	Close() error
+	Shutdown(context.Context) error
 }
+
+// drainTimeout bounds a graceful stop (SIGTERM, SIGINT): sessions get
+// this long to finish the command or message in progress before they are
+// cut. Nothing acknowledged is lost either way.
+const drainTimeout = 15 * time.Second
 
 // endpoint is one listener of one server.
 type endpoint struct {
@@ -62,7 +70,7 @@ func serve(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(e.stderr, s.cfg.Log.Level)
+	log, level := newLevelLogger(e.stderr, s.cfg.Log.Level)
 	if *pprofAddr != "" {
 		stop, err := startPprof(*pprofAddr, log)
 		if err != nil {
@@ -80,13 +88,17 @@ func serve(e *env, args []string) error {
 	if hostname == "" {
 		hostname = systemHostname()
 	}
-	tlsCfg, err := tlsconfig.Load(tlsconfig.Options{
+	certs, err := tlsconfig.NewReloadable(tlsconfig.Options{
 		CertFile: s.cfg.TLS.CertFile, KeyFile: s.cfg.TLS.KeyFile,
 		DataDir: s.dataDir, Hostnames: []string{hostname},
 	})
 	if err != nil {
 		return err
 	}
+	tlsCfg := certs.Config()
+	lv := &live{level: level, tls: certs}
+	domains := s.cfg.LocalDomains
+	lv.localDomains.Store(&domains)
 	failureDelay := s.cfg.Auth.FailureDelay
 	if failureDelay == 0 {
 		failureDelay = -1 // auth: negative means none; zero would mean its default
@@ -112,13 +124,28 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log)
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv)
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
 		return err
 	}
-	printBanner(e, s, bound, tlsCfg)
+	printBanner(e, s, bound, certs)
+
+	stopReload := make(chan struct{})
+	defer close(stopReload)
+	running := s.cfg
+	watchReload(stopReload, func() {
+		applied, restart, err := reloadConfig(e, common, &running, lv, hostname, s.dataDir)
+		if err != nil {
+			log.Error("SIGHUP: reload failed", "err", err)
+			return
+		}
+		log.Info("SIGHUP: reloaded", "applied", strings.Join(applied, " "))
+		if len(restart) > 0 {
+			log.Warn("SIGHUP: changed keys that take effect only after a restart", "keys", strings.Join(restart, " "))
+		}
+	})
 
 	errc := make(chan error, len(bound))
 	var wg sync.WaitGroup
@@ -132,7 +159,12 @@ func serve(e *env, args []string) error {
 	var failure error
 	select {
 	case <-e.ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: draining sessions", "bound", drainTimeout)
+		start := time.Now()
+		if cut := shutdownServers(endpoints, drainTimeout); cut > 0 {
+			log.Warn("drain time over: sessions cut", "servers", cut)
+		}
+		log.Info("sessions drained", "took", time.Since(start).Round(time.Millisecond))
 	case err := <-errc:
 		failure = fmt.Errorf("listener stopped: %w", err)
 		log.Error("listener stopped; shutting down", "err", err)
@@ -150,7 +182,7 @@ func serve(e *env, args []string) error {
 
 // buildEndpoints makes one server per front end and names the listeners
 // each serves. Every listener is listed, enabled or not.
-func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger) []endpoint {
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger, lv *live) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
@@ -159,7 +191,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Auth:           a,
 			TLS:            t,
 			Hostname:       hostname,
-			LocalDomains:   func() []string { return cfg.LocalDomains },
+			LocalDomains:   lv.domains, // SIGHUP may change them
 			MaxMessageSize: int64(cfg.MaxMessageSize),
 			MaxRecipients:  cfg.SMTP.MaxRecipients,
 			MaxLineLength:  int(cfg.SMTP.MaxLineLength),
@@ -244,7 +276,6 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Auth:               authSvc,
 			TLS:                tlsCfg,
 			AllowPlaintextAuth: plaintext,
-			LocalDomains:       func() []string { return cfg.LocalDomains },
 			MaxMessageSize:     int64(cfg.MaxMessageSize),
 			Logger:             log.With("component", "jmap"),
 		})
@@ -330,7 +361,34 @@ func closeServers(eps []endpoint) {
 	wg.Wait()
 }
 
-func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
+// shutdownServers drains each distinct server at the same time, each
+// within timeout, and returns how many had sessions cut at the end.
+func shutdownServers(eps []endpoint, timeout time.Duration) (cut int) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	seen := map[server]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		if seen[ep.server] {
+			continue
+		}
+		seen[ep.server] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ep.server.Shutdown(ctx) != nil {
+				mu.Lock()
+				cut++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return cut
+}
+
+func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable) {
 	w := e.stdout
 	fmt.Fprintf(w, "letterbox %s: data in %s", versionString(), s.dataDir)
 	if s.configPath != "" {
@@ -345,9 +403,8 @@ func printBanner(e *env, s *setup, bound []boundListener, tlsCfg *tls.Config) {
 		}
 		fmt.Fprintf(w, "listening: %-12s %s%s\n", b.ep.key, b.addr, note)
 	}
-	if s.cfg.TLS.CertFile == "" && len(tlsCfg.Certificates) > 0 && tlsCfg.Certificates[0].Leaf != nil {
+	if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
 		certFile, _ := tlsconfig.SelfSignedPaths(s.dataDir)
-		leaf := tlsCfg.Certificates[0].Leaf
 		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
 		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))
 	}

@@ -125,6 +125,18 @@ func (s *setup) passwordParams(e *env) auth.Params {
 }
 
 // newLogger logs to stderr at the configured level.
+// newLevelLogger is newLogger with its level in a LevelVar that a reload
+// (SIGHUP) can change.
+func newLevelLogger(w io.Writer, level string) (*slog.Logger, *slog.LevelVar) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	v := new(slog.LevelVar)
+	v.Set(l)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: v})), v
+}
+
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

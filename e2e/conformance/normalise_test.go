@@ -35,6 +35,9 @@ func normaliseIMAP(cmd string, resps []string) []string {
 			continue
 		}
 		r = capabilityCode.ReplaceAllString(r, "")
+		// CREATE's MAILBOXID code comes with OBJECTID (RFC 8474 §4.1),
+		// which the Dovecot compared with (2.3) does not implement.
+		r = mailboxIDCode.ReplaceAllString(r, "")
 		r = stripText(r)
 		// RFC 5530 response codes are optional ("MAY"); NO or BAD itself
 		// is compared. BADCHARSET may or may not list the supported
@@ -154,6 +157,7 @@ var metadataLiteral = regexp.MustCompile(`\{(\d+)\}\r\n`)
 
 var (
 	capabilityCode = regexp.MustCompile(`\[CAPABILITY [^\]]*\] ?`)
+	mailboxIDCode  = regexp.MustCompile(`\[MAILBOXID \([A-Za-z0-9_-]+\)\] ?`)
 	uidValidity    = regexp.MustCompile(`(UIDVALIDITY )\d+`)
 	uidplusCode    = regexp.MustCompile(`\[(COPYUID|APPENDUID) \d+ `)
 	modseqValue    = regexp.MustCompile(`(MODSEQ \()\d+`)

@@ -180,6 +180,8 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseResetKey()
 	case "URLFETCH":
 		return r.parseURLFetch()
+	case "SETACL", "DELETEACL", "GETACL", "LISTRIGHTS", "MYRIGHTS":
+		return r.parseACL(cmd.Name) // parse_acl.go
 	case "COMPRESS":
 		r.sp()
 		return &CompressArgs{Mechanism: strings.ToUpper(r.atom("compression mechanism"))}

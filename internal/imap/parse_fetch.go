@@ -26,7 +26,7 @@ func (r *Reader) parseFetch(uid bool) Args {
 			if !first {
 				r.sp()
 			}
-			a.Items = append(a.Items, r.fetchAtt())
+			a.Items = append(a.Items, r.fetchAtt(true))
 		}
 		r.pos++
 	} else {
@@ -38,7 +38,7 @@ func (r *Reader) parseFetch(uid bool) Args {
 			}
 		} else {
 			r.pos = save
-			a.Items = append(a.Items, r.fetchAtt())
+			a.Items = append(a.Items, r.fetchAtt(false))
 		}
 	}
 	if r.eol() {
@@ -75,13 +75,49 @@ func (r *Reader) parseFetch(uid bool) Args {
 
 func isFetchNameChar(c byte) bool { return isAtomChar(c) && c != '[' && c != '<' }
 
-// fetchAtt reads one fetch-att (RFC 3501 §9, RFC 3516 §6, RFC 7162 §7).
-func (r *Reader) fetchAtt() FetchItem {
+// previewMods reads the optional [SP "(" preview-mod *(SP preview-mod)
+// ")"] of PREVIEW (RFC 8970 §6; the one modifier is LAZY) and says
+// whether LAZY was given.
+func (r *Reader) previewMods(inList bool) bool {
+	if r.peek() != ' ' || r.pos+1 >= len(r.line) || r.line[r.pos+1] != '(' {
+		return false
+	}
+	if !inList {
+		// "FETCH 1 PREVIEW (CHANGEDSINCE 5)": those are the FETCH
+		// modifiers.
+		rest := r.line[r.pos+2:]
+		if len(rest) < 4 || !strings.EqualFold(string(rest[:4]), "LAZY") || len(rest) > 4 && rest[4] != ')' && rest[4] != ' ' {
+			return false
+		}
+	}
+	r.pos += 2
+	lazy := false
+	for first := true; r.peek() != ')' || first; first = false {
+		if !first {
+			r.sp()
+		}
+		if mod := strings.ToUpper(r.atom("preview modifier")); mod != "LAZY" {
+			r.fail("unknown PREVIEW modifier %s", mod)
+		}
+		lazy = true
+	}
+	r.pos++
+	return lazy
+}
+
+// fetchAtt reads one fetch-att (RFC 3501 §9, RFC 3516 §6, RFC 7162 §7,
+// RFC 8474 §7, RFC 8514 §5, RFC 8970 §6). inList says it is inside the
+// parenthesised list, where "(" after PREVIEW can only open its
+// modifiers; a lone PREVIEW may be followed by the FETCH modifiers.
+func (r *Reader) fetchAtt(inList bool) FetchItem {
 	name := strings.ToUpper(r.run(isFetchNameChar))
 	switch name {
 	case "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER",
-		"RFC822.SIZE", "RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ":
+		"RFC822.SIZE", "RFC822.TEXT", "BODYSTRUCTURE", "UID", "MODSEQ",
+		"EMAILID", "THREADID", "SAVEDATE":
 		return FetchItem{Name: name}
+	case "PREVIEW":
+		return FetchItem{Name: name, Lazy: r.previewMods(inList)}
 	case "BODY", "BODY.PEEK":
 		it := FetchItem{Name: "BODY", Peek: name == "BODY.PEEK"}
 		if r.peek() != '[' {

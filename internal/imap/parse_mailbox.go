@@ -177,6 +177,8 @@ func (r *Reader) parseList() Args {
 			a.Return.Children = true
 		case "SPECIAL-USE":
 			a.Return.SpecialUse = true
+		case "MYRIGHTS":
+			a.Return.MyRights = true // RFC 8440 §3
 		case "STATUS":
 			r.sp()
 			a.Return.Status = r.statusItems()
@@ -208,7 +210,8 @@ func (r *Reader) statusItems() []string {
 		}
 		switch item := strings.ToUpper(r.atom("status item")); item {
 		case StatusMessages, StatusRecent, StatusUIDNext, StatusUIDValidity,
-			StatusUnseen, StatusDeleted, StatusDeletedStorage, StatusSize, StatusHighestModSeq:
+			StatusUnseen, StatusDeleted, StatusDeletedStorage, StatusSize, StatusHighestModSeq,
+			StatusMailboxID:
 			items = append(items, item)
 		default:
 			r.fail("unknown status item %s", item)

@@ -191,7 +191,7 @@ func (r *Reader) notifyEvent() NotifyEvent {
 			if !first {
 				r.sp()
 			}
-			ev.FetchAtts = append(ev.FetchAtts, r.fetchAtt())
+			ev.FetchAtts = append(ev.FetchAtts, r.fetchAtt(true))
 		}
 		r.pos++
 	}

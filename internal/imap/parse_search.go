@@ -115,9 +115,14 @@ func (r *Reader) searchKey(depth int) SearchKey {
 	case "KEYWORD", "UNKEYWORD":
 		r.sp()
 		k.Value = r.flagLike("keyword")
-	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
+		"SAVEDBEFORE", "SAVEDON", "SAVEDSINCE": // RFC 8514 §4.2
 		r.sp()
 		k.Date = r.date()
+	case "SAVEDATESUPPORTED": // RFC 8514 §4.2
+	case "EMAILID", "THREADID": // RFC 8474 §6
+		r.sp()
+		k.Value = r.objectID()
 	case "LARGER", "SMALLER":
 		r.sp()
 		k.Size = int64(r.number64("size"))
@@ -158,4 +163,15 @@ func (r *Reader) searchKey(depth int) SearchKey {
 		r.fail("unknown search key %s", k.Name)
 	}
 	return k
+}
+
+// objectID reads an RFC 8474 objectid: 1*255(ALPHA / DIGIT / "_" / "-").
+func (r *Reader) objectID() string {
+	s := r.run(func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	})
+	if s == "" || len(s) > 255 || !r.eol() && r.peek() != ' ' && r.peek() != ')' {
+		r.fail("invalid objectid")
+	}
+	return s
 }

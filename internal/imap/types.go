@@ -156,6 +156,7 @@ type ListReturn struct {
 	Subscribed bool
 	Children   bool
 	SpecialUse bool
+	MyRights   bool     // LIST-MYRIGHTS (RFC 8440)
 	Status     []string // STATUS (items), upper-cased; nil when not requested
 }
 
@@ -176,6 +177,7 @@ const (
 	StatusDeletedStorage = "DELETED-STORAGE" // RFC 9208 §4.3
 	StatusSize           = "SIZE"
 	StatusHighestModSeq  = "HIGHESTMODSEQ"
+	StatusMailboxID      = "MAILBOXID" // RFC 8474 §4.2
 )
 
 // AppendArgs: APPEND (RFC 3501 §6.3.11, BINARY RFC 3516 §4.4). Messages has
@@ -249,9 +251,9 @@ type PartialRange struct {
 // and MODSEQ.
 type SearchKey struct {
 	Name     string
-	Value    string      // BCC BODY CC FROM SUBJECT TEXT TO: the string; HEADER: the value; KEYWORD UNKEYWORD: the flag
+	Value    string      // BCC BODY CC FROM SUBJECT TEXT TO: the string; HEADER: the value; KEYWORD UNKEYWORD: the flag; EMAILID THREADID: the objectid
 	Field    string      // HEADER: the field name
-	Date     time.Time   // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE: the date (UTC midnight)
+	Date     time.Time   // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE SAVEDBEFORE SAVEDON SAVEDSINCE: the date (UTC midnight)
 	Size     int64       // LARGER SMALLER
 	Seq      SeqSet      // SearchSeqSet and UID
 	ModSeq   uint64      // MODSEQ
@@ -281,12 +283,15 @@ type FetchArgs struct {
 type FetchItem struct {
 	// Name is upper-case: ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER
 	// RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID MODSEQ BINARY
-	// BINARY.SIZE. "BODY" with a nil Section is the non-extensible
+	// BINARY.SIZE EMAILID THREADID SAVEDATE PREVIEW. "BODY" with a nil Section is the non-extensible
 	// BODYSTRUCTURE; with a Section it is BODY[section].
 	Name    string
 	Section *Section // BODY[...], BINARY[...], BINARY.SIZE[...]
 	Peek    bool     // BODY.PEEK / BINARY.PEEK
 	Partial *Partial // <offset.count>; nil when absent
+	// Lazy: PREVIEW (LAZY) (RFC 8970 §3.2): the server may answer NIL
+	// when the preview is not at hand.
+	Lazy bool
 }
 
 // Section is a body section specification (RFC 3501 §6.4.5).

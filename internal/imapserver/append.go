@@ -28,9 +28,16 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	info, err := s.boxes.Get(s.ctx, name)
+	ref, err := s.lookupBox(name)
 	if err != nil {
-		if pe := storeError(err, true); pe != nil {
+		return "", err
+	}
+	if err := ref.need(store.RightInsert); err != nil {
+		return "", err
+	}
+	info, err := ref.boxes.Get(s.ctx, ref.name)
+	if err != nil {
+		if pe := storeError(err, !ref.shared); pe != nil {
 			return "", pe
 		}
 		return "", err
@@ -51,7 +58,8 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		msgs[i] = store.BatchMessage{Flags: flags, InternalDate: m.Date}
+		// Flags the user may not set are dropped (RFC 4314 §4).
+		msgs[i] = store.BatchMessage{Flags: permittedFlags(flags, ref.rights), InternalDate: m.Date}
 		if m.Catenate != nil {
 			body, size, err := s.catenate(m.Catenate, &opened)
 			if err != nil {
@@ -80,14 +88,14 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	var uidValidity uint32
 	var uids []store.UID
 	if len(msgs) == 1 {
-		uidValidity, uids, err = s.appendOne(info.Name, msgs[0])
+		uidValidity, uids, err = s.appendOne(ref.owner, info.Name, msgs[0])
 	} else {
 		ba, ok := s.srv.opts.Store.(store.BatchAppender)
 		if !ok {
 			return "", errNo("CANNOT", "MULTIAPPEND is not supported by this store")
 		}
 		var res store.BatchResult
-		res, err = ba.AppendBatch(s.ctx, s.account.Name, info.Name, msgs)
+		res, err = ba.AppendBatch(s.ctx, ref.owner, info.Name, msgs)
 		uidValidity, uids = res.UIDValidity, res.UIDs
 	}
 	if err != nil {
@@ -103,10 +111,11 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	return "APPENDUID " + utoa(uint64(uidValidity)) + " " + uidSetText(uids), nil
 }
 
-// appendOne delivers one message through Store.Deliver.
-func (s *session) appendOne(mailbox string, m store.BatchMessage) (uint32, []store.UID, error) {
+// appendOne delivers one message through Store.Deliver into account's
+// mailbox (the owner's quota counts it).
+func (s *session) appendOne(account, mailbox string, m store.BatchMessage) (uint32, []store.UID, error) {
 	res, err := s.srv.opts.Store.Deliver(s.ctx, m.Body, []store.Target{{
-		Account:      s.account.Name,
+		Account:      account,
 		Mailbox:      mailbox,
 		Flags:        m.Flags,
 		InternalDate: m.InternalDate,

@@ -126,7 +126,7 @@ S: a3 BAD Command not valid in this state
 C: a4 LOGIN "` + testUser + `" "` + testPass + `"
 S~ a4 OK .*
 C: a5 NAMESPACE
-S: * NAMESPACE (("" "/")) NIL NIL
+S: * NAMESPACE (("" "/")) (("shared/" "/")) NIL
 S: a5 OK NAMESPACE completed
 `)
 }

@@ -44,11 +44,19 @@ var baseCapabilities = []string{
 	// RFC 5256, RFC 5957, RFC 5267 (sort.go, thread.go)
 	"SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 	"CONTEXT=SEARCH", "CONTEXT=SORT", // RFC 5267 (update.go)
+	"OBJECTID", // RFC 8474 (fetch.go, search.go, mailbox.go)
+	"SAVEDATE", // RFC 8514 (fetch.go, search.go)
+	"PREVIEW",  // RFC 8970 (preview.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA
 // entries (store.Metadata): mailbox and server entries (RFC 5464 §1).
 var metadataCapabilities = []string{"METADATA", "METADATA-SERVER"}
+
+// aclCapabilities are advertised when the store keeps access control
+// lists (store.ACLs): RFC 4314 with t, e, x and k as separate rights
+// (§2.1.1 RIGHTS=texk) and LIST's MYRIGHTS return option (RFC 8440).
+var aclCapabilities = []string{"ACL", "RIGHTS=texk", "LIST-MYRIGHTS"}
 
 // capabilities returns what the session advertises now (RFC 3501 §6.1.1):
 // STARTTLS while it can be used, LOGINDISABLED and no AUTH=PLAIN where
@@ -64,6 +72,9 @@ func (s *session) capabilities() []string {
 	}
 	if s.srv.quota != nil {
 		caps = append(caps, quotaCapabilities...)
+	}
+	if s.srv.acls != nil {
+		caps = append(caps, aclCapabilities...)
 	}
 	if s.state != stateNotAuthenticated {
 		// RFC 4978 lets it be listed before login too; Dovecot lists it

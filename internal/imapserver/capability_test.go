@@ -58,8 +58,14 @@ var capabilityTests = map[string]string{
 	"THREAD=ORDEREDSUBJECT": "TestSort",
 	"THREAD=REFERENCES":     "TestSort",
 	"CONTEXT=SEARCH":        "TestSearchUpdate",
+	"OBJECTID":              "TestObjectID",
+	"SAVEDATE":              "TestSaveDate",
+	"PREVIEW":               "TestPreview",
 	"CONTEXT=SORT":          "TestSearchUpdate",
 	"COMPRESS=DEFLATE":      "TestCompress",
+	"ACL":                   "TestACLCommands",
+	"RIGHTS=texk":           "TestACLRightsLetters",
+	"LIST-MYRIGHTS":         "TestListMyRights",
 }
 
 // testFunctions lists the Test functions of this package's test files.

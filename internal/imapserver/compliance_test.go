@@ -515,7 +515,7 @@ S: a8 OK LSUB completed
 	// Created again, it is listed as subscribed and selectable.
 	c.run(`
 C: b1 CREATE Gone/Leaf
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: b2 LIST (SUBSCRIBED) "" G*
 S: * LIST (\HasNoChildren \Subscribed) "/" "Gone/Leaf"
 S: b2 OK LIST completed

@@ -39,7 +39,7 @@ func (c *tconn) startDeflate(buffered []byte) {
 	if c.br.Buffered() > 0 {
 		c.t.Fatalf("%d octets after the COMPRESS OK before compression", c.br.Buffered())
 	}
-	zw, err := flate.NewWriter(c.nc, flate.BestSpeed)
+	zw, err := flate.NewWriter(&c.zbuf, flate.BestSpeed)
 	if err != nil {
 		c.t.Fatal(err)
 	}

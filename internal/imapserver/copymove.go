@@ -21,6 +21,10 @@ func (s *session) cmdMove(cmd *imap.Command) (string, error) {
 func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 	a := cmd.Args.(*imap.CopyArgs)
 	v := s.sel
+	if move && !s.selRights().Has(store.RightDeleteMessage|store.RightExpunge) {
+		// MOVE takes the messages out: t and e (RFC 4314 §4, RFC 6851).
+		return "", errNoPerm()
+	}
 	if move && v.readOnly {
 		return "", errNo("READ-ONLY", "Mailbox is read-only")
 	}
@@ -32,9 +36,16 @@ func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	destInfo, err := s.boxes.Get(s.ctx, dest)
+	destRef, err := s.lookupBox(dest)
 	if err != nil {
-		if pe := storeError(err, true); pe != nil {
+		return "", err
+	}
+	if err := destRef.need(store.RightInsert); err != nil {
+		return "", err
+	}
+	destInfo, err := destRef.boxes.Get(s.ctx, destRef.name)
+	if err != nil {
+		if pe := storeError(err, !destRef.shared); pe != nil {
 			return "", pe
 		}
 		return "", err
@@ -43,9 +54,17 @@ func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 		return "", nil
 	}
 	var res store.CopyResult
-	if move {
+	switch {
+	case destRef.owner != s.selRef.owner || !destRef.rights.Has(store.RightSeen|store.RightWrite|store.RightDeleteMessage):
+		// Between two accounts (one of them shared with this user), or
+		// into a shared mailbox where some flags may not be set.
+		res, err = s.copyAcross(uids, destRef)
+		if err == nil && move {
+			_, err = v.mbox.Expunge(s.ctx, res.SourceUIDs)
+		}
+	case move:
 		res, err = v.mbox.MoveTo(s.ctx, uids, destInfo.Name)
-	} else {
+	default:
 		res, err = v.mbox.CopyTo(s.ctx, uids, destInfo.Name)
 	}
 	if err != nil {
@@ -73,4 +92,49 @@ func (s *session) copyOrMove(cmd *imap.Command, move bool) (string, error) {
 		return "", nil
 	}
 	return code, nil
+}
+
+// copyAcross copies messages of the selected mailbox into another
+// account's mailbox: their stored content goes in again, byte for byte,
+// with their internal date and the flags the destination's rights allow
+// (RFC 4314 §4), all or nothing (store.BatchAppender), counted against the
+// destination owner's quota.
+func (s *session) copyAcross(uids []store.UID, dest mbRef) (store.CopyResult, error) {
+	ba, ok := s.srv.opts.Store.(store.BatchAppender)
+	if !ok {
+		return store.CopyResult{}, errNo("CANNOT", "Copying between accounts is not supported by this store")
+	}
+	details, err := s.sel.mbox.Details(s.ctx, uids)
+	if err != nil {
+		return store.CopyResult{}, err
+	}
+	if len(details) == 0 {
+		return store.CopyResult{}, nil
+	}
+	msgs := make([]store.BatchMessage, 0, len(details))
+	src := make([]store.UID, 0, len(details))
+	var blobs []store.Blob
+	defer func() {
+		for _, b := range blobs {
+			b.Close()
+		}
+	}()
+	for _, d := range details {
+		b, err := s.srv.opts.Store.OpenBlob(s.ctx, d.BlobID)
+		if err != nil {
+			return store.CopyResult{}, err
+		}
+		blobs = append(blobs, b)
+		msgs = append(msgs, store.BatchMessage{
+			Body:         verbatimBody{b},
+			Flags:        permittedFlags(d.Flags, dest.rights),
+			InternalDate: d.InternalDate,
+		})
+		src = append(src, d.UID)
+	}
+	res, err := ba.AppendBatch(s.ctx, dest.owner, dest.name, msgs)
+	if err != nil {
+		return store.CopyResult{}, err
+	}
+	return store.CopyResult{UIDValidity: res.UIDValidity, SourceUIDs: src, DestUIDs: res.UIDs}, nil
 }

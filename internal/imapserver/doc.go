@@ -22,12 +22,17 @@
 //     fetch.go, store.go, search.go, copymove.go, expunge.go, append.go,
 //     idle.go (and idledone.go, which reads the line ending IDLE and skips
 //     the literals of any other command sent in its place), enable.go,
-//     capability.go.
+//     capability.go, acl.go (RFC 4314).
+//   - shared.go: the Other Users namespace "shared/<owner>/<mailbox>": a
+//     name resolved to its owner's store handle and this user's rights,
+//     read from the store at every command, and the rights each command
+//     needs (RFC 4314 §4).
 //
 // # How sessions learn about changes
 //
 // Only through the store's change feed. A session watches its account
-// (store.Watch). A MailboxChanged signal for the selected mailbox marks the
+// (store.Watch), and while another account's mailbox is selected, that
+// account too. A MailboxChanged signal for the selected mailbox marks the
 // view stale; at the end of the next command (or at once during IDLE) the
 // session asks Mailbox.Changes for everything after the MODSEQ it knows and
 // queues new messages (EXISTS, RECENT), flag changes that differ from what

@@ -10,6 +10,9 @@ import (
 // execute, as EXPUNGE or, under QRESYNC, VANISHED (RFC 7162 §3.2.10).
 func (s *session) cmdExpunge(cmd *imap.Command) (string, error) {
 	v := s.sel
+	if !s.selRights().Has(store.RightExpunge) {
+		return "", errNoPerm() // a shared mailbox without e (RFC 4314 §4)
+	}
 	if v.readOnly {
 		// Nothing may be expunged; like Dovecot, answer OK without
 		// removing anything (pending updates are still sent).

@@ -140,7 +140,7 @@ func TestFeedSelectedMailboxDeleted(t *testing.T) {
 	a := h.login()
 	a.run(`
 C: a1 CREATE Doomed
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 SELECT Doomed
 S~ .*
 S~ .*

@@ -24,6 +24,10 @@ type fetchPlan struct {
 	// viewOnly: every item (UID, FLAGS, MODSEQ) is in the selected view,
 	// so no per-message store query is needed.
 	viewOnly bool
+	// preview: PREVIEW is asked (RFC 8970); previews holds the stored
+	// previews of the current batch by blob ID (preview.go).
+	preview  bool
+	previews map[string]string
 }
 
 func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
@@ -60,9 +64,14 @@ func planFetch(items []imap.FetchItem, uid, modseq bool) fetchPlan {
 			p.structure, p.blob, p.setSeen = true, true, true
 		case "RFC822.HEADER":
 			p.structure, p.blob = true, true
+		case "PREVIEW":
+			p.preview = true
 		}
 		key := it.ResponseName()
 		if i, dup := seen[key]; dup {
+			if !it.Lazy {
+				p.items[i].Lazy = false // PREVIEW and PREVIEW (LAZY): not lazy
+			}
 			if prev := p.items[i].Partial; prev != nil && it.Partial != nil && it.Partial.Count > prev.Count {
 				p.items[i].Partial = it.Partial
 			}
@@ -132,8 +141,13 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 			}
 			details = kept
 		}
+		if plan.preview {
+			if plan.previews, err = s.storedPreviews(details); err != nil {
+				return "", err
+			}
+		}
 		var seen map[store.UID]bool
-		if plan.setSeen && !v.readOnly {
+		if plan.setSeen && !v.readOnly && s.selRights().Has(store.RightSeen) {
 			if seen, err = s.markSeen(details); err != nil {
 				return "", err
 			}
@@ -249,6 +263,21 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 			}
 		}
 	}
+	// The preview is made before the response starts: computing one the
+	// store does not have may read the message.
+	var preview string
+	var previewNil bool
+	if plan.preview {
+		had := blob
+		var err error
+		preview, previewNil, blob, root, err = s.previewOf(d, plan, blob, root)
+		if blob != nil && had == nil {
+			defer blob.Close()
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if plan.hasFlags || seenSet {
 		// The client now knows these flags: no unsolicited FETCH for
 		// them. A FETCH without FLAGS tells nothing: a change another
@@ -281,6 +310,16 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 	for i, it := range items {
 		if i > 0 {
 			w.SP()
+		}
+		if it.Name == "PREVIEW" {
+			// RFC 8970 §6: "PREVIEW" SP nstring.
+			w.Raw("PREVIEW ")
+			if previewNil && it.Lazy {
+				w.Nil()
+			} else {
+				w.String(preview)
+			}
+			continue
 		}
 		if err := s.fetchItem(d, it, root, blob); err != nil {
 			// The response line is cut: the stream cannot continue.
@@ -341,6 +380,20 @@ func (s *session) fetchItem(d *store.MessageDetail, it imap.FetchItem, root *mim
 		return s.writeSection(blob, root, it)
 	case "BINARY", "BINARY.SIZE":
 		return s.writeBinary(blob, root, it)
+	case "EMAILID":
+		// RFC 8474 §5.1: EMAILID (objectid).
+		w.Raw("EMAILID (" + d.EmailID + ")")
+	case "THREADID":
+		// RFC 8474 §5.2: THREADID (objectid) / NIL.
+		if d.ThreadID == "" {
+			w.Raw("THREADID NIL")
+		} else {
+			w.Raw("THREADID (" + d.ThreadID + ")")
+		}
+	case "SAVEDATE":
+		// RFC 8514 §4.1.
+		w.Raw("SAVEDATE ")
+		w.DateTime(saveDate(d))
 	default:
 		return errBad("Unknown FETCH item " + it.Name)
 	}

@@ -2,6 +2,7 @@ package imapserver_test
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"context"
 	"crypto/ecdsa"
@@ -133,8 +134,13 @@ type tconn struct {
 	br   *bufio.Reader
 	last string // last line sent, for failure messages
 	// zw compresses what send writes once COMPRESS is active
-	// (compress_test.go); br then reads through a decompressor.
-	zw *flate.Writer
+	// (compress_test.go); br then reads through a decompressor. It
+	// writes into zbuf, which send puts on the wire in one write: a
+	// command split over two TLS records could be acted on from the
+	// first (a LOGOUT) and the server's close, with the second record
+	// unread, is a reset, which fails the client's second write.
+	zw   *flate.Writer
+	zbuf bytes.Buffer
 }
 
 // dial connects and reads the greeting.
@@ -165,7 +171,10 @@ func (c *tconn) send(line string) {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if c.zw != nil {
 		c.zw.Write([]byte(line + "\r\n"))
-		if err := c.zw.Flush(); err != nil {
+		c.zw.Flush()
+		_, err := c.nc.Write(c.zbuf.Bytes())
+		c.zbuf.Reset()
+		if err != nil {
 			c.t.Fatalf("send %q: %v", line, err)
 		}
 		return

@@ -34,6 +34,10 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	if s.watcher != nil {
 		feed = s.watcher.Ready()
 	}
+	var selFeed <-chan struct{}
+	if s.selWatch != nil {
+		selFeed = s.selWatch.Ready() // a shared mailbox's owner (shared.go)
+	}
 	keepalive := time.NewTicker(idleKeepalive)
 	defer keepalive.Stop()
 	for {
@@ -46,8 +50,14 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				return "", errCloseConn
 			}
 			c.idleCompressor()
+		case <-s.srv.drain.Done():
+			c.w.WriteStatus("", "BYE", "", "Server shutting down")
+			return "", errCloseConn
 		case err := <-done:
 			switch {
+			case s.srv.draining() && err != nil:
+				c.w.WriteStatus("", "BYE", "", "Server shutting down")
+				return "", errCloseConn
 			case err == nil:
 				return "", nil
 			case errors.Is(err, errNotDone):
@@ -65,6 +75,22 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 				return "", errCloseConn
 			default:
 				return "", errCloseConn
+			}
+		case _, ok := <-selFeed:
+			if !ok {
+				selFeed = nil
+			}
+			s.drainFeed()
+			if s.selGone {
+				c.w.WriteStatus("", "BYE", "", "Selected mailbox was deleted, closing connection")
+				return "", errCloseConn
+			}
+			if s.changed && s.state == stateSelected {
+				s.syncView(true, false)
+				if err := c.flush(); err != nil {
+					return "", errCloseConn
+				}
+				c.idleCompressor()
 			}
 		case _, ok := <-feed:
 			if !ok {

@@ -92,7 +92,7 @@ C: secret password
 S~ a1 OK .*LOGIN completed
 C: a2 CREATE {4+}
 C: Test
-S: a2 OK CREATE completed
+S~ a2 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 }
 

@@ -55,7 +55,8 @@ func newName(arg string) (string, error) {
 }
 
 // cmdCreate: CREATE (RFC 3501 §6.3.3) with the USE parameter
-// (CREATE-SPECIAL-USE, RFC 6154 §3).
+// (CREATE-SPECIAL-USE, RFC 6154 §3); the OK carries the new mailbox's
+// MAILBOXID (RFC 8474 §4.1).
 func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.CreateArgs)
 	name, err := newName(a.Mailbox)
@@ -80,10 +81,16 @@ func (s *session) cmdCreate(cmd *imap.Command) (string, error) {
 	default:
 		return "", errNo("USEATTR", "Only one special-use attribute per mailbox")
 	}
-	if _, err := s.boxes.Create(s.ctx, name, use); err != nil {
+	ref, err := s.lookupNew(name)
+	if err != nil {
 		return "", err
 	}
-	return "", nil
+	mi, err := ref.boxes.Create(s.ctx, ref.name, use)
+	if err != nil {
+		return "", err
+	}
+	// The new mailbox's MAILBOXID (RFC 8474 §4.1).
+	return "MAILBOXID (" + mi.ObjectID() + ")", nil
 }
 
 // cmdDelete: DELETE (RFC 3501 §6.3.4). Deleting the selected mailbox
@@ -96,11 +103,18 @@ func (s *session) cmdDelete(cmd *imap.Command) (string, error) {
 	if name == store.InboxName {
 		return "", errNo("CANNOT", "INBOX cannot be deleted")
 	}
-	info, err := s.boxes.Get(s.ctx, name)
+	ref, err := s.lookupBox(name)
 	if err != nil {
 		return "", err
 	}
-	if err := s.boxes.Delete(s.ctx, name); err != nil {
+	if err := ref.need(store.RightDeleteMailbox); err != nil {
+		return "", err
+	}
+	info, err := ref.boxes.Get(s.ctx, ref.name)
+	if err != nil {
+		return "", err
+	}
+	if err := ref.boxes.Delete(s.ctx, ref.name); err != nil {
 		return "", err
 	}
 	if s.sel != nil && s.sel.id == info.ID {
@@ -124,11 +138,25 @@ func (s *session) cmdRename(cmd *imap.Command) (string, error) {
 	if to == store.InboxName {
 		return "", errNo("ALREADYEXISTS", "INBOX always exists")
 	}
-	if err := s.boxes.Rename(s.ctx, from, to); err != nil {
+	fromRef, err := s.lookupBox(from)
+	if err != nil {
 		return "", err
 	}
-	if s.sel != nil && s.sel.name == from && from != store.InboxName {
-		s.sel.name = to
+	if err := fromRef.need(store.RightDeleteMailbox); err != nil {
+		return "", err
+	}
+	toRef, err := s.lookupNew(to)
+	if err != nil {
+		return "", err
+	}
+	if toRef.owner != fromRef.owner {
+		return "", errNo("CANNOT", "Cannot move a mailbox to another user")
+	}
+	if err := fromRef.boxes.Rename(s.ctx, fromRef.name, toRef.name); err != nil {
+		return "", err
+	}
+	if s.sel != nil && s.selRef.owner == fromRef.owner && s.sel.name == fromRef.name && fromRef.name != store.InboxName {
+		s.sel.name = toRef.name
 	}
 	return "", nil
 }
@@ -147,25 +175,39 @@ func (s *session) cmdSubscribe(cmd *imap.Command) (string, error) {
 	return "", s.boxes.SetSubscribed(s.ctx, name, subscribe)
 }
 
-// cmdNamespace: NAMESPACE (RFC 2342): one personal namespace, no others.
+// cmdNamespace: NAMESPACE (RFC 2342): the personal namespace and, when the
+// store keeps ACLs, the Other Users namespace "shared/" (shared.go; the
+// answer Dovecot gives with a shared namespace "shared/%u/").
 func (s *session) cmdNamespace(cmd *imap.Command) (string, error) {
+	if s.srv.acls != nil {
+		s.c.w.Untagged(`NAMESPACE (("" "/")) (("` + sharedPrefix + `" "/")) NIL`)
+		return "", nil
+	}
 	s.c.w.Untagged(`NAMESPACE (("" "/")) NIL NIL`)
 	return "", nil
 }
 
 // cmdStatus: STATUS (RFC 3501 §6.3.10, RFC 9051 §6.3.11) with SIZE
-// (RFC 8438) and HIGHESTMODSEQ (RFC 7162 §3.1.6, a CONDSTORE enabling
-// command).
+// (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.6, a CONDSTORE enabling
+// command) and MAILBOXID (RFC 8474 §4.2).
 func (s *session) cmdStatus(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.StatusArgs)
 	name, err := existingName(a.Mailbox)
 	if err != nil {
 		return "", err
 	}
-	st, err := s.boxes.Status(s.ctx, name)
+	ref, err := s.lookupBox(name)
 	if err != nil {
 		return "", err
 	}
+	if err := ref.need(store.RightRead); err != nil {
+		return "", err
+	}
+	st, err := ref.boxes.Status(s.ctx, ref.name)
+	if err != nil {
+		return "", err
+	}
+	st.Name = ref.full
 	for _, it := range a.Items {
 		if it == imap.StatusHighestModSeq {
 			s.enableCondstore()
@@ -209,6 +251,9 @@ func (s *session) writeStatus(st store.MailboxStatus, items []string) {
 			w.Number(uint64(st.Size))
 		case imap.StatusHighestModSeq:
 			w.Number(uint64(st.HighestModSeq))
+		case imap.StatusMailboxID:
+			// RFC 8474 §4.2: MAILBOXID (objectid).
+			w.Raw("(" + st.ObjectID() + ")")
 		default:
 			w.Number(0)
 		}
@@ -255,8 +300,19 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Other users' mailboxes this user may look up (RFC 4314 §4: l),
+	// named in the Other Users namespace.
+	shared, err := s.sharedBoxes()
+	if err != nil {
+		return "", err
+	}
+	for name, sm := range shared {
+		info := sm.Info
+		info.Name, info.Subscribed = name, false
+		boxes = append(boxes, info)
+	}
 	var subs []string
-	if sel.Subscribed {
+	if sel.Subscribed || ret.Subscribed && len(shared) > 0 {
 		// Subscriptions outlive their mailboxes (RFC 3501 §6.3.6: DELETE
 		// does not unsubscribe): LSUB and LIST (SUBSCRIBED) show every
 		// subscribed name, those that do not exist as \NonExistent
@@ -362,11 +418,24 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			w.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		w.CRLF()
+		sm, isShared := shared[e.name]
 		if ret.Status != nil && e.exists {
 			st, err := s.boxes.Status(s.ctx, e.name)
+			if isShared {
+				st, err = s.sharedStatus(sm)
+			}
 			if err == nil {
+				st.Name = e.name
 				s.writeStatus(st, ret.Status)
 			}
+		}
+		if ret.MyRights && e.exists {
+			// RFC 8440 §3: the rights after the mailbox's LIST response.
+			rights := store.AllRights
+			if isShared {
+				rights = sm.Rights
+			}
+			s.writeMyRights(e.name, rights)
 		}
 	}
 	return "", nil

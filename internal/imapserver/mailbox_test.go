@@ -7,7 +7,7 @@ func TestMailboxCommands(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE Projects/2024/
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 CREATE Projects
 S: a2 NO [ALREADYEXISTS] Mailbox already exists
 C: a3 CREATE inbox
@@ -101,7 +101,7 @@ func TestListChildren(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE A/B/C
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 LIST "" A/%
 S: * LIST (\HasChildren) "/" "A/B"
 S: a2 OK LIST completed
@@ -119,7 +119,7 @@ func TestSpecialUse(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE Important (USE (\Flagged))
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 CREATE Bad (USE (\Nonsense))
 S: a2 NO [USEATTR] Unsupported special-use attribute
 C: a3 LIST (SPECIAL-USE) "" *
@@ -142,7 +142,7 @@ func TestListExtended(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE Lists/Go
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 SUBSCRIBE Lists/Go
 S: a2 OK SUBSCRIBE completed
 C: a3 SUBSCRIBE INBOX
@@ -173,7 +173,7 @@ func TestUTF8MailboxNames(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE "Entw&APw-rfe"
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 LIST "" "Entw*"
 S: * LIST (\HasNoChildren) "/" "Entw&APw-rfe"
 S: a2 OK LIST completed
@@ -184,7 +184,7 @@ C: a4 LIST "" "Entw*"
 S: * LIST (\HasNoChildren) "/" "Entwürfe"
 S: a4 OK LIST completed
 C: a5 CREATE "Grüße"
-S: a5 OK CREATE completed
+S~ a5 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a6 STATUS "Grüße" (MESSAGES)
 S: * STATUS "Grüße" (MESSAGES 0)
 S: a6 OK STATUS completed
@@ -202,7 +202,7 @@ C: a2 ENABLE UTF8=ACCEPT
 S: * ENABLED UTF8=ACCEPT
 S: a2 OK ENABLE completed
 C: a3 CREATE "Entwürfe"
-S: a3 OK CREATE completed
+S~ a3 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	c.send("a4 APPEND Entwürfe UTF8 (~{" + itoa(len(msg)) + "+}\r\n" + msg + ")")
 	c.expect(`~a4 OK \[APPENDUID \d+ 1\] APPEND completed`)
@@ -231,7 +231,7 @@ func TestLsubParents(t *testing.T) {
 	c := h.login()
 	c.run(`
 C: a1 CREATE Club/News
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 SUBSCRIBE Club/News
 S: a2 OK SUBSCRIBE completed
 C: a3 LSUB "" "Cl%"

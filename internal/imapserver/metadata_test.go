@@ -230,7 +230,7 @@ func TestMetadataMailboxLife(t *testing.T) {
 	}
 	c.run(`
 C: a1 CREATE Work/Sub
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 SETMETADATA Work/Sub (/private/comment "sub")
 S: a2 OK SETMETADATA completed
 C: a3 SETMETADATA INBOX (/private/comment "inbox")
@@ -243,7 +243,7 @@ S: a5 OK GETMETADATA completed
 C: a6 DELETE Job/Sub
 S: a6 OK DELETE completed
 C: a7 CREATE Job/Sub
-S: a7 OK CREATE completed
+S~ a7 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a8 GETMETADATA Job/Sub /private/comment
 S: * METADATA "Job/Sub" (/private/comment NIL)
 S: a8 OK GETMETADATA completed

@@ -26,7 +26,7 @@ func TestNotifyMetadata(t *testing.T) {
 	b := h.login()
 	b.run(`
 C: b1 CREATE Lists
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: b2 SETMETADATA Lists (/private/before "x")
 S: b2 OK SETMETADATA completed
 `)
@@ -122,11 +122,11 @@ func TestNotifyMetadataFilter(t *testing.T) {
 	b := h.login()
 	b.run(`
 C: b1 CREATE Lists/Go
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: b2 CREATE Other
-S: b2 OK CREATE completed
+S~ b2 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: b3 CREATE Lists/Quiet
-S: b3 OK CREATE completed
+S~ b3 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a := h.login()
 	a.run(`
@@ -261,7 +261,7 @@ func TestNotifyMetadataWithoutEntryName(t *testing.T) {
 	b := h.login()
 	b.run(`
 C: b1 CREATE Lists
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: b2 SETMETADATA Lists (/private/old "1" /shared/old "2")
 S: b2 OK SETMETADATA completed
 `)

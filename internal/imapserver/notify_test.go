@@ -61,7 +61,7 @@ func TestNotify(t *testing.T) {
 	b := h.login()
 	b.run(`
 C: b1 CREATE Lists
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a := h.login()
 	a.selectInbox("a1")
@@ -90,7 +90,7 @@ S~ \* STATUS "?Lists"? \(MESSAGES 0 UIDNEXT 2 UIDVALIDITY \d+ UNSEEN 0\)
 `)
 	b.run(`
 C: b5 CREATE Work
-S: b5 OK CREATE completed
+S~ b5 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a.within(`S: * LIST (\HasNoChildren) "/" "Work"`)
 	b.run(`
@@ -139,7 +139,7 @@ S: a1 OK NOTIFY completed
 	b := h.login()
 	b.run(`
 C: b1 CREATE Projects
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a.within(`S: * LIST (\HasNoChildren) "/" "Projects"`)
 	h.deliver("INBOX", msg1)
@@ -148,7 +148,7 @@ S: b1 OK CREATE completed
 	// (RFC 5465 §5: the server SHOULD omit the client's own changes).
 	a.run(`
 C: a2 CREATE Mine
-S: a2 OK CREATE completed
+S~ a2 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a3 NOOP
 S: a3 OK NOOP completed
 `)
@@ -159,7 +159,7 @@ S: a4 OK NOTIFY completed
 `)
 	b.run(`
 C: b2 CREATE Other
-S: b2 OK CREATE completed
+S~ b2 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a.noMore(200 * time.Millisecond)
 }
@@ -173,9 +173,9 @@ func TestNotifyStatusAndFilters(t *testing.T) {
 	a := h.login()
 	a.run(`
 C: a0 CREATE Lists/Go
-S: a0 OK CREATE completed
+S~ a0 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a1 CREATE Other
-S: a1 OK CREATE completed
+S~ a1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 C: a2 ENABLE CONDSTORE
 S: * ENABLED CONDSTORE
 S: a2 OK ENABLE completed
@@ -295,12 +295,12 @@ S: a1 OK NOTIFY completed
 	b := h.login()
 	b.run(`
 C: b1 CREATE One
-S: b1 OK CREATE completed
+S~ b1 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a.within(`S~ \* OK \[NOTIFICATIONOVERFLOW\] .*`)
 	b.run(`
 C: b2 CREATE Two
-S: b2 OK CREATE completed
+S~ b2 OK \[MAILBOXID \(F\d+\)\] CREATE completed
 `)
 	a.noMore(200 * time.Millisecond)
 	a.run(`

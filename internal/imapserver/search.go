@@ -22,6 +22,9 @@ type searchNeeds struct {
 	header bool // header fields
 	body   bool // body text
 	modseq bool // MODSEQ criterion (RFC 7162 §3.1.5)
+	// object: EMAILID, THREADID (RFC 8474 §6) or a save date (RFC 8514
+	// §4.2), which only Details has (no cache keeps them).
+	object bool
 	dollar bool // "$" (RFC 5182)
 	// saved is the saved result as a set, built once when dollar is set.
 	saved map[store.UID]bool
@@ -39,6 +42,8 @@ func (n *searchNeeds) scan(k *imap.SearchKey) {
 		n.header, n.body = true, true
 	case "MODSEQ":
 		n.modseq = true
+	case "EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
+		n.object = true
 	case imap.SearchSeqSet, "UID":
 		if k.Seq.Dollar {
 			n.dollar = true
@@ -67,6 +72,8 @@ type searchMsg struct {
 	root   *mime.Part
 	noRoot bool
 	sig    []byte // the content's search signature; nil when unknown
+	// obj holds the identity and save date (needs.object only).
+	obj    store.MessageDetail
 	header *headerEntry
 	blob   store.Blob
 	// decided is set when the signatures alone settled the result.
@@ -197,7 +204,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	plan.useSigs = plan.useSigs && searchUseIndex.Load()
 	id := s.srv.cacheID
 	plan.cacheKey = func(u store.UID) msgKey { return msgKey{server: id, mailbox: v.id, validity: v.validity, uid: u} }
-	data := needs.meta || needs.header || needs.body
+	data := needs.meta || needs.header || needs.body || needs.object
 	if data && plan.useSigs {
 		if err := s.loadSignatures(plan); err != nil {
 			return searchResult{}, err
@@ -326,7 +333,7 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 					m.st, m.root = st, st.root
 				}
 			}
-			if (!needs.meta || m.info.meta) && (!structure || m.st != nil) {
+			if (!needs.meta || m.info.meta) && (!structure || m.st != nil) && !needs.object {
 				continue
 			}
 		}
@@ -351,6 +358,9 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 		}
 		m.info = msgEntry{blobID: d.BlobID, meta: true, size: d.Size, date: d.InternalDate}
 		m.have = true
+		if needs.object {
+			m.obj = *d
+		}
 		if plan.cacheKey != nil {
 			msgCache.put(plan.cacheKey(m.uid), m.info, msgEntrySize)
 		}
@@ -436,7 +446,8 @@ func (s *session) preMatch(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 			return triNo
 		}
 		return triMaybe
-	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE",
+		"EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		return triMaybe
 	}
 	ok, err := s.matchKey(k, m, needs, plan)
@@ -679,6 +690,22 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 		return dayOf(m.info.date).Equal(k.Date), nil
 	case "SINCE":
 		return !dayOf(m.info.date).Before(k.Date), nil
+	case "EMAILID": // RFC 8474 §6: exact match
+		return m.obj.EmailID == k.Value, nil
+	case "THREADID":
+		return m.obj.ThreadID != "" && m.obj.ThreadID == k.Value, nil
+	case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE": // RFC 8514 §4.2
+		d := dayOf(saveDate(&m.obj))
+		switch k.Name {
+		case "SAVEDBEFORE":
+			return d.Before(k.Date), nil
+		case "SAVEDON":
+			return d.Equal(k.Date), nil
+		}
+		return !d.Before(k.Date), nil
+	case "SAVEDATESUPPORTED":
+		// Every mailbox keeps save dates (RFC 8514 §4.2).
+		return true, nil
 	case "SENTBEFORE", "SENTON", "SENTSINCE":
 		var d time.Time
 		if st := m.st; st != nil && st.root.Envelope != nil {

@@ -35,14 +35,26 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	mbox, err := s.boxes.Open(s.ctx, name)
+	ref, err := s.lookupBox(name)
+	if err != nil {
+		return "", err
+	}
+	if err := ref.need(store.RightRead); err != nil {
+		return "", err
+	}
+	if ref.rights&(store.RightSeen|store.RightWrite|store.RightDeleteMessage|store.RightExpunge) == 0 {
+		// Nothing in it may be changed: READ-ONLY (RFC 4314 §4, as
+		// Dovecot answers).
+		readOnly = true
+	}
+	mbox, err := ref.boxes.Open(s.ctx, ref.name)
 	if err != nil {
 		return "", err
 	}
 	var unclaimed store.MailboxStatus
 	if readOnly {
 		// Counted before the snapshot: see peekRecent.
-		if unclaimed, err = s.boxes.Status(s.ctx, name); err != nil {
+		if unclaimed, err = ref.boxes.Status(s.ctx, ref.name); err != nil {
 			return "", err
 		}
 	}
@@ -62,6 +74,7 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	}
 
 	w := s.c.w
+	s.selRef = ref
 	v.announced = map[string]string{}
 	for _, k := range v.kw {
 		v.announced[strings.ToLower(k)] = k
@@ -81,14 +94,19 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 		// RFC 9051 §6.3.2: a LIST response with the mailbox's name.
 		w.StartUntagged()
 		w.Raw("LIST () \"/\" ")
-		w.Mailbox(info.Name)
+		w.Mailbox(s.clientName(ref.owner, info.Name))
 		w.CRLF()
 	}
 	if q := a.QResync; q != nil && q.UIDValidity == v.validity {
 		if err := s.qresyncSelect(v, q); err != nil {
 			v.release()
+			s.selRef = mbRef{}
 			return "", err
 		}
+	}
+	if ref.shared {
+		// Changes to another account's mailbox come on its feed.
+		s.selWatch = s.srv.opts.Store.Watch(ref.owner)
 	}
 	s.sel = v
 	s.state = stateSelected
@@ -176,7 +194,7 @@ func (s *session) deselect() {
 func (s *session) cmdClose(cmd *imap.Command) (string, error) {
 	v := s.sel
 	code := ""
-	if !v.readOnly {
+	if !v.readOnly && s.selRights().Has(store.RightExpunge) {
 		if err := v.refresh(s.ctx); err != nil {
 			return "", err
 		}
@@ -223,6 +241,10 @@ func (s *session) writeFlagsResponses(v *selectedView) {
 		return
 	}
 	perm := append(append(append([]string{}, systemFlags...), keywords...), `\*`)
+	if r := s.selRights(); !r.Has(store.RightSeen | store.RightWrite | store.RightDeleteMessage) {
+		// Only the flags this user may change (RFC 4314 §4).
+		perm = permittedFlags(perm, r)
+	}
 	w.WriteStatus("", "OK", "PERMANENTFLAGS ("+strings.Join(perm, " ")+")", "Flags permitted")
 }
 

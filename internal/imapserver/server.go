@@ -13,6 +13,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/connlimit"
+	"github.com/letterbox/letterbox/internal/drain"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -118,9 +119,14 @@ type Server struct {
 	cancel    context.CancelFunc
 	// quota is the store's quota capability (RFC 9208), nil without one.
 	quota store.Quotas
+	// acls is the store's ACL capability (RFC 4314, acl.go), nil without
+	// one: then there is no ACL command and no shared namespace.
+	acls store.ACLs
 	// cacheID stands for this Server's store in the process-wide caches
 	// keys (msgKey).
 	cacheID uint64
+	// drain is begun by Shutdown (shutdown.go).
+	drain drain.Signal
 	// snapshots: the latest picture of recently selected mailboxes,
 	// shared by the sessions that SELECT them (snapshot.go).
 	snapshots *snapshotCache
@@ -134,8 +140,10 @@ func New(opts Options) *Server {
 	opts.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	quota, _ := opts.Store.(store.Quotas)
+	acls, _ := opts.Store.(store.ACLs)
 	return &Server{
 		quota:     quota,
+		acls:      acls,
 		opts:      opts,
 		log:       opts.Logger,
 		listeners: map[net.Listener]bool{},
@@ -169,7 +177,7 @@ func (s *Server) Serve(l net.Listener) error {
 		nc, err := l.Accept()
 		if err != nil {
 			s.mu.Lock()
-			closed := s.closed
+			closed := s.closed || s.drain.Active()
 			s.mu.Unlock()
 			if closed {
 				return ErrServerClosed

@@ -46,6 +46,11 @@ type session struct {
 	boxes       store.Mailboxes
 	watcher     store.Watcher
 	sel         *selectedView
+	// selRef is the selected mailbox as resolved at SELECT (shared.go);
+	// for another account's mailbox its rights are read again before
+	// every command, and selWatch is the owner's change feed.
+	selRef   mbRef
+	selWatch store.Watcher
 
 	// Extensions turned on by ENABLE (RFC 5161) or implicitly.
 	rev2      bool // ENABLE IMAP4rev2 (RFC 9051 §6.3.1)
@@ -128,6 +133,11 @@ func (s *session) dropView() {
 		s.sel.release()
 		s.sel = nil
 	}
+	if s.selWatch != nil {
+		s.selWatch.Close()
+		s.selWatch = nil
+	}
+	s.selRef = mbRef{}
 	s.updates = nil
 }
 
@@ -140,10 +150,18 @@ func (s *session) run() {
 		return
 	}
 	for s.state != stateLogout {
+		if s.srv.draining() {
+			s.sayShuttingDown()
+			return
+		}
 		if s.notifyBetweenCommands() != nil {
 			return
 		}
 		cmd, inCommand, err := c.readCommand(s.srv.opts.Limits.IdleTimeout)
+		if err != nil && s.srv.draining() && !isClosed(err) {
+			s.sayShuttingDown()
+			return
+		}
 		if err != nil {
 			var pe *imap.ParseError
 			if errors.As(err, &pe) {
@@ -183,6 +201,13 @@ func (s *session) run() {
 	}
 }
 
+// sayShuttingDown is the last word of a session the server drains
+// (Shutdown).
+func (s *session) sayShuttingDown() {
+	s.c.w.WriteStatus("", "BYE", "", "Server shutting down")
+	s.c.flush()
+}
+
 // answerParseError answers a command the codec could not parse.
 func (s *session) answerParseError(pe *imap.ParseError) {
 	status := "BAD"
@@ -201,7 +226,7 @@ func (s *session) answerParseError(pe *imap.ParseError) {
 // status response.
 func (s *session) execute(cmd *imap.Command) (err error) {
 	h, ok := commandTable[cmd.Name]
-	if !ok || (cmd.UID && !h.uid) || (h.quota && s.srv.quota == nil) {
+	if !ok || (cmd.UID && !h.uid) || (h.quota && s.srv.quota == nil) || (h.acl && s.srv.acls == nil) {
 		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Unknown command")
 		return nil
 	}
@@ -223,7 +248,10 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 		// and told at the end, when RFC 3501 §7.4.1 allows.
 		s.refreshView()
 	}
-	code, err := h.run(s, cmd)
+	var code string
+	if err = s.checkSelectedRights(cmd); err == nil {
+		code, err = h.run(s, cmd)
+	}
 	if errors.Is(err, errAnswered) {
 		return nil
 	}
@@ -277,6 +305,8 @@ type handler struct {
 	// quota: the command exists only when the store keeps quota
 	// (RFC 9208); without it the command is unknown.
 	quota bool
+	// acl: the command exists only when the store keeps ACLs (RFC 4314).
+	acl bool
 	// run executes the command; the returned code goes into the tagged OK.
 	run func(s *session, cmd *imap.Command) (code string, err error)
 }
@@ -329,6 +359,11 @@ func init() {
 		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
 		"SETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdSetQuota},
 		"COMPRESS":     {states: authenticated, run: (*session).cmdCompress},
+		"SETACL":       {states: authenticated, acl: true, run: (*session).cmdSetACL}, // acl.go
+		"DELETEACL":    {states: authenticated, acl: true, run: (*session).cmdDeleteACL},
+		"GETACL":       {states: authenticated, acl: true, run: (*session).cmdGetACL},
+		"LISTRIGHTS":   {states: authenticated, acl: true, run: (*session).cmdListRights},
+		"MYRIGHTS":     {states: authenticated, acl: true, run: (*session).cmdMyRights},
 	}
 }
 
@@ -344,6 +379,13 @@ func (s *session) drainFeed() {
 	for _, ch := range changes {
 		s.noteChange(ch)
 		s.notifyNote(ch)
+	}
+	if s.selWatch != nil {
+		// Another account's mailbox: only its own changes matter here.
+		changes, _ := s.selWatch.Take()
+		for _, ch := range changes {
+			s.noteChange(ch)
+		}
 	}
 }
 
@@ -378,6 +420,11 @@ func (s *session) pushUpdates(allowExpunge bool) {
 }
 
 func (s *session) syncView(allowExpunge, probe bool) {
+	if s.selRef.shared && !s.selRef.rights.Has(store.RightRead) {
+		// Another account's mailbox this user may no longer read
+		// (checkSelectedRights): nothing more of it is told.
+		return
+	}
 	if !s.refreshViewProbe(probe) {
 		return
 	}

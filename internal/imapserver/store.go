@@ -1,6 +1,10 @@
 package imapserver
 
 import (
+	"cmp"
+	"slices"
+	"strings"
+
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -12,9 +16,12 @@ import (
 func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.StoreArgs)
 	v := s.sel
-	if v.readOnly {
+	if v.readOnly && s.selRights()&(store.RightSeen|store.RightWrite|store.RightDeleteMessage) != 0 {
 		return "", errNo("READ-ONLY", "Mailbox is read-only")
 	}
+	// A shared mailbox selected read-only because no flag may be changed
+	// in it: STORE goes on and changes nothing (RFC 4314 §4 filters the
+	// flags; Dovecot answers OK).
 	uids, err := s.resolve(a.Seq, cmd.UID)
 	if err != nil {
 		return "", err
@@ -39,6 +46,15 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 	case a.HasUnchangedSince && a.UnchangedSince == 0:
 		// Every message has a MODSEQ above 0: all fail the test.
 		res.Modified = uids
+	case !s.selRights().Has(store.RightSeen | store.RightWrite | store.RightDeleteMessage):
+		// A shared mailbox where some flags are not this user's to
+		// change: those are silently left alone (RFC 4314 §4).
+		res, err = s.storePermitted(uids, op, flags, store.ModSeq(a.UnchangedSince))
+		if err != nil {
+			return "", err
+		}
+		op = store.FlagsReplace // report each message's own result
+		flags = nil
 	default:
 		res, err = v.mbox.StoreFlags(s.ctx, uids, op, flags, store.ModSeq(a.UnchangedSince))
 		if err != nil {
@@ -59,6 +75,9 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		// silences the echo of the client's own change only).
 		// (A pending flag change means the cached flags were never told.)
 		told := store.ApplyFlags(v.flagsOf(u.UID), op, flags)
+		if flags == nil && op == store.FlagsReplace {
+			told = u.Flags // storePermitted: each message got its own FLAGS
+		}
 		wasTold := !v.pendingFlags[u.UID]
 		v.setFlags(u.UID, u.Flags, u.ModSeq)
 		silent := a.Silent && wasTold && sameFlags(told, u.Flags)
@@ -113,4 +132,58 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		return "MODIFIED " + imap.SeqSetFromNumbers(nums).String(), nil
 	}
 	return "", nil
+}
+
+// storePermitted is STORE on a mailbox where the user may change only some
+// flags (RFC 4314 §4: \Seen needs s, \Deleted t, the others w): the
+// others are dropped from +FLAGS and -FLAGS, and FLAGS keeps each
+// message's current value of every flag it may not change, so messages
+// are grouped by the flags they end with.
+func (s *session) storePermitted(uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, error) {
+	v := s.sel
+	rights := s.selRights()
+	allowed := permittedFlags(flags, rights)
+	if op != store.FlagsReplace {
+		if len(allowed) == 0 {
+			return store.StoreResult{}, nil
+		}
+		return v.mbox.StoreFlags(s.ctx, uids, op, allowed, unchangedSince)
+	}
+	type group struct {
+		flags []string
+		uids  []store.UID
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, u := range uids {
+		target := append([]string{}, allowed...)
+		for _, f := range v.flagsOf(u) {
+			if !flagAllowed(f, rights) {
+				target = append(target, f)
+			}
+		}
+		slices.Sort(target)
+		target = slices.Compact(target)
+		key := strings.Join(target, " ")
+		g := byKey[key]
+		if g == nil {
+			g = &group{flags: target}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.uids = append(g.uids, u)
+	}
+	var all store.StoreResult
+	for _, g := range groups {
+		res, err := v.mbox.StoreFlags(s.ctx, g.uids, store.FlagsReplace, g.flags, unchangedSince)
+		if err != nil {
+			return all, err
+		}
+		all.Updated = append(all.Updated, res.Updated...)
+		all.Unchanged = append(all.Unchanged, res.Unchanged...)
+		all.Modified = append(all.Modified, res.Modified...)
+	}
+	slices.SortFunc(all.Updated, func(a, b store.FlagUpdate) int { return cmp.Compare(a.UID, b.UID) })
+	slices.Sort(all.Modified)
+	return all, nil
 }

@@ -53,8 +53,7 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	if _, err := st.CreateAccount(ctx, "bob@example.com", "x"); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Store: st, Auth: fakeAuth{st}, AllowPlaintextAuth: func(netip.Addr, bool) bool { return true },
-		LocalDomains: func() []string { return []string{"example.com"} }}
+	o := Options{Store: st, Auth: fakeAuth{st}, AllowPlaintextAuth: func(netip.Addr, bool) bool { return true }}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -29,9 +29,6 @@ type Options struct {
 	// endpoint) may be checked for remote on a connection without TLS.
 	// Nil: only over TLS.
 	AllowPlaintextAuth func(remote netip.Addr, tlsActive bool) bool
-	// LocalDomains lists domains delivered here (EmailSubmission tells a
-	// local recipient from a remote one with it and the accounts).
-	LocalDomains func() []string
 	// MaxMessageSize bounds Email/import, uploads of messages and
 	// EmailSubmission; 0: Limits.MaxSizeUpload.
 	MaxMessageSize int64
@@ -65,11 +62,12 @@ type Server struct {
 	subs    *submissionLog
 	lists   *listCache
 
-	mu      sync.Mutex
-	closed  bool
-	servers []*http.Server
-	lns     []net.Listener
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	closed   bool
+	stopping bool // Shutdown began: listeners closing is no error
+	servers  []*http.Server
+	lns      []net.Listener
+	wg       sync.WaitGroup
 }
 
 // New returns a Server; it does nothing until Serve.
@@ -197,7 +195,34 @@ func (s *Server) sniff(c net.Conn, tlsLn, plainLn *chanListener) {
 func (s *Server) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closed
+	return s.closed || s.stopping
+}
+
+// Shutdown stops the server gracefully (SIGTERM): no new connections, the
+// API requests in progress finish, event streams end (an EventSource
+// client reconnects, to another node or after the restart), then Close.
+// When ctx ends first, Close cuts what is left; the error is then ctx's.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopping = true
+	servers, lns := s.servers, s.lns
+	s.mu.Unlock()
+	s.cancel()
+	for _, l := range lns {
+		l.Close()
+	}
+	var err error
+	for _, hs := range servers {
+		if e := hs.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.Close()
+	return err
 }
 
 // Close stops every listener, ends event streams and closes connections.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/connlimit"
+	"github.com/letterbox/letterbox/internal/drain"
 )
 
 // ErrServerClosed is returned by Serve after Close.
@@ -31,6 +32,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	wg        sync.WaitGroup
+	drain     drain.Signal // begun by Shutdown
 }
 
 // New returns a Server; it does nothing until Serve.
@@ -77,7 +79,7 @@ func (s *Server) Serve(l net.Listener) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.isClosed() {
+			if s.isClosed() || s.drain.Active() {
 				return ErrServerClosed
 			}
 			var ne net.Error

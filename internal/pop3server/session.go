@@ -100,6 +100,10 @@ func (s *session) run() {
 	}
 	s.greet()
 	for {
+		if s.srv.drain.Active() {
+			s.sayShuttingDown()
+			return
+		}
 		if !s.t.hasBufferedLine() {
 			if err := s.t.flush(); err != nil {
 				s.log.Debug("pop3: write", "err", err)
@@ -111,6 +115,10 @@ func (s *session) run() {
 			s.log.Info("pop3: command line too long")
 			s.reply("-ERR command line too long")
 			continue
+		}
+		if err != nil && s.srv.drain.Active() && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			s.sayShuttingDown()
+			return
 		}
 		if err != nil {
 			s.readFailed(err)

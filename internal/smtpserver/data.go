@@ -16,6 +16,7 @@ import (
 // recipients. go-smtp has already removed the dot-stuffing and ends DATA
 // only at <CRLF>.<CRLF>.
 func (s *session) Data(r io.Reader) error {
+	defer s.receiving()()
 	tx := s.snapshot()
 	id, results, err := s.deliver(tx, r)
 	if err != nil {
@@ -46,6 +47,7 @@ func (s *session) Data(r io.Reader) error {
 // per recipient (RFC 2033 §4.2): each accepted RCPT gets its own 250 or
 // failure from its own delivery result.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	defer s.receiving()()
 	tx := s.snapshot()
 	id, results, err := s.deliver(tx, r)
 	if err != nil {

@@ -4,9 +4,13 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/letterbox/letterbox/internal/connlimit"
+	"github.com/letterbox/letterbox/internal/drain"
 )
 
 // deadlineListener gives every accepted connection a read deadline that is
@@ -19,6 +23,7 @@ type deadlineListener struct {
 	tls     *tls.Config // used to rewrap conns from a tls.NewListener
 	limit   *connlimit.Counter
 	log     *slog.Logger
+	conns   *liveConns // for Shutdown's nudges
 }
 
 // Accept returns the next connection within the connection limits; one
@@ -46,23 +51,86 @@ func (l *deadlineListener) Accept() (net.Conn, error) {
 			// layer, so go-smtp still sees a *tls.Conn. The handshake has
 			// not started yet.
 			raw := &countedConn{Conn: tc.NetConn(), release: release}
-			return tls.Server(&deadlineConn{Conn: raw, timeout: l.timeout}, l.tls), nil
+			return tls.Server(l.conns.add(&deadlineConn{Conn: raw, timeout: l.timeout}), l.tls), nil
 		}
-		return &deadlineConn{Conn: &countedConn{Conn: c, release: release}, timeout: l.timeout}, nil
+		return l.conns.add(&deadlineConn{Conn: &countedConn{Conn: c, release: release}, timeout: l.timeout}), nil
 	}
 }
 
-// deadlineConn renews its read deadline before every Read.
+// deadlineConn renews its read deadline before every Read. While the
+// server drains (Shutdown) a read outside DATA fails as a timeout, which
+// go-smtp answers with 421 and a close (RFC 5321 §3.8: the client keeps
+// the message and tries again later).
 type deadlineConn struct {
 	net.Conn
 	timeout time.Duration
+	live    *liveConns
+	inData  atomic.Bool // a DATA/BDAT transfer is being received
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
+	if c.live != nil && c.live.drain.Active() && !c.inData.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
 	if c.timeout > 0 {
 		if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
 			return 0, err
 		}
 	}
 	return c.Conn.Read(b)
+}
+
+func (c *deadlineConn) Close() error {
+	if c.live != nil {
+		c.live.remove(c)
+	}
+	return c.Conn.Close()
+}
+
+// liveConns is the set of a Server's open connections and its drain
+// signal.
+type liveConns struct {
+	drain drain.Signal
+	mu    sync.Mutex
+	set   map[*deadlineConn]struct{}
+}
+
+func (l *liveConns) add(c *deadlineConn) *deadlineConn {
+	c.live = l
+	l.mu.Lock()
+	if l.set == nil {
+		l.set = map[*deadlineConn]struct{}{}
+	}
+	l.set[c] = struct{}{}
+	l.mu.Unlock()
+	return c
+}
+
+func (l *liveConns) remove(c *deadlineConn) {
+	l.mu.Lock()
+	delete(l.set, c)
+	l.mu.Unlock()
+}
+
+// nudge wakes the connections blocked reading a command (not those
+// receiving a message).
+func (l *liveConns) nudge() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for c := range l.set {
+		if !c.inData.Load() {
+			c.SetReadDeadline(now)
+		}
+	}
+}
+
+// dataConn finds the deadlineConn under a go-smtp connection (plain, or
+// under TLS); nil when there is none (implicit TLS without rewrapping).
+func dataConn(nc net.Conn) *deadlineConn {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	dc, _ := nc.(*deadlineConn)
+	return dc
 }

@@ -25,6 +25,7 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool
 	listeners []net.Listener
+	conns     liveConns // open connections, drain signal (shutdown.go)
 }
 
 // New makes a Server. opts.Store must be set.
@@ -61,7 +62,7 @@ func (s *Server) Serve(l net.Listener) error {
 		l.Close()
 		return smtp.ErrServerClosed
 	}
-	dl := &deadlineListener{Listener: l, timeout: s.opts.ReadTimeout, tls: s.opts.TLS, limit: s.limit, log: s.opts.Logger.With("proto", s.opts.Mode.String())}
+	dl := &deadlineListener{Listener: l, timeout: s.opts.ReadTimeout, tls: s.opts.TLS, limit: s.limit, log: s.opts.Logger.With("proto", s.opts.Mode.String()), conns: &s.conns}
 	s.listeners = append(s.listeners, dl)
 	s.mu.Unlock()
 	return s.smtp.Serve(dl)

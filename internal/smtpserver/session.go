@@ -21,6 +21,7 @@ import (
 type session struct {
 	srv    *Server
 	conn   *smtp.Conn
+	dconn  *deadlineConn // under conn, nil if none; marks DATA for Shutdown
 	remote netip.Addr
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -55,7 +56,7 @@ type recipient struct {
 
 func newSession(srv *Server, c *smtp.Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{srv: srv, conn: c, ctx: ctx, cancel: cancel}
+	s := &session{srv: srv, conn: c, ctx: ctx, cancel: cancel, dconn: dataConn(c.Conn())}
 	if ap, err := netip.ParseAddrPort(c.Conn().RemoteAddr().String()); err == nil {
 		s.remote = ap.Addr().Unmap()
 	}

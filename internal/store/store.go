@@ -123,10 +123,19 @@ type Message struct {
 }
 
 // MessageDetail is Message plus the parsed structure stored at delivery
-// (internal/mime's encoded form; opaque to the store).
+// (internal/mime's encoded form; opaque to the store), the message's
+// object identity (RFC 8474, see objectid.go) and the time it was saved
+// into this mailbox (RFC 8514 SAVEDATE: APPEND, delivery, COPY or MOVE;
+// zero when unknown, for messages stored before save dates were kept).
+// They are here rather than in Message so the listing and change paths
+// (Messages, Changes: every SELECT's snapshot) neither read nor carry
+// them.
 type MessageDetail struct {
 	Message
 	Structure []byte
+	EmailID   string
+	ThreadID  string
+	SaveDate  time.Time
 }
 
 // FlagOp is the action of a STORE (RFC 3501 §6.4.6).

@@ -2,7 +2,9 @@ package blobfs
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/search"
@@ -13,31 +15,105 @@ import (
 // driver keeps with the blob: computed once per body, at delivery, opaque
 // to the store. The parser never fails on content; only an I/O error fails.
 func StructureOf(path string, size int64) ([]byte, error) {
-	structure, _, err := parse(path, size, false)
-	return structure, err
+	a, err := parse(path, size, false)
+	return a.Structure, err
 }
 
-// StructureAndSignature is StructureOf plus the body's search signature
-// (internal/search: what SEARCH BODY and TEXT use to skip messages), from
-// one parse. Both are opaque to the store.
-func StructureAndSignature(path string, size int64) (structure, textSig []byte, err error) {
+// Analysis is what a driver keeps of a body, from one parse at delivery.
+type Analysis struct {
+	Structure []byte // internal/mime's encoded part tree, opaque to the store
+	TextSig   []byte // internal/search's signature, opaque to the store
+	// Preview is the RFC 8970 preview (mime.Preview).
+	Preview string
+	// MessageID is the body's Message-ID ("<...>"), "" when it has none;
+	// Parents are the message IDs of its In-Reply-To and References,
+	// nearest first, without repeats: what threading looks up.
+	MessageID string
+	Parents   []string
+}
+
+// maxParents bounds the parents Analyze returns (a References field can
+// be long; the nearest ones are enough to find the thread).
+const maxParents = 32
+
+// Analyze parses the body at path once and returns its Analysis.
+func Analyze(path string, size int64) (Analysis, error) {
 	return parse(path, size, true)
 }
 
-func parse(path string, size int64, withSig bool) (structure, textSig []byte, err error) {
+func parse(path string, size int64, all bool) (Analysis, error) {
+	var a Analysis
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("blobfs: parsing structure: %w", err)
+		return a, fmt.Errorf("blobfs: parsing structure: %w", err)
 	}
 	defer f.Close()
 	root, err := mime.Parse(f, size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("blobfs: parsing structure: %w", err)
+		return a, fmt.Errorf("blobfs: parsing structure: %w", err)
 	}
-	if withSig {
-		if textSig, err = search.Build(f, root); err != nil {
-			return nil, nil, fmt.Errorf("blobfs: search signature: %w", err)
+	a.Structure = root.Encode()
+	if !all {
+		return a, nil
+	}
+	if a.TextSig, err = search.Build(f, root); err != nil {
+		return a, fmt.Errorf("blobfs: search signature: %w", err)
+	}
+	if a.Preview, err = mime.Preview(f, root); err != nil {
+		return a, fmt.Errorf("blobfs: preview: %w", err)
+	}
+	a.MessageID, a.Parents, err = threadKeys(f, root)
+	if err != nil {
+		return a, fmt.Errorf("blobfs: reading header: %w", err)
+	}
+	return a, nil
+}
+
+// threadKeys reads the message IDs threading needs from the root header.
+func threadKeys(r io.ReaderAt, root *mime.Part) (own string, parents []string, err error) {
+	if ids := MessageIDs(root.Envelope.MessageID); len(ids) > 0 {
+		own = ids[0]
+	}
+	hdr := make([]byte, root.BodyStart-root.HeaderStart)
+	if _, err := r.ReadAt(hdr, root.HeaderStart); err != nil && err != io.EOF {
+		return "", nil, err
+	}
+	refs, _ := mime.Header(hdr, "References")
+	// In-Reply-To names the parent; References ends with it, so the
+	// nearest ancestors come from its end.
+	cand := MessageIDs(root.Envelope.InReplyTo)
+	rs := MessageIDs(refs)
+	for i := len(rs) - 1; i >= 0; i-- {
+		cand = append(cand, rs[i])
+	}
+	seen := map[string]bool{own: true}
+	for _, id := range cand {
+		if !seen[id] && len(parents) < maxParents {
+			seen[id] = true
+			parents = append(parents, id)
 		}
 	}
-	return root.Encode(), textSig, nil
+	return own, parents, nil
+}
+
+// MessageIDs extracts the "<...>" message IDs (RFC 5322 §3.6.4) of a
+// header value, in order; white space inside one is dropped, and an ID
+// longer than 250 octets is ignored.
+func MessageIDs(v string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(v, '<')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(v[i:], '>')
+		if j < 0 {
+			return out
+		}
+		id := strings.Join(strings.Fields(v[i:i+j+1]), "")
+		v = v[i+j+1:]
+		if len(id) > 2 && len(id) <= 250 && !strings.ContainsAny(id[1:len(id)-1], "<") {
+			out = append(out, id)
+		}
+	}
 }

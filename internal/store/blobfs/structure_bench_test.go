@@ -36,14 +36,14 @@ func BenchmarkStructure(b *testing.B) {
 			i++
 		}
 	})
-	b.Run("StructureAndSignature", func(b *testing.B) {
+	b.Run("Analyze", func(b *testing.B) {
 		i, total := 0, 0
 		for b.Loop() {
-			_, sig, err := StructureAndSignature(paths[i%len(paths)], sizes[i%len(paths)])
+			a, err := Analyze(paths[i%len(paths)], sizes[i%len(paths)])
 			if err != nil {
 				b.Fatal(err)
 			}
-			total += len(sig)
+			total += len(a.TextSig)
 			i++
 		}
 		b.ReportMetric(float64(total)/float64(i), "sigbytes/msg")

@@ -26,9 +26,8 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		return store.BatchResult{}, store.ErrClosed
 	}
 	type spooled struct {
-		tmp       blobfs.Temp
-		structure []byte
-		sig       []byte
+		tmp      blobfs.Temp
+		analysis blobfs.Analysis
 	}
 	items := make([]spooled, 0, len(msgs))
 	defer func() {
@@ -47,11 +46,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			return store.BatchResult{}, &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
 		}
 		items = append(items, spooled{tmp: tmp})
-		structure, sig, err := blobfs.StructureAndSignature(tmp.Path, tmp.Size)
+		analysis, err := blobfs.Analyze(tmp.Path, tmp.Size)
 		if err != nil {
 			return store.BatchResult{}, &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
 		}
-		items[i].structure, items[i].sig = structure, sig
+		items[i].analysis = analysis
 	}
 	acct := store.NormalizeAccount(account)
 	name, err := store.NormalizeMailbox(mailbox)
@@ -72,12 +71,13 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			return store.ErrNoSuchMailbox
 		}
 		rows := make([]store.Message, len(msgs))
+		ids := make([]objectIDs, len(msgs))
 		for i, m := range msgs {
-			it := items[i]
-			if err := w.storeBlob(it.tmp, it.structure); err != nil {
+			it := &items[i]
+			if err := w.storeBlob(it.tmp, &it.analysis); err != nil {
 				return err
 			}
-			if err := w.putTextSignature(it.tmp.ID, it.sig); err != nil {
+			if ids[i], err = w.newObjectIDs(accountID, &it.analysis, now); err != nil {
 				return err
 			}
 			date := m.InternalDate
@@ -86,7 +86,7 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			}
 			rows[i] = store.Message{Flags: store.NormalizeFlags(m.Flags), InternalDate: date, Size: it.tmp.Size, BlobID: it.tmp.ID}
 		}
-		uids, modseq, err := w.appendMessages(mbID, rows)
+		uids, modseq, err := w.appendMessages(mbID, rows, ids)
 		if err != nil {
 			return err
 		}

@@ -43,14 +43,21 @@ func mailboxGone(err error) error {
 // storeBlob inserts the body unless its content is stored already. When
 // another transaction is inserting or deleting the same content, the
 // insert waits for it to finish, so exactly one copy ends up stored.
-func (w *wtx) storeBlob(tmp blobfs.Temp, structure []byte) error {
-	tag, err := w.exec(`INSERT INTO blobs (id, size, chunk_size, structure) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO NOTHING`, tmp.ID, tmp.Size, blobChunkSize, structure)
+//
+// With it go the body's search signature and its preview (a body stored
+// before previews were kept gets its preview now).
+func (w *wtx) storeBlob(tmp blobfs.Temp, a *blobfs.Analysis) error {
+	tag, err := w.exec(`INSERT INTO blobs (id, size, chunk_size, structure, preview) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`, tmp.ID, tmp.Size, blobChunkSize, a.Structure, a.Preview)
 	if err != nil {
 		return err
 	}
+	if err := w.putTextSignature(tmp.ID, a.TextSig); err != nil {
+		return err
+	}
 	if tag.RowsAffected() == 0 {
-		return nil
+		_, err := w.exec("UPDATE blobs SET preview = $2 WHERE id = $1 AND preview IS NULL", tmp.ID, a.Preview)
+		return err
 	}
 	f, err := os.Open(tmp.Path)
 	if err != nil {

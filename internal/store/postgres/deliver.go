@@ -43,7 +43,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 			s.log.Warn("postgres: removing spool file", "path", tmp.Path, "err", err)
 		}
 	}()
-	structure, textSig, err := blobfs.StructureAndSignature(tmp.Path, tmp.Size)
+	analysis, err := blobfs.Analyze(tmp.Path, tmp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -61,16 +61,13 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	results := make([]store.DeliveryResult, len(targets))
 	err = s.write(ctx, func(w *wtx) error {
 		clear(results)
-		if err := w.storeBlob(tmp, structure); err != nil {
-			return err
-		}
-		if err := w.putTextSignature(tmp.ID, textSig); err != nil {
+		if err := w.storeBlob(tmp, &analysis); err != nil {
 			return err
 		}
 		ok := 0
 		for _, i := range order {
 			err := w.savepoint(func() error {
-				r, err := w.deliverOne(targets[i], tmp, now)
+				r, err := w.deliverOne(targets[i], tmp, &analysis, now)
 				results[i] = r
 				return err
 			})
@@ -106,7 +103,7 @@ var errNoTargetDelivered = errors.New("postgres: no target delivered")
 
 // deliverOne inserts one copy: the next UID and the next MODSEQ of the
 // target mailbox (one change).
-func (w *wtx) deliverOne(t store.Target, tmp blobfs.Temp, now time.Time) (store.DeliveryResult, error) {
+func (w *wtx) deliverOne(t store.Target, tmp blobfs.Temp, a *blobfs.Analysis, now time.Time) (store.DeliveryResult, error) {
 	account := store.NormalizeAccount(t.Account)
 	name, err := store.NormalizeMailbox(t.Mailbox)
 	if err != nil {
@@ -126,7 +123,11 @@ func (w *wtx) deliverOne(t store.Target, tmp blobfs.Temp, now time.Time) (store.
 		date = now
 	}
 	msg := store.Message{Flags: store.NormalizeFlags(t.Flags), InternalDate: date, Size: tmp.Size, BlobID: tmp.ID}
-	uids, modseq, err := w.appendMessages(mbID, []store.Message{msg})
+	ids, err := w.newObjectIDs(accountID, a, now)
+	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	uids, modseq, err := w.appendMessages(mbID, []store.Message{msg}, []objectIDs{ids})
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}
@@ -145,8 +146,9 @@ var errUIDsExhausted = errors.New("postgres: mailbox has no UIDs left")
 // appendMessages allocates the next len(msgs) UIDs and MODSEQs of a
 // mailbox with one UPDATE ... RETURNING, which also locks the mailbox row
 // until commit, and inserts the message rows (flags already normalised).
-// It returns the new UIDs, in order, and the last MODSEQ.
-func (w *wtx) appendMessages(mbID int64, msgs []store.Message) ([]store.UID, store.ModSeq, error) {
+// ids[i] is the identity and save date of msgs[i]. It returns the new
+// UIDs, in order, and the last MODSEQ.
+func (w *wtx) appendMessages(mbID int64, msgs []store.Message, ids []objectIDs) ([]store.UID, store.ModSeq, error) {
 	n := int64(len(msgs))
 	var first, before int64
 	err := w.queryRow(`UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + $2
@@ -164,6 +166,9 @@ func (w *wtx) appendMessages(mbID int64, msgs []store.Message) ([]store.UID, sto
 		zones       = make([]int32, n)
 		blobs       = make([]string, n)
 		uids        = make([]store.UID, n)
+		emails      = make([]int64, n)
+		threads     = make([]int64, n)
+		saved       = make([]int64, n)
 	)
 	for i, m := range msgs {
 		flags[i] = joinFlags(m.Flags)
@@ -173,12 +178,15 @@ func (w *wtx) appendMessages(mbID int64, msgs []store.Message) ([]store.UID, sto
 		dates[i], zones[i] = m.InternalDate.Unix(), int32(off)
 		size[i], blobs[i] = m.Size, m.BlobID
 		uids[i] = store.UID(first + int64(i))
+		emails[i], threads[i], saved[i] = ids[i].email, ids[i].thread, ids[i].saved.Unix()
 	}
-	_, err = w.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internaldate, tzoffset, size, blob_id)
-		SELECT $1, $2 + i - 1, $3 + i, f, s, d, dt, tz, sz, b
-		FROM unnest($4::text[], $5::boolean[], $6::boolean[], $7::bigint[], $8::integer[], $9::bigint[], $10::text[])
-			WITH ORDINALITY AS t(f, s, d, dt, tz, sz, b, i)`,
-		mbID, first, before, flags, seen, del, dates, zones, size, blobs)
+	_, err = w.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate)
+		SELECT $1, $2 + i - 1, $3 + i, f, s, d, dt, tz, sz, b, e, th, sv
+		FROM unnest($4::text[], $5::boolean[], $6::boolean[], $7::bigint[], $8::integer[], $9::bigint[], $10::text[],
+			$11::bigint[], $12::bigint[], $13::bigint[])
+			WITH ORDINALITY AS t(f, s, d, dt, tz, sz, b, e, th, sv, i)`,
+		mbID, first, before, flags, seen, del, dates, zones, size, blobs, emails, threads, saved)
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: insert messages: %w", err)
 	}

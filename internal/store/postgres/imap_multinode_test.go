@@ -144,3 +144,66 @@ func imapOnNodeB(t *testing.T) (a *Store, conn net.Conn, r *bufio.Reader) {
 	t.Cleanup(func() { conn.Close() })
 	return a, conn, bufio.NewReader(conn)
 }
+
+// TestIMAPSharedMailboxAcrossNodes: bob's session on node B has alice's
+// mailbox selected through the shared namespace (RFC 4314 ACL set on node
+// A); a delivery into it through node A reaches bob's IDLE, so the owner's
+// change feed crosses nodes for another account's session too.
+func TestIMAPSharedMailboxAcrossNodes(t *testing.T) {
+	a, conn, r := imapOnNodeB(t)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	expect := func(prefix string) string {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", prefix, err)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		}
+	}
+	send := func(s string) {
+		t.Helper()
+		if _, err := conn.Write([]byte(s + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash, err := auth.HashPassword("secret", auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateAccount(ctx, "bob@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := a.Mailboxes(ctx, "alice@example.com")
+	if _, err := alice.Create(ctx, "Team", ""); err != nil {
+		t.Fatal(err)
+	}
+	rights, _ := store.ParseRights("lrswite")
+	if err := a.SetACL(ctx, "alice@example.com", "Team", "bob@example.com", rights); err != nil {
+		t.Fatal(err)
+	}
+	expect("* OK")
+	send("a LOGIN bob@example.com secret")
+	expect("a OK")
+	send(`b LIST "" "shared/*"`)
+	if line := expect("* LIST (\\HasNoChildren)"); !strings.Contains(line, "shared/alice@example.com/Team") {
+		t.Fatalf("LIST on node B: %q", line)
+	}
+	expect("b OK")
+	send("c SELECT shared/alice@example.com/Team")
+	expect("c OK [READ-WRITE]")
+	send("d IDLE")
+	expect("+ ")
+	res, err := a.Deliver(ctx, strings.NewReader("Subject: from A\r\n\r\nfor the team\r\n"), []store.Target{{Account: "alice@example.com", Mailbox: "Team"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res)
+	}
+	expect("* 1 EXISTS")
+	send("DONE")
+	expect("d OK")
+	send("e LOGOUT")
+	expect("e OK")
+}

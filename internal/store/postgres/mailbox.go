@@ -104,11 +104,13 @@ func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.Messag
 		if _, err := mailboxByID(ctx, tx, m.id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+		rows, err := tx.Query(ctx, `SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure,
+					m.email_id, m.thread_id, m.savedate
 				FROM messages m JOIN blobs b ON b.id = m.blob_id
 				WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
 			UNION ALL
-			SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
+			SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure,
+					e.email_id, e.thread_id, e.savedate
 				FROM expunged e JOIN blobs b ON b.id = e.blob_id
 				WHERE e.mailbox_id = $1 AND e.uid = ANY($2::bigint[])
 				AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
@@ -119,9 +121,11 @@ func (m *mailbox) Details(ctx context.Context, uids []store.UID) ([]store.Messag
 		defer rows.Close()
 		for rows.Next() {
 			var d store.MessageDetail
-			if d.Message, err = scanMessage(rows, &d.Structure); err != nil {
+			var email, thread, saved int64
+			if d.Message, err = scanMessage(rows, &d.Structure, &email, &thread, &saved); err != nil {
 				return err
 			}
+			d.EmailID, d.ThreadID, d.SaveDate = store.FormatEmailID(email), store.FormatThreadID(thread), savedOf(saved)
 			out = append(out, d)
 		}
 		return rows.Err()
@@ -272,12 +276,15 @@ func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID)
 	rows, err := w.query(`WITH gone AS (
 			DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING *
 		), kept AS (
-			INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
-			SELECT mailbox_id, uid, $3 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id
+			INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,
+				email_id, thread_id, savedate)
+			SELECT mailbox_id, uid, $3 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id,
+				email_id, thread_id, savedate
 			FROM gone
 			ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq, msg_modseq = excluded.msg_modseq,
 				flags = excluded.flags, internaldate = excluded.internaldate, tzoffset = excluded.tzoffset,
-				size = excluded.size, blob_id = excluded.blob_id, expunged_at = now()
+				size = excluded.size, blob_id = excluded.blob_id, expunged_at = now(),
+				email_id = excluded.email_id, thread_id = excluded.thread_id, savedate = excluded.savedate
 		)
 		SELECT uid FROM gone ORDER BY uid`,
 		mi.ID, uidArgs(uids), int64(mi.HighestModSeq))
@@ -339,9 +346,27 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 				return err
 			}
 		}
-		msgs, err := queryMessages(w.ctx, w.tx, "SELECT "+messageColumns+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid",
+		// The copies keep the identity of their originals (RFC 8474
+		// §5.1) and are saved now (RFC 8514 §1).
+		rows, err := w.query("SELECT "+messageColumns+", email_id, thread_id FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid",
 			m.id, uidArgs(uids))
 		if err != nil {
+			return err
+		}
+		var msgs []store.Message
+		var ids []objectIDs
+		now := w.s.now()
+		for rows.Next() {
+			id := objectIDs{saved: now}
+			msg, err := scanMessage(rows, &id.email, &id.thread)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			msgs, ids = append(msgs, msg), append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		res.UIDValidity = dst.UIDValidity
@@ -350,7 +375,7 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		if len(msgs) == 0 {
 			return nil
 		}
-		added, last, err := w.appendMessages(dst.ID, msgs)
+		added, last, err := w.appendMessages(dst.ID, msgs, ids)
 		if err != nil {
 			return err
 		}

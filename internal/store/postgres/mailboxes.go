@@ -252,8 +252,10 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 // no pin of the mailbox remains and the grace period passed (collect.go).
 // Subscriptions stay (RFC 3501 §6.3.4).
 func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
-	tag, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
-		SELECT mailbox_id, uid, $2, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = $1
+	tag, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate)
+		SELECT mailbox_id, uid, $2, modseq, flags, internaldate, tzoffset, size, blob_id, email_id, thread_id, savedate
+		FROM messages WHERE mailbox_id = $1
 		ON CONFLICT (mailbox_id, uid) DO NOTHING`, id, int64(hms)+1)
 	if err != nil {
 		return err
@@ -367,8 +369,10 @@ func (w *wtx) renameInbox(acc store.Account, inbox store.MailboxInfo, newName st
 	}
 	// INBOX keeps what its sessions may still FETCH, as after an expunge
 	// (MODSEQs numbered like addTombstones').
-	if _, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
-		SELECT mailbox_id, uid, $2 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id
+	if _, err := w.exec(`INSERT INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate)
+		SELECT mailbox_id, uid, $2 + row_number() OVER (ORDER BY uid), modseq, flags, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate
 		FROM messages WHERE mailbox_id = $1
 		ON CONFLICT (mailbox_id, uid) DO NOTHING`, inbox.ID, int64(inbox.HighestModSeq)); err != nil {
 		return err

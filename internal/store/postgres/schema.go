@@ -55,6 +55,8 @@ import (
 //     way.
 //
 // Version 4: mailbox_metadata and server_metadata (metadata.go).
+//
+// Version 8: object IDs, save dates and previews (objectid.go).
 var migrations = []string{
 	`
 CREATE TABLE IF NOT EXISTS meta (
@@ -155,6 +157,8 @@ CREATE TABLE blob_textsigs (
 	loginHistoryMigration, // loginhistory.go
 	quotaMigration,        // quota.go
 	urlauthSchema,         // urlauth.go
+	objectMigration,       // objectid.go
+	aclMigration,          // acl.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

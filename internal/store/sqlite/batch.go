@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // AppendBatch stores several messages in one mailbox, all or none
@@ -27,10 +28,9 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 	default:
 	}
 	type spooled struct {
-		tb        tempBlob
-		structure []byte
-		sig       []byte
-		placed    bool
+		tb       tempBlob
+		analysis *blobfs.Analysis
+		placed   bool
 	}
 	items := make([]spooled, 0, len(msgs))
 	defer func() {
@@ -52,11 +52,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			return store.BatchResult{}, &store.BatchError{Index: i, Err: err}
 		}
 		items = append(items, spooled{tb: tb})
-		structure, sig, err := structureOf(tb.Path, tb.Size)
+		analysis, err := structureOf(tb.Path, tb.Size)
 		if err != nil {
 			return store.BatchResult{}, &store.BatchError{Index: i, Err: err}
 		}
-		items[i].structure, items[i].sig = structure, sig
+		items[i].analysis = analysis
 	}
 	acct := store.NormalizeAccount(account)
 	name, err := store.NormalizeMailbox(mailbox)
@@ -82,18 +82,18 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		var modseq store.ModSeq
 		for i, m := range msgs {
 			it := items[i]
-			if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
-				it.tb.ID, it.tb.Size, it.structure); err != nil {
-				return err
-			}
-			if err := w.putTextSignature(it.tb.ID, it.sig); err != nil {
+			if err := w.insertBlob(it.tb.ID, it.tb.Size, it.analysis); err != nil {
 				return err
 			}
 			date := m.InternalDate
 			if date.IsZero() {
 				date = now
 			}
-			uid, ms, err := w.appendMessage(mbID, store.NormalizeFlags(m.Flags), date, it.tb.Size, it.tb.ID)
+			ids, err := w.newObjectIDs(accountID, it.analysis, now)
+			if err != nil {
+				return err
+			}
+			uid, ms, err := w.appendMessage(mbID, store.NormalizeFlags(m.Flags), date, it.tb.Size, it.tb.ID, ids)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // Deliver stores one message for every target (store.Store.Deliver).
@@ -36,7 +37,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if err != nil {
 		return nil, err
 	}
-	structure, textSig, err := structureOf(tb.Path, tb.Size)
+	analysis, err := structureOf(tb.Path, tb.Size)
 	if err != nil {
 		s.fs.Remove(tb.Path)
 		return nil, err
@@ -47,17 +48,13 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	err = s.writeBlobs(ctx, func(w *wtx) error {
 		// The blob row first: message rows refer to it. When no target
 		// succeeds the whole request rolls back, blob row included.
-		if _, err := w.exec("INSERT INTO blobs (id, size, structure) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
-			tb.ID, tb.Size, structure); err != nil {
-			return err
-		}
-		if err := w.putTextSignature(tb.ID, textSig); err != nil {
+		if err := w.insertBlob(tb.ID, tb.Size, analysis); err != nil {
 			return err
 		}
 		ok := 0
 		for i, t := range targets {
 			err := w.savepoint(func() error {
-				r, err := w.deliverOne(t, tb, now)
+				r, err := w.deliverOne(t, tb, analysis, now)
 				results[i] = r
 				return err
 			})
@@ -95,7 +92,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 
 // deliverOne inserts one copy: the next UID and the next MODSEQ of the
 // target mailbox (one change).
-func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.DeliveryResult, error) {
+func (w *wtx) deliverOne(t store.Target, tb tempBlob, a *blobfs.Analysis, now time.Time) (store.DeliveryResult, error) {
 	account := store.NormalizeAccount(t.Account)
 	name, err := store.NormalizeMailbox(t.Mailbox)
 	if err != nil {
@@ -115,7 +112,11 @@ func (w *wtx) deliverOne(t store.Target, tb tempBlob, now time.Time) (store.Deli
 	if date.IsZero() {
 		date = now
 	}
-	uid, modseq, err := w.appendMessage(mbID, store.NormalizeFlags(t.Flags), date, tb.Size, tb.ID)
+	ids, err := w.newObjectIDs(accountID, a, now)
+	if err != nil {
+		return store.DeliveryResult{}, err
+	}
+	uid, modseq, err := w.appendMessage(mbID, store.NormalizeFlags(t.Flags), date, tb.Size, tb.ID, ids)
 	if err != nil {
 		return store.DeliveryResult{}, err
 	}
@@ -136,8 +137,8 @@ var errNoTargetDelivered = errors.New("sqlite: no target delivered")
 var errUIDsExhausted = errors.New("sqlite: mailbox has no UIDs left")
 
 // appendMessage allocates the next UID and MODSEQ of a mailbox and inserts
-// the message row.
-func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int64, blobID string) (store.UID, store.ModSeq, error) {
+// the message row with its identity and save date.
+func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int64, blobID string, ids objectIDs) (store.UID, store.ModSeq, error) {
 	var uidnext, modseq int64
 	err := w.queryRow(`UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
 		WHERE id = ? RETURNING uidnext - 1, highestmodseq`, mbID).Scan(&uidnext, &modseq)
@@ -148,10 +149,11 @@ func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int
 		return 0, 0, errUIDsExhausted
 	}
 	_, offset := date.Zone()
-	_, err = w.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internaldate, tzoffset, size, blob_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = w.exec(`INSERT INTO messages (mailbox_id, uid, modseq, flags, seen, deleted, internaldate, tzoffset, size, blob_id,
+		email_id, thread_id, savedate)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		mbID, uidnext, modseq, joinFlags(flags), hasFlag(flags, store.FlagSeen), hasFlag(flags, store.FlagDeleted),
-		date.Unix(), offset, size, blobID)
+		date.Unix(), offset, size, blobID, ids.email, ids.thread, ids.saved.Unix())
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: insert message: %w", err)
 	}

@@ -23,8 +23,8 @@ import (
 //     used entries past its byte budget. Only misses read the blobs table.
 
 // detailsColumns are the message columns Details reads, live or kept.
-const detailsLive = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages m WHERE m.mailbox_id = ?1 AND `
-const detailsKept = `SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id FROM expunged e
+const detailsLive = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, email_id, thread_id, savedate FROM messages m WHERE m.mailbox_id = ?1 AND `
+const detailsKept = `SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, e.email_id, e.thread_id, e.savedate FROM expunged e
 	WHERE e.mailbox_id = ?1
 	AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
 	AND EXISTS (SELECT 1 FROM mailboxes WHERE id = ?1) AND `
@@ -43,12 +43,12 @@ const (
 // detailsJoin is the fallback that reads the structures in the same
 // statement: used when a structure was not in the cache and its blobs
 // row was gone by the time it was read.
-const detailsJoin = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, structure FROM (
-	SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, b.structure
+const detailsJoin = `SELECT uid, modseq, flags, internaldate, tzoffset, size, blob_id, email_id, thread_id, savedate, structure FROM (
+	SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, m.size, m.blob_id, m.email_id, m.thread_id, m.savedate, b.structure
 		FROM messages m JOIN blobs b ON b.id = m.blob_id
 		WHERE m.mailbox_id = ?1 AND m.uid IN (SELECT value FROM json_each(?2))
 	UNION ALL
-	SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, b.structure
+	SELECT e.uid, e.msg_modseq, e.flags, e.internaldate, e.tzoffset, e.size, e.blob_id, e.email_id, e.thread_id, e.savedate, b.structure
 		FROM expunged e JOIN blobs b ON b.id = e.blob_id
 		WHERE e.mailbox_id = ?1 AND e.uid IN (SELECT value FROM json_each(?2))
 		AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.mailbox_id = e.mailbox_id AND x.uid = e.uid)
@@ -111,7 +111,8 @@ func (m *mailbox) details(ctx context.Context, uids []store.UID) ([]store.Messag
 	out := make([]store.MessageDetail, 0, len(uids))
 	var missing []string
 	next := 0 // index in uids of the next UID asked (dense filtering)
-	ms := newMessageScanner()
+	var ids objectColumns
+	ms := newMessageScanner(&ids.email, &ids.thread, &ids.saved)
 	for rows.Next() {
 		var d store.MessageDetail
 		if d.Message, err = ms.scan(rows); err != nil {
@@ -130,6 +131,7 @@ func (m *mailbox) details(ctx context.Context, uids []store.UID) ([]store.Messag
 		} else {
 			missing = append(missing, d.BlobID)
 		}
+		ids.fill(&d)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -199,12 +201,14 @@ func (m *mailbox) detailsJoined(ctx context.Context, uids []store.UID) ([]store.
 	defer rows.Close()
 	out := make([]store.MessageDetail, 0, len(uids))
 	var st []byte
-	ms := newMessageScanner(&st)
+	var ids objectColumns
+	ms := newMessageScanner(&ids.email, &ids.thread, &ids.saved, &st)
 	for rows.Next() {
 		var d store.MessageDetail
 		if d.Message, err = ms.scan(rows); err != nil {
 			return nil, m.s.closedErr(err)
 		}
+		ids.fill(&d)
 		d.Structure, st = st, nil
 		out = append(out, d)
 	}

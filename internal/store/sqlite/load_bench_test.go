@@ -40,7 +40,8 @@ func fillInbox(b testing.TB, s *Store, n int) store.Mailbox {
 					return err
 				}
 				date := base.Add(time.Duration(i) * time.Minute).In(zones[i%len(zones)])
-				_, ms, err := w.appendMessage(id, flagSets[i%len(flagSets)], date, int64(len(body)), blob)
+				_, ms, err := w.appendMessage(id, flagSets[i%len(flagSets)], date, int64(len(body)), blob,
+					objectIDs{email: int64(i + 1), thread: int64(i + 1), saved: date})
 				if err != nil {
 					return err
 				}

@@ -450,8 +450,10 @@ func (w *wtx) keepExpunged(mbID, from int64, uid store.UID, modseq store.ModSeq)
 	if _, err := w.exec("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mbID, int64(uid), int64(modseq)); err != nil {
 		return err
 	}
-	_, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
-		SELECT ?, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = ? AND uid = ?`,
+	_, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate)
+		SELECT ?, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id, email_id, thread_id, savedate
+		FROM messages WHERE mailbox_id = ? AND uid = ?`,
 		mbID, int64(modseq), from, int64(uid))
 	return err
 }
@@ -484,13 +486,18 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		if err != nil {
 			return err
 		}
-		rows, err := w.query("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+		// The copies keep the identity of their originals (RFC 8474
+		// §5.1) and are saved now (RFC 8514 §1).
+		rows, err := w.query("SELECT "+messageColumns+", email_id, thread_id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
 			m.id, uidsJSON(uids))
 		if err != nil {
 			return err
 		}
 		var msgs []store.Message
-		ms := newMessageScanner()
+		var ids []objectIDs
+		var id objectIDs
+		ms := newMessageScanner(&id.email, &id.thread)
+		now := w.s.now()
 		for rows.Next() {
 			msg, err := ms.scan(rows)
 			if err != nil {
@@ -498,6 +505,8 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 				return err
 			}
 			msgs = append(msgs, msg)
+			id.saved = now
+			ids = append(ids, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -507,8 +516,8 @@ func (m *mailbox) copyOrMove(ctx context.Context, uids []store.UID, dest string,
 		res.SourceUIDs = []store.UID{}
 		res.DestUIDs = []store.UID{}
 		var last store.ModSeq
-		for _, msg := range msgs {
-			uid, modseq, err := w.appendMessage(dst.ID, msg.Flags, msg.InternalDate, msg.Size, msg.BlobID)
+		for i, msg := range msgs {
+			uid, modseq, err := w.appendMessage(dst.ID, msg.Flags, msg.InternalDate, msg.Size, msg.BlobID, ids[i])
 			if err != nil {
 				return err
 			}

@@ -288,8 +288,10 @@ func (m *mailboxes) Delete(ctx context.Context, name string) error {
 // are closed by the front end, but one may be in the middle of a FETCH.
 // Subscriptions stay (RFC 3501 §6.3.4).
 func (w *wtx) deleteMailboxRows(id int64, hms store.ModSeq) error {
-	if _, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id)
-		SELECT mailbox_id, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id FROM messages WHERE mailbox_id = ?`,
+	if _, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,
+			email_id, thread_id, savedate)
+		SELECT mailbox_id, uid, ?, modseq, flags, internaldate, tzoffset, size, blob_id, email_id, thread_id, savedate
+		FROM messages WHERE mailbox_id = ?`,
 		int64(hms)+1, id); err != nil {
 		return err
 	}

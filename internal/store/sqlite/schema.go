@@ -30,6 +30,9 @@ import (
 //   - subscriptions are kept by name, apart from the mailboxes (RFC 3501
 //     §6.3.6): DELETE leaves them, RENAME moves them. mailboxes.subscribed
 //     is no longer used (schema 2 copied it into subscriptions).
+//   - messages and expunged carry the object identity (RFC 8474) and the
+//     save date (RFC 8514) of each row, blobs the preview (RFC 8970) of
+//     each body: see objectid.go (schema 3).
 //   - meta holds counters: the last UIDVALIDITY handed out, so a mailbox
 //     deleted and re-created in the same second gets a new one
 //     (RFC 3501 §2.3.1.1); the last mailbox ID handed out, so an ID is
@@ -64,7 +67,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
 CREATE TABLE IF NOT EXISTS blobs (
 	id        TEXT PRIMARY KEY,
 	size      INTEGER NOT NULL,
-	structure BLOB
+	structure BLOB,
+	preview   TEXT
 );
 
 CREATE TABLE IF NOT EXISTS messages (
@@ -78,6 +82,9 @@ CREATE TABLE IF NOT EXISTS messages (
 	tzoffset     INTEGER NOT NULL DEFAULT 0,
 	size         INTEGER NOT NULL,
 	blob_id      TEXT NOT NULL REFERENCES blobs(id),
+	email_id     INTEGER NOT NULL DEFAULT 0,
+	thread_id    INTEGER NOT NULL DEFAULT 0,
+	savedate     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS messages_modseq ON messages (mailbox_id, modseq);
@@ -101,6 +108,9 @@ CREATE TABLE IF NOT EXISTS expunged (
 	tzoffset     INTEGER NOT NULL DEFAULT 0,
 	size         INTEGER NOT NULL,
 	blob_id      TEXT NOT NULL REFERENCES blobs(id),
+	email_id     INTEGER NOT NULL DEFAULT 0,
+	thread_id    INTEGER NOT NULL DEFAULT 0,
+	savedate     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged (mailbox_id, modseq);
@@ -115,15 +125,19 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	metadataSchema + // metadata.go
 	loginHistorySchema + // loginhistory.go
 	quotaSchema + // quota.go
-	urlauthSchema // urlauth.go
+	urlauthSchema + // urlauth.go
+	objectSchema + // objectid.go
+	aclSchema // acl.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrate brings data of older schemas up to date, once, in one write
 // transaction (a second process opening at the same moment waits for it
 // and then finds nothing to do):
 //   - 2: subscriptions move from mailboxes.subscribed to their own table.
+//   - 3: object IDs, save dates and previews (objectid.go,
+//     migrateObjectIDs).
 func migrate(db *sql.DB) error {
 	tx, err := db.Begin()
 	if err != nil {
@@ -141,6 +155,11 @@ func migrate(db *sql.DB) error {
 	if v < 2 {
 		if _, err := tx.Exec(`INSERT OR IGNORE INTO subscriptions (account_id, name)
 			SELECT account_id, name FROM mailboxes WHERE subscribed <> 0`); err != nil {
+			return err
+		}
+	}
+	if v < 3 {
+		if err := migrateObjectIDs(tx); err != nil {
 			return err
 		}
 	}

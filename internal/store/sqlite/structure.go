@@ -12,10 +12,11 @@ import (
 // parser never fails on content; only an I/O error fails the delivery.
 // With it comes the body's search signature (internal/search), from the
 // same parse.
-func structureOf(path string, size int64) (structure, textSig []byte, err error) {
-	structure, textSig, err = blobfs.StructureAndSignature(path, size)
+// With them come the preview and the message IDs threading needs.
+func structureOf(path string, size int64) (*blobfs.Analysis, error) {
+	a, err := blobfs.Analyze(path, size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: %w", err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return structure, textSig, nil
+	return &a, nil
 }

@@ -71,6 +71,12 @@ var Tests = []Test{
 	{"QuotaEnforced", testQuotaEnforced},
 	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"QuotaAppendBatch", testQuotaAppendBatch},
+	{"ObjectIDs", testObjectIDs},
+	{"MailboxObjectIDs", testMailboxObjectIDs},
+	{"Previews", testPreviews},
+	{"ACLSetGet", testACLSetGet},
+	{"ACLSharedWith", testACLSharedWith},
+	{"ACLFollowsMailbox", testACLFollowsMailbox},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
