@@ -118,15 +118,15 @@ func (c *call) openBlob(id string) ([]byte, string, bool, error) {
 	if up, ok := c.s.uploads.get(c.acct.Name, id); ok {
 		return up.data, up.typ, true, nil
 	}
-	ref, path, ok := parseBlobID(id)
+	eid, path, ok := parseBlobID(id)
 	if !ok {
 		return nil, "", false, nil
 	}
-	recs, err := c.loadEmails([]string{emailID(ref)})
+	recs, err := c.loadEmails([]string{eid})
 	if err != nil {
 		return nil, "", false, err
 	}
-	rec := recs[emailID(ref)]
+	rec := recs[eid]
 	if rec == nil {
 		return nil, "", false, nil
 	}

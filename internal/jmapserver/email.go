@@ -1,7 +1,9 @@
 package jmapserver
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,11 +15,19 @@ import (
 
 // The Email object (RFC 8621 §4.1) and Email/get (§4.2).
 
-// emailRec is one Email as the store has it.
-type emailRec struct {
+// emailCopy is one row of an Email: a message in one mailbox.
+type emailCopy struct {
 	ref  msgRef
 	mbox store.MailboxInfo
 	msg  store.MessageDetail
+}
+
+// emailRec is one Email as the store has it: every copy in the account
+// (ordered by mailbox id, then UID); the first is the one read.
+type emailRec struct {
+	id, thread string
+	emailCopy
+	copies []emailCopy
 }
 
 var emailProperties = []string{"id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt",
@@ -82,15 +92,33 @@ func flagOf(kw string) (string, bool) {
 	return k, true
 }
 
-// loadEmails reads the Emails with the given ids; unknown ids are absent.
+// loadEmails reads the Emails with the given ids (store.ObjectLookup
+// finds their copies); unknown ids are absent.
 func (c *call) loadEmails(ids []string) (map[string]*emailRec, error) {
-	byMbox := map[int64][]store.UID{}
+	out := map[string]*emailRec{}
+	var want []string
 	for _, id := range ids {
-		if r, ok := parseEmailID(id); ok {
-			byMbox[r.mbox] = append(byMbox[r.mbox], r.uid)
+		if validEmailID(id) {
+			want = append(want, id)
 		}
 	}
-	out := map[string]*emailRec{}
+	if len(want) == 0 {
+		return out, nil
+	}
+	ol, ok := c.s.opts.Store.(store.ObjectLookup)
+	if !ok {
+		return nil, errors.New("the store keeps no object ids (store.ObjectLookup)")
+	}
+	locs, err := ol.FindEmails(c.ctx, c.acct.Name, want)
+	if err != nil {
+		return nil, err
+	}
+	byMbox := map[int64][]store.UID{}
+	for _, ls := range locs {
+		for _, l := range ls {
+			byMbox[l.MailboxID] = append(byMbox[l.MailboxID], l.UID)
+		}
+	}
 	for mbID, uids := range byMbox {
 		h, info, ok, err := c.open(mbID)
 		if err != nil {
@@ -100,47 +128,33 @@ func (c *call) loadEmails(ids []string) (map[string]*emailRec, error) {
 			continue
 		}
 		slices.Sort(uids)
-		uids = slices.Compact(uids)
-		details, err := h.Details(c.ctx, uids)
-		if err != nil {
-			return nil, err
-		}
-		live, err := c.liveUIDs(h, details)
+		details, err := h.Details(c.ctx, slices.Compact(uids))
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range details {
-			if !live[d.UID] {
-				continue // expunged but still pinned by an IMAP session
+			if _, asked := locs[d.EmailID]; !asked {
+				continue
 			}
-			r := msgRef{mbID, d.UID}
-			out[emailID(r)] = &emailRec{ref: r, mbox: info, msg: d}
+			rec := out[d.EmailID]
+			if rec == nil {
+				rec = &emailRec{id: d.EmailID}
+				out[d.EmailID] = rec
+			}
+			rec.copies = append(rec.copies, emailCopy{ref: msgRef{mbID, d.UID}, mbox: info, msg: d})
 		}
 	}
+	for _, rec := range out {
+		slices.SortFunc(rec.copies, func(a, b emailCopy) int {
+			if a.ref.mbox != b.ref.mbox {
+				return cmp.Compare(a.ref.mbox, b.ref.mbox)
+			}
+			return cmp.Compare(a.ref.uid, b.ref.uid)
+		})
+		rec.emailCopy = rec.copies[0]
+		rec.thread = rec.msg.ThreadID
+	}
 	return out, nil
-}
-
-// liveUIDs tells which of the details are live messages, not expunged
-// ones a Pin still holds (Details returns both).
-func (c *call) liveUIDs(h store.Mailbox, details []store.MessageDetail) (map[store.UID]bool, error) {
-	live := make(map[store.UID]bool, len(details))
-	if len(details) == 0 {
-		return live, nil
-	}
-	// Tombstones above the smallest MODSEQ among them tell the expunged.
-	minMod := details[0].ModSeq
-	for _, d := range details {
-		live[d.UID] = true
-		minMod = min(minMod, d.ModSeq)
-	}
-	ch, err := h.Changes(c.ctx, minMod-1)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range ch.Expunged {
-		delete(live, u)
-	}
-	return live, nil
 }
 
 // emailGetArgs are Email/get's arguments (RFC 8621 §4.2).
@@ -166,6 +180,9 @@ type renderSpec struct {
 	needBlob       bool
 	needStructure  bool
 	withoutStorage bool // Email/parse: no id, mailboxIds, keywords, receivedAt
+	// previews are the stored previews by blob (store.PreviewReader),
+	// read once for all the Emails of a get.
+	previews map[string]string
 }
 
 func (a emailGetArgs) spec(parse bool) (*renderSpec, error) {
@@ -270,6 +287,15 @@ func (c *call) emailGet(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pr, ok := c.s.opts.Store.(store.PreviewReader); ok && slices.Contains(sp.props, "preview") {
+		blobs := make([]string, 0, len(recs))
+		for _, rec := range recs {
+			blobs = append(blobs, rec.msg.BlobID)
+		}
+		if sp.previews, err = pr.Previews(c.ctx, blobs); err != nil {
+			return nil, err
+		}
+	}
 	list := []any{}
 	notFound := []string{}
 	seen := map[string]bool{}
@@ -303,6 +329,7 @@ func (c *call) allEmailIDs(n int) ([]string, error) {
 		return nil, err
 	}
 	var ids []string
+	seen := map[string]bool{}
 	for _, mb := range l {
 		h, err := mbs.Open(c.ctx, mb.Name)
 		if err != nil {
@@ -312,10 +339,23 @@ func (c *call) allEmailIDs(n int) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range msgs {
-			ids = append(ids, emailID(msgRef{mb.ID, m.UID}))
-			if len(ids) >= n {
-				return ids, nil
+		for i := 0; i < len(msgs); i += 512 {
+			uids := make([]store.UID, 0, 512)
+			for _, m := range msgs[i:min(i+512, len(msgs))] {
+				uids = append(uids, m.UID)
+			}
+			ds, err := h.Details(c.ctx, uids)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range ds {
+				if !seen[d.EmailID] && d.EmailID != "" {
+					seen[d.EmailID] = true
+					ids = append(ids, d.EmailID)
+				}
+				if len(ids) >= n {
+					return ids, nil
+				}
 			}
 		}
 	}
@@ -338,22 +378,27 @@ func (c *call) renderEmail(rec *emailRec, sp *renderSpec) (map[string]any, error
 				return nil, err
 			}
 		}
-		v = newMsgView(blob, blob.Size(), root, func(path []int) string { return partBlobID(rec.ref, path) })
+		v = newMsgView(blob, blob.Size(), root, func(path []int) string { return partBlobID(rec.id, path) })
 	}
-	o, err := renderMessage(v, sp)
+	preview, stored := sp.previews[rec.msg.BlobID]
+	o, err := renderMessage(v, sp, preview, stored)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range sp.props {
 		switch p {
 		case "id":
-			o["id"] = emailID(rec.ref)
+			o["id"] = rec.id
 		case "blobId":
-			o["blobId"] = blobID(rec.ref)
+			o["blobId"] = blobID(rec.id)
 		case "threadId":
-			o["threadId"] = threadID(rec.ref)
+			o["threadId"] = rec.thread
 		case "mailboxIds":
-			o["mailboxIds"] = map[string]bool{mailboxID(rec.mbox): true}
+			m := map[string]bool{}
+			for _, cp := range rec.copies {
+				m[mailboxID(cp.mbox)] = true
+			}
+			o["mailboxIds"] = m
 		case "keywords":
 			o["keywords"] = keywordsOf(rec.msg.Flags)
 		case "size":
@@ -367,7 +412,9 @@ func (c *call) renderEmail(rec *emailRec, sp *renderSpec) (map[string]any, error
 
 // renderMessage renders the properties that come from the message
 // itself (headers and body), for Email/get and Email/parse.
-func renderMessage(v *msgView, sp *renderSpec) (map[string]any, error) {
+// A stored preview (RFC 8970, computed at delivery) is used when there is
+// one.
+func renderMessage(v *msgView, sp *renderSpec, storedPreview string, haveStored bool) (map[string]any, error) {
 	o := map[string]any{}
 	if v == nil {
 		return o, nil
@@ -440,6 +487,10 @@ func renderMessage(v *msgView, sp *renderSpec) (map[string]any, error) {
 			}
 			o["hasAttachment"] = has
 		case "preview":
+			if haveStored {
+				o["preview"] = storedPreview
+				continue
+			}
 			bodies()
 			o["preview"] = v.preview(text)
 		case "bodyValues":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,10 +24,12 @@ var emailSortOptions = []string{"receivedAt", "size", "from", "to", "subject", "
 // qItem is one candidate message of a query, with what filters and sorts
 // needed loaded on demand.
 type qItem struct {
-	ref  msgRef
-	mbox *store.MailboxInfo
-	h    store.Mailbox
-	msg  store.Message
+	ref    msgRef
+	mbox   *store.MailboxInfo
+	h      store.Mailbox
+	msg    store.Message
+	id     string // the Email id, once det is read
+	thread string
 
 	det     *store.MessageDetail
 	root    *mime.Part
@@ -399,8 +402,11 @@ func compileEmailSort(sortBy []comparator) (func(a, b *qItem) int, bool, error) 
 	}, needStructure, nil
 }
 
-// emailResults runs a query and returns the sorted ids.
-func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collapse bool) ([]string, error) {
+// emailResults runs a query and returns the sorted results. With
+// allIDs, or when they are needed to tell Emails apart (collapseThreads,
+// several mailboxes), every result's ids are read; else the caller reads
+// those of the page it returns (fillIDs).
+func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collapse, allIDs bool) ([]*qItem, error) {
 	match, nd, only, err := c.compileEmailFilter(filter)
 	if err != nil {
 		return nil, err
@@ -469,19 +475,61 @@ func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collaps
 		}
 	}
 	slices.SortStableFunc(out, order)
-	ids := make([]string, 0, len(out))
-	seenThread := map[string]bool{}
-	for _, it := range out {
-		if collapse {
-			t := threadID(it.ref)
-			if seenThread[t] {
+	if collapse || only == 0 || allIDs {
+		// Copies of one Email in several mailboxes, and threads, are
+		// told apart by their object ids: read them for every result.
+		if out, err = c.fillIDs(out); err != nil {
+			return nil, err
+		}
+		seen, seenThread := map[string]bool{}, map[string]bool{}
+		kept := out[:0]
+		for _, it := range out {
+			if seen[it.id] || (collapse && seenThread[it.thread]) {
 				continue
 			}
-			seenThread[t] = true
+			seen[it.id], seenThread[it.thread] = true, true
+			kept = append(kept, it)
 		}
-		ids = append(ids, emailID(it.ref))
+		out = kept
 	}
-	return ids, nil
+	return out, nil
+}
+
+// fillIDs reads the object ids of the items that lack them; items whose
+// message went meanwhile are dropped.
+func (c *call) fillIDs(items []*qItem) ([]*qItem, error) {
+	byMbox := map[store.Mailbox][]*qItem{}
+	var order []store.Mailbox
+	for _, it := range items {
+		if it.det == nil {
+			if byMbox[it.h] == nil {
+				order = append(order, it.h)
+			}
+			byMbox[it.h] = append(byMbox[it.h], it)
+		}
+	}
+	for _, h := range order {
+		if err := loadDetails(c, h, byMbox[h]); err != nil {
+			return nil, err
+		}
+	}
+	out := items[:0]
+	for _, it := range items {
+		if it.det == nil || it.det.EmailID == "" {
+			continue
+		}
+		it.id, it.thread = it.det.EmailID, it.det.ThreadID
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func idsOf(items []*qItem) []string {
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.id
+	}
+	return ids
 }
 
 // loadDetails fills det for items of one mailbox, 512 UIDs per store call.
@@ -522,14 +570,32 @@ func (c *call) emailQuery(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := c.emailResults(a.Filter, a.Sort, a.CollapseThreads)
+	items, err := c.emailResults(a.Filter, a.Sort, a.CollapseThreads, a.Anchor != nil)
 	if err != nil {
 		return nil, err
 	}
-	pos, page, err := window(ids, a)
+	// The window over the results; only the page's ids are read when
+	// the results did not need them all.
+	idx := make([]string, len(items))
+	for i := range items {
+		idx[i] = strconv.Itoa(i)
+		if items[i].id != "" {
+			idx[i] = items[i].id
+		}
+	}
+	pos, pageIdx, err := window(idx, a)
 	if err != nil {
 		return nil, err
 	}
+	var pageItems []*qItem
+	if len(pageIdx) > 0 {
+		pageItems = items[pos : pos+len(pageIdx)]
+	}
+	if pageItems, err = c.fillIDs(pageItems); err != nil {
+		return nil, err
+	}
+	page := idsOf(pageItems)
+	ids := items
 	resp := queryResponse{AccountID: a.AccountID, QueryState: state, CanCalculateChanges: true, Position: pos, IDs: page}
 	if a.CalculateTotal {
 		n := len(ids)
@@ -556,10 +622,11 @@ func (c *call) emailQueryChanges(raw json.RawMessage) (any, error) {
 			changed[id] = true
 		}
 	}
-	ids, err := c.emailResults(a.Filter, a.Sort, a.CollapseThreads)
+	items, err := c.emailResults(a.Filter, a.Sort, a.CollapseThreads, true)
 	if err != nil {
 		return nil, err
 	}
+	ids := idsOf(items)
 	removed, added, err := queryChangesFrom(changed, ids, a)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package jmapserver
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,30 +87,38 @@ func (c *call) storeMessage(data []byte, mboxes []store.MailboxInfo, flags []str
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(mboxes) > 1 {
-		h, err := mbs.Open(c.ctx, mboxes[0].Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, mb := range mboxes[1:] {
-			if _, err := h.CopyTo(c.ctx, []store.UID{ref.uid}, mb.Name); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	c.invalidate()
-	recs, err := c.loadEmails([]string{emailID(ref)})
+	h, err := mbs.Open(c.ctx, mboxes[0].Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	if recs[emailID(ref)] == nil {
-		return nil, nil, fmt.Errorf("the stored message %s is gone", emailID(ref))
+	ds, err := h.Details(c.ctx, []store.UID{ref.uid})
+	if err != nil {
+		return nil, nil, err
 	}
-	return recs[emailID(ref)], nil, nil
+	if len(ds) != 1 || ds[0].EmailID == "" {
+		return nil, nil, fmt.Errorf("the stored message %d is gone", ref.uid)
+	}
+	eid := ds[0].EmailID
+	for _, mb := range mboxes[1:] {
+		// A copy keeps the Email id (RFC 8474 §5.1): one Email, several
+		// mailboxes.
+		if _, err := h.CopyTo(c.ctx, []store.UID{ref.uid}, mb.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	c.invalidate()
+	recs, err := c.loadEmails([]string{eid})
+	if err != nil {
+		return nil, nil, err
+	}
+	if recs[eid] == nil {
+		return nil, nil, fmt.Errorf("the stored message %s is gone", eid)
+	}
+	return recs[eid], nil, nil
 }
 
 func createdEmail(rec *emailRec) map[string]any {
-	return map[string]any{"id": emailID(rec.ref), "blobId": blobID(rec.ref), "threadId": threadID(rec.ref), "size": rec.msg.Size}
+	return map[string]any{"id": rec.id, "blobId": blobID(rec.id), "threadId": rec.thread, "size": rec.msg.Size}
 }
 
 func (c *call) hostname() string {
@@ -156,7 +165,7 @@ func (c *call) doEmailSet(a setArgs) (*setResponse, error) {
 			resp.NotCreated[cid] = se
 			continue
 		}
-		c.created[cid] = emailID(rec.ref)
+		c.created[cid] = rec.id
 		resp.Created[cid] = createdEmail(rec)
 	}
 	for id, patch := range a.Update {
@@ -182,15 +191,7 @@ func (c *call) doEmailSet(a setArgs) (*setResponse, error) {
 			resp.NotDestroyed[id] = seNotFound("no Email " + id)
 			continue
 		}
-		h, _, ok, err := c.open(rec.ref.mbox)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			resp.NotDestroyed[id] = seNotFound("no Email " + id)
-			continue
-		}
-		if _, err := h.Expunge(c.ctx, []store.UID{rec.ref.uid}); err != nil {
+		if err := c.expungeCopies(rec.copies); err != nil {
 			return nil, err
 		}
 		resp.Destroyed = append(resp.Destroyed, id)
@@ -258,7 +259,6 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 	var add, remove []string
 	var replace []string
 	replaceKW := false
-	cur := rec.mbox
 	var newMboxes map[int64]store.MailboxInfo
 	for path, val := range patch {
 		switch {
@@ -293,7 +293,10 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 			}
 		case strings.HasPrefix(path, "mailboxIds/"):
 			if newMboxes == nil {
-				newMboxes = map[int64]store.MailboxInfo{cur.ID: cur}
+				newMboxes = map[int64]store.MailboxInfo{}
+				for _, cp := range rec.copies {
+					newMboxes[cp.mbox.ID] = cp.mbox
+				}
 			}
 			mb, ok, err := c.mailboxByJMAPID(unescapePointer(path[len("mailboxIds/"):]))
 			if err != nil {
@@ -320,55 +323,102 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 	if newMboxes != nil && len(newMboxes) == 0 {
 		return seInvalid("an Email must be in at least one mailbox", "mailboxIds"), nil
 	}
-	h, _, ok, err := c.open(cur.ID)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return seNotFound("no Email " + id), nil
-	}
-	uids := []store.UID{rec.ref.uid}
-	if replaceKW {
-		if slices.Contains(rec.msg.Flags, store.FlagDeleted) {
-			replace = append(replace, store.FlagDeleted) // not a JMAP keyword: kept
-		}
-		if _, err := h.StoreFlags(c.ctx, uids, store.FlagsReplace, replace, 0); err != nil {
+	// Keywords are set on every copy.
+	for _, cp := range rec.copies {
+		h, _, ok, err := c.open(cp.ref.mbox)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if len(add) > 0 {
-		if _, err := h.StoreFlags(c.ctx, uids, store.FlagsAdd, add, 0); err != nil {
-			return nil, err
+		if !ok {
+			continue
 		}
-	}
-	if len(remove) > 0 {
-		if _, err := h.StoreFlags(c.ctx, uids, store.FlagsRemove, remove, 0); err != nil {
-			return nil, err
+		uids := []store.UID{cp.ref.uid}
+		if replaceKW {
+			flags := slices.Clone(replace)
+			if slices.Contains(cp.msg.Flags, store.FlagDeleted) {
+				flags = append(flags, store.FlagDeleted) // not a JMAP keyword: kept
+			}
+			if _, err := h.StoreFlags(c.ctx, uids, store.FlagsReplace, flags, 0); err != nil {
+				return nil, err
+			}
+		}
+		if len(add) > 0 {
+			if _, err := h.StoreFlags(c.ctx, uids, store.FlagsAdd, add, 0); err != nil {
+				return nil, err
+			}
+		}
+		if len(remove) > 0 {
+			if _, err := h.StoreFlags(c.ctx, uids, store.FlagsRemove, remove, 0); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if newMboxes != nil {
-		_, stays := newMboxes[cur.ID]
-		var others []store.MailboxInfo
-		for _, mb := range newMboxes {
-			if mb.ID != cur.ID {
-				others = append(others, mb)
+		// Copies leave the mailboxes no longer named and go to the new
+		// ones: MOVE where one leaves and one arrives, COPY and EXPUNGE
+		// for the rest; every copy keeps the Email id.
+		var leave []emailCopy
+		have := map[int64]bool{}
+		for _, cp := range rec.copies {
+			have[cp.ref.mbox] = true
+			if _, stays := newMboxes[cp.ref.mbox]; !stays {
+				leave = append(leave, cp)
 			}
 		}
-		slices.SortFunc(others, func(a, b store.MailboxInfo) int { return int(min(max(a.ID-b.ID, -1), 1)) })
-		for i, mb := range others {
-			if !stays && i == len(others)-1 {
-				if _, err := h.MoveTo(c.ctx, uids, mb.Name); err != nil {
-					return nil, err
-				}
-				break
+		var arrive []store.MailboxInfo
+		for _, mb := range newMboxes {
+			if !have[mb.ID] {
+				arrive = append(arrive, mb)
 			}
-			if _, err := h.CopyTo(c.ctx, uids, mb.Name); err != nil {
+		}
+		slices.SortFunc(arrive, func(a, b store.MailboxInfo) int { return cmp.Compare(a.ID, b.ID) })
+		for len(arrive) > len(leave) {
+			h, _, ok, err := c.open(rec.ref.mbox)
+			if err != nil {
 				return nil, err
 			}
+			if !ok {
+				return seNotFound("no Email " + id), nil
+			}
+			if _, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, arrive[len(arrive)-1].Name); err != nil {
+				return nil, err
+			}
+			arrive = arrive[:len(arrive)-1]
+		}
+		for i, mb := range arrive {
+			h, _, ok, err := c.open(leave[i].ref.mbox)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				if _, err := h.MoveTo(c.ctx, []store.UID{leave[i].ref.uid}, mb.Name); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := c.expungeCopies(leave[len(arrive):]); err != nil {
+			return nil, err
 		}
 		c.invalidate()
 	}
 	return nil, nil
+}
+
+// expungeCopies expunges the given copies.
+func (c *call) expungeCopies(copies []emailCopy) error {
+	for _, cp := range copies {
+		h, _, ok, err := c.open(cp.ref.mbox)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if _, err := h.Expunge(c.ctx, []store.UID{cp.ref.uid}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unescapePointer undoes JSON Pointer escaping of one path element.
@@ -440,7 +490,7 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 			notCreated[cid] = se
 			continue
 		}
-		c.created[cid] = emailID(rec.ref)
+		c.created[cid] = rec.id
 		created[cid] = createdEmail(rec)
 	}
 	c.invalidate()
@@ -515,34 +565,34 @@ func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 			notCreated[cid] = seNotFound("no Email " + id)
 			continue
 		}
-		var first *emailRec
 		for _, mb := range mboxes {
-			res, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, mb.Name)
-			if err != nil {
+			if _, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, mb.Name); err != nil {
 				return nil, err
 			}
-			if first == nil && len(res.DestUIDs) == 1 {
-				c.invalidate()
-				r := msgRef{mb.ID, res.DestUIDs[0]}
-				got, err := c.loadEmails([]string{emailID(r)})
-				if err != nil {
-					return nil, err
-				}
-				first = got[emailID(r)]
-			}
 		}
+		c.invalidate()
+		// The copies keep the Email id (RFC 8474 §5.1): within one
+		// account, Email/copy adds mailboxes to the Email.
+		got, err := c.loadEmails([]string{id})
+		if err != nil {
+			return nil, err
+		}
+		first := got[id]
 		if first == nil {
 			return nil, fmt.Errorf("copy of %s not found", id)
 		}
 		if kw, ok := obj["keywords"]; ok {
-			flags, se := flagsOfKeywords(kw)
-			if se == nil {
-				if hh, _, ok, _ := c.open(first.ref.mbox); ok {
-					hh.StoreFlags(c.ctx, []store.UID{first.ref.uid}, store.FlagsReplace, flags, 0)
+			if flags, se := flagsOfKeywords(kw); se == nil {
+				for _, cp := range first.copies {
+					if slices.ContainsFunc(mboxes, func(mb store.MailboxInfo) bool { return mb.ID == cp.ref.mbox }) {
+						if hh, _, ok, _ := c.open(cp.ref.mbox); ok {
+							hh.StoreFlags(c.ctx, []store.UID{cp.ref.uid}, store.FlagsReplace, flags, 0)
+						}
+					}
 				}
 			}
 		}
-		c.created[cid] = emailID(first.ref)
+		c.created[cid] = first.id
 		created[cid] = createdEmail(first)
 		originals = append(originals, id)
 	}
@@ -608,7 +658,7 @@ func (c *call) emailParse(raw json.RawMessage) (any, error) {
 		}
 		root := mime.ParseBytes(data)
 		v := newMsgView(bytes.NewReader(data), int64(len(data)), root, func(path []int) string { return id + "_" + strings.ReplaceAll(partIDString(path), ".", "_") })
-		o, err := renderMessage(v, sp)
+		o, err := renderMessage(v, sp, "", false)
 		if err != nil {
 			return nil, err
 		}

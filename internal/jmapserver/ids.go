@@ -11,39 +11,38 @@ import (
 // characters of the URL-safe base64 alphabet). This is the one file that
 // knows how they are made.
 //
-// An Email is one message row: the mailbox's store id and the UID
-// ("E12_345"). Its Thread is the message itself ("T12_345") until the
-// store keeps thread ids. A message blob is "B12_345"; a body part's
-// blob adds the part path ("B12_345_2_1" is part 2.1, decoded).
+// They are the store's object ids (RFC 8474), so IMAP and JMAP name a
+// message the same way: a Mailbox id is its MAILBOXID ("F12"), an Email id
+// its EMAILID ("M" and 16 hex digits; every copy made by COPY or MOVE
+// keeps it, so one Email may be in several mailboxes), a Thread id its
+// THREADID ("T…"). A message blob is "B" and the Email id; a body part's
+// blob adds the part path ("BM…_2_1" is part 2.1, decoded).
 
-func mailboxID(mb store.MailboxInfo) string { return "M" + strconv.FormatInt(mb.ID, 10) }
+func mailboxID(mb store.MailboxInfo) string { return mb.ObjectID() }
 
-func parseMailboxID(id string) (int64, bool) {
-	rest, ok := strings.CutPrefix(id, "M")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == rest
-}
+func parseMailboxID(id string) (int64, bool) { return store.ParseMailboxObjectID(id) }
 
-// msgRef names one message row.
+// msgRef names one message row (one copy of an Email).
 type msgRef struct {
 	mbox int64
 	uid  store.UID
 }
 
-func (r msgRef) key() string {
-	return strconv.FormatInt(r.mbox, 10) + "_" + strconv.FormatUint(uint64(r.uid), 10)
+func validEmailID(id string) bool {
+	_, ok := store.ParseEmailID(id)
+	return ok
 }
 
-func emailID(r msgRef) string  { return "E" + r.key() }
-func threadID(r msgRef) string { return "T" + r.key() }
-func blobID(r msgRef) string   { return "B" + r.key() }
+func validThreadID(id string) bool {
+	_, ok := store.ParseThreadID(id)
+	return ok
+}
 
-func partBlobID(r msgRef, path []int) string {
+func blobID(emailID string) string { return "B" + emailID }
+
+func partBlobID(emailID string, path []int) string {
 	var b strings.Builder
-	b.WriteString(blobID(r))
+	b.WriteString(blobID(emailID))
 	for _, p := range path {
 		b.WriteByte('_')
 		b.WriteString(strconv.Itoa(p))
@@ -51,59 +50,23 @@ func partBlobID(r msgRef, path []int) string {
 	return b.String()
 }
 
-func parseRef(s string) (msgRef, []string, bool) {
-	fields := strings.Split(s, "_")
-	if len(fields) < 2 {
-		return msgRef{}, nil, false
-	}
-	mb, err1 := strconv.ParseInt(fields[0], 10, 64)
-	uid, err2 := strconv.ParseUint(fields[1], 10, 32)
-	if err1 != nil || err2 != nil || mb <= 0 || uid == 0 ||
-		strconv.FormatInt(mb, 10) != fields[0] || strconv.FormatUint(uid, 10) != fields[1] {
-		return msgRef{}, nil, false
-	}
-	return msgRef{mb, store.UID(uid)}, fields[2:], true
-}
-
-func parseEmailID(id string) (msgRef, bool) {
-	rest, ok := strings.CutPrefix(id, "E")
-	if !ok {
-		return msgRef{}, false
-	}
-	r, extra, ok := parseRef(rest)
-	return r, ok && len(extra) == 0
-}
-
-func parseThreadID(id string) (msgRef, bool) {
-	rest, ok := strings.CutPrefix(id, "T")
-	if !ok {
-		return msgRef{}, false
-	}
-	r, extra, ok := parseRef(rest)
-	return r, ok && len(extra) == 0
-}
-
-// threadMembers lists the emails of a thread, given the message it was
-// named after.
-func threadMembers(r msgRef) []msgRef { return []msgRef{r} }
-
 // parseBlobID reads a message or part blob id; path is nil for the whole
 // message.
-func parseBlobID(id string) (r msgRef, path []int, ok bool) {
+func parseBlobID(id string) (emailID string, path []int, ok bool) {
 	rest, ok := strings.CutPrefix(id, "B")
 	if !ok {
-		return msgRef{}, nil, false
+		return "", nil, false
 	}
-	r, extra, ok := parseRef(rest)
-	if !ok {
-		return msgRef{}, nil, false
+	fields := strings.Split(rest, "_")
+	if !validEmailID(fields[0]) {
+		return "", nil, false
 	}
-	for _, f := range extra {
+	for _, f := range fields[1:] {
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 || strconv.Itoa(n) != f {
-			return msgRef{}, nil, false
+			return "", nil, false
 		}
 		path = append(path, n)
 	}
-	return r, path, true
+	return fields[0], path, true
 }

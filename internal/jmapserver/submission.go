@@ -362,7 +362,7 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 				Description: "delivery failed: " + r.Err.Error()}, nil
 		}
 	}
-	s := c.s.subs.add(c.acct.Name, submission{identityID: in.IdentityID, emailID: eid, threadID: threadID(rec.ref),
+	s := c.s.subs.add(c.acct.Name, submission{identityID: in.IdentityID, emailID: eid, threadID: rec.thread,
 		mailFrom: mailFrom, rcpts: rcpts, sendAt: time.Now()})
 	return s, nil, nil
 }
