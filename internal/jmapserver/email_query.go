@@ -222,20 +222,28 @@ func (c *call) compileEmailFilter(raw json.RawMessage) (func(*qItem) bool, need,
 			n := *f.MaxSize
 			add(func(it *qItem) bool { return it.msg.Size < n })
 		}
-		// One Email per Thread (ids.go): the thread keyword conditions
-		// are the Email's own.
-		for _, kw := range []*string{f.HasKeyword, f.AllInThreadHaveKeyword, f.SomeInThreadHaveKeyword} {
+		for _, kw := range []*string{f.HasKeyword} {
 			if kw != nil {
 				k := *kw
 				add(func(it *qItem) bool { return hasKeyword(it.msg.Flags, k) })
 			}
 		}
-		for _, kw := range []*string{f.NotKeyword, f.NoneInThreadHaveKeyword} {
+		if f.NotKeyword != nil {
+			k := *f.NotKeyword
+			add(func(it *qItem) bool { return !hasKeyword(it.msg.Flags, k) })
+		}
+		// The thread keyword conditions look at every Email of the
+		// item's thread, in any mailbox (threadIndex).
+		threadCond := func(kw *string, test func(t *threadKeywords, k string) bool) {
 			if kw != nil {
-				k := *kw
-				add(func(it *qItem) bool { return !hasKeyword(it.msg.Flags, k) })
+				k := strings.ToLower(*kw)
+				c.wantThreads = true
+				add(func(it *qItem) bool { return test(c.threadIdx[it.thread], k) })
 			}
 		}
+		threadCond(f.AllInThreadHaveKeyword, func(t *threadKeywords, k string) bool { return t != nil && t.counts[k] == t.n })
+		threadCond(f.SomeInThreadHaveKeyword, func(t *threadKeywords, k string) bool { return t != nil && t.counts[k] > 0 })
+		threadCond(f.NoneInThreadHaveKeyword, func(t *threadKeywords, k string) bool { return t == nil || t.counts[k] == 0 })
 		if f.HasAttachment != nil {
 			nd.structure = true
 			want := *f.HasAttachment
@@ -309,8 +317,8 @@ func (c *call) compileEmailFilter(raw json.RawMessage) (func(*qItem) bool, need,
 	return match, nd, only, err
 }
 
-// sortKey compiles the comparators.
-func compileEmailSort(sortBy []comparator) (func(a, b *qItem) int, bool, error) {
+// compileEmailSort compiles the comparators.
+func (c *call) compileEmailSort(sortBy []comparator) (func(a, b *qItem) int, bool, error) {
 	needStructure := false
 	var cmps []func(a, b *qItem) int
 	for _, k := range sortBy {
@@ -365,9 +373,23 @@ func compileEmailSort(sortBy []comparator) (func(a, b *qItem) int, bool, error) 
 			if k.Keyword == "" {
 				return nil, false, invalidArgs(k.Property + " sort needs a keyword")
 			}
-			kw := k.Keyword
+			kw, prop := strings.ToLower(k.Keyword), k.Property
+			if prop != "hasKeyword" {
+				c.wantThreads = true
+			}
+			has := func(it *qItem) bool {
+				switch prop {
+				case "allInThreadHaveKeyword":
+					t := c.threadIdx[it.thread]
+					return t != nil && t.counts[kw] == t.n
+				case "someInThreadHaveKeyword":
+					t := c.threadIdx[it.thread]
+					return t != nil && t.counts[kw] > 0
+				}
+				return hasKeyword(it.msg.Flags, kw)
+			}
 			f = func(a, b *qItem) int {
-				x, y := hasKeyword(a.msg.Flags, kw), hasKeyword(b.msg.Flags, kw)
+				x, y := has(a), has(b)
 				switch {
 				case x == y:
 					return 0
@@ -411,7 +433,7 @@ func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collaps
 	if err != nil {
 		return nil, err
 	}
-	order, sortStructure, err := compileEmailSort(sortBy)
+	order, sortStructure, err := c.compileEmailSort(sortBy)
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +485,16 @@ func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collaps
 					}
 				}
 			}
+		}
+	}
+	if c.wantThreads {
+		// Thread conditions and sorts need every item's thread, and the
+		// keywords of every thread.
+		if items, err = c.fillIDs(items); err != nil {
+			return nil, err
+		}
+		if c.threadIdx, err = c.threadIndex(); err != nil {
+			return nil, err
 		}
 	}
 	out := items[:0]
@@ -638,4 +670,55 @@ func (c *call) emailQueryChanges(raw json.RawMessage) (any, error) {
 		resp.Total = &n
 	}
 	return resp, nil
+}
+
+// threadKeywords counts, for one thread, its messages and how many of
+// them have each keyword.
+type threadKeywords struct {
+	n      int
+	counts map[string]int
+}
+
+// threadIndex reads every message of the account with its thread, for
+// the thread keyword conditions and sorts (RFC 8621 §4.4.1).
+func (c *call) threadIndex() (map[string]*threadKeywords, error) {
+	l, err := c.list()
+	if err != nil {
+		return nil, err
+	}
+	mbs, err := c.mailboxes()
+	if err != nil {
+		return nil, err
+	}
+	idx := map[string]*threadKeywords{}
+	for _, mb := range l {
+		h, err := mbs.Open(c.ctx, mb.Name)
+		if err != nil {
+			continue
+		}
+		msgs, err := c.s.lists.messages(c.ctx, h, mb)
+		if err != nil {
+			return nil, err
+		}
+		uids := make([]store.UID, len(msgs))
+		for i, m := range msgs {
+			uids[i] = m.UID
+		}
+		ds, err := c.idsOfRows(h, uids)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			t := idx[d.ThreadID]
+			if t == nil {
+				t = &threadKeywords{counts: map[string]int{}}
+				idx[d.ThreadID] = t
+			}
+			t.n++
+			for k := range keywordsOf(d.Flags) {
+				t.counts[k]++
+			}
+		}
+	}
+	return idx, nil
 }

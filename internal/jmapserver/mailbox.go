@@ -66,7 +66,13 @@ func (c *call) mailboxObject(mb store.MailboxInfo, all []store.MailboxInfo, orde
 			return nil, err
 		}
 		o["totalEmails"], o["unreadEmails"] = st.Messages, st.Unseen
-		o["totalThreads"], o["unreadThreads"] = st.Messages, st.Unseen // one Email per Thread (ids.go)
+		if want("totalThreads") || want("unreadThreads") {
+			tc, err := c.threadCounts(mb)
+			if err != nil {
+				return nil, err
+			}
+			o["totalThreads"], o["unreadThreads"] = tc.total, tc.unread
+		}
 		for _, p := range []string{"totalEmails", "unreadEmails", "totalThreads", "unreadThreads"} {
 			if !want(p) {
 				delete(o, p)
@@ -812,4 +818,59 @@ func (c *call) destroyMailbox(mbs store.Mailboxes, id string, removeEmails bool)
 	}
 	c.invalidate()
 	return nil
+}
+
+// threadCount is a Mailbox's totalThreads and unreadThreads: the threads
+// with an Email in the mailbox, and those of them with an unread Email in
+// the mailbox (RFC 8621 §2 counts unread Emails of the thread anywhere;
+// here only the mailbox's own are looked at).
+type threadCount struct {
+	modseq        store.ModSeq
+	total, unread int
+}
+
+// threadCounts reads the thread of every message of the mailbox, once
+// per HIGHESTMODSEQ (Server.threadCounts keeps the answer).
+func (c *call) threadCounts(mb store.MailboxInfo) (threadCount, error) {
+	c.s.tcMu.Lock()
+	tc, ok := c.s.tc[mb.ID]
+	c.s.tcMu.Unlock()
+	if ok && tc.modseq == mb.HighestModSeq {
+		return tc, nil
+	}
+	mbs, err := c.mailboxes()
+	if err != nil {
+		return tc, err
+	}
+	h, err := mbs.Open(c.ctx, mb.Name)
+	if err != nil {
+		return tc, err
+	}
+	msgs, err := c.s.lists.messages(c.ctx, h, mb)
+	if err != nil {
+		return tc, err
+	}
+	uids := make([]store.UID, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	ds, err := c.idsOfRows(h, uids)
+	if err != nil {
+		return tc, err
+	}
+	all, unread := map[string]bool{}, map[string]bool{}
+	for _, d := range ds {
+		all[d.ThreadID] = true
+		if !slices.Contains(d.Flags, store.FlagSeen) {
+			unread[d.ThreadID] = true
+		}
+	}
+	tc = threadCount{modseq: mb.HighestModSeq, total: len(all), unread: len(unread)}
+	c.s.tcMu.Lock()
+	if len(c.s.tc) > 10000 {
+		clear(c.s.tc)
+	}
+	c.s.tc[mb.ID] = tc
+	c.s.tcMu.Unlock()
+	return tc, nil
 }

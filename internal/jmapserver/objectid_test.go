@@ -37,6 +37,23 @@ func TestEmailIDsAreObjectIDs(t *testing.T) {
 	if ids := strs(th["list"].([]any)[0].(map[string]any)["emailIds"]); len(ids) != 2 || !slices.Contains(ids, want.EmailID) {
 		t.Fatalf("Thread/get %v", th)
 	}
+	// Thread counts and thread keyword filters see both messages.
+	mg := h.one("Mailbox/get", map[string]any{"ids": []string{info.ObjectID()}, "properties": []string{"totalEmails", "totalThreads", "unreadThreads"}})
+	if m := mg["list"].([]any)[0].(map[string]any); m["totalEmails"] != 2.0 || m["totalThreads"] != 1.0 || m["unreadThreads"] != 1.0 {
+		t.Fatalf("INBOX counts %v", m)
+	}
+	h.one("Email/set", map[string]any{"update": map[string]any{want.EmailID: map[string]any{"keywords/$seen": true}}})
+	for filter, n := range map[string]int{"allInThreadHaveKeyword": 0, "someInThreadHaveKeyword": 2} {
+		q := h.one("Email/query", map[string]any{"filter": map[string]any{filter: "$seen"}})
+		if got := len(strs(q["ids"])); got != n {
+			t.Errorf("%s $seen: %d Emails, want %d", filter, got, n)
+		}
+	}
+	q0 := h.one("Email/query", map[string]any{"filter": map[string]any{"noneInThreadHaveKeyword": "$flagged"}, "collapseThreads": true})
+	if got := len(strs(q0["ids"])); got != 1 {
+		t.Errorf("noneInThreadHaveKeyword with collapseThreads: %d, want 1", got)
+	}
+	g = h.one("Email/get", map[string]any{"ids": []string{}})
 	state := g["state"].(string)
 	// IMAP COPY to Archive: the same Email, now in two mailboxes.
 	if _, err := inbox.CopyTo(ctx, []store.UID{res.UID}, "Archive"); err != nil {

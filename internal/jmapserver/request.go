@@ -47,6 +47,9 @@ type call struct {
 
 	mbs       store.Mailboxes     // the account's mailboxes, opened on first use
 	mboxCache []store.MailboxInfo // List() within this request; nil after a change
+
+	wantThreads bool                       // an Email filter or sort looks at whole threads
+	threadIdx   map[string]*threadKeywords // thread id → its keywords, when wantThreads
 }
 
 // parseRequest decodes and validates a request body. The error is a
@@ -191,7 +194,7 @@ func (s *Server) run(ctx context.Context, acct store.Account, req *apiRequest) a
 	out := make([]invocation, 0, len(req.MethodCalls))
 	decoded := map[int]any{} // response index → its arguments decoded, for references
 	for _, inv := range req.MethodCalls {
-		c.name, c.extra = inv.Name, nil
+		c.name, c.extra, c.wantThreads, c.threadIdx = inv.Name, nil, false, nil
 		res := c.invoke(inv, out, decoded)
 		out = append(out, res)
 		out = append(out, c.extra...)

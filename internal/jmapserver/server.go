@@ -61,6 +61,8 @@ type Server struct {
 	slots   *slotTable
 	subs    *submissionLog
 	lists   *listCache
+	tcMu    sync.Mutex
+	tc      map[int64]threadCount // Mailbox thread counts by mailbox
 
 	mu       sync.Mutex
 	closed   bool
@@ -95,6 +97,7 @@ func New(opts Options) *Server {
 		slots:   newSlotTable(),
 		subs:    newSubmissionLog(),
 		lists:   newListCache(),
+		tc:      map[int64]threadCount{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jmap", s.authed(s.handleSession))
