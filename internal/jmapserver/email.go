@@ -365,22 +365,28 @@ func (c *call) allEmailIDs(n int) ([]string, error) {
 // renderEmail renders one Email with the properties of sp.
 func (c *call) renderEmail(rec *emailRec, sp *renderSpec) (map[string]any, error) {
 	var v *msgView
+	preview, stored := sp.previews[rec.msg.BlobID]
 	if sp.needBlob {
-		blob, err := c.s.opts.Store.OpenBlob(c.ctx, rec.msg.BlobID)
-		if err != nil {
-			return nil, err
-		}
-		defer blob.Close()
-		root, err := mime.Decode(rec.msg.Structure)
-		if err != nil || root == nil {
-			root, err = mime.Parse(blob, blob.Size())
+		root, _ := mime.Decode(rec.msg.Structure)
+		if root != nil && root.Envelope != nil && !sp.readsOctets(stored) {
+			// A list view (addresses, subject, dates, preview stored,
+			// hasAttachment) is answered from the structure parsed at
+			// delivery, without opening the message.
+			v = newMsgView(nil, rec.msg.Size, root, func(path []int) string { return partBlobID(rec.id, path) })
+		} else {
+			blob, err := c.s.opts.Store.OpenBlob(c.ctx, rec.msg.BlobID)
 			if err != nil {
 				return nil, err
 			}
+			defer blob.Close()
+			if root == nil {
+				if root, err = mime.Parse(blob, blob.Size()); err != nil {
+					return nil, err
+				}
+			}
+			v = newMsgView(blob, blob.Size(), root, func(path []int) string { return partBlobID(rec.id, path) })
 		}
-		v = newMsgView(blob, blob.Size(), root, func(path []int) string { return partBlobID(rec.id, path) })
 	}
-	preview, stored := sp.previews[rec.msg.BlobID]
 	o, err := renderMessage(v, sp, preview, stored)
 	if err != nil {
 		return nil, err
@@ -419,9 +425,12 @@ func renderMessage(v *msgView, sp *renderSpec, storedPreview string, haveStored 
 	if v == nil {
 		return o, nil
 	}
-	fields, err := v.fields(v.root)
-	if err != nil {
-		return nil, err
+	var fields []rawField
+	if v.r != nil {
+		var err error
+		if fields, err = v.fields(v.root); err != nil {
+			return nil, err
+		}
 	}
 	for _, hp := range sp.headerProps {
 		o[hp.prop] = hp.value(fields)
@@ -447,7 +456,11 @@ func renderMessage(v *msgView, sp *renderSpec, storedPreview string, haveStored 
 	}
 	for _, p := range sp.props {
 		if hp, ok := headerConvenience[p]; ok {
-			o[p] = hp.value(fields)
+			if v.r == nil {
+				o[p] = envelopeValue(p, v.root.Envelope)
+			} else {
+				o[p] = hp.value(fields)
+			}
 			continue
 		}
 		switch p {
@@ -539,4 +552,68 @@ func renderMessage(v *msgView, sp *renderSpec, storedPreview string, haveStored 
 		}
 	}
 	return o, nil
+}
+
+// readsOctets says whether rendering needs the message's octets: header
+// fields the envelope does not hold (or holds defaulted: Sender and
+// Reply-To are From when absent), body parts (sizes are decoded sizes)
+// and values, or a preview that was not stored.
+func (sp *renderSpec) readsOctets(storedPreview bool) bool {
+	if len(sp.headerProps) > 0 {
+		return true
+	}
+	for _, p := range sp.props {
+		switch p {
+		case "headers", "bodyValues", "bodyStructure", "textBody", "htmlBody", "attachments",
+			"sender", "replyTo", "references":
+			return true
+		case "preview":
+			if !storedPreview {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// envelopeValue renders a convenience property from the ENVELOPE parsed
+// at delivery (raw values, decoded here as the header forms would).
+func envelopeValue(p string, e *mime.Envelope) any {
+	addrs := func(as []mime.Address) any {
+		if as == nil {
+			return nil
+		}
+		out := []emailAddress{}
+		for _, a := range as {
+			if !a.IsGroupStart() && !a.IsGroupEnd() {
+				out = append(out, toEmailAddress(a))
+			}
+		}
+		return out
+	}
+	str := func(raw string, f func(string) any) any {
+		if raw == "" {
+			return nil
+		}
+		return f(raw)
+	}
+	switch p {
+	case "from":
+		return addrs(e.From)
+	case "to":
+		return addrs(e.To)
+	case "cc":
+		return addrs(e.Cc)
+	case "bcc":
+		return addrs(e.Bcc)
+	case "subject":
+		return str(e.Subject, func(s string) any { return asText(s) })
+	case "sentAt":
+		return str(e.Date, asDate)
+	case "messageId":
+		return str(e.MessageID, func(s string) any { return asMessageIDs(s) })
+	case "inReplyTo":
+		return str(e.InReplyTo, func(s string) any { return asMessageIDs(s) })
+	}
+	return nil
 }

@@ -233,3 +233,27 @@ func TestEmailCreateImportParseSubmit(t *testing.T) {
 		t.Fatalf("identity %v", id)
 	}
 }
+
+// TestEmailListViewWithoutOctets: the list-view properties answered from
+// the stored structure (no message read) equal those read from the
+// message's header.
+func TestEmailListViewWithoutOctets(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("", mixedMsg)
+	h.deliver("", "From: plain@example.org\r\nSubject: =?iso-8859-1?q?caf=E9?=\r\nIn-Reply-To: <p@x>\r\n\r\nhi\r\n")
+	h.deliver("", "X-Nothing: here\r\n\r\nno header fields at all\r\n")
+	ids := strs(h.one("Email/query", map[string]any{})["ids"])
+	props := []string{"from", "to", "cc", "bcc", "subject", "sentAt", "messageId", "inReplyTo", "preview", "hasAttachment"}
+	fast := h.one("Email/get", map[string]any{"ids": ids, "properties": props})
+	slow := h.one("Email/get", map[string]any{"ids": ids, "properties": append(props, "header:X-Force-Read")})
+	for i := range ids {
+		f := fast["list"].([]any)[i].(map[string]any)
+		s := slow["list"].([]any)[i].(map[string]any)
+		delete(s, "header:X-Force-Read")
+		fb, _ := json.Marshal(f)
+		sb, _ := json.Marshal(s)
+		if string(fb) != string(sb) {
+			t.Errorf("Email %s:\nfrom the structure %s\nfrom the message   %s", ids[i], fb, sb)
+		}
+	}
+}
