@@ -29,6 +29,17 @@ func (f fakeAuth) Authenticate(ctx context.Context, a auth.Attempt) (store.Accou
 	return acct, nil
 }
 
+// harnessStore opens the store a harness runs on: SQLite, or PostgreSQL
+// while TestOnPostgres runs.
+var harnessStore = func(t testing.TB) store.Store {
+	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 type harness struct {
 	t    testing.TB
 	st   store.Store
@@ -40,11 +51,7 @@ type harness struct {
 
 func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
-	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := harnessStore(t)
 	ctx := context.Background()
 	a, err := st.CreateAccount(ctx, "alice@example.com", "x")
 	if err != nil {
