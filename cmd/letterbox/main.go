@@ -5,6 +5,7 @@
 //	letterbox serve [--data DIR] [--config FILE]
 //	letterbox user add|passwd|del|list ...
 //	letterbox config defaults|check
+//	letterbox import ACCOUNT SOURCE, letterbox export ACCOUNT DIR (docs/IMPORT.md)
 //	letterbox version
 //
 // Every verb finds the data directory the same way: --data, else

@@ -19,6 +19,7 @@ import (
 	"github.com/letterbox/letterbox/internal/config"
 	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/jmapserver"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
@@ -107,7 +108,11 @@ func serve(e *env, args []string) error {
 	if cacheTTL == 0 {
 		cacheTTL = -1 // auth: negative turns the cache off; zero would mean its default
 	}
+	// Collected whether or not [listen] metrics serves them: cheap, and
+	// one code path.
+	mx := metrics.New()
 	authSvc := auth.New(st, auth.Options{
+		Metrics:          mx,
 		Params:           s.passwordParams(e),
 		FailureDelay:     failureDelay,
 		MaxFailureDelay:  max(s.cfg.Auth.MaxFailureDelay, time.Nanosecond),
@@ -124,7 +129,7 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv)
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv, mx)
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
@@ -182,7 +187,7 @@ func serve(e *env, args []string) error {
 
 // buildEndpoints makes one server per front end and names the listeners
 // each serves. Every listener is listed, enabled or not.
-func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger, lv *live) []endpoint {
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger, lv *live, mx *metrics.Metrics) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
@@ -203,6 +208,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			// STARTTLS unless the operator allows plaintext everywhere.
 			AllowInsecureAuth: cfg.AllowPlaintextAuth == config.PlaintextAlways,
 			Logger:            log.With("component", mode.String()),
+			Metrics:           mx,
 		}
 	}
 	var eps []endpoint
@@ -233,6 +239,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			MaxConnsPerIP:      cfg.POP3.MaxConnectionsPerIP,
 			MaxConns:           cfg.POP3.MaxConnections,
 			Logger:             log.With("component", "pop3"),
+			Metrics:            mx,
 		})
 		eps = append(eps,
 			endpoint{key: "pop3", note: "STLS", server: srv},
@@ -249,6 +256,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Limits: imapserver.Limits{
 				MaxLineLength:   int(cfg.IMAP.MaxLineLength),
 				MaxLiteralSize:  int64(cfg.IMAP.MaxLiteralSize),
+				LiteralMinus:    cfg.IMAP.LiteralMinus,
 				MaxConnsPerIP:   cfg.IMAP.MaxConnectionsPerIP,
 				MaxConns:        cfg.IMAP.MaxConnections,
 				MaxConnsPerUser: cfg.IMAP.MaxConnectionsPerUser,
@@ -262,7 +270,8 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 				ServerAdmin:   cfg.IMAP.MetadataServerAdmin,
 				ServerComment: cfg.IMAP.MetadataServerComment,
 			},
-			Logger: log.With("component", "imap"),
+			Logger:  log.With("component", "imap"),
+			Metrics: mx,
 		})
 		eps = append(eps,
 			endpoint{key: "imap", note: "STARTTLS", server: srv},
@@ -280,6 +289,9 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Logger:             log.With("component", "jmap"),
 		})
 		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
+	}
+	if cfg.Listen.Metrics != "" {
+		eps = append(eps, endpoint{key: "metrics", note: "GET /metrics, plain HTTP", server: newMetricsServer(mx)})
 	}
 	return eps
 }

@@ -42,10 +42,17 @@ const namespaceConf = `namespace inbox {
 // stopped when the test ends.
 func startDovecot(t *testing.T) endpoint {
 	t.Helper()
+	// METADATA (RFC 5464), as letterbox has it.
+	return startDovecotWith(t, "mail_attribute_dict = file:%h/dovecot-attributes\nprotocol imap {\n  imap_metadata = yes\n}\n")
+}
+
+// startDovecotWith is startDovecot with extra configuration after the
+// namespaces.
+func startDovecotWith(t *testing.T, extra string) endpoint {
+	t.Helper()
 	s := dovecottest.StartT(t, dovecottest.Options{
-		Users: map[string]string{testUser: testPass},
-		// METADATA (RFC 5464), as letterbox has it.
-		Config: namespaceConf + "\nmail_attribute_dict = file:%h/dovecot-attributes\nprotocol imap {\n  imap_metadata = yes\n}\n",
+		Users:  map[string]string{testUser: testPass},
+		Config: namespaceConf + "\n" + extra,
 		// INTERNALDATE in Maildir keeps no zone: Dovecot answers in local
 		// time. UTC makes its answers comparable with the +0000 dates we
 		// APPEND.

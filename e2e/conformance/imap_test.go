@@ -36,7 +36,7 @@ func TestIMAP(t *testing.T) {
 	// (APPENDUID, RFC 4315 §3).
 	runIMAP(t, eps, imapScript{name: "APPEND corpus", cmds: appendCmds})
 
-	for _, s := range imapScripts() {
+	for _, s := range append(imapScripts(), imapExtScripts()...) { // imapext_test.go
 		runIMAP(t, eps, s)
 	}
 }

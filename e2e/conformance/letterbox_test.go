@@ -28,6 +28,12 @@ type endpoint struct {
 // temp-dir SQLite store with the same account Dovecot has.
 func startLetterbox(t *testing.T) endpoint {
 	t.Helper()
+	return startLetterboxWith(t)
+}
+
+// startLetterboxWith is startLetterbox with IMAP server options changed.
+func startLetterboxWith(t *testing.T, configure ...func(*imapserver.Options)) endpoint {
+	t.Helper()
 	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,11 @@ func startLetterbox(t *testing.T) endpoint {
 		t.Fatal(err)
 	}
 	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
-	imapSrv := imapserver.New(imapserver.Options{Store: st, Auth: authn, Hostname: "letterbox.test"})
+	imapOpts := imapserver.Options{Store: st, Auth: authn, Hostname: "letterbox.test"}
+	for _, f := range configure {
+		f(&imapOpts)
+	}
+	imapSrv := imapserver.New(imapOpts)
 	pop3Srv := pop3server.New(pop3server.Options{Store: st, Auth: authn, Hostname: "letterbox.test"})
 	imapL, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

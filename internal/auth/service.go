@@ -10,11 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
 // Options configure a Service. Zero values take the defaults noted.
 type Options struct {
+	// Metrics counts login attempts by protocol and result; nil: none.
+	Metrics *metrics.Metrics
 	// Params hash the dummy password checked for unknown users, so they cost
 	// the same time as known ones. Zero: DefaultParams. Use the same
 	// parameters as for real accounts.
@@ -284,6 +287,7 @@ func (s *Service) logAttempt(a Attempt, name, result, reason string, retry time.
 		attrs = append(attrs, slog.Duration("retry_after", retry))
 	}
 	s.log.LogAttrs(context.Background(), level, "login", attrs...)
+	s.opts.Metrics.Login(orUnknown(a.Protocol), result)
 }
 
 func orUnknown(s string) string {

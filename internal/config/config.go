@@ -96,6 +96,9 @@ type Listen struct {
 	// JMAP serves JMAP (RFC 8620/8621) over HTTPS, and plain HTTP on the
 	// same port where allow_plaintext_auth permits passwords.
 	JMAP string `toml:"jmap"`
+	// Metrics serves Prometheus metrics over plain HTTP at /metrics; off
+	// by default (keep it on loopback or a trusted network).
+	Metrics string `toml:"metrics"`
 }
 
 // SMTP limits, for SMTP, submission and LMTP.
@@ -123,6 +126,9 @@ type POP3 struct {
 type IMAP struct {
 	MaxLineLength  Size `toml:"max_line_length"`
 	MaxLiteralSize Size `toml:"max_literal_size"`
+	// LiteralMinus advertises LITERAL- (non-synchronizing literals up to
+	// 4096 octets) instead of LITERAL+ (RFC 7888).
+	LiteralMinus bool `toml:"literal_minus"`
 	// IMAP and IMAPS count together.
 	MaxConnectionsPerIP   int           `toml:"max_connections_per_ip"`
 	MaxConnections        int           `toml:"max_connections"`

@@ -76,7 +76,7 @@ func (r *Reader) parseCommand() *Command {
 		cmd.UID = true
 		cmd.Name = strings.ToUpper(r.atom("command name"))
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT", "THREAD":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT", "THREAD", "REPLACE":
 		default:
 			r.fail("UID %s is not a command", cmd.Name)
 		}
@@ -133,6 +133,8 @@ func (r *Reader) parseArgs(cmd *Command) Args {
 		return r.parseStatus()
 	case "APPEND":
 		return r.parseAppend()
+	case "REPLACE":
+		return r.parseReplace(cmd.UID) // parse_mailbox.go
 	case "SEARCH":
 		return r.parseSearch()
 	case "SORT":

@@ -230,42 +230,67 @@ func (r *Reader) parseAppend() Args {
 	a := &AppendArgs{Mailbox: r.mailboxArg()}
 	for {
 		r.sp()
-		var m AppendMessage
-		if r.peek() == '(' {
-			m.Flags = r.flagList()
-			r.sp()
-		}
-		if r.peek() == '"' {
-			m.Date = r.dateTime()
-			r.sp()
-		}
-		if r.keywordAhead("UTF8") {
-			// RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
-			r.pos += len("UTF8")
-			r.sp()
-			r.expect('(', "(")
-			if r.peek() != '~' {
-				r.fail("UTF8 data must be a literal8")
-			}
-			m.Literal = r.messageLiteral()
-			m.UTF8 = true
-			r.expect(')', ")")
-		} else if r.keywordAhead("CATENATE") {
-			// RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part ... ")"
-			r.pos += len("CATENATE")
-			r.sp()
-			m.Catenate = r.catenateParts()
-		} else {
-			if r.peek() != '{' && r.peek() != '~' {
-				r.fail("expected message literal")
-			}
-			m.Literal = r.messageLiteral()
-		}
-		a.Messages = append(a.Messages, m)
+		a.Messages = append(a.Messages, r.appendMessage())
 		if r.eol() || !r.opts.MultiAppend {
 			return a
 		}
 	}
+}
+
+// parseReplace: "REPLACE" SP seq-number SP mailbox append-message, and
+// UID REPLACE with a uniqueid (RFC 8508 §5). append-message is APPEND's
+// (RFC 4466): flags, date-time, literal, literal8, UTF8 or CATENATE data.
+// The message number is one number or "*" (a seq-number, not a set).
+func (r *Reader) parseReplace(uid bool) Args {
+	r.sp()
+	a := &ReplaceArgs{}
+	set := r.seqSet()
+	if set.Dollar || len(set.Ranges) != 1 || set.Ranges[0].Start != set.Ranges[0].Stop || uid && set.Ranges[0].Start == 0 {
+		r.fail("REPLACE takes one message number")
+	}
+	a.Seq = set
+	r.sp()
+	a.Mailbox = r.mailboxArg()
+	r.sp()
+	a.Message = r.appendMessage()
+	return a
+}
+
+// appendMessage reads one append-message after its leading space:
+// [flag-list SP] [date-time SP] append-data (RFC 3501 §6.3.11, RFC 4466).
+func (r *Reader) appendMessage() AppendMessage {
+	var m AppendMessage
+	if r.peek() == '(' {
+		m.Flags = r.flagList()
+		r.sp()
+	}
+	if r.peek() == '"' {
+		m.Date = r.dateTime()
+		r.sp()
+	}
+	if r.keywordAhead("UTF8") {
+		// RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+		r.pos += len("UTF8")
+		r.sp()
+		r.expect('(', "(")
+		if r.peek() != '~' {
+			r.fail("UTF8 data must be a literal8")
+		}
+		m.Literal = r.messageLiteral()
+		m.UTF8 = true
+		r.expect(')', ")")
+	} else if r.keywordAhead("CATENATE") {
+		// RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part ... ")"
+		r.pos += len("CATENATE")
+		r.sp()
+		m.Catenate = r.catenateParts()
+	} else {
+		if r.peek() != '{' && r.peek() != '~' {
+			r.fail("expected message literal")
+		}
+		m.Literal = r.messageLiteral()
+	}
+	return m
 }
 
 // dateTime reads a quoted date-time (RFC 3501 §9).

@@ -126,6 +126,10 @@ func (r *Reader) searchKey(depth int) SearchKey {
 	case "LARGER", "SMALLER":
 		r.sp()
 		k.Size = int64(r.number64("size"))
+	case "OLDER", "YOUNGER":
+		// RFC 5032 §3: "OLDER" / "YOUNGER" SP nz-number, seconds.
+		r.sp()
+		k.Size = int64(r.nzNumber("interval"))
 	case "HEADER":
 		r.sp()
 		k.Field = r.astring("header field name")

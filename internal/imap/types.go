@@ -53,25 +53,29 @@ type Command struct {
 // Close releases resources held by the command's literals (spooled APPEND
 // messages). Safe to call on any command, more than once.
 func (c *Command) Close() error {
-	if a, ok := c.Args.(*AppendArgs); ok {
-		var first error
-		for _, m := range a.Messages {
-			if m.Literal != nil {
-				if err := m.Literal.Close(); err != nil && first == nil {
+	var msgs []AppendMessage
+	switch a := c.Args.(type) {
+	case *AppendArgs:
+		msgs = a.Messages
+	case *ReplaceArgs:
+		msgs = []AppendMessage{a.Message}
+	}
+	var first error
+	for _, m := range msgs {
+		if m.Literal != nil {
+			if err := m.Literal.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		for _, p := range m.Catenate {
+			if p.Text != nil {
+				if err := p.Text.Close(); err != nil && first == nil {
 					first = err
 				}
 			}
-			for _, p := range m.Catenate {
-				if p.Text != nil {
-					if err := p.Text.Close(); err != nil && first == nil {
-						first = err
-					}
-				}
-			}
 		}
-		return first
 	}
-	return nil
+	return first
 }
 
 // Args is implemented by every command argument type of this package.
@@ -187,6 +191,15 @@ type AppendArgs struct {
 	Messages []AppendMessage
 }
 
+// ReplaceArgs: REPLACE and UID REPLACE (RFC 8508 §3): the message to
+// replace (one number in Seq, a sequence number or a UID), the mailbox
+// that gets the new message and the message itself.
+type ReplaceArgs struct {
+	Seq     SeqSet
+	Mailbox string
+	Message AppendMessage
+}
+
 // AppendMessage is one message of an APPEND.
 type AppendMessage struct {
 	Flags   []string  // nil when no flag list was sent
@@ -254,7 +267,7 @@ type SearchKey struct {
 	Value    string      // BCC BODY CC FROM SUBJECT TEXT TO: the string; HEADER: the value; KEYWORD UNKEYWORD: the flag; EMAILID THREADID: the objectid
 	Field    string      // HEADER: the field name
 	Date     time.Time   // BEFORE ON SINCE SENTBEFORE SENTON SENTSINCE SAVEDBEFORE SAVEDON SAVEDSINCE: the date (UTC midnight)
-	Size     int64       // LARGER SMALLER
+	Size     int64       // LARGER SMALLER; OLDER YOUNGER (RFC 5032): the interval in seconds
 	Seq      SeqSet      // SearchSeqSet and UID
 	ModSeq   uint64      // MODSEQ
 	Entry    string      // MODSEQ entry name ("/flags/\\seen"); "" when absent
@@ -376,6 +389,7 @@ type CompressArgs struct {
 
 func (*AuthenticateArgs) isArgs() {}
 func (*LoginArgs) isArgs()        {}
+func (*ReplaceArgs) isArgs()      {}
 func (*SelectArgs) isArgs()       {}
 func (*CreateArgs) isArgs()       {}
 func (*MailboxArgs) isArgs()      {}

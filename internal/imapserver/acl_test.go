@@ -255,7 +255,7 @@ C: b20 APPEND shared/alice@example.com/Team {5+}
 C: hello
 S: b20 NO [NOPERM] Permission denied
 C: b21 LIST "" "*" RETURN (MYRIGHTS)
-S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked) "/" "INBOX"
 S: * MYRIGHTS "INBOX" lrwstipekxacd
 S: * LIST (\HasNoChildren) "/" "Archive"
 S: * MYRIGHTS "Archive" lrwstipekxacd

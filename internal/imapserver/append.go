@@ -50,40 +50,11 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	}()
 	msgs := make([]store.BatchMessage, len(a.Messages))
 	for i, m := range a.Messages {
-		if m.UTF8 && !s.utf8 {
-			// RFC 6855 §4: UTF8 APPEND data needs ENABLE UTF8=ACCEPT.
-			return "", errBad("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
-		}
-		flags, err := clientFlags(m.Flags)
-		if err != nil {
+		if msgs[i], err = s.appendMessage(m, &opened); err != nil {
 			return "", err
 		}
 		// Flags the user may not set are dropped (RFC 4314 §4).
-		msgs[i] = store.BatchMessage{Flags: permittedFlags(flags, ref.rights), InternalDate: m.Date}
-		if m.Catenate != nil {
-			body, size, err := s.catenate(m.Catenate, &opened)
-			if err != nil {
-				return "", err
-			}
-			if size > s.srv.opts.MaxMessageSize {
-				return "", errNo("TOOBIG", "Catenated message exceeds APPENDLIMIT")
-			}
-			if size == 0 {
-				return "", errNo("CANNOT", "Empty message")
-			}
-			msgs[i].Body = body
-			continue
-		}
-		if m.Literal == nil || m.Literal.Size == 0 {
-			return "", errNo("CANNOT", "Empty message")
-		}
-		if m.Literal.Size > s.srv.opts.MaxMessageSize {
-			return "", errNo("TOOBIG", "Message exceeds APPENDLIMIT")
-		}
-		msgs[i].Body = m.Literal.Open()
-		if m.Literal.Binary {
-			msgs[i].Body = verbatimBody{msgs[i].Body}
-		}
+		msgs[i].Flags = permittedFlags(msgs[i].Flags, ref.rights)
 	}
 	var uidValidity uint32
 	var uids []store.UID
@@ -109,6 +80,46 @@ func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 		s.changed = true
 	}
 	return "APPENDUID " + utoa(uint64(uidValidity)) + " " + uidSetText(uids), nil
+}
+
+// appendMessage checks one message of an APPEND (or REPLACE, RFC 8508)
+// and makes what the store takes: its flags, its date and a reader of its
+// body; CATENATE parts are resolved, and what they open is added to opened.
+func (s *session) appendMessage(m imap.AppendMessage, opened *[]io.Closer) (store.BatchMessage, error) {
+	if m.UTF8 && !s.utf8 {
+		// RFC 6855 §4: UTF8 APPEND data needs ENABLE UTF8=ACCEPT.
+		return store.BatchMessage{}, errBad("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
+	}
+	flags, err := clientFlags(m.Flags)
+	if err != nil {
+		return store.BatchMessage{}, err
+	}
+	out := store.BatchMessage{Flags: flags, InternalDate: m.Date}
+	if m.Catenate != nil {
+		body, size, err := s.catenate(m.Catenate, opened)
+		if err != nil {
+			return store.BatchMessage{}, err
+		}
+		if size > s.srv.opts.MaxMessageSize {
+			return store.BatchMessage{}, errNo("TOOBIG", "Catenated message exceeds APPENDLIMIT")
+		}
+		if size == 0 {
+			return store.BatchMessage{}, errNo("CANNOT", "Empty message")
+		}
+		out.Body = body
+		return out, nil
+	}
+	if m.Literal == nil || m.Literal.Size == 0 {
+		return store.BatchMessage{}, errNo("CANNOT", "Empty message")
+	}
+	if m.Literal.Size > s.srv.opts.MaxMessageSize {
+		return store.BatchMessage{}, errNo("TOOBIG", "Message exceeds APPENDLIMIT")
+	}
+	out.Body = m.Literal.Open()
+	if m.Literal.Binary {
+		out.Body = verbatimBody{out.Body}
+	}
+	return out, nil
 }
 
 // appendOne delivers one message through Store.Deliver into account's

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,6 +48,12 @@ var baseCapabilities = []string{
 	"OBJECTID", // RFC 8474 (fetch.go, search.go, mailbox.go)
 	"SAVEDATE", // RFC 8514 (fetch.go, search.go)
 	"PREVIEW",  // RFC 8970 (preview.go)
+	"WITHIN",   // RFC 5032 (search.go)
+	"REPLACE",  // RFC 8508 (replace.go)
+	// RFC 5255 §4.3: SEARCH folds with i;unicode-casemap (internal/casemap,
+	// as Dovecot, which advertises the same), SORT compares with it.
+	"I18NLEVEL=1",
+	"UIDONLY", // RFC 9586 (uidonly.go)
 }
 
 // metadataCapabilities are advertised when the store keeps METADATA
@@ -66,6 +73,10 @@ var aclCapabilities = []string{"ACL", "RIGHTS=texk", "LIST-MYRIGHTS"}
 func (s *session) capabilities() []string {
 	caps := make([]string, 0, len(baseCapabilities)+4)
 	caps = append(caps, baseCapabilities...)
+	if s.srv.opts.Limits.LiteralMinus {
+		// RFC 7888 §4: LITERAL- replaces LITERAL+, never both.
+		caps[slices.Index(caps, "LITERAL+")] = "LITERAL-"
+	}
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(s.srv.opts.MaxMessageSize, 10))
 	if _, ok := s.srv.opts.Store.(store.Metadata); ok {
 		caps = append(caps, metadataCapabilities...)

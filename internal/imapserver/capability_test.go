@@ -66,6 +66,11 @@ var capabilityTests = map[string]string{
 	"ACL":                   "TestACLCommands",
 	"RIGHTS=texk":           "TestACLRightsLetters",
 	"LIST-MYRIGHTS":         "TestListMyRights",
+	"WITHIN":                "TestWithin",
+	"LITERAL-":              "TestLiteralMinus", // with Limits.LiteralMinus, instead of LITERAL+
+	"REPLACE":               "TestReplace",
+	"I18NLEVEL=1":           "TestSearchCasemap",
+	"UIDONLY":               "TestUIDOnly",
 }
 
 // testFunctions lists the Test functions of this package's test files.

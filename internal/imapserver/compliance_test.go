@@ -33,7 +33,7 @@ S: a4 OK LIST completed
 C: a5 LIST "!#$&'+,-." *
 S: a5 OK LIST completed
 C: a6 LIST "" ("!#$&'+,-." INBOX)
-S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked) "/" "INBOX"
 S: a6 OK LIST completed
 C: a7 LSUB "" "&AGE-*"
 S: a7 OK LSUB completed

@@ -77,7 +77,7 @@ func (c *conn) setupCodec() {
 	c.r = imap.NewReader(nil, imap.ReaderOptions{
 		MaxLineLength: lim.MaxLineLength,
 		LiteralLimit: func(cmd string) int64 {
-			if cmd == "APPEND" {
+			if cmd == "APPEND" || cmd == "REPLACE" {
 				return c.srv.opts.MaxMessageSize
 			}
 			if cmd == "SETMETADATA" {
@@ -93,8 +93,9 @@ func (c *conn) setupCodec() {
 			c.compressorIdle() // the literal may take long to come
 			return err
 		},
-		UTF8:        c.utf8,
-		MultiAppend: true, // RFC 3502
+		UTF8:         c.utf8,
+		MultiAppend:  true, // RFC 3502
+		LiteralMinus: lim.LiteralMinus,
 	})
 	if c.w != nil {
 		c.w.Flush() // gives its buffer back; nothing is pending

@@ -32,6 +32,12 @@ func (s *session) cmdEnable(cmd *imap.Command) (string, error) {
 				s.c.setUTF8()
 				enabled = append(enabled, "IMAP4rev2")
 			}
+		case "UIDONLY":
+			// RFC 9586 §3.1 (uidonly.go).
+			if !s.uidonly && advertised("UIDONLY") {
+				s.uidonly = true
+				enabled = append(enabled, "UIDONLY")
+			}
 		case "UTF8=ACCEPT":
 			if !s.utf8 && advertised("UTF8=ACCEPT") {
 				s.utf8 = true

@@ -117,7 +117,9 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 	if wantModSeq {
 		s.enableCondstore()
 	}
-	plan := planFetch(a.Items, cmd.UID, a.ChangedSince > 0)
+	// Under UIDONLY the UIDFETCH response is numbered by UID: UID is not
+	// added (RFC 9586 §3.3).
+	plan := planFetch(a.Items, cmd.UID && !s.uidonly, a.ChangedSince > 0)
 	if a.Vanished {
 		if err := s.fetchVanished(a); err != nil {
 			return "", err
@@ -291,9 +293,7 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 
 	s.c.writeDeadline()
 	w := s.c.w
-	w.StartUntagged()
-	w.Number(uint64(seq))
-	w.Raw(" FETCH (")
+	s.startFetch(seq, d.UID)
 	items := plan.items
 	if seenSet && (!plan.hasFlags || s.condstore && !plan.hasModSeq) {
 		// The implicit \Seen is reported like an unsolicited flag change

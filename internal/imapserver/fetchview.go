@@ -52,9 +52,7 @@ func (s *session) fetchFromView(uids []store.UID, plan fetchPlan, changedSince u
 			}
 		}
 		s.c.writeDeadline()
-		w.StartUntagged()
-		w.Number(uint64(seq))
-		w.Raw(" FETCH (")
+		s.startFetch(seq, u)
 		for i, it := range plan.items {
 			if i > 0 {
 				w.SP()

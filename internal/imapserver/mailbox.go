@@ -362,6 +362,7 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 			}
 		}
 	}
+	var marked func(store.MailboxInfo) bool // \Marked, asked on first use
 	for _, e := range entries {
 		if !matches(e.name) || !e.inTree && !sel.Subscribed {
 			continue
@@ -400,6 +401,12 @@ func (s *session) cmdList(cmd *imap.Command) (string, error) {
 				attrs = append(attrs, `\HasChildren`)
 			} else {
 				attrs = append(attrs, `\HasNoChildren`)
+			}
+			if e.exists && marked == nil {
+				marked = s.listMarks() // listmarked.go
+			}
+			if e.exists && marked(e.info) {
+				attrs = append(attrs, `\Marked`)
 			}
 			if e.info.SpecialUse != "" && (!a.Extended || ret.SpecialUse || sel.SpecialUse) {
 				attrs = append(attrs, e.info.SpecialUse)

@@ -148,19 +148,19 @@ S: a2 OK SUBSCRIBE completed
 C: a3 SUBSCRIBE INBOX
 S: a3 OK SUBSCRIBE completed
 C: a4 LIST (SUBSCRIBED) "" (INBOX L*)
-S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked \Subscribed) "/" "INBOX"
 S: * LIST (\HasNoChildren \Subscribed) "/" "Lists/Go"
 S: a4 OK LIST completed
 C: a5 LIST (SUBSCRIBED RECURSIVEMATCH) "" (INBOX L%)
-S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked \Subscribed) "/" "INBOX"
 S: * LIST (\HasChildren) "/" "Lists" ("CHILDINFO" ("SUBSCRIBED"))
 S: a5 OK LIST completed
 C: a6 LIST "" (INBOX Lists) RETURN (SUBSCRIBED CHILDREN)
-S: * LIST (\HasNoChildren \Subscribed) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked \Subscribed) "/" "INBOX"
 S: * LIST (\HasChildren) "/" "Lists"
 S: a6 OK LIST completed
 C: a7 LIST "" INBOX RETURN (STATUS (MESSAGES UNSEEN))
-S: * LIST (\HasNoChildren) "/" "INBOX"
+S: * LIST (\HasNoChildren \Marked) "/" "INBOX"
 S: * STATUS "INBOX" (MESSAGES 1 UNSEEN 1)
 S: a7 OK LIST completed
 C: a8 LIST (RECURSIVEMATCH) "" %

@@ -36,7 +36,7 @@ func (s *session) notifySelected(inIdle bool) {
 	v := s.sel
 	if v.hasPending() {
 		before := v.maxUID()
-		ups := v.flush(inIdle || !n.delayed, s.qresync, !s.rev2)
+		ups := v.flush(inIdle || !n.delayed, s.reportVanished(), !s.rev2)
 		if n.sel.events&evFlags == 0 {
 			ups = slices.DeleteFunc(ups, func(u update) bool { return u.kind == updFlags })
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/casemap"
 	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/search"
@@ -26,13 +27,16 @@ type searchNeeds struct {
 	// §4.2), which only Details has (no cache keeps them).
 	object bool
 	dollar bool // "$" (RFC 5182)
+	// now is the search's one clock reading for OLDER and YOUNGER
+	// (RFC 5032), in Unix seconds: every message is measured against it.
+	now int64
 	// saved is the saved result as a set, built once when dollar is set.
 	saved map[store.UID]bool
 }
 
 func (n *searchNeeds) scan(k *imap.SearchKey) {
 	switch k.Name {
-	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER":
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER":
 		n.meta = true
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
 		n.header = true // needs the message's metadata (Details)
@@ -92,6 +96,10 @@ type searchPlan struct {
 	// cacheKey makes the msgCache key of a UID; nil when the store cannot
 	// be part of one.
 	cacheKey func(store.UID) msgKey
+	// computed are the signatures this search made for contents the store
+	// had none (or an outdated one) for, by blob ID: written back at the
+	// end (store.TextSignatureWriter).
+	computed map[string][]byte
 }
 
 func newSearchPlan(k *imap.SearchKey) *searchPlan {
@@ -103,9 +111,9 @@ func newSearchPlan(k *imap.SearchKey) *searchPlan {
 func (p *searchPlan) scan(k *imap.SearchKey) {
 	switch k.Name {
 	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER":
-		p.folded[k] = strings.ToLower(k.Value)
+		p.folded[k] = casemap.String(k.Value)
 	case "BODY", "TEXT":
-		p.folded[k] = strings.ToLower(k.Value)
+		p.folded[k] = casemap.String(k.Value)
 		q := search.NewQuery(k.Value)
 		p.query[k] = q
 		if q.Usable() {
@@ -120,8 +128,9 @@ func (p *searchPlan) scan(k *imap.SearchKey) {
 // cmdSearch: SEARCH and UID SEARCH (RFC 3501 §6.4.4, RFC 9051 §6.4.4) with
 // ESEARCH return options (RFC 4731), SEARCHRES (RFC 5182) and the MODSEQ
 // criterion (RFC 7162 §3.1.5). After ENABLE IMAP4rev2 the answer is always
-// ESEARCH (RFC 9051 §6.4.4). CHARSET may be UTF-8 or US-ASCII; others get
-// [BADCHARSET] (RFC 3501 §6.4.4, RFC 9051 §7.1).
+// ESEARCH (RFC 9051 §6.4.4). CHARSET may be UTF-8, US-ASCII or one of
+// searchCharsets; others get [BADCHARSET (...)] (RFC 3501 §6.4.4, RFC 9051
+// §7.1).
 func (s *session) cmdSearch(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.SearchArgs)
 	save := slices.Contains(a.Return, "SAVE")
@@ -180,12 +189,11 @@ type searchResult struct {
 // searchMatches evaluates a search key (with its CHARSET) against every
 // message of the view; SEARCH, SORT and THREAD share it.
 func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResult, error) {
-	switch charset {
-	case "", "UTF-8", "US-ASCII":
-	default:
-		return searchResult{}, errNo("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset")
+	key, err := searchKeyIn(charset, key) // searchcharset.go
+	if err != nil {
+		return searchResult{}, err
 	}
-	var needs searchNeeds
+	needs := searchNeeds{now: time.Now().Unix()}
 	needs.scan(key)
 	if needs.modseq {
 		s.enableCondstore()
@@ -252,6 +260,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 			return searchResult{}, err
 		}
 	}
+	s.writeBackSignatures(plan)
 	return searchResult{uids: matches, modseqs: modseqs, withModSeq: needs.modseq}, nil
 }
 
@@ -378,6 +387,23 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 	return nil
 }
 
+// writeBackSignatures stores the signatures this search computed (for
+// content delivered before signatures existed, or with a version
+// internal/search no longer reads), in one transaction, so later searches
+// in any process use them. A failure only costs that speed.
+func (s *session) writeBackSignatures(plan *searchPlan) {
+	if len(plan.computed) == 0 {
+		return
+	}
+	w, ok := s.srv.opts.Store.(store.TextSignatureWriter)
+	if !ok {
+		return
+	}
+	if err := w.PutTextSignatures(s.ctx, plan.computed); err != nil {
+		s.log.Warn("imap search signatures not stored", "contents", len(plan.computed), "err", err)
+	}
+}
+
 // sigOf returns the signature of m's content from the cache or from what
 // the store said, nil when neither knows one.
 func (p *searchPlan) sigOf(m *searchMsg) []byte {
@@ -446,7 +472,7 @@ func (s *session) preMatch(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 			return triNo
 		}
 		return triMaybe
-	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE",
+	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER", "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE",
 		"EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
 		return triMaybe
 	}
@@ -684,6 +710,13 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 		return m.info.size > k.Size, nil
 	case "SMALLER":
 		return m.info.size < k.Size, nil
+	case "OLDER":
+		// RFC 5032 §3: INTERNALDATE at least n seconds ago (Dovecot
+		// counts the equal second in, as here).
+		return m.info.date.Unix() <= needs.now-k.Size, nil
+	case "YOUNGER":
+		// RFC 5032 §3: INTERNALDATE within the last n seconds.
+		return m.info.date.Unix() >= needs.now-k.Size, nil
 	case "BEFORE":
 		return dayOf(m.info.date).Before(k.Date), nil
 	case "ON":
@@ -885,6 +918,10 @@ func (s *session) searchBody(m *searchMsg, k *imap.SearchKey, plan *searchPlan) 
 		if sig, err := search.Build(m.blob, m.root); err == nil {
 			m.sig = sig
 			sigCache.put(m.info.blobID, sig, int64(len(sig)+len(m.info.blobID)+64))
+			if plan.computed == nil {
+				plan.computed = map[string][]byte{}
+			}
+			plan.computed[m.info.blobID] = sig
 			if !q.MayContainBody(sig) {
 				return false, nil
 			}

@@ -83,7 +83,8 @@ func (s *session) cmdSelect(cmd *imap.Command) (string, error) {
 	w.Untagged(itoa(v.count()) + " EXISTS")
 	if !s.rev2 {
 		w.Untagged(itoa(v.recentCount()) + " RECENT")
-		if seq := v.unseen; seq > 0 {
+		// UNSEEN is a sequence number: not under UIDONLY (RFC 9586 §3).
+		if seq := v.unseen; seq > 0 && !s.uidonly {
 			w.WriteStatus("", "OK", "UNSEEN "+itoa(seq), "First unseen")
 		}
 	}
@@ -165,11 +166,12 @@ func (s *session) qresyncSelect(v *selectedView, q *imap.QResyncParams) error {
 		if seq == 0 {
 			continue
 		}
-		w.StartUntagged()
-		w.Number(uint64(seq))
-		w.Raw(" FETCH (UID ")
-		w.Number(uint64(m.UID))
-		w.Raw(" FLAGS ")
+		if !s.startFetch(seq, m.UID) {
+			w.Raw("UID ")
+			w.Number(uint64(m.UID))
+			w.SP()
+		}
+		w.Raw("FLAGS ")
 		w.Flags(s.flagsForClient(v.flags[seq-1], v.recent[m.UID]))
 		w.Raw(" MODSEQ (")
 		w.Number(uint64(v.modseqs[seq-1]))

@@ -14,6 +14,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/drain"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -35,6 +36,8 @@ type Options struct {
 	// Metadata bounds and fills METADATA (RFC 5464, metadata.go).
 	Metadata MetadataOptions
 	Logger   *slog.Logger
+	// Metrics gets connections and command durations; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Limits bound what one client may make the server do.
@@ -43,6 +46,10 @@ type Limits struct {
 	MaxLineLength int
 	// MaxLiteralSize bounds literals other than APPEND's message; default 64 KiB.
 	MaxLiteralSize int64
+	// LiteralMinus advertises LITERAL- instead of LITERAL+ (RFC 7888 §4,
+	// Dovecot's imap_literal_minus): non-synchronizing literals above 4096
+	// octets get BAD [TOOBIG]. A server advertises one or the other.
+	LiteralMinus bool
 	// MaxConnsPerIP bounds concurrent connections from one remote address; default 50.
 	MaxConnsPerIP int
 	// MaxConns bounds concurrent connections in all, over every listener

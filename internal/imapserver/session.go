@@ -57,6 +57,7 @@ type session struct {
 	utf8      bool // ENABLE UTF8=ACCEPT (RFC 6855)
 	qresync   bool // ENABLE QRESYNC (RFC 7162 §3.2.3)
 	condstore bool // a CONDSTORE enabling command was seen (RFC 7162 §3.1)
+	uidonly   bool // ENABLE UIDONLY (RFC 9586, uidonly.go)
 
 	// Saved search result (SEARCHRES, RFC 5182): UIDs, so that it survives
 	// expunges; valid only while the same mailbox stays selected.
@@ -89,6 +90,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	defer slot.Release()
+	defer s.opts.Metrics.Connection("imap")()
 	if !s.track(c) {
 		return
 	}
@@ -189,8 +191,10 @@ func (s *session) run() {
 			}
 			return
 		}
+		started := time.Now()
 		err = s.execute(cmd)
 		cmd.Close()
+		s.srv.opts.Metrics.Command("imap", commandLabel(cmd), time.Since(started))
 		if errors.Is(err, errCloseConn) {
 			c.flush()
 			return
@@ -232,6 +236,10 @@ func (s *session) execute(cmd *imap.Command) (err error) {
 	}
 	if h.states&s.state == 0 {
 		s.c.w.WriteStatus(cmd.Tag, "BAD", "", "Command not valid in this state")
+		return nil
+	}
+	if err := s.uidOnlyRefusal(cmd); err != nil {
+		s.answerError(cmd.Tag, cmd.Name, err) // BAD [UIDREQUIRED] (uidonly.go)
 		return nil
 	}
 	defer func() {
@@ -354,6 +362,7 @@ func init() {
 		"STORE":        {states: stateSelected, uid: true, noExpunge: true, run: (*session).cmdStore},
 		"COPY":         {states: stateSelected, uid: true, run: (*session).cmdCopy},
 		"MOVE":         {states: stateSelected, uid: true, run: (*session).cmdMove},
+		"REPLACE":      {states: stateSelected, uid: true, run: (*session).cmdReplace}, // replace.go
 		"NOTIFY":       {states: authenticated, run: (*session).cmdNotify},
 		"GETQUOTA":     {states: authenticated, quota: true, run: (*session).cmdGetQuota},
 		"GETQUOTAROOT": {states: authenticated, quota: true, run: (*session).cmdGetQuotaRoot},
@@ -487,11 +496,12 @@ func (s *session) writeUpdates(ups []update) {
 			w.Untagged(fmt.Sprintf("%d RECENT", u.seq))
 		case updFlags:
 			s.announceKeywords(u.flags)
-			w.StartUntagged()
-			w.Number(uint64(u.seq))
-			w.Raw(" FETCH (UID ")
-			w.Number(uint64(u.uid))
-			w.Raw(" FLAGS ")
+			if !s.startFetch(u.seq, u.uid) {
+				w.Raw("UID ")
+				w.Number(uint64(u.uid))
+				w.SP()
+			}
+			w.Raw("FLAGS ")
 			w.Flags(s.flagsForClient(u.flags, u.recent))
 			if s.condstore {
 				w.Raw(" MODSEQ (")
@@ -521,4 +531,17 @@ func uidSet(uids []store.UID) imap.SeqSet {
 		nums[i] = uint32(u)
 	}
 	return imap.SeqSetFromNumbers(nums)
+}
+
+// commandLabel names cmd for the metrics: a name of the command table
+// (with "UID " for UID forms), else "unknown", so the label set stays
+// bounded whatever clients send.
+func commandLabel(cmd *imap.Command) string {
+	if _, ok := commandTable[cmd.Name]; !ok {
+		return "unknown"
+	}
+	if cmd.UID {
+		return "UID " + cmd.Name
+	}
+	return cmd.Name
 }

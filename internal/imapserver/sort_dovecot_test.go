@@ -3,7 +3,6 @@ package imapserver_test
 import (
 	"bufio"
 	"net"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,12 +12,8 @@ import (
 // TestSortThreadMatchDovecot asks letterbox and a throwaway Dovecot the
 // same SORT, THREAD and ESEARCH questions about the same mailbox
 // (sortFixture) and fails on any difference. It needs Dovecot (skipped
-// without it, except under CI=true) and runs only with
-// LETTERBOX_DOVECOT_SORT=1, as it costs a Dovecot start.
+// without it, except under CI=true).
 func TestSortThreadMatchDovecot(t *testing.T) {
-	if os.Getenv("LETTERBOX_DOVECOT_SORT") == "" {
-		t.Skip("set LETTERBOX_DOVECOT_SORT=1 to compare with Dovecot")
-	}
 	dv := dovecottest.StartT(t, dovecottest.Options{Users: map[string]string{"u": "p"}, Env: []string{"TZ=UTC"}})
 	nc, err := net.Dial("tcp", dv.IMAP)
 	if err != nil {

@@ -105,10 +105,10 @@ S: a00 BAD Command not valid in this state
 `)
 	c.selectInbox("s0")
 	c.run(`
-C: a1 SORT (DATE) KOI8-R ALL
-S: a1 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset
-C: a2 THREAD REFERENCES KOI8-R ALL
-S: a2 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset
+C: a1 SORT (DATE) X-BOGUS ALL
+S~ a1 NO \[BADCHARSET \(UTF-8 US-ASCII ISO-8859-1 .* BIG5\)\] Unknown charset
+C: a2 THREAD REFERENCES X-BOGUS ALL
+S~ a2 NO \[BADCHARSET \(UTF-8 US-ASCII ISO-8859-1 .* BIG5\)\] Unknown charset
 C: a3 SORT (FOO) UTF-8 ALL
 S~ a3 BAD .*sort key FOO.*
 C: a4 SORT () UTF-8 ALL

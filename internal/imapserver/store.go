@@ -84,18 +84,23 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		if silent && !s.condstore {
 			return
 		}
-		w.StartUntagged()
-		w.Number(uint64(seq))
-		w.Raw(" FETCH (")
+		uidIsNumber := s.startFetch(seq, u.UID)
 		if !silent {
 			w.Raw("FLAGS ")
 			w.Flags(s.flagsForClient(u.Flags, v.recent[u.UID]))
-			w.SP()
 		}
-		w.Raw("UID ")
-		w.Number(uint64(u.UID))
+		if !uidIsNumber {
+			if !silent {
+				w.SP()
+			}
+			w.Raw("UID ")
+			w.Number(uint64(u.UID))
+		}
 		if s.condstore {
-			w.Raw(" MODSEQ (")
+			if !silent || !uidIsNumber {
+				w.SP()
+			}
+			w.Raw("MODSEQ (")
 			w.Number(uint64(v.modseqOf(u.UID)))
 			w.CloseList()
 		}

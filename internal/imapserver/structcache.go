@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/casemap"
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -46,7 +47,7 @@ func resetCaches() {
 }
 
 // structEntry is a message's decoded structure with the header values
-// SEARCH compares, decoded (RFC 2047) and case-folded (strings.ToLower, as
+// SEARCH compares, decoded (RFC 2047) and case-folded (casemap.String, as
 // mime.ContainsFold folds) once, the first time a search needs them.
 type structEntry struct {
 	root *mime.Part
@@ -73,7 +74,7 @@ type structEntry struct {
 func (e *structEntry) folded() (subject string, empty bool) {
 	e.subjectOnce.Do(func() {
 		e.subjectEmpty = e.root.Envelope.Subject == ""
-		e.subject = strings.ToLower(mime.DecodeHeader(e.root.Envelope.Subject))
+		e.subject = casemap.String(mime.DecodeHeader(e.root.Envelope.Subject))
 	})
 	return e.subject, e.subjectEmpty
 }
@@ -87,7 +88,7 @@ func (e *structEntry) addresses(field string) []string {
 			list := map[string][]mime.Address{"BCC": env.Bcc, "CC": env.Cc, "FROM": env.From, "TO": env.To}[name]
 			for _, a := range list {
 				if t, ok := addressText(a); ok {
-					e.addrs[i] = append(e.addrs[i], strings.ToLower(t))
+					e.addrs[i] = append(e.addrs[i], casemap.String(t))
 				}
 			}
 		}
@@ -169,13 +170,13 @@ type headerEntry struct {
 
 type headerField struct {
 	name   string // as written
-	folded string // strings.ToLower(mime.DecodeHeader(value))
+	folded string // casemap.String(mime.DecodeHeader(value))
 }
 
 func newHeaderEntry(raw []byte) *headerEntry {
 	e := &headerEntry{raw: raw}
 	for _, f := range mime.HeaderFields(raw) {
-		e.fields = append(e.fields, headerField{name: f.Name, folded: strings.ToLower(mime.DecodeHeader(f.Value))})
+		e.fields = append(e.fields, headerField{name: f.Name, folded: casemap.String(mime.DecodeHeader(f.Value))})
 	}
 	return e
 }

@@ -84,7 +84,7 @@ func (s *session) cmdCancelUpdate(cmd *imap.Command) (string, error) {
 func (s *session) flushView(allowExpunge bool) {
 	v := s.sel
 	if len(s.updates) == 0 {
-		s.writeUpdates(v.flush(allowExpunge, s.qresync, !s.rev2))
+		s.writeUpdates(v.flush(allowExpunge, s.reportVanished(), !s.rev2))
 		return
 	}
 	pending := v.hasPending()
@@ -94,7 +94,7 @@ func (s *session) flushView(allowExpunge bool) {
 	before := slices.Clone(v.uids)
 	var ups []update
 	if pending {
-		ups = v.flush(allowExpunge, s.qresync, !s.rev2)
+		ups = v.flush(allowExpunge, s.reportVanished(), !s.rev2)
 	}
 	defer func() { s.updateMark = markOf(v) }()
 	type change struct {

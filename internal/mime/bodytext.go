@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/letterbox/letterbox/internal/casemap"
 )
 
 // textChunk is the size of the pieces BodyText hands out.
@@ -141,16 +143,17 @@ func (e *errCatcher) Read(p []byte) (int, error) {
 
 // TextContains reports whether the body text of the message (as BodyText
 // gives it) contains needle, case-insensitively (RFC 3501 §6.4.4 and
-// RFC 9051 §6.4.4.1 substring match). Matches spanning pieces are found.
+// RFC 9051 §6.4.4.1 substring match, folded by internal/casemap as
+// Dovecot folds). Matches spanning pieces are found.
 func TextContains(r io.ReaderAt, root *Part, needle string) (bool, error) {
-	n := strings.ToLower(needle)
+	n := casemap.String(needle)
 	if n == "" {
 		return true, nil
 	}
 	found := false
 	tail := ""
 	err := BodyText(r, root, func(text string) bool {
-		s := tail + strings.ToLower(text)
+		s := tail + casemap.String(text)
 		if strings.Contains(s, n) {
 			found = true
 			return false
@@ -166,7 +169,7 @@ func TextContains(r io.ReaderAt, root *Part, needle string) (bool, error) {
 }
 
 // ContainsFold reports whether s contains substr, case-insensitively, as
-// IMAP SEARCH compares strings.
+// IMAP SEARCH compares strings (casemap.Contains).
 func ContainsFold(s, substr string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(substr))
+	return casemap.Contains(s, substr)
 }

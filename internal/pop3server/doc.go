@@ -18,7 +18,7 @@
 // (the UPDATE state). A dropped or timed-out connection deletes nothing.
 //
 // Choices worth knowing:
-//   - UIDL values are Dovecot's default format, "%08X%08X" of UID and
+//   - UIDL values are Dovecot's default format, "%08Xu%08Xv" (lower-case hex) of UID and
 //     UIDVALIDITY: stable forever, and equal to Dovecot's for a maildrop
 //     migrated with its UIDs (see uniqueID).
 //   - LIST/STAT sizes are the stored octets (CRLF line ends), exactly what

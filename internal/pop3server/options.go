@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -74,6 +75,8 @@ type Options struct {
 
 	// Logger receives connection and login events. nil: discard.
 	Logger *slog.Logger
+	// Metrics gets connections and command durations; nil: none.
+	Metrics *metrics.Metrics
 }
 
 func (o Options) idleTimeout() time.Duration {

@@ -104,6 +104,7 @@ func (s *Server) Serve(l net.Listener) error {
 				return
 			}
 			defer slot.Release()
+			defer s.opts.Metrics.Connection("pop3")()
 			sess := newSession(s, c)
 			sess.slot = slot
 			sess.run()

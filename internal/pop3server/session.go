@@ -124,7 +124,10 @@ func (s *session) run() {
 			s.readFailed(err)
 			return
 		}
-		if err := s.execute(line); err != nil {
+		started := time.Now()
+		err = s.execute(line)
+		s.srv.opts.Metrics.Command("pop3", commandLabel(line), time.Since(started))
+		if err != nil {
 			if !errors.Is(err, errCloseSession) {
 				s.log.Info("pop3: session ended", "err", err)
 			}
@@ -193,4 +196,15 @@ func (s *session) releaseMaildrop() {
 		s.unlock()
 		s.unlock = nil
 	}
+}
+
+// commandLabel names a command line's command for the metrics: a name of
+// the command table, else "unknown" (a bounded label set).
+func commandLabel(line string) string {
+	name, _, _ := strings.Cut(line, " ")
+	name = strings.ToUpper(name)
+	if _, ok := commands[name]; !ok {
+		return "unknown"
+	}
+	return name
 }

@@ -98,12 +98,12 @@ func TestUidl(t *testing.T) {
 	c.transcript(fmt.Sprintf(`
 		C: UIDL
 		S: +OK*
-		S: 1 00000001%08X
-		S: 2 00000002%08X
-		S: 3 00000003%08X
+		S: 1 00000001%08x
+		S: 2 00000002%08x
+		S: 3 00000003%08x
 		S: .
 		C: UIDL 2
-		S: +OK 2 00000002%08X
+		S: +OK 2 00000002%08x
 		C: UIDL 9
 		S: -ERR no such message
 		C: UIDL a
@@ -114,8 +114,8 @@ func TestUidl(t *testing.T) {
 		S: +OK*
 		C: UIDL
 		S: +OK*
-		S: 1 00000001%08X
-		S: 3 00000003%08X
+		S: 1 00000001%08x
+		S: 3 00000003%08x
 		S: .
 		C: UIDL 2
 		S: -ERR message 2 already deleted`, v, v, v, v, v, v))
@@ -167,8 +167,8 @@ func TestUniqueIDFormat(t *testing.T) {
 		want string
 	}{
 		{1, 1, "0000000100000001"},
-		{0xdeadbeef, 42, "0000002ADEADBEEF"},
-		{4294967295, 4294967295, "FFFFFFFFFFFFFFFF"},
+		{0xdeadbeef, 42, "0000002adeadbeef"},
+		{4294967295, 4294967295, "ffffffffffffffff"},
 	} {
 		if got := uniqueID(tc.v, store.UID(tc.uid)); got != tc.want {
 			t.Errorf("uniqueID(%d, %d) = %q, want %q", tc.v, tc.uid, got, tc.want)

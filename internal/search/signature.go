@@ -3,11 +3,13 @@
 // delivery, of the byte trigrams of the exact text the matcher searches.
 //
 // The matcher (internal/mime.TextContains for BODY, plus the RFC 2047
-// decoded top-level header for TEXT) compares strings.ToLower of the
-// needle with strings.ToLower of the decoded text. So the signature is
-// built from that same folded stream: mime.BodyText's pieces, each passed
-// through strings.ToLower and concatenated (trigrams across piece
-// boundaries included), and strings.ToLower(mime.DecodeHeader(header)).
+// decoded top-level header for TEXT) compares casemap.String of the
+// needle with casemap.String of the decoded text (internal/casemap: the
+// i;unicode-casemap folding Dovecot applies). So the signature is built
+// from that same folded stream: mime.BodyText's pieces, each folded and
+// concatenated (trigrams across piece boundaries included), and the folded
+// mime.DecodeHeader(header). Folding is per rune, so folding in pieces is
+// folding the whole.
 // Only "word" trigrams are kept: those whose three bytes are all ASCII
 // letters or digits (after folding) or non-ASCII bytes; the ones with
 // spaces, line breaks or punctuation are about half of a text's distinct
@@ -20,13 +22,15 @@
 // then rejects. A needle without word trigrams (shorter than 3 bytes, or
 // like "a b") cannot use the signature.
 //
-// Format (version 2): byte 0 is the version, byte 1 the number of hash
+// Format (version 3): byte 0 is the version, byte 1 the number of hash
 // probes k, the rest a Bloom filter of 8·(len−2) bits over the distinct
 // (domain, word trigram) keys, domain 0 for body text and 1 for the
 // header. k = 0 means "saturated": the text had more distinct trigrams
 // than a bounded filter holds usefully, and every needle is a candidate.
-// Version 1 (every trigram kept) is read too: a version 2 query checks a
-// subset of what it holds.
+// Versions 1 and 2 (the same filter over strings.ToLower folding) are not
+// Valid: their trigrams of non-ASCII text differ from casemap's, so a
+// match could be dropped; content with such a signature is searched as if
+// it had none (and a new signature is computed and cached on the way).
 package search
 
 import (
@@ -34,16 +38,15 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/letterbox/letterbox/internal/casemap"
 	"github.com/letterbox/letterbox/internal/mime"
 )
 
 const (
-	version = 2
+	version = 3
 	// bitsPerKey sizes the filter: about 2% false positives per absent
 	// trigram with the optimal k (6).
 	bitsPerKey = 8
@@ -185,8 +188,8 @@ var wordByte = func() (t [256]uint8) {
 	return t
 }()
 
-// writeFolded feeds strings.ToLower(s): rune by rune unicode.ToLower, an
-// invalid byte becoming U+FFFD (as strings.Map does), without allocating.
+// writeFolded feeds casemap.String(s): rune by rune casemap.AppendRune, an
+// invalid byte becoming U+FFFD, without allocating.
 // Trigrams of ASCII letters and digits take a fast path to the bitmap.
 func (t *trigrams) writeFolded(s string) {
 	set := t.set
@@ -196,7 +199,7 @@ func (t *trigrams) writeFolded(s string) {
 	win, words, ai := t.win, t.words, t.ai
 	dom := t.domain << 24
 	bm := &set.ascii[t.domain]
-	var buf [utf8.UTFMax]byte
+	var buf [32]byte // a folded rune: up to 9 octets (a Hangul syllable)
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -231,7 +234,7 @@ func (t *trigrams) writeFolded(s string) {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		for _, c := range utf8.AppendRune(buf[:0], unicode.ToLower(r)) {
+		for _, c := range casemap.AppendRune(buf[:0], r) {
 			win = (win<<8 | uint32(c)) & 0xFFFFFF
 			words = (words<<1 | wordByte[c]) & 7
 			ai = ai%1296*36 + uint32(alnum[c]&63)
@@ -325,7 +328,7 @@ type Query struct {
 // without word trigrams after folding (shorter than 3 bytes, or like
 // "a b") cannot be checked: every signature then reports a possible match.
 func NewQuery(needle string) *Query {
-	n := strings.ToLower(needle)
+	n := casemap.String(needle)
 	q := &Query{}
 	seen := map[uint32]bool{}
 	for i := 0; i+3 <= len(n); i++ {
@@ -351,7 +354,7 @@ func (q *Query) Usable() bool { return q.usable }
 
 // Valid reports whether sig is a signature this package can read.
 func Valid(sig []byte) bool {
-	return len(sig) >= 2 && (sig[0] == 1 || sig[0] == version) && (sig[1] == 0 || len(sig) >= 2+minBytes && sig[1] <= 8)
+	return len(sig) >= 2 && sig[0] == version && (sig[1] == 0 || len(sig) >= 2+minBytes && sig[1] <= 8)
 }
 
 func mayContain(sig []byte, hs [][2]uint32) bool {

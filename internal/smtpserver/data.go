@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"time"
 )
 
 // Data receives the message of an SMTP or submission transaction (DATA,
@@ -108,6 +109,7 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	}
 
 	body := &countingReader{r: r}
+	started := time.Now()
 	results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(trace.header()), body), targets)
 	log := opts.Logger.With("proto", opts.Mode.String(), "id", id, "remote", s.remote.String(),
 		"from", tx.from, "rcpts", len(tx.rcpts), "size", body.n)
@@ -116,11 +118,13 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		// long, connection lost, BDAT aborted): nothing may be stored.
 		reply := readReply(body.err)
 		log.Info("message not received", "err", body.err, "reply", reply.Code)
+		opts.Metrics.Delivery(opts.Mode.String(), false, body.n, time.Since(started))
 		return id, nil, reply
 	}
 	if err != nil {
 		reply := deliveryReply(err)
 		log.Error("delivery failed", "err", err, "reply", reply.Code)
+		opts.Metrics.Delivery(opts.Mode.String(), false, body.n, time.Since(started))
 		return id, nil, reply
 	}
 	if len(results) != len(targets) {
@@ -136,6 +140,7 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		}
 	}
 	log.Info("message received", "delivered", delivered)
+	opts.Metrics.Delivery(opts.Mode.String(), delivered > 0, body.n, time.Since(started))
 	return id, perRcpt, nil
 }
 

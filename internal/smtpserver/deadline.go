@@ -11,6 +11,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/connlimit"
 	"github.com/letterbox/letterbox/internal/drain"
+	"github.com/letterbox/letterbox/internal/metrics"
 )
 
 // deadlineListener gives every accepted connection a read deadline that is
@@ -66,6 +67,8 @@ type deadlineConn struct {
 	timeout time.Duration
 	live    *liveConns
 	inData  atomic.Bool // a DATA/BDAT transfer is being received
+	closed  sync.Once
+	done    func() // ends the connection's metrics count
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
@@ -81,22 +84,30 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 }
 
 func (c *deadlineConn) Close() error {
-	if c.live != nil {
-		c.live.remove(c)
-	}
+	c.closed.Do(func() {
+		if c.live != nil {
+			c.live.remove(c)
+		}
+		if c.done != nil {
+			c.done()
+		}
+	})
 	return c.Conn.Close()
 }
 
 // liveConns is the set of a Server's open connections and its drain
 // signal.
 type liveConns struct {
-	drain drain.Signal
-	mu    sync.Mutex
-	set   map[*deadlineConn]struct{}
+	drain    drain.Signal
+	metrics  *metrics.Metrics
+	protocol string // for the metrics
+	mu       sync.Mutex
+	set      map[*deadlineConn]struct{}
 }
 
 func (l *liveConns) add(c *deadlineConn) *deadlineConn {
 	c.live = l
+	c.done = l.metrics.Connection(l.protocol)
 	l.mu.Lock()
 	if l.set == nil {
 		l.set = map[*deadlineConn]struct{}{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -102,6 +103,8 @@ type Options struct {
 	// Logger receives one line per transaction and unexpected errors; nil
 	// discards.
 	Logger *slog.Logger
+	// Metrics gets connections and deliveries; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // withDefaults returns o with zero fields filled in.

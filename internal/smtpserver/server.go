@@ -32,6 +32,7 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{opts: opts, limit: connlimit.New(opts.MaxConnsPerIP, opts.MaxConns)}
+	s.conns.metrics, s.conns.protocol = opts.Metrics, opts.Mode.String()
 	s.quota, _ = opts.Store.(store.Quotas)
 
 	ss := smtp.NewServer(backend{srv: s})

@@ -23,3 +23,13 @@ type TextSignatures interface {
 	// are skipped.
 	TextSignatures(ctx context.Context, uids []UID) ([]TextSignature, error)
 }
+
+// TextSignatureWriter is implemented by stores that let a reader keep a
+// signature it computed itself, for content stored without one or with one
+// of a version internal/search no longer reads: the next search, in any
+// process or node, uses it instead of reading the content again. sigs maps
+// blob IDs to signatures; an existing signature is replaced, a blob that
+// no longer exists is skipped. The write is one transaction.
+type TextSignatureWriter interface {
+	PutTextSignatures(ctx context.Context, sigs map[string][]byte) error
+}

@@ -19,6 +19,13 @@ import (
 // every row; its NOTIFY goes out only if it commits. Readers on any node
 // see none of the batch or all of it.
 func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage) (store.BatchResult, error) {
+	return s.appendBatch(ctx, account, mailbox, msgs, nil, false)
+}
+
+// appendBatch is AppendBatch, and ImportBatch (importer.go) when parallel
+// is set: the bodies are then spooled concurrently. When uids is not nil
+// msgs[i] gets uids[i].
+func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage, uids []store.UID, parallel bool) (store.BatchResult, error) {
 	if len(msgs) == 0 {
 		return store.BatchResult{}, store.ErrEmptyBatch
 	}
@@ -29,28 +36,36 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		tmp      blobfs.Temp
 		analysis blobfs.Analysis
 	}
-	items := make([]spooled, 0, len(msgs))
+	items := make([]spooled, len(msgs))
 	defer func() {
 		for _, it := range items {
+			if it.tmp.Path == "" {
+				continue
+			}
 			if err := s.fs.Remove(it.tmp.Path); err != nil {
 				s.log.Warn("postgres: removing spool file", "path", it.tmp.Path, "err", err)
 			}
 		}
 	}()
-	for i, m := range msgs {
+	spool := func(i int) error {
 		if err := ctx.Err(); err != nil {
-			return store.BatchResult{}, err
+			return err
 		}
+		m := msgs[i]
 		tmp, err := blobfs.Spool(m.Body, blobfs.SpoolOptions{FS: s.fs, Dir: s.spoolDir, Pattern: "letterbox-in-*", Max: s.maxSize, Verbatim: store.IsVerbatim(m.Body)})
 		if err != nil {
-			return store.BatchResult{}, &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
+			return &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
 		}
-		items = append(items, spooled{tmp: tmp})
+		items[i].tmp = tmp
 		analysis, err := blobfs.Analyze(tmp.Path, tmp.Size)
 		if err != nil {
-			return store.BatchResult{}, &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
+			return &store.BatchError{Index: i, Err: fmt.Errorf("postgres: %w", err)}
 		}
 		items[i].analysis = analysis
+		return nil
+	}
+	if err := store.SpoolAll(len(msgs), parallel, spool); err != nil {
+		return store.BatchResult{}, err
 	}
 	acct := store.NormalizeAccount(account)
 	name, err := store.NormalizeMailbox(mailbox)
@@ -86,7 +101,7 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			}
 			rows[i] = store.Message{Flags: store.NormalizeFlags(m.Flags), InternalDate: date, Size: it.tmp.Size, BlobID: it.tmp.ID}
 		}
-		uids, modseq, err := w.appendMessages(mbID, rows, ids)
+		got, modseq, err := w.appendChosen(mbID, rows, ids, uids)
 		if err != nil {
 			return err
 		}
@@ -95,7 +110,7 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		if err := w.checkQuota(accountID); err != nil {
 			return err
 		}
-		res = store.BatchResult{UIDValidity: uint32(uidvalidity), UIDs: uids}
+		res = store.BatchResult{UIDValidity: uint32(uidvalidity), UIDs: got}
 		w.publish(acct, store.Change{Kind: store.MailboxChanged, MailboxID: mbID, Mailbox: name, ModSeq: modseq})
 		return nil
 	})

@@ -136,3 +136,28 @@ func (m *mailbox) RecentFrom(ctx context.Context) (store.UID, error) {
 	}
 	return store.UID(from), nil
 }
+
+// Unclaimed implements store.RecentMarks: the account's mailboxes whose
+// \Recent watermark is below UIDNEXT, in one query.
+func (m *mailboxes) Unclaimed(ctx context.Context) (map[int64]bool, error) {
+	q, err := m.s.db()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, "SELECT id FROM mailboxes WHERE account_id = $1 AND recent_uid < uidnext", m.acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+var _ store.RecentMarks = (*mailboxes)(nil)

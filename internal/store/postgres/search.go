@@ -19,6 +19,26 @@ func (w *wtx) putTextSignature(blobID string, sig []byte) error {
 	return err
 }
 
+// PutTextSignatures implements store.TextSignatureWriter: one write
+// transaction, each signature replacing what the blob had; a blob that is
+// gone gets nothing.
+func (s *Store) PutTextSignatures(ctx context.Context, sigs map[string][]byte) error {
+	if len(sigs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(w *wtx) error {
+		for blobID, sig := range sigs {
+			if _, err := w.exec(`INSERT INTO blob_textsigs (blob_id, sig) SELECT id, $1 FROM blobs WHERE id = $2
+				ON CONFLICT (blob_id) DO UPDATE SET sig = EXCLUDED.sig`, sig, blobID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var _ store.TextSignatureWriter = (*Store)(nil)
+
 // TextSignatures implements store.TextSignatures: blob and signature of
 // live messages and of expunged ones still kept (as Details), in one
 // statement.

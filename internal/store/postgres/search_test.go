@@ -65,3 +65,35 @@ func TestTextSignatures(t *testing.T) {
 		t.Fatalf("TextSignatures after collection = %+v, %v", sigs, err)
 	}
 }
+
+// TestPutTextSignatures: a reader's signature replaces the stored one; a
+// blob that does not exist gets none.
+func TestPutTextSignatures(t *testing.T) {
+	s := openStore(t, freshSchema(t))
+	if _, err := s.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(ctx, strings.NewReader("Subject: x\r\n\r\nbody\r\n"), alice); err != nil {
+		t.Fatal(err)
+	}
+	ts := openInbox(t, s).(store.TextSignatures)
+	sigs, err := ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(sigs) != 1 {
+		t.Fatalf("TextSignatures = %+v, %v", sigs, err)
+	}
+	newSig := []byte{9, 0}
+	if err := s.PutTextSignatures(ctx, map[string][]byte{sigs[0].BlobID: newSig, "no-such-blob": {9, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(after) != 1 || string(after[0].Sig) != string(newSig) {
+		t.Fatalf("after PutTextSignatures: %+v, %v", after, err)
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, "SELECT COUNT(*) FROM blob_textsigs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("%d signature rows, want 1", n)
+	}
+}

@@ -19,6 +19,13 @@ import (
 // drops its events, and readers (one statement, one snapshot) see either
 // none of the batch or all of it.
 func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage) (store.BatchResult, error) {
+	return s.appendBatch(ctx, account, mailbox, msgs, nil, false)
+}
+
+// appendBatch is AppendBatch, and ImportBatch (importer.go) when parallel
+// is set: the bodies are then spooled concurrently. When uids is not nil
+// msgs[i] gets uids[i].
+func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs []store.BatchMessage, uids []store.UID, parallel bool) (store.BatchResult, error) {
 	if len(msgs) == 0 {
 		return store.BatchResult{}, store.ErrEmptyBatch
 	}
@@ -32,10 +39,10 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 		analysis *blobfs.Analysis
 		placed   bool
 	}
-	items := make([]spooled, 0, len(msgs))
+	items := make([]spooled, len(msgs))
 	defer func() {
 		for _, it := range items {
-			if it.placed {
+			if it.placed || it.tb.Path == "" {
 				continue
 			}
 			if err := s.fs.Remove(it.tb.Path); err != nil && !isNotExist(err) {
@@ -43,20 +50,24 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			}
 		}
 	}()
-	for i, m := range msgs {
+	spool := func(i int) error {
 		if err := ctx.Err(); err != nil {
-			return store.BatchResult{}, err
+			return err
 		}
-		tb, err := s.writeTempBlob(m.Body)
+		tb, err := s.writeTempBlob(msgs[i].Body)
 		if err != nil {
-			return store.BatchResult{}, &store.BatchError{Index: i, Err: err}
+			return &store.BatchError{Index: i, Err: err}
 		}
-		items = append(items, spooled{tb: tb})
+		items[i].tb = tb
 		analysis, err := structureOf(tb.Path, tb.Size)
 		if err != nil {
-			return store.BatchResult{}, &store.BatchError{Index: i, Err: err}
+			return &store.BatchError{Index: i, Err: err}
 		}
 		items[i].analysis = analysis
+		return nil
+	}
+	if err := store.SpoolAll(len(msgs), parallel, spool); err != nil {
+		return store.BatchResult{}, err
 	}
 	acct := store.NormalizeAccount(account)
 	name, err := store.NormalizeMailbox(mailbox)
@@ -92,6 +103,11 @@ func (s *Store) AppendBatch(ctx context.Context, account, mailbox string, msgs [
 			ids, err := w.newObjectIDs(accountID, it.analysis, now)
 			if err != nil {
 				return err
+			}
+			if uids != nil {
+				if err := w.reserveUID(mbID, uids[i]); err != nil {
+					return err
+				}
 			}
 			uid, ms, err := w.appendMessage(mbID, store.NormalizeFlags(m.Flags), date, it.tb.Size, it.tb.ID, ids)
 			if err != nil {

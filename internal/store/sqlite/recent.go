@@ -199,3 +199,27 @@ func (m *mailbox) RecentFrom(ctx context.Context) (store.UID, error) {
 	}
 	return store.UID(max(db, rm.uid)), rows.Err()
 }
+
+// Unclaimed implements store.RecentMarks: one read of every mailbox's
+// persisted watermark and UIDNEXT, each watermark raised to the in-memory
+// one (claims not yet persisted), as RecentFrom does.
+func (m *mailboxes) Unclaimed(ctx context.Context) (map[int64]bool, error) {
+	rows, err := m.s.readQuery(ctx, "SELECT id, recent_uid, uidnext FROM mailboxes WHERE account_id = ?", m.acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id, recent, next int64
+		if err := rows.Scan(&id, &recent, &next); err != nil {
+			return nil, err
+		}
+		if max(recent, m.s.recentWatermark(id)) < next {
+			out[id] = true
+		}
+	}
+	return out, rows.Err()
+}
+
+var _ store.RecentMarks = (*mailboxes)(nil)

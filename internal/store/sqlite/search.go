@@ -30,6 +30,28 @@ func (w *wtx) putTextSignature(blobID string, sig []byte) error {
 	return err
 }
 
+// PutTextSignatures implements store.TextSignatureWriter: one write
+// transaction, each signature replacing what the blob had; a blob that is
+// gone (collected) gets nothing, so the row can never outlive its blob.
+func (s *Store) PutTextSignatures(ctx context.Context, sigs map[string][]byte) error {
+	if len(sigs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(w *wtx) error {
+		for blobID, sig := range sigs {
+			// The WHERE makes the INSERT … SELECT … ON CONFLICT parse
+			// (SQLite's upsert needs it after a SELECT).
+			if _, err := w.exec(`INSERT INTO blob_textsigs (blob_id, sig) SELECT id, ? FROM blobs WHERE id = ?
+				ON CONFLICT (blob_id) DO UPDATE SET sig = excluded.sig`, sig, blobID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+var _ store.TextSignatureWriter = (*Store)(nil)
+
 // textSigQuery reads blob and signature of live messages and of expunged
 // ones still kept (as Details does), in one statement.
 const textSigQuery = `SELECT uid, blob_id, sig FROM (

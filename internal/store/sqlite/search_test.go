@@ -68,3 +68,31 @@ func TestTextSignatures(t *testing.T) {
 		t.Fatalf("TextSignatures after collection = %+v, %v", sigs, err)
 	}
 }
+
+// TestPutTextSignatures: a reader's signature replaces the stored one; a
+// blob that does not exist gets none.
+func TestPutTextSignatures(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	if _, err := s.Deliver(ctx, strings.NewReader("Subject: x\r\n\r\nbody\r\n"), alice); err != nil {
+		t.Fatal(err)
+	}
+	ts := inbox(t, s).(store.TextSignatures)
+	sigs, err := ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(sigs) != 1 {
+		t.Fatalf("TextSignatures = %+v, %v", sigs, err)
+	}
+	newSig := []byte{9, 0}
+	if err := s.PutTextSignatures(ctx, map[string][]byte{sigs[0].BlobID: newSig, "no-such-blob": {9, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ts.TextSignatures(ctx, []store.UID{1})
+	if err != nil || len(after) != 1 || string(after[0].Sig) != string(newSig) {
+		t.Fatalf("after PutTextSignatures: %+v, %v", after, err)
+	}
+	var n int
+	s.reader.QueryRow("SELECT COUNT(*) FROM blob_textsigs").Scan(&n)
+	if n != 1 {
+		t.Errorf("%d signature rows, want 1", n)
+	}
+}

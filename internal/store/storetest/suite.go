@@ -57,6 +57,7 @@ var Tests = []Test{
 	{"RedeliverWhileCollecting", testRedeliverWhileCollecting},
 	{"ClaimRecentOnce", testClaimRecentOnce},
 	{"RecentFrom", testRecentFrom},
+	{"RecentMarks", testRecentMarks}, // recentfrom.go
 	{"CopyMove", testCopyMove},
 	{"DeletedMailboxHandle", testDeletedMailboxHandle},
 	{"ChangeFeed", testChangeFeed},
@@ -78,6 +79,7 @@ var Tests = []Test{
 	{"ACLSetGet", testACLSetGet},
 	{"ACLSharedWith", testACLSharedWith},
 	{"ACLFollowsMailbox", testACLFollowsMailbox},
+	{"Importer", testImporter},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
