@@ -63,7 +63,7 @@ func startLetterboxWith(o letterboxOptions) (*target, error) {
 	services := []struct {
 		key  string
 		port int
-	}{{"lmtp", 2424}, {"pop3", 1110}, {"imap", 1143}, {"smtp", 2525}, {"submission", 5587}, {"submissions", 5465}, {"pop3s", 1995}, {"imaps", 1993}}
+	}{{"lmtp", 2424}, {"pop3", 1110}, {"imap", 1143}, {"smtp", 2525}, {"submission", 5587}, {"submissions", 5465}, {"pop3s", 1995}, {"imaps", 1993}, {"jmap", 8443}}
 	pool, err := loopback.FreePorts(len(services))
 	if err != nil {
 		return nil, err

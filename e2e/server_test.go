@@ -32,6 +32,7 @@ var defaultPorts = map[string]int{
 	"pop3s":       1995,
 	"imap":        1143,
 	"imaps":       1993,
+	"jmap":        8443,
 }
 
 // cheapHashEnv makes `user add` hash with cheap argon2id parameters, and

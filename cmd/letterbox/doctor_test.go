@@ -57,7 +57,7 @@ func TestDoctor(t *testing.T) {
 	dead.Close()
 	cfg := filepath.Join(t.TempDir(), "letterbox.toml")
 	write := func(hostname string) {
-		text := fmt.Sprintf("hostname = %q\nlocal_domains = [\"example.com\"]\n[listen]\nsmtp = \"\"\nsubmission = \"\"\nsubmissions = \"\"\nlmtp = \"\"\npop3 = \"\"\npop3s = \"\"\nimap = %q\nimaps = \"\"\n", hostname, ln.Addr().String())
+		text := fmt.Sprintf("hostname = %q\nlocal_domains = [\"example.com\"]\n[listen]\nsmtp = \"\"\nsubmission = \"\"\nsubmissions = \"\"\nlmtp = \"\"\npop3 = \"\"\npop3s = \"\"\nimap = %q\nimaps = \"\"\njmap = \"\"\n", hostname, ln.Addr().String())
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}

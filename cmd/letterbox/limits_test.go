@@ -27,6 +27,7 @@ pop3 = "127.0.0.1:0"
 pop3s = ""
 imap = ""
 imaps = ""
+jmap = ""
 [smtp]
 max_connections_per_ip = 1
 [pop3]

@@ -212,6 +212,7 @@ pop3 = "127.0.0.1:0"
 pop3s = "127.0.0.1:0"
 imap = "127.0.0.1:0"
 imaps = "127.0.0.1:0"
+jmap = "127.0.0.1:0"
 [auth]
 failure_delay = "1ms"
 max_failure_delay = "1ms"
@@ -248,7 +249,7 @@ max_failure_delay = "1ms"
 	for _, m := range regexp.MustCompile(`listening: (\S+) +(\S+)`).FindAllStringSubmatch(out.String(), -1) {
 		addrs[m[1]] = m[2]
 	}
-	for _, k := range []string{"smtp", "submission", "submissions", "lmtp", "pop3", "pop3s", "imap", "imaps"} {
+	for _, k := range []string{"smtp", "submission", "submissions", "lmtp", "pop3", "pop3s", "imap", "imaps", "jmap"} {
 		if addrs[k] == "" {
 			t.Fatalf("no %s listener in banner %q", k, out.String())
 		}
@@ -372,7 +373,7 @@ func TestServeListenError(t *testing.T) {
 	}
 	defer busy.Close()
 	dir := t.TempDir()
-	cfg := "[listen]\nsmtp = \"127.0.0.1:0\"\nsubmission = \"\"\nsubmissions = \"\"\nlmtp = \"\"\npop3 = \"" + busy.Addr().String() + "\"\npop3s = \"\"\nimap = \"\"\nimaps = \"\"\n"
+	cfg := "[listen]\nsmtp = \"127.0.0.1:0\"\nsubmission = \"\"\nsubmissions = \"\"\nlmtp = \"\"\npop3 = \"" + busy.Addr().String() + "\"\npop3s = \"\"\nimap = \"\"\nimaps = \"\"\njmap = \"\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "letterbox.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

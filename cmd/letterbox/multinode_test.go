@@ -216,6 +216,7 @@ pop3 = "127.0.0.1:0"
 pop3s = ""
 imap = "127.0.0.1:0"
 imaps = ""
+jmap = ""
 [auth]
 failure_delay = "1ms"
 max_failure_delay = "1ms"

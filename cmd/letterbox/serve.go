@@ -18,6 +18,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/config"
 	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/jmapserver"
 	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/smtpserver"
@@ -29,7 +30,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		usage:   "[--data DIR] [--config FILE] [--pprof ADDR]",
-		summary: "run the mail server (SMTP, submission, LMTP, POP3, IMAP)",
+		summary: "run the mail server (SMTP, submission, LMTP, POP3, IMAP, JMAP)",
 		run:     serve,
 	})
 }
@@ -275,6 +276,19 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 		eps = append(eps,
 			endpoint{key: "imap", note: "STARTTLS", server: srv},
 			endpoint{key: "imaps", note: "implicit TLS", implicit: true, server: srv})
+	}
+	if cfg.Listen.JMAP != "" {
+		// HTTPS and plain HTTP on one port: the server tells them apart by
+		// the first octet and handles TLS itself.
+		srv := jmapserver.New(jmapserver.Options{
+			Store:              st,
+			Auth:               authSvc,
+			TLS:                tlsCfg,
+			AllowPlaintextAuth: plaintext,
+			MaxMessageSize:     int64(cfg.MaxMessageSize),
+			Logger:             log.With("component", "jmap"),
+		})
+		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
 	}
 	if cfg.Listen.Metrics != "" {
 		eps = append(eps, endpoint{key: "metrics", note: "GET /metrics, plain HTTP", server: newMetricsServer(mx)})

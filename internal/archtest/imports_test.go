@@ -14,13 +14,14 @@ const module = "github.com/letterbox/letterbox/"
 // forbidden maps a package to the packages it must never depend on
 // (directly or transitively).
 var forbidden = map[string][]string{
-	"internal/imapserver": {"internal/pop3server", "internal/smtpserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
-	"internal/pop3server": {"internal/imapserver", "internal/smtpserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
-	"internal/smtpserver": {"internal/imapserver", "internal/pop3server", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
+	"internal/imapserver": {"internal/pop3server", "internal/smtpserver", "internal/jmapserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
+	"internal/pop3server": {"internal/imapserver", "internal/smtpserver", "internal/jmapserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
+	"internal/smtpserver": {"internal/imapserver", "internal/pop3server", "internal/jmapserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
+	"internal/jmapserver": {"internal/imapserver", "internal/pop3server", "internal/smtpserver", "internal/store/sqlite", "internal/store/postgres", "internal/config", "cmd/"},
 	"internal/store":      {"internal/store/sqlite", "internal/store/postgres", "internal/imap", "internal/config", "internal/auth"},
 	"internal/mime":       {"internal/store", "internal/imap", "internal/config"},
 	"internal/imap":       {"internal/store", "internal/imapserver", "internal/config"},
-	"internal/connlimit":  {"internal/store", "internal/imapserver", "internal/pop3server", "internal/smtpserver", "internal/config"},
+	"internal/connlimit":  {"internal/store", "internal/imapserver", "internal/pop3server", "internal/smtpserver", "internal/jmapserver", "internal/config"},
 	"internal/auth":       {"internal/store/sqlite", "internal/store/postgres", "internal/config"},
 }
 

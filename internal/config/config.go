@@ -93,6 +93,9 @@ type Listen struct {
 	POP3S       string `toml:"pop3s"`
 	IMAP        string `toml:"imap"`
 	IMAPS       string `toml:"imaps"`
+	// JMAP serves JMAP (RFC 8620/8621) over HTTPS, and plain HTTP on the
+	// same port where allow_plaintext_auth permits passwords.
+	JMAP string `toml:"jmap"`
 	// Metrics serves Prometheus metrics over plain HTTP at /metrics; off
 	// by default (keep it on loopback or a trusted network).
 	Metrics string `toml:"metrics"`
@@ -190,6 +193,7 @@ func Defaults() Config {
 			POP3S:       "127.0.0.1:1995",
 			IMAP:        "127.0.0.1:1143",
 			IMAPS:       "127.0.0.1:1993",
+			JMAP:        "127.0.0.1:8443",
 		},
 		SMTP: SMTP{
 			MaxRecipients: 100,

@@ -244,6 +244,7 @@ func (c Config) Listeners() []Listener {
 	return []Listener{
 		{"smtp", l.SMTP}, {"submission", l.Submission}, {"submissions", l.Submissions},
 		{"lmtp", l.LMTP}, {"pop3", l.POP3}, {"pop3s", l.POP3S}, {"imap", l.IMAP}, {"imaps", l.IMAPS},
+		{"jmap", l.JMAP},
 		{"metrics", l.Metrics},
 	}
 }

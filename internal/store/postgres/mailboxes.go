@@ -401,9 +401,14 @@ func (w *wtx) addTombstones(mi store.MailboxInfo, uids []int64) (store.ModSeq, e
 	if len(uids) == 0 {
 		return mi.HighestModSeq, nil
 	}
-	if _, err := w.exec(`INSERT INTO tombstones (mailbox_id, uid, modseq)
-		SELECT $1, u, $2 + i FROM unnest($3::bigint[]) WITH ORDINALITY AS t(u, i)
-		ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`,
+	// The identity comes from the content row the caller kept in
+	// expunged just before (store.TombstoneObjects).
+	if _, err := w.exec(`INSERT INTO tombstones (mailbox_id, uid, modseq, email_id, thread_id)
+		SELECT $1, t.u, $2 + t.i, COALESCE(e.email_id, 0), COALESCE(e.thread_id, 0)
+		FROM unnest($3::bigint[]) WITH ORDINALITY AS t(u, i)
+		LEFT JOIN expunged e ON e.mailbox_id = $1 AND e.uid = t.u
+		ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq,
+			email_id = excluded.email_id, thread_id = excluded.thread_id`,
 		mi.ID, int64(mi.HighestModSeq), uids); err != nil {
 		return 0, err
 	}

@@ -159,6 +159,7 @@ CREATE TABLE blob_textsigs (
 	urlauthSchema,         // urlauth.go
 	objectMigration,       // objectid.go
 	aclMigration,          // acl.go
+	tombstoneMigration,    // tombstone.go
 	aliasMigration,        // alias.go
 }
 

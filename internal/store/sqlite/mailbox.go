@@ -444,10 +444,12 @@ func (w *wtx) expunge(acc store.Account, mi store.MailboxInfo, uids []store.UID)
 }
 
 // keepExpunged records UID uid of mailbox mbID as expunged at modseq: a
-// tombstone (QRESYNC) and its content, copied from the live row, which is
+// tombstone (QRESYNC) with the message's object IDs, and its content, copied from the live row, which is
 // in mailbox from (mbID, or where Rename of INBOX moved it).
 func (w *wtx) keepExpunged(mbID, from int64, uid store.UID, modseq store.ModSeq) error {
-	if _, err := w.exec("INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)", mbID, int64(uid), int64(modseq)); err != nil {
+	if _, err := w.exec(`INSERT OR REPLACE INTO tombstones (mailbox_id, uid, modseq, email_id, thread_id)
+		SELECT ?1, ?2, ?3, COALESCE(MAX(email_id), 0), COALESCE(MAX(thread_id), 0)
+		FROM messages WHERE mailbox_id = ?4 AND uid = ?2`, mbID, int64(uid), int64(modseq), from); err != nil {
 		return err
 	}
 	_, err := w.exec(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, msg_modseq, flags, internaldate, tzoffset, size, blob_id,

@@ -94,6 +94,8 @@ CREATE TABLE IF NOT EXISTS tombstones (
 	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
 	uid        INTEGER NOT NULL,
 	modseq     INTEGER NOT NULL,
+	email_id   INTEGER NOT NULL DEFAULT 0,
+	thread_id  INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tombstones_modseq ON tombstones (mailbox_id, modseq);
@@ -131,7 +133,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	aliasSchema // alias.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrate brings data of older schemas up to date, once, in one write
 // transaction (a second process opening at the same moment waits for it
@@ -139,6 +141,8 @@ const schemaVersion = 3
 //   - 2: subscriptions move from mailboxes.subscribed to their own table.
 //   - 3: object IDs, save dates and previews (objectid.go,
 //     migrateObjectIDs).
+//   - 4: tombstones keep the object IDs (tombstone.go,
+//     migrateTombstoneObjects).
 func migrate(db *sql.DB) error {
 	tx, err := db.Begin()
 	if err != nil {
@@ -161,6 +165,11 @@ func migrate(db *sql.DB) error {
 	}
 	if v < 3 {
 		if err := migrateObjectIDs(tx); err != nil {
+			return err
+		}
+	}
+	if v < 4 {
+		if err := migrateTombstoneObjects(tx); err != nil {
 			return err
 		}
 	}

@@ -46,7 +46,7 @@ func testAliases(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []store.Alias{{"@example.com", "bob@example.com"}, {"sales@example.com", "alice@example.com"}}; !slices.Equal(list, want) {
+	if want := []store.Alias{{Address: "@example.com", Account: "bob@example.com"}, {Address: "sales@example.com", Account: "alice@example.com"}}; !slices.Equal(list, want) {
 		t.Fatalf("Aliases = %v, want %v", list, want)
 	}
 	if err := al.DeleteAlias(ctx, "SALES@example.com"); err != nil {

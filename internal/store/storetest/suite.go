@@ -73,6 +73,7 @@ var Tests = []Test{
 	{"QuotaConcurrentDeliveries", testQuotaConcurrentDeliveries},
 	{"QuotaAppendBatch", testQuotaAppendBatch},
 	{"ObjectIDs", testObjectIDs},
+	{"TombstoneObjects", testTombstoneObjects},
 	{"MailboxObjectIDs", testMailboxObjectIDs},
 	{"Previews", testPreviews},
 	{"ACLSetGet", testACLSetGet},
