@@ -159,6 +159,7 @@ CREATE TABLE blob_textsigs (
 	urlauthSchema,         // urlauth.go
 	objectMigration,       // objectid.go
 	aclMigration,          // acl.go
+	queueMigration,        // queue.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -127,7 +127,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	quotaSchema + // quota.go
 	urlauthSchema + // urlauth.go
 	objectSchema + // objectid.go
-	aclSchema // acl.go
+	aclSchema + // acl.go
+	queueSchema // queue.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 3

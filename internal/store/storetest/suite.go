@@ -77,6 +77,9 @@ var Tests = []Test{
 	{"ACLSetGet", testACLSetGet},
 	{"ACLSharedWith", testACLSharedWith},
 	{"ACLFollowsMailbox", testACLFollowsMailbox},
+	{"QueueEnqueue", testQueueEnqueue},
+	{"QueueClaim", testQueueClaim},
+	{"QueueUpdate", testQueueUpdate},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
