@@ -97,6 +97,13 @@ type Options struct {
 	// LookupAddr resolves the client's IP to names for the Received header.
 	// nil: net.DefaultResolver with a short timeout.
 	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// Queue, when set, accepts remote recipients of authenticated clients
+	// (submission) into the outbound queue; nil refuses them with
+	// 550 5.7.1 "remote delivery is not configured".
+	Queue store.Queue
+	// Queued is called after a message was queued (to wake the delivery
+	// worker). May be nil.
+	Queued func()
 	// Now is the clock for trace headers; nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per transaction and unexpected errors; nil
