@@ -382,4 +382,3 @@ func allASCII(ss []string) bool {
 	}
 	return true
 }
-
