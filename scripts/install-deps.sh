@@ -10,7 +10,7 @@ set -euo pipefail
 
 packages=(
 	swaks fetchmail getmail6 curl python3 mutt tmux isync offlineimap
-	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban
+	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban python3-dkim
 )
 
 installed() {

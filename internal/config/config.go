@@ -36,6 +36,9 @@ type Config struct {
 	IMAP   IMAP   `toml:"imap"`
 	Auth   Auth   `toml:"auth"`
 	Log    Log    `toml:"log"`
+
+	Outbound Outbound `toml:"outbound"` // outbound.go
+	Relay    Relay    `toml:"relay"`
 }
 
 // Values of AllowPlaintextAuth.
@@ -230,6 +233,8 @@ func Defaults() Config {
 			LoginCacheSize:      10000,
 			RehashOnLogin:       true,
 		},
-		Log: Log{Level: "info"},
+		Log:      Log{Level: "info"},
+		Outbound: defaultOutbound(),
+		Relay:    defaultRelay(),
 	}
 }
