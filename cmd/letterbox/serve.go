@@ -111,10 +111,15 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log)
+	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"))
+	if err != nil {
+		return err
+	}
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, queue, wake)
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
+		stopOutbound()
 		return err
 	}
 	printBanner(e, s, bound, tlsCfg)
@@ -138,6 +143,7 @@ func serve(e *env, args []string) error {
 	}
 	closeServers(endpoints)
 	wg.Wait()
+	stopOutbound()
 	if err := st.Close(); err != nil && failure == nil {
 		failure = fmt.Errorf("closing store: %w", err)
 	}
@@ -149,7 +155,11 @@ func serve(e *env, args []string) error {
 
 // buildEndpoints makes one server per front end and names the listeners
 // each serves. Every listener is listed, enabled or not.
-func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger) []endpoint {
+//
+// queue (nil: off) takes the remote recipients of submission clients;
+// queued wakes the delivery worker.
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger,
+	queue store.Queue, queued func()) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
@@ -179,7 +189,9 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 		eps = append(eps, endpoint{key: "smtp", note: "STARTTLS", server: srv})
 	}
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
-		srv := smtpserver.New(smtpOpts(smtpserver.ModeSubmission, authSvc, tlsCfg))
+		opts := smtpOpts(smtpserver.ModeSubmission, authSvc, tlsCfg)
+		opts.Queue, opts.Queued = queue, queued
+		srv := smtpserver.New(opts)
 		eps = append(eps,
 			endpoint{key: "submission", note: "STARTTLS, AUTH PLAIN", server: srv},
 			endpoint{key: "submissions", note: "implicit TLS, AUTH PLAIN", implicit: true, server: srv})
