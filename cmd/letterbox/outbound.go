@@ -59,7 +59,7 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 		Hostname: hostname, MaxAge: o.MaxAge, DelayNotice: o.DelayNotice,
 		RetryFirst: o.RetryFirst, RetryMax: o.RetryMax,
 		PerDomain: o.PerDomain, MaxConnections: o.MaxConnections,
-		Port: o.Port, DNSServer: o.DNSServer,
+		Port: o.Port, DNSServer: o.DNSServer, Lease: o.Lease,
 		Relay: outbound.Relay{Host: s.cfg.Relay.Host, Port: s.cfg.Relay.Port, TLS: s.cfg.Relay.TLS,
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
 		Signer: outbound.DKIMSigner(keys),

@@ -30,6 +30,9 @@ type Outbound struct {
 	// DNSServer ("127.0.0.53:5353") is asked instead of the system's
 	// resolver: meant for tests.
 	DNSServer string `toml:"dns_server"`
+	// Lease is how long a message being delivered is not due for anyone
+	// else: after a crash, its messages are retried at most this late.
+	Lease time.Duration `toml:"lease"`
 	// SourceAddress is the local address outgoing connections come from;
 	// empty: chosen by the system.
 	SourceAddress string `toml:"source_address"`
@@ -55,6 +58,7 @@ func defaultOutbound() Outbound {
 		PerDomain:      4,
 		MaxConnections: 32,
 		Port:           25,
+		Lease:          30 * time.Minute,
 	}
 }
 
@@ -79,6 +83,9 @@ func (c Config) validateOutbound(bad func(key, format string, args ...any)) {
 	}
 	if o.MaxConnections <= 0 {
 		bad("outbound.max_connections", "must be positive")
+	}
+	if o.Lease <= 0 {
+		bad("outbound.lease", "must be positive")
 	}
 	if o.Port <= 0 || o.Port > 65535 {
 		bad("outbound.port", "must be a port number")
@@ -126,6 +133,10 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("# Most connections at once to one destination domain, and in all.")
 	w("per_domain = %d", d.PerDomain)
 	w("max_connections = %d", d.MaxConnections)
+	w("# A message being delivered is claimed for this long (so two nodes on one")
+	w("# database never send it twice at once); after a crash or kill, the messages")
+	w("# that were in flight are retried when their claim runs out.")
+	w("lease = %s", q(formatDuration(d.Lease)))
 	w("# Port of remote MTAs (25). Other values are for tests on loopback.")
 	w("port = %d", d.Port)
 	w("# DNS server (host:port) asked instead of the system's resolver; for tests.")
