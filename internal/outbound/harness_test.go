@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/miekg/dns"
 
@@ -106,6 +107,8 @@ type fakeMTA struct {
 	msgs []received
 	// conns counts connections; active and maxActive concurrent sessions.
 	conns, active, maxActive int
+	// password, when set, is required with AUTH PLAIN (user "relayuser").
+	password string
 }
 
 func (f *fakeMTA) set(b behaviour) {
@@ -132,7 +135,16 @@ const (
 // startMTA runs a fake MTA on ip:port.
 func startMTA(t *testing.T, ip string, port int, mode tlsMode) *fakeMTA {
 	t.Helper()
-	f := &fakeMTA{addr: net.JoinHostPort(ip, strconv.Itoa(port))}
+	f, _ := startMTAWith(t, ip, port, mode, "")
+	return f
+}
+
+// startMTAWith is startMTA requiring AUTH PLAIN with password (when not
+// empty) before MAIL; it also returns the server's certificate.
+func startMTAWith(t *testing.T, ip string, port int, mode tlsMode, password string) (*fakeMTA, *testcert.Cert) {
+	t.Helper()
+	var cert *testcert.Cert
+	f := &fakeMTA{addr: net.JoinHostPort(ip, strconv.Itoa(port)), password: password}
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +157,8 @@ func startMTA(t *testing.T, ip string, port int, mode tlsMode) *fakeMTA {
 	s.EnableSMTPUTF8 = true
 	switch mode {
 	case goodTLS:
-		cert, err := testcert.New()
+		var err error
+		cert, err = testcert.New()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +172,7 @@ func startMTA(t *testing.T, ip string, port int, mode tlsMode) *fakeMTA {
 	}
 	go s.Serve(&countingListener{Listener: l, f: f})
 	t.Cleanup(func() { s.Close() })
-	return f
+	return f, cert
 }
 
 // countingListener counts connections and how many are open at once.
@@ -197,16 +210,37 @@ func (c *countedConn) Close() error {
 }
 
 type mtaSession struct {
-	f     *fakeMTA
-	c     *smtp.Conn
-	conn  string
-	from  string
-	rcpts []string
+	f      *fakeMTA
+	c      *smtp.Conn
+	conn   string
+	from   string
+	rcpts  []string
+	authed bool
+}
+
+func (s *mtaSession) AuthMechanisms() []string {
+	if s.f.password == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *mtaSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, username, password string) error {
+		if username != "relayuser" || password != s.f.password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		s.authed = true
+		return nil
+	}), nil
 }
 
 func (s *mtaSession) Reset()        { s.from, s.rcpts = "", nil }
 func (s *mtaSession) Logout() error { return nil }
 func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
+	if s.f.password != "" && !s.authed {
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
 	s.from = from
 	return nil
 }
@@ -251,7 +285,7 @@ func (s *mtaSession) Data(r io.Reader) error {
 func freeLoopbackPort(t *testing.T, ips ...string) int {
 	t.Helper()
 	for range 20 {
-		l, err := net.Listen("tcp", ips[0]+":0")
+		l, err := net.Listen("tcp", net.JoinHostPort(ips[0], "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
