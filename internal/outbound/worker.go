@@ -227,6 +227,10 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 					w.opts.Logger.Info("outbound: connecting", "domain", domain, "host", h.name, "addr", ip, "err", err)
 					break
 				}
+				// Shutdown cuts the connection: a transfer in progress is
+				// abandoned (the receiver has not said 250, so nothing is
+				// lost) rather than waited for.
+				stopCut := context.AfterFunc(ctx, func() { cn.c.Close() })
 				sent := 0
 				for len(pending) > 0 && sent < w.opts.MessagesPerConn {
 					j := pending[0]
@@ -244,12 +248,18 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 					sent++
 				}
 				broken := len(pending) > 0 && sent < w.opts.MessagesPerConn
+				stopCut()
 				cn.close()
 				if broken {
 					break // the next address
 				}
 			}
 		}
+	}
+	if ctx.Err() != nil {
+		// Shutdown: what was not answered stays pending, untried, and is
+		// due again when its lease ends.
+		return
 	}
 	for _, j := range pending {
 		j.results = failAll(j.rcpts, lastErr)

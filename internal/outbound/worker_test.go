@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -238,4 +239,45 @@ func TestPerDomainConcurrency(t *testing.T) {
 		t.Errorf("%d connections for %d messages at 10 per connection", mta.conns, 2*n)
 	}
 	t.Logf("%d messages over %d connections", 2*n, mta.conns)
+}
+
+// Stopping the worker cuts a transfer in progress instead of waiting for
+// the receiver: Run returns at once and the message stays pending,
+// untried, for the next start.
+func TestShutdownCutsTransfer(t *testing.T) {
+	e := newEnv(t)
+	port := freeLoopbackPort(t, "127.0.0.13")
+	mta := startMTA(t, "127.0.0.13", port, noTLS)
+	e.dns.add(t, "remote.test. 60 IN MX 10 mx.remote.test.", "mx.remote.test. 60 IN A 127.0.0.13")
+	inData := make(chan struct{}, 1)
+	mta.set(behaviour{data: func() error {
+		inData <- struct{}{}
+		time.Sleep(30 * time.Second)
+		return nil
+	}})
+	m := e.enqueue(t, testBody, "bob@remote.test")
+	w, err := New(e.st, Options{Port: port, DNSServer: e.dns.addr, Hostname: "mail.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	select {
+	case <-inData:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no transfer started")
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of the cancel")
+	}
+	t.Logf("Run returned %v after the cancel", time.Since(start).Round(time.Millisecond))
+	q, ok := e.queued(t, m.ID)
+	if !ok || q.Recipients[0].State != store.OutboundPending || q.Recipients[0].Attempts != 0 {
+		t.Errorf("after shutdown: %+v %v", q, ok)
+	}
 }
