@@ -61,6 +61,12 @@ func (v Verdict) Reject() bool { return v.DMARC == "fail" && v.Policy == dmarc.P
 // envelope sender from ("" for the null sender). msg is the message as
 // received (no trace fields of ours).
 func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, from string, msg []byte) Verdict {
+	return c.CheckReader(ctx, ip, helo, from, func() io.Reader { return bytes.NewReader(msg) })
+}
+
+// CheckReader is Check on a message read twice through open (once for
+// DKIM, once for the From field), so a large one need not be in memory.
+func (c *Checker) CheckReader(ctx context.Context, ip netip.Addr, helo, from string, open func() io.Reader) Verdict {
 	v := Verdict{Helo: helo}
 	// SPF (RFC 7208 §2.4): MAIL FROM's domain, or postmaster@HELO.
 	sender := from
@@ -76,7 +82,7 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, from string, m
 	v.SPF = res
 
 	// DKIM: every signature.
-	verifs, err := dkim.VerifyWithOptions(bytes.NewReader(msg), &dkim.VerifyOptions{
+	verifs, err := dkim.VerifyWithOptions(open(), &dkim.VerifyOptions{
 		LookupTXT: func(name string) ([]string, error) { return c.Resolver.LookupTXT(ctx, name) },
 	})
 	if err == nil {
@@ -91,7 +97,7 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, from string, m
 	}
 
 	// DMARC (RFC 7489 §6.6).
-	v.FromDomain, err = fromDomain(msg)
+	v.FromDomain, err = fromDomain(open())
 	if err != nil {
 		v.DMARC = "permerror"
 		return v
@@ -163,8 +169,8 @@ func aligned(a, b string, mode dmarc.AlignmentMode) bool {
 
 // fromDomain is the domain of the message's one From address (§6.6.1: a
 // message with none or several cannot be evaluated).
-func fromDomain(msg []byte) (string, error) {
-	hdr, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(msg))).ReadMIMEHeader()
+func fromDomain(msg io.Reader) (string, error) {
+	hdr, err := textproto.NewReader(bufio.NewReader(msg)).ReadMIMEHeader()
 	if err != nil && len(hdr) == 0 {
 		return "", err
 	}

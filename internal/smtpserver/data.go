@@ -124,8 +124,20 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	// body without its Return-Path line (RFC 5321 §4.4: Return-Path is
 	// added at final delivery only, and the remote end adds its own).
 	var queueSrc io.Reader = io.MultiReader(bytes.NewReader(header[returnPathLen(tx.from):]), body)
+	var msgSrc io.Reader = body
+	if opts.Mode == ModeSMTP && opts.AuthCheck != nil && s.authenticated() == nil {
+		// Port 25: SPF, DKIM and DMARC before the message is stored.
+		src, ar, done, reply := s.checkAuth(tx, body, log)
+		if reply != nil {
+			return id, nil, reply
+		}
+		defer done()
+		msgSrc = src
+		rp := returnPathLen(tx.from)
+		header = append(append(append([]byte{}, header[:rp]...), ar...), header[rp:]...)
+	}
 	if len(targets) > 0 {
-		results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(header), body), targets)
+		results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(header), msgSrc), targets)
 		if body.err != nil {
 			// The client's data never arrived whole (too large, line too
 			// long, connection lost, BDAT aborted): nothing may be stored.
