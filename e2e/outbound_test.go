@@ -186,6 +186,8 @@ func TestOutboundTwoServers(t *testing.T) {
 	d.add(t,
 		"a.test. 60 IN MX 10 mx.a.test.", "mx.a.test. 60 IN A 127.0.0.1",
 		"b.test. 60 IN MX 10 mx.b.test.", "mx.b.test. 60 IN A 127.0.0.1",
+		`a.test. 60 IN TXT "v=spf1 ip4:127.0.0.1 -all"`, `_dmarc.a.test. 60 IN TXT "v=DMARC1; p=reject"`,
+		`b.test. 60 IN TXT "v=spf1 mx -all"`, `_dmarc.b.test. 60 IN TXT "v=DMARC1; p=reject"`,
 	)
 	const alice, bob = "alice@a.test", "bob@b.test"
 	a := startServerWith(t, func(cfg string) string { return setOutbound(cfg, "mx.a.test", d.addr, 25) })
@@ -218,10 +220,21 @@ func TestOutboundTwoServers(t *testing.T) {
 }
 
 // checkArrived: the receiver's Received header says it came over TLS
-// (ESMTPS), and both DKIM signatures of signer verify.
+// (ESMTPS), its Authentication-Results field says SPF, both DKIM
+// signatures and DMARC passed, and the signatures verify here too.
 func checkArrived(t *testing.T, d *e2eDNS, msg []byte, signer, receiver string) {
 	t.Helper()
 	head, _, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	ar := regexp.MustCompile(`(?m)^Authentication-Results: ` + regexp.QuoteMeta(receiver) + `;.*(\r\n[ \t].*)*`).Find(head)
+	unfolded := strings.Join(strings.Fields(string(ar)), " ")
+	for _, want := range []string{"spf=pass smtp.mailfrom=", "dkim=pass header.d=" + signer, "dmarc=pass header.from=" + signer} {
+		if !strings.Contains(unfolded, want) {
+			t.Errorf("Authentication-Results lacks %q: %s", want, unfolded)
+		}
+	}
+	if n := strings.Count(unfolded, "dkim=pass"); n != 2 {
+		t.Errorf("%d dkim=pass, want 2 (Ed25519 and RSA): %s", n, unfolded)
+	}
 	if !regexp.MustCompile(`by ` + regexp.QuoteMeta(receiver) + ` \(letterbox\) with ESMTPS`).Match(head) {
 		t.Errorf("not received over TLS:\n%s", head)
 	}

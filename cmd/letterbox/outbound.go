@@ -291,3 +291,15 @@ func dkimRecords(e *env, args []string) error {
 	}
 	return nil
 }
+
+// resolverFor is the system's resolver, or one that asks only server
+// (host:port; [outbound] dns_server, for tests).
+func resolverFor(server string) *net.Resolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+}

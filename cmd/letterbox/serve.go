@@ -17,6 +17,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/config"
 	"github.com/letterbox/letterbox/internal/imapserver"
+	"github.com/letterbox/letterbox/internal/msgauth"
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
@@ -185,7 +186,12 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 	var eps []endpoint
 	if cfg.Listen.SMTP != "" {
 		// Inbound MX: STARTTLS offered, no AUTH (relay needs submission).
-		srv := smtpserver.New(smtpOpts(smtpserver.ModeSMTP, nil, tlsCfg))
+		opts := smtpOpts(smtpserver.ModeSMTP, nil, tlsCfg)
+		if cfg.Inbound.CheckAuthentication {
+			opts.AuthCheck = &msgauth.Checker{Hostname: hostname, Resolver: resolverFor(cfg.Outbound.DNSServer)}
+			opts.DMARCReject = cfg.Inbound.DMARCReject
+		}
+		srv := smtpserver.New(opts)
 		eps = append(eps, endpoint{key: "smtp", note: "STARTTLS", server: srv})
 	}
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {

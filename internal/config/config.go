@@ -39,6 +39,7 @@ type Config struct {
 
 	Outbound Outbound `toml:"outbound"` // outbound.go
 	Relay    Relay    `toml:"relay"`
+	Inbound  Inbound  `toml:"inbound"`
 }
 
 // Values of AllowPlaintextAuth.
@@ -236,5 +237,6 @@ func Defaults() Config {
 		Log:      Log{Level: "info"},
 		Outbound: defaultOutbound(),
 		Relay:    defaultRelay(),
+		Inbound:  defaultInbound(),
 	}
 }

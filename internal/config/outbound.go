@@ -62,6 +62,18 @@ func defaultOutbound() Outbound {
 	}
 }
 
+// Inbound is what is checked on mail from other servers (port 25).
+type Inbound struct {
+	// CheckAuthentication runs SPF, DKIM and DMARC on port-25 mail and
+	// adds an Authentication-Results field (RFC 8601). The resolver is
+	// the system's, or [outbound] dns_server.
+	CheckAuthentication bool `toml:"check_authentication"`
+	// DMARCReject refuses mail failing DMARC whose domain says p=reject.
+	DMARCReject bool `toml:"dmarc_reject"`
+}
+
+func defaultInbound() Inbound { return Inbound{CheckAuthentication: true, DMARCReject: true} }
+
 func defaultRelay() Relay { return Relay{Port: 587, TLS: "starttls"} }
 
 func (c Config) validateOutbound(bad func(key, format string, args ...any)) {
@@ -145,6 +157,15 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("source_address = %s", q(d.SourceAddress))
 	w("")
 	r := c.Relay
+	w("[inbound]")
+	w("# Mail from other servers (the smtp listener): SPF (RFC 7208), DKIM (RFC 6376)")
+	w("# and DMARC (RFC 7489) are checked and the result stored in an")
+	w("# Authentication-Results field (RFC 8601); fields claiming this server's name")
+	w("# are removed. With dmarc_reject, a message failing DMARC whose From domain")
+	w("# publishes p=reject is refused with 550 5.7.1.")
+	w("check_authentication = %t", c.Inbound.CheckAuthentication)
+	w("dmarc_reject = %t", c.Inbound.DMARCReject)
+	w("")
 	w("[relay]")
 	w("# A smarthost that takes all outbound mail instead of the recipients' MX hosts")
 	w("# (for a network that blocks port 25). tls: \"starttls\" (required, certificate")
