@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"blitiri.com.ar/go/spf"
 	"github.com/emersion/go-msgauth/authres"
@@ -24,6 +25,9 @@ import (
 	"github.com/emersion/go-msgauth/dmarc"
 	"golang.org/x/net/publicsuffix"
 )
+
+// checkTimeout bounds the DNS work of one message's checks.
+const checkTimeout = 30 * time.Second
 
 // Checker runs the checks with one resolver.
 type Checker struct {
@@ -67,6 +71,10 @@ func (c *Checker) Check(ctx context.Context, ip netip.Addr, helo, from string, m
 // CheckReader is Check on a message read twice through open (once for
 // DKIM, once for the From field), so a large one need not be in memory.
 func (c *Checker) CheckReader(ctx context.Context, ip netip.Addr, helo, from string, open func() io.Reader) Verdict {
+	// All lookups together get checkTimeout; what has not answered by
+	// then is a temperror.
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
 	v := Verdict{Helo: helo}
 	// SPF (RFC 7208 §2.4): MAIL FROM's domain, or postmaster@HELO.
 	sender := from
@@ -102,7 +110,7 @@ func (c *Checker) CheckReader(ctx context.Context, ip netip.Addr, helo, from str
 		v.DMARC = "permerror"
 		return v
 	}
-	rec, subdomain, err := c.policy(v.FromDomain)
+	rec, subdomain, err := c.policy(ctx, v.FromDomain)
 	switch {
 	case errors.Is(err, dmarc.ErrNoPolicy):
 		v.DMARC = "none"
@@ -132,9 +140,9 @@ func (c *Checker) CheckReader(ctx context.Context, ip netip.Addr, helo, from str
 
 // policy finds the DMARC record of domain, or of its organizational
 // domain (§6.6.3); subdomain is true for the latter.
-func (c *Checker) policy(domain string) (*dmarc.Record, bool, error) {
+func (c *Checker) policy(ctx context.Context, domain string) (*dmarc.Record, bool, error) {
 	opts := &dmarc.LookupOptions{LookupTXT: func(name string) ([]string, error) {
-		return c.Resolver.LookupTXT(context.Background(), name)
+		return c.Resolver.LookupTXT(ctx, name)
 	}}
 	rec, err := dmarc.LookupWithOptions(domain, opts)
 	if !errors.Is(err, dmarc.ErrNoPolicy) {
