@@ -22,10 +22,11 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	// One reply for the transaction. When only some copies failed we
-	// cannot bounce (no outbound queue), so we report the failure: a
-	// temporary one first, as the client's retry may then reach everyone
-	// (at the price of a duplicate for the others), never a silent loss.
+	// One reply for the transaction. When only some copies failed we do
+	// not bounce (the client is there to be told), so we report the
+	// failure: a temporary one first, as the client's retry may then
+	// reach everyone (at the price of a duplicate for the others), never a
+	// silent loss.
 	var worst error
 	for i, res := range results {
 		reply := deliveryReply(res)
