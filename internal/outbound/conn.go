@@ -289,6 +289,15 @@ func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Rea
 		}
 		return out
 	}
+	if opts.UTF8 {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			// RFC 6531 §3.2: an address that needs SMTPUTF8 cannot go to
+			// a server without it; no downgrade, so a bounce now rather
+			// than retries until expiry.
+			return all(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7},
+				Message: "the receiving server does not support SMTPUTF8, which this address needs"}), nil
+		}
+	}
 	if err := c.Mail(from, opts); err != nil {
 		if !isReply(err) {
 			return nil, err

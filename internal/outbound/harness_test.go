@@ -154,7 +154,7 @@ func startMTAWith(t *testing.T, ip string, port int, mode tlsMode, password stri
 	}))
 	s.Domain = "mx.fake"
 	s.AllowInsecureAuth = true
-	s.EnableSMTPUTF8 = true
+	s.EnableSMTPUTF8 = !noSMTPUTF8[f.addr]
 	switch mode {
 	case goodTLS:
 		var err error
@@ -280,6 +280,9 @@ func (s *mtaSession) Data(r io.Reader) error {
 	s.f.mu.Unlock()
 	return nil
 }
+
+// noSMTPUTF8 lists fake MTA addresses started without SMTPUTF8.
+var noSMTPUTF8 = map[string]bool{}
 
 // freeLoopbackPort finds a port free on the given loopback addresses.
 func freeLoopbackPort(t *testing.T, ips ...string) int {

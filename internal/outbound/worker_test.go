@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,5 +280,31 @@ func TestShutdownCutsTransfer(t *testing.T) {
 	q, ok := e.queued(t, m.ID)
 	if !ok || q.Recipients[0].State != store.OutboundPending || q.Recipients[0].Attempts != 0 {
 		t.Errorf("after shutdown: %+v %v", q, ok)
+	}
+}
+
+// A recipient address that needs SMTPUTF8 (RFC 6531) bounces at once with
+// 5.6.7 when the receiver does not offer it; its ASCII neighbour in the
+// same message is delivered.
+func TestSMTPUTF8Needed(t *testing.T) {
+	e := newEnv(t)
+	port := freeLoopbackPort(t, "127.0.0.14")
+	noSMTPUTF8["127.0.0.14:"+strconv.Itoa(port)] = true
+	mta := startMTA(t, "127.0.0.14", port, noTLS)
+	e.dns.add(t, "remote.test. 60 IN MX 10 mx.remote.test.", "mx.remote.test. 60 IN A 127.0.0.14")
+	m := e.enqueue(t, testBody, "jörg@remote.test")
+	m2 := e.enqueue(t, testBody, "joerg@remote.test")
+	e.start(t, Options{Port: port})
+	eventually(t, "both finished", func() bool {
+		_, ok1 := e.queued(t, m.ID)
+		_, ok2 := e.queued(t, m2.ID)
+		return !ok1 && !ok2
+	})
+	if got := mta.messages(); len(got) != 1 || got[0].rcpts[0] != "joerg@remote.test" {
+		t.Errorf("receiver got %+v", got)
+	}
+	inbox := e.inbox(t)
+	if len(inbox) != 1 || !strings.Contains(inbox[0], "Status: 5.6.7") || !strings.Contains(inbox[0], "Final-Recipient: rfc822; jörg@remote.test") {
+		t.Errorf("DSNs: %q", inbox)
 	}
 }
