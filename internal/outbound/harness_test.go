@@ -105,7 +105,10 @@ type fakeMTA struct {
 	mu   sync.Mutex
 	b    behaviour
 	msgs []received
-	// conns counts connections; active and maxActive concurrent sessions.
+	// conns counts connections; active and maxActive transactions in
+	// progress at once (MAIL to the end of DATA): the server answers
+	// after its handler returns, so unlike socket counts this has no
+	// overlap a client cannot see.
 	conns, active, maxActive int
 	// password, when set, is required with AUTH PLAIN (user "relayuser").
 	password string
@@ -175,7 +178,7 @@ func startMTAWith(t *testing.T, ip string, port int, mode tlsMode, password stri
 	return f, cert
 }
 
-// countingListener counts connections and how many are open at once.
+// countingListener counts connections.
 type countingListener struct {
 	net.Listener
 	f *fakeMTA
@@ -188,25 +191,13 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	}
 	l.f.mu.Lock()
 	l.f.conns++
-	l.f.active++
-	l.f.maxActive = max(l.f.maxActive, l.f.active)
 	l.f.mu.Unlock()
 	return &countedConn{Conn: c, f: l.f}, nil
 }
 
 type countedConn struct {
 	net.Conn
-	f    *fakeMTA
-	once sync.Once
-}
-
-func (c *countedConn) Close() error {
-	c.once.Do(func() {
-		c.f.mu.Lock()
-		c.f.active--
-		c.f.mu.Unlock()
-	})
-	return c.Conn.Close()
+	f *fakeMTA
 }
 
 type mtaSession struct {
@@ -216,6 +207,7 @@ type mtaSession struct {
 	from   string
 	rcpts  []string
 	authed bool
+	inTx   bool
 }
 
 func (s *mtaSession) AuthMechanisms() []string {
@@ -235,11 +227,32 @@ func (s *mtaSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *mtaSession) Reset()        { s.from, s.rcpts = "", nil }
+func (s *mtaSession) Reset() {
+	s.endTx()
+	s.from, s.rcpts = "", nil
+}
+
+// endTx ends the transaction count of this session, once.
+func (s *mtaSession) endTx() {
+	if s.inTx {
+		s.inTx = false
+		s.f.mu.Lock()
+		s.f.active--
+		s.f.mu.Unlock()
+	}
+}
+
 func (s *mtaSession) Logout() error { return nil }
 func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
 	if s.f.password != "" && !s.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
+	}
+	if !s.inTx {
+		s.inTx = true
+		s.f.mu.Lock()
+		s.f.active++
+		s.f.maxActive = max(s.f.maxActive, s.f.active)
+		s.f.mu.Unlock()
 	}
 	s.from = from
 	return nil
@@ -257,6 +270,7 @@ func (s *mtaSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 func (s *mtaSession) Data(r io.Reader) error {
+	defer s.endTx() // before go-smtp writes the reply
 	s.f.mu.Lock()
 	b := s.f.b
 	s.f.mu.Unlock()
