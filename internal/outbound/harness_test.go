@@ -29,7 +29,7 @@ type testDNS struct {
 	rrs  map[string][]dns.RR // by lower-case FQDN
 }
 
-func newTestDNS(t *testing.T) *testDNS {
+func newTestDNS(t testing.TB) *testDNS {
 	t.Helper()
 	d := &testDNS{rrs: map[string][]dns.RR{}}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -47,7 +47,7 @@ func newTestDNS(t *testing.T) *testDNS {
 }
 
 // add adds records in zone-file syntax ("mx.test. 60 IN A 127.0.0.2").
-func (d *testDNS) add(t *testing.T, records ...string) {
+func (d *testDNS) add(t testing.TB, records ...string) {
 	t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -136,7 +136,7 @@ const (
 )
 
 // startMTA runs a fake MTA on ip:port.
-func startMTA(t *testing.T, ip string, port int, mode tlsMode) *fakeMTA {
+func startMTA(t testing.TB, ip string, port int, mode tlsMode) *fakeMTA {
 	t.Helper()
 	f, _ := startMTAWith(t, ip, port, mode, "")
 	return f
@@ -144,7 +144,7 @@ func startMTA(t *testing.T, ip string, port int, mode tlsMode) *fakeMTA {
 
 // startMTAWith is startMTA requiring AUTH PLAIN with password (when not
 // empty) before MAIL; it also returns the server's certificate.
-func startMTAWith(t *testing.T, ip string, port int, mode tlsMode, password string) (*fakeMTA, *testcert.Cert) {
+func startMTAWith(t testing.TB, ip string, port int, mode tlsMode, password string) (*fakeMTA, *testcert.Cert) {
 	t.Helper()
 	var cert *testcert.Cert
 	f := &fakeMTA{addr: net.JoinHostPort(ip, strconv.Itoa(port)), password: password}
@@ -299,7 +299,7 @@ func (s *mtaSession) Data(r io.Reader) error {
 var noSMTPUTF8 = map[string]bool{}
 
 // freeLoopbackPort finds a port free on the given loopback addresses.
-func freeLoopbackPort(t *testing.T, ips ...string) int {
+func freeLoopbackPort(t testing.TB, ips ...string) int {
 	t.Helper()
 	for range 20 {
 		l, err := net.Listen("tcp", net.JoinHostPort(ips[0], "0"))
@@ -336,7 +336,7 @@ type env struct {
 	dns *testDNS
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
 	if err != nil {

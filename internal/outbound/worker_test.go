@@ -308,3 +308,44 @@ func TestSMTPUTF8Needed(t *testing.T) {
 		t.Errorf("DSNs: %q", inbox)
 	}
 }
+
+// BenchmarkDeliver: b.N queued messages (one recipient each, 1 KiB) to one
+// domain whose MX is a go-smtp server on loopback, SQLite store, default
+// per-domain limit: from the worker's start until the queue is empty.
+func BenchmarkDeliver(b *testing.B) {
+	e := newEnv(b)
+	port := freeLoopbackPort(b, "127.0.0.15")
+	mta := startMTA(b, "127.0.0.15", port, noTLS)
+	e.dns.add(b, "remote.test. 60 IN MX 10 mx.remote.test.", "mx.remote.test. 60 IN A 127.0.0.15")
+	body := testBody + strings.Repeat("x", 1000) + "\r\n"
+	for range b.N {
+		if _, err := e.q.Enqueue(context.Background(), strings.NewReader(body), "alice@example.com", "alice@example.com", []string{"bob@remote.test"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	w, err := New(e.st, Options{Port: port, DNSServer: e.dns.addr, Hostname: "mail.example.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	for {
+		all, err := e.q.QueuedMessages(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(all) == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	if n := len(mta.messages()); n != b.N {
+		b.Fatalf("%d delivered, want %d", n, b.N)
+	}
+	mta.mu.Lock()
+	b.ReportMetric(float64(mta.conns), "conns")
+	mta.mu.Unlock()
+}
