@@ -331,7 +331,7 @@ func freeLoopbackPort(t testing.TB, ips ...string) int {
 
 // env is a store with alice@example.com, a test DNS and a worker.
 type env struct {
-	st  *sqlite.Store
+	st  store.Store
 	q   store.Queue
 	dns *testDNS
 }
