@@ -32,8 +32,9 @@ func message(from, to, subject, body string) []byte {
 	return []byte(b.String())
 }
 
-// stripTrace removes the trace header fields (Return-Path, Received, with
-// their continuation lines) that the server prepends at delivery.
+// stripTrace removes the trace header fields (Return-Path, Received,
+// Authentication-Results, with their continuation lines) that the server
+// prepends at delivery.
 func stripTrace(msg []byte) []byte {
 	for {
 		end := bytes.Index(msg, []byte("\r\n"))
@@ -45,7 +46,7 @@ func stripTrace(msg []byte) []byte {
 			return msg
 		}
 		n := strings.ToLower(string(name))
-		if n != "received" && n != "return-path" && n != "delivered-to" {
+		if n != "received" && n != "return-path" && n != "delivered-to" && n != "authentication-results" {
 			return msg
 		}
 		rest := msg[end+2:]

@@ -48,7 +48,7 @@ unit_race() {
 	pkgs=$(race_pkgs)
 	[ -n "$pkgs" ] || { echo "no store/server packages yet"; return 0; }
 	# shellcheck disable=SC2086
-	go test -race -count=1 -timeout 6m $pkgs
+	go test -race -count=1 -timeout 15m $pkgs
 }
 
 unit_rest() {

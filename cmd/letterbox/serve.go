@@ -20,6 +20,7 @@ import (
 	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/jmapserver"
 	"github.com/letterbox/letterbox/internal/metrics"
+	"github.com/letterbox/letterbox/internal/msgauth"
 	"github.com/letterbox/letterbox/internal/pop3server"
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
@@ -129,10 +130,15 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv, mx)
+	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"))
+	if err != nil {
+		return err
+	}
+	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv, mx, queue, wake)
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
+		stopOutbound()
 		return err
 	}
 	printBanner(e, s, bound, certs)
@@ -176,6 +182,7 @@ func serve(e *env, args []string) error {
 	}
 	closeServers(endpoints)
 	wg.Wait()
+	stopOutbound()
 	if err := st.Close(); err != nil && failure == nil {
 		failure = fmt.Errorf("closing store: %w", err)
 	}
@@ -187,7 +194,11 @@ func serve(e *env, args []string) error {
 
 // buildEndpoints makes one server per front end and names the listeners
 // each serves. Every listener is listed, enabled or not.
-func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger, lv *live, mx *metrics.Metrics) []endpoint {
+//
+// queue (nil: off) takes the remote recipients of submission clients;
+// queued wakes the delivery worker.
+func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger,
+	lv *live, mx *metrics.Metrics, queue store.Queue, queued func()) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
@@ -214,11 +225,18 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 	var eps []endpoint
 	if cfg.Listen.SMTP != "" {
 		// Inbound MX: STARTTLS offered, no AUTH (relay needs submission).
-		srv := smtpserver.New(smtpOpts(smtpserver.ModeSMTP, nil, tlsCfg))
+		opts := smtpOpts(smtpserver.ModeSMTP, nil, tlsCfg)
+		if cfg.Inbound.CheckAuthentication {
+			opts.AuthCheck = &msgauth.Checker{Hostname: hostname, Resolver: resolverFor(cfg.Outbound.DNSServer)}
+			opts.DMARCReject = cfg.Inbound.DMARCReject
+		}
+		srv := smtpserver.New(opts)
 		eps = append(eps, endpoint{key: "smtp", note: "STARTTLS", server: srv})
 	}
 	if cfg.Listen.Submission != "" || cfg.Listen.Submissions != "" {
-		srv := smtpserver.New(smtpOpts(smtpserver.ModeSubmission, authSvc, tlsCfg))
+		opts := smtpOpts(smtpserver.ModeSubmission, authSvc, tlsCfg)
+		opts.Queue, opts.Queued = queue, queued
+		srv := smtpserver.New(opts)
 		eps = append(eps,
 			endpoint{key: "submission", note: "STARTTLS, AUTH PLAIN", server: srv},
 			endpoint{key: "submissions", note: "implicit TLS, AUTH PLAIN", implicit: true, server: srv})

@@ -36,6 +36,10 @@ type Config struct {
 	IMAP   IMAP   `toml:"imap"`
 	Auth   Auth   `toml:"auth"`
 	Log    Log    `toml:"log"`
+
+	Outbound Outbound `toml:"outbound"` // outbound.go
+	Relay    Relay    `toml:"relay"`
+	Inbound  Inbound  `toml:"inbound"`
 }
 
 // Values of AllowPlaintextAuth.
@@ -240,6 +244,9 @@ func Defaults() Config {
 			LoginCacheSize:      10000,
 			RehashOnLogin:       true,
 		},
-		Log: Log{Level: "info"},
+		Log:      Log{Level: "info"},
+		Outbound: defaultOutbound(),
+		Relay:    defaultRelay(),
+		Inbound:  defaultInbound(),
 	}
 }

@@ -197,6 +197,7 @@ func DefaultsTOML() string {
 	w("login_cache_ttl = %s", q(formatDuration(d.Auth.LoginCacheTTL)))
 	w("login_cache_size = %d", d.Auth.LoginCacheSize)
 	w("")
+	d.writeOutboundDefaults(w, q)
 	w("[log]")
 	w("# Log level on standard error: \"debug\", \"info\", \"warn\" or \"error\".")
 	w("level = %s", q(d.Log.Level))

@@ -108,6 +108,7 @@ func (c Config) Validate() error {
 	}
 	c.validateStore(bad)
 	c.validateQuota(bad)
+	c.validateOutbound(bad)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}

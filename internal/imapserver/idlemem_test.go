@@ -177,7 +177,15 @@ func TestIdleConnectionMemory(t *testing.T) {
 			}
 			per, g := idleMemory(t, n, mode, profile)
 			t.Logf("%s: %.1f KiB per connection, %.2f goroutines", mode, per/1024, g)
-			if limit := limits[mode]; per > limit && os.Getenv("IDLEMEM_NOLIMIT") == "" {
+			limit := limits[mode]
+			if raceEnabled {
+				// The race detector's instrumentation makes stack frames
+				// larger (idle: 19.6 KiB of stacks instead of 11.9): the
+				// bounds are for the real build; under -race they only
+				// catch gross growth.
+				limit *= 1.5
+			}
+			if per > limit && os.Getenv("IDLEMEM_NOLIMIT") == "" {
 				t.Errorf("%s: %.1f KiB per idle connection, want at most %.0f KiB", mode, per/1024, limit/1024)
 			}
 		})

@@ -3,6 +3,7 @@ package smtpserver
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"io"
 	"strings"
 
@@ -23,10 +24,11 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	// One reply for the transaction. When only some copies failed we
-	// cannot bounce (no outbound queue), so we report the failure: a
-	// temporary one first, as the client's retry may then reach everyone
-	// (at the price of a duplicate for the others), never a silent loss.
+	// One reply for the transaction. When only some copies failed we do
+	// not bounce (the client is there to be told), so we report the
+	// failure: a temporary one first, as the client's retry may then
+	// reach everyone (at the price of a duplicate for the others), never a
+	// silent loss.
 	var worst error
 	for i, res := range results {
 		reply := deliveryReply(res)
@@ -80,10 +82,17 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	}
 
 	// One target per distinct account: "Bob@x" and "bob@x" are one copy.
+	// Remote recipients (submission) go to the outbound queue instead.
 	var targets []store.Target
+	var remote []string
 	targetOf := make([]int, len(tx.rcpts))
 	seen := map[string]int{}
 	for i, rc := range tx.rcpts {
+		if rc.account == remoteRecipient {
+			targetOf[i] = -1
+			remote = append(remote, rc.addr)
+			continue
+		}
 		j, ok := seen[rc.account]
 		if !ok {
 			j = len(targets)
@@ -104,44 +113,143 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		date:     opts.Now(),
 	}
 	trace.protocol = protocolName(opts.Mode, tx.utf8, tx.tls != nil, s.authenticated() != nil)
-	if len(targets) == 1 {
+	if len(targets)+len(remote) == 1 {
 		trace.rcpt = tx.rcpts[0].addr
 	}
+	header := trace.header()
 
 	body := &countingReader{r: r}
 	started := time.Now()
-	results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(trace.header()), body), targets)
+	failed := func() { opts.Metrics.Delivery(opts.Mode.String(), false, body.n, time.Since(started)) }
 	log := opts.Logger.With("proto", opts.Mode.String(), "id", id, "remote", s.remote.String(),
-		"from", tx.from, "rcpts", len(tx.rcpts), "size", body.n)
-	if body.err != nil {
-		// The client's data never arrived whole (too large, line too
-		// long, connection lost, BDAT aborted): nothing may be stored.
-		reply := readReply(body.err)
-		log.Info("message not received", "err", body.err, "reply", reply.Code)
-		opts.Metrics.Delivery(opts.Mode.String(), false, body.n, time.Since(started))
-		return id, nil, reply
-	}
-	if err != nil {
-		reply := deliveryReply(err)
-		log.Error("delivery failed", "err", err, "reply", reply.Code)
-		opts.Metrics.Delivery(opts.Mode.String(), false, body.n, time.Since(started))
-		return id, nil, reply
-	}
-	if len(results) != len(targets) {
-		log.Error("store returned wrong number of results", "want", len(targets), "got", len(results))
-		return id, nil, errTempFailure
-	}
+		"from", tx.from, "rcpts", len(tx.rcpts))
 	perRcpt := make([]error, len(tx.rcpts))
 	delivered := 0
-	for i := range tx.rcpts {
-		perRcpt[i] = results[targetOf[i]].Err
-		if perRcpt[i] == nil {
-			delivered++
+	// queueSrc is what the outbound copy is read from: the client's data
+	// when nothing was delivered locally, else the local copy's stored
+	// body without its Return-Path line (RFC 5321 §4.4: Return-Path is
+	// added at final delivery only, and the remote end adds its own).
+	var queueSrc io.Reader = io.MultiReader(bytes.NewReader(header[returnPathLen(tx.from):]), body)
+	var msgSrc io.Reader = body
+	if opts.Mode == ModeSMTP && opts.AuthCheck != nil && s.authenticated() == nil {
+		// Port 25: SPF, DKIM and DMARC before the message is stored.
+		src, ar, done, reply := s.checkAuth(tx, body, log)
+		if reply != nil {
+			failed()
+			return id, nil, reply
+		}
+		defer done()
+		msgSrc = src
+		rp := returnPathLen(tx.from)
+		header = append(append(append([]byte{}, header[:rp]...), ar...), header[rp:]...)
+	}
+	if len(targets) > 0 {
+		results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(header), msgSrc), targets)
+		if body.err != nil {
+			// The client's data never arrived whole (too large, line too
+			// long, connection lost, BDAT aborted): nothing may be stored.
+			reply := readReply(body.err)
+			log.Info("message not received", "size", body.n, "err", body.err, "reply", reply.Code)
+			failed()
+			return id, nil, reply
+		}
+		if err != nil {
+			reply := deliveryReply(err)
+			log.Error("delivery failed", "err", err, "reply", reply.Code)
+			failed()
+			return id, nil, reply
+		}
+		if len(results) != len(targets) {
+			log.Error("store returned wrong number of results", "want", len(targets), "got", len(results))
+			return id, nil, errTempFailure
+		}
+		for i := range tx.rcpts {
+			if targetOf[i] < 0 {
+				continue
+			}
+			perRcpt[i] = results[targetOf[i]].Err
+			if perRcpt[i] == nil {
+				delivered++
+			}
+		}
+		if len(remote) > 0 {
+			src, closeSrc, err := s.storedCopy(targets, results, returnPathLen(tx.from))
+			if err != nil {
+				log.Error("reading the local copy to queue it", "err", err)
+				return id, nil, errTempFailure
+			}
+			defer closeSrc()
+			queueSrc = src
 		}
 	}
-	log.Info("message received", "delivered", delivered)
-	opts.Metrics.Delivery(opts.Mode.String(), delivered > 0, body.n, time.Since(started))
+	queued := 0
+	if len(remote) > 0 {
+		acct := s.authenticated()
+		var qerr error
+		if acct == nil {
+			qerr = errRemoteNotConfigured // resolveRecipient never lets this happen
+		} else {
+			msg, err := opts.Queue.Enqueue(s.ctx, queueSrc, acct.Name, tx.from, remote)
+			if body.err != nil {
+				reply := readReply(body.err)
+				log.Info("message not received", "size", body.n, "err", body.err, "reply", reply.Code)
+				failed()
+				return id, nil, reply
+			}
+			qerr = err
+			if err == nil {
+				queued = len(remote)
+				log = log.With("queue_id", msg.ID)
+				if opts.Queued != nil {
+					opts.Queued()
+				}
+			}
+		}
+		for i := range tx.rcpts {
+			if targetOf[i] < 0 {
+				perRcpt[i] = qerr
+			}
+		}
+	}
+	log.Info("message received", "size", body.n, "delivered", delivered, "queued", queued)
+	opts.Metrics.Delivery(opts.Mode.String(), delivered+queued > 0, body.n, time.Since(started))
 	return id, perRcpt, nil
+}
+
+// returnPathLen is the length of the Return-Path line traceInfo.header
+// writes for sender from.
+func returnPathLen(from string) int { return len("Return-Path: <" + from + ">\r\n") }
+
+// storedCopy opens the body stored for the first target that succeeded,
+// from offset skip on.
+func (s *session) storedCopy(targets []store.Target, results []store.DeliveryResult, skip int) (io.Reader, func(), error) {
+	st := s.srv.opts.Store
+	for i, res := range results {
+		if res.Err != nil {
+			continue
+		}
+		mbs, err := st.Mailboxes(s.ctx, targets[i].Account)
+		if err != nil {
+			return nil, nil, err
+		}
+		mb, err := mbs.Open(s.ctx, store.InboxName)
+		if err != nil {
+			return nil, nil, err
+		}
+		d, err := mb.Details(s.ctx, []store.UID{res.UID})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(d) != 1 {
+			return nil, nil, errors.New("delivered message not found")
+		}
+		b, err := st.OpenBlob(s.ctx, d[0].BlobID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return io.NewSectionReader(b, int64(skip), b.Size()-int64(skip)), func() { b.Close() }, nil
+	}
+	return nil, nil, errors.New("no local copy was stored")
 }
 
 // countingReader counts the client's octets and remembers the first read

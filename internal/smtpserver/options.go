@@ -8,6 +8,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/metrics"
+	"github.com/letterbox/letterbox/internal/msgauth"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -98,6 +99,22 @@ type Options struct {
 	// LookupAddr resolves the client's IP to names for the Received header.
 	// nil: net.DefaultResolver with a short timeout.
 	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// Queue, when set, accepts remote recipients of authenticated clients
+	// (submission) into the outbound queue; nil refuses them with
+	// 550 5.7.1 "remote delivery is not configured".
+	Queue store.Queue
+	// Queued is called after a message was queued (to wake the delivery
+	// worker). May be nil.
+	Queued func()
+	// AuthCheck, when set, checks SPF, DKIM and DMARC of mail from
+	// unauthenticated clients in ModeSMTP and adds an
+	// Authentication-Results field (RFC 8601). The message is spooled to
+	// a file in SpoolDir ("" : the system's temporary directory) for it.
+	AuthCheck *msgauth.Checker
+	// DMARCReject refuses (550 5.7.1) a message that fails DMARC when its
+	// From domain publishes p=reject.
+	DMARCReject bool
+	SpoolDir    string
 	// Now is the clock for trace headers; nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per transaction and unexpected errors; nil

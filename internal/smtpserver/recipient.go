@@ -15,8 +15,9 @@ import (
 //   - otherwise, LMTP: 550 5.1.1 (LMTP only delivers to local mailboxes,
 //     RFC 2033 §4.2);
 //   - a local domain (configured, or the domain of any account): 550 5.1.1;
-//   - a remote domain, authenticated client: 550 5.7.1 remote delivery is
-//     not configured (we have no outbound queue);
+//   - a remote domain, authenticated client: queued for remote delivery
+//     when Options.Queue is set (returned as remoteRecipient), otherwise
+//     550 5.7.1 remote delivery is not configured;
 //   - a remote domain, anyone else: 550 5.7.1 relay access denied (RFC 5321
 //     §3.6.2: no open relay).
 //
@@ -43,12 +44,18 @@ func (srv *Server) resolveRecipient(ctx context.Context, to string, authenticate
 		return "", err
 	case isLocal:
 		return "", errNoSuchUser
+	case authenticated && srv.opts.Queue != nil:
+		return remoteRecipient, nil
 	case authenticated:
 		return "", errRemoteNotConfigured
 	default:
 		return "", errRelayDenied
 	}
 }
+
+// remoteRecipient is what resolveRecipient returns for a recipient that
+// goes to the outbound queue (no account has an empty name).
+const remoteRecipient = ""
 
 // isLocalDomain reports whether this server is the final destination for
 // domain: it is listed in Options.LocalDomains or some account lives there.

@@ -48,7 +48,8 @@ type transaction struct {
 }
 
 // recipient is one accepted RCPT: the address as the client wrote it (go-smtp
-// reports LMTP statuses by it) and the account it resolved to.
+// reports LMTP statuses by it) and the account it resolved to
+// (remoteRecipient for one that goes to the outbound queue).
 type recipient struct {
 	addr    string
 	account string
@@ -116,8 +117,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.mu.Lock()
 	size := s.tx.size
 	s.mu.Unlock()
-	if err := s.srv.roomFor(s.ctx, account, size); err != nil {
-		return err
+	if account != remoteRecipient {
+		if err := s.srv.roomFor(s.ctx, account, size); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

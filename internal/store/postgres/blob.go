@@ -125,7 +125,8 @@ func (s *Store) collectBlobs(ctx context.Context, ids []string) {
 	defer cancel()
 	const del = `DELETE FROM blobs b WHERE b.id = ANY($1)
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)
-		AND NOT EXISTS (SELECT 1 FROM expunged e WHERE e.blob_id = b.id)`
+		AND NOT EXISTS (SELECT 1 FROM expunged e WHERE e.blob_id = b.id)
+		AND NOT EXISTS (SELECT 1 FROM outbound q WHERE q.blob_id = b.id)`
 	if _, err := s.pool.Exec(ctx, del, ids); err == nil || len(ids) == 1 {
 		if err != nil && !retryable(err) {
 			s.log.Warn("postgres: collecting unreferenced bodies", "err", err)

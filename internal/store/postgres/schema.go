@@ -161,6 +161,7 @@ CREATE TABLE blob_textsigs (
 	aclMigration,          // acl.go
 	tombstoneMigration,    // tombstone.go
 	aliasMigration,        // alias.go
+	queueMigration,        // queue.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

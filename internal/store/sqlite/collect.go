@@ -264,6 +264,7 @@ func (s *Store) collectRows(ids, floors []int64) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM blobs WHERE id IN (SELECT value FROM json_each(?))
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = blobs.id)
 		AND NOT EXISTS (SELECT 1 FROM expunged e WHERE e.blob_id = blobs.id)
+		AND NOT EXISTS (SELECT 1 FROM outbound q WHERE q.blob_id = blobs.id)
 		RETURNING id`, string(js))
 	if err != nil {
 		return nil, err

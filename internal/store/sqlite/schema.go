@@ -130,7 +130,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	urlauthSchema + // urlauth.go
 	objectSchema + // objectid.go
 	aclSchema + // acl.go
-	aliasSchema // alias.go
+	aliasSchema + // alias.go
+	queueSchema // queue.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 4

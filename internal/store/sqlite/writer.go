@@ -54,6 +54,10 @@ type wtx struct {
 	// recentPersisted are the \Recent marks this batch writes; requeued
 	// when it fails.
 	recentPersisted map[int64]int64
+	// removeAfterCommit lists blob files whose rows the batch deleted
+	// (a queued message dropped, queue.go); removed after the commit,
+	// under the blob lock.
+	removeAfterCommit []string
 }
 
 // hmsNote is one mailbox's HIGHESTMODSEQ after a change; gone marks a
@@ -164,9 +168,10 @@ func (w *wtx) savepoint(fn func() error) error {
 	if _, err := w.exec("SAVEPOINT sp"); err != nil {
 		return err
 	}
-	nevents, nhms, nlogs := len(w.events), len(w.hms), len(w.logs)
+	nevents, nhms, nlogs, nremove := len(w.events), len(w.hms), len(w.logs), len(w.removeAfterCommit)
 	if err := runRecovered(fn); err != nil {
 		w.events, w.hms, w.logs = w.events[:nevents], w.hms[:nhms], w.logs[:nlogs]
+		w.removeAfterCommit = w.removeAfterCommit[:nremove]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
@@ -315,6 +320,11 @@ func (s *Store) runBatch(batch []*job) {
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
+	}
+	for _, id := range w.removeAfterCommit {
+		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
+			s.log.Warn("removing unreferenced blob", "blob", id, "err", err)
+		}
 	}
 	s.batches.Add(1)
 	s.batchedJobs.Add(int64(len(batch)))

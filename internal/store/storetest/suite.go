@@ -81,6 +81,9 @@ var Tests = []Test{
 	{"ACLFollowsMailbox", testACLFollowsMailbox},
 	{"Importer", testImporter},
 	{"Aliases", testAliases},
+	{"QueueEnqueue", testQueueEnqueue},
+	{"QueueClaim", testQueueClaim},
+	{"QueueUpdate", testQueueUpdate},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 

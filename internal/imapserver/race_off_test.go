@@ -1,0 +1,5 @@
+//go:build !race
+
+package imapserver_test
+
+const raceEnabled = false

@@ -1,0 +1,393 @@
+package outbound
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// conn is one SMTP connection to a remote MTA, past EHLO (and STARTTLS
+// when it was offered).
+type conn struct {
+	c        *smtp.Client
+	host     string // the MX name we connected to
+	addr     string // ip:port
+	tls      bool   // the session is encrypted
+	verified bool   // and the certificate verified for host
+}
+
+// connect opens a connection to host at ip and says EHLO. Without a relay
+// STARTTLS is used whenever offered (RFC 3207; opportunistic, RFC 7435:
+// the certificate is checked and the result recorded, but not required).
+// If the TLS handshake fails, the connection is made again without
+// STARTTLS, as other MTAs do, so a broken TLS setup does not stop mail.
+func (w *Worker) connect(ctx context.Context, h hop, ip netip.Addr) (*conn, error) {
+	cn, err := w.connectOnce(ctx, h, ip, true)
+	var tlsErr *tlsFailure
+	if errors.As(err, &tlsErr) && w.opts.Relay.Host == "" {
+		w.opts.Logger.Info("outbound: STARTTLS failed, retrying without TLS", "host", h.name, "addr", ip, "err", tlsErr.err)
+		return w.connectOnce(ctx, h, ip, false)
+	}
+	return cn, err
+}
+
+// tlsFailure: the TLS handshake after STARTTLS failed.
+type tlsFailure struct{ err error }
+
+func (e *tlsFailure) Error() string { return "STARTTLS handshake: " + e.err.Error() }
+
+func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS bool) (*conn, error) {
+	port := w.opts.Port
+	relay := w.opts.Relay
+	if relay.Host != "" {
+		port = relay.Port
+		if port == 0 {
+			port = 587
+			if relay.TLS == "implicit" {
+				port = 465
+			}
+		}
+	}
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	dctx, cancel := context.WithTimeout(ctx, w.opts.ConnectTimeout)
+	raw, err := w.opts.Dial(dctx, "tcp", addr)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	cn := &conn{host: h.name, addr: addr}
+	var nc net.Conn = raw
+	if relay.Host != "" && relay.TLS == "implicit" {
+		tc := tls.Client(raw, w.relayTLS(h.name))
+		raw.SetDeadline(time.Now().Add(w.opts.CommandTimeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("TLS to relay: %w", err)
+		}
+		raw.SetDeadline(time.Time{})
+		nc, cn.tls, cn.verified = tc, true, true
+	} else {
+		nc, err = w.preamble(ctx, cn, raw, h.name, tryTLS)
+		if err != nil {
+			raw.Close()
+			return nil, err
+		}
+	}
+	c := smtp.NewClient(nc)
+	c.CommandTimeout = w.opts.CommandTimeout
+	if err := c.Hello(w.opts.Hostname); err != nil {
+		c.Close()
+		return nil, err
+	}
+	cn.c = c
+	if relay.Host != "" && relay.Username != "" {
+		if !cn.tls && relay.TLS != "none" {
+			c.Close()
+			return nil, errors.New("relay: no TLS, not sending the password")
+		}
+		if err := c.Auth(sasl.NewPlainClient("", relay.Username, relay.Password)); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("relay AUTH: %w", err)
+		}
+	}
+	return cn, nil
+}
+
+func (w *Worker) relayTLS(name string) *tls.Config {
+	return &tls.Config{ServerName: name, RootCAs: w.opts.RelayRootCAs, MinVersion: tls.VersionTLS12}
+}
+
+// preamble reads the greeting, says EHLO and, when STARTTLS is offered
+// (and wanted), upgrades the connection, on raw; it returns the connection
+// for go-smtp's client with a greeting replayed in front, so the client
+// says EHLO itself (again, which RFC 5321 §4.1.4 allows; after STARTTLS it
+// must, RFC 3207 §4.2).
+func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name string, tryTLS bool) (net.Conn, error) {
+	raw.SetDeadline(time.Now().Add(w.opts.CommandTimeout))
+	defer raw.SetDeadline(time.Time{})
+	tp := textproto.NewConn(raw)
+	if code, msg, err := tp.ReadResponse(220); err != nil {
+		return nil, replyError(code, msg, err, "greeting")
+	}
+	if err := tp.PrintfLine("EHLO %s", w.opts.Hostname); err != nil {
+		return nil, err
+	}
+	code, msg, err := tp.ReadResponse(250)
+	if err != nil {
+		if code == 0 {
+			return nil, err
+		}
+		// No EHLO (an old server): go-smtp falls back to HELO.
+		return &replayConn{Conn: raw, pending: []byte("220 " + name + "\r\n")}, nil
+	}
+	offered := false
+	for _, line := range strings.Split(msg, "\n") {
+		if strings.EqualFold(strings.TrimSpace(line), "STARTTLS") {
+			offered = true
+		}
+	}
+	relay := w.opts.Relay.Host != ""
+	if relay && w.opts.Relay.TLS == "starttls" && !offered {
+		return nil, errors.New("relay does not offer STARTTLS")
+	}
+	if !offered || !tryTLS || (relay && w.opts.Relay.TLS == "none") {
+		return &replayConn{Conn: raw, pending: []byte("220 " + name + "\r\n")}, nil
+	}
+	if err := tp.PrintfLine("STARTTLS"); err != nil {
+		return nil, err
+	}
+	if code, msg, err := tp.ReadResponse(220); err != nil {
+		if code == 0 {
+			return nil, err
+		}
+		// Refused: go on in plain text (opportunistic), unless a relay.
+		if relay {
+			return nil, replyError(code, msg, err, "STARTTLS")
+		}
+		return &replayConn{Conn: raw, pending: []byte("220 " + name + "\r\n")}, nil
+	}
+	if tp.R.Buffered() > 0 {
+		// Plain-text data after the 220 would be taken as if it came
+		// over TLS (the STARTTLS command injection, CVE-2011-0411).
+		return nil, errors.New("data after the STARTTLS reply")
+	}
+	cfg := &tls.Config{ServerName: name, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	if relay {
+		cfg = w.relayTLS(name)
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if relay {
+			return nil, fmt.Errorf("STARTTLS to relay: %w", err)
+		}
+		return nil, &tlsFailure{err}
+	}
+	cn.tls = true
+	cn.verified = relay || verifies(tc.ConnectionState(), name)
+	return &replayConn{Conn: tc, pending: []byte("220 " + name + "\r\n")}, nil
+}
+
+// verifies reports whether the peer's certificate chains to a system root
+// and names host.
+func verifies(cs tls.ConnectionState, host string) bool {
+	if len(cs.PeerCertificates) == 0 {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
+	return err == nil
+}
+
+// replyError turns a textproto reply error into an *smtp.SMTPError when
+// it is one.
+func replyError(code int, msg string, err error, what string) error {
+	if code == 0 {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	e := &smtp.SMTPError{Code: code, Message: msg}
+	if parts := strings.SplitN(msg, " ", 2); len(parts) == 2 {
+		if ec, ok := parseEnhanced(parts[0]); ok {
+			e.EnhancedCode, e.Message = ec, parts[1]
+		}
+	}
+	return e
+}
+
+func parseEnhanced(s string) (smtp.EnhancedCode, bool) {
+	p := strings.Split(s, ".")
+	if len(p) != 3 {
+		return smtp.EnhancedCode{}, false
+	}
+	var ec smtp.EnhancedCode
+	for i, v := range p {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return smtp.EnhancedCode{}, false
+		}
+		ec[i] = n
+	}
+	return ec, true
+}
+
+// replayConn returns pending before the connection's own data: the
+// greeting go-smtp's client waits for.
+type replayConn struct {
+	net.Conn
+	pending []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// close ends the session politely, or not at all when it is broken.
+func (cn *conn) close() {
+	done := make(chan struct{})
+	go func() {
+		cn.c.Quit()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	cn.c.Close()
+}
+
+// rcptResult is the fate of one recipient in one attempt.
+type rcptResult struct {
+	addr   string
+	kind   resultKind
+	text   string // the reply or error
+	status string // RFC 3463 status for a DSN
+	remote string // the host that answered ("" when none did)
+	tls    bool   // over TLS
+}
+
+type resultKind int
+
+const (
+	resultTemp resultKind = iota
+	resultDelivered
+	resultPerm
+)
+
+// send transmits one message to its recipients on cn. A protocol reply
+// decides per recipient (or for all, at MAIL and DATA); an error that is
+// not a reply (the connection broke) is returned as connErr and the
+// message counts as not attempted on this connection.
+func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Reader) (results []rcptResult, connErr error) {
+	c := cn.c
+	opts := &smtp.MailOptions{Size: size}
+	if !isASCII(from) || !allASCII(rcpts) {
+		opts.UTF8 = true
+	}
+	all := func(err error) []rcptResult {
+		out := make([]rcptResult, len(rcpts))
+		for i, r := range rcpts {
+			out[i] = fromReply(r, err)
+		}
+		return out
+	}
+	if opts.UTF8 {
+		if ok, _ := c.Extension("SMTPUTF8"); !ok {
+			// RFC 6531 §3.2: an address that needs SMTPUTF8 cannot go to
+			// a server without it; no downgrade, so a bounce now rather
+			// than retries until expiry.
+			return all(&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 6, 7},
+				Message: "the receiving server does not support SMTPUTF8, which this address needs"}), nil
+		}
+	}
+	if err := c.Mail(from, opts); err != nil {
+		if !isReply(err) {
+			return nil, err
+		}
+		c.Reset()
+		return all(err), nil
+	}
+	results = make([]rcptResult, len(rcpts))
+	var accepted []int
+	for i, r := range rcpts {
+		if err := c.Rcpt(r, nil); err != nil {
+			if !isReply(err) {
+				return nil, err
+			}
+			results[i] = fromReply(r, err)
+			continue
+		}
+		accepted = append(accepted, i)
+	}
+	if len(accepted) == 0 {
+		if err := c.Reset(); err != nil && !isReply(err) {
+			return results, err
+		}
+		return results, nil
+	}
+	dataErr := func() error {
+		wc, err := c.Data()
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(wc, body()); err != nil {
+			return err
+		}
+		return wc.Close()
+	}()
+	if dataErr != nil && !isReply(dataErr) {
+		return nil, dataErr
+	}
+	for _, i := range accepted {
+		if dataErr != nil {
+			results[i] = fromReply(rcpts[i], dataErr)
+		} else {
+			results[i] = rcptResult{addr: rcpts[i], kind: resultDelivered, text: "250 accepted", status: "2.0.0"}
+		}
+	}
+	return results, nil
+}
+
+func isReply(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se)
+}
+
+// fromReply classifies a reply: 5xx is permanent, the rest temporary.
+func fromReply(addr string, err error) rcptResult {
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) {
+		return rcptResult{addr: addr, kind: resultTemp, text: err.Error(), status: "4.4.1"}
+	}
+	text := strconv.Itoa(se.Code)
+	status := ""
+	if se.EnhancedCode != (smtp.EnhancedCode{}) && se.EnhancedCode != smtp.NoEnhancedCode {
+		status = fmt.Sprintf("%d.%d.%d", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+		text += " " + status
+	}
+	text += " " + strings.ReplaceAll(se.Message, "\n", " ")
+	kind := resultTemp
+	if se.Code >= 500 {
+		kind = resultPerm
+	}
+	if status == "" || status[0] != text[0] {
+		status = fmt.Sprintf("%c.0.0", text[0])
+	}
+	return rcptResult{addr: addr, kind: kind, text: text, status: status}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func allASCII(ss []string) bool {
+	for _, s := range ss {
+		if !isASCII(s) {
+			return false
+		}
+	}
+	return true
+}

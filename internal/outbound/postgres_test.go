@@ -1,0 +1,101 @@
+package outbound
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/letterbox/letterbox/internal/store/postgres"
+)
+
+// pgSchema makes a fresh schema for the test and returns a DSN using it.
+func pgSchema(t *testing.T, base string) string {
+	ctx := context.Background()
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "lbqueue_" + hex.EncodeToString(rnd[:])
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return base + " search_path=" + schema
+}
+
+// Two nodes on one PostgreSQL database each run a worker on the same
+// queue: every message is delivered exactly once (ClaimDue's row locks),
+// and the queue ends empty.
+func TestTwoNodesShareTheQueue(t *testing.T) {
+	base := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LETTERBOX_TEST_POSTGRES_DSN is not set")
+		}
+		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
+	}
+	dsn := pgSchema(t, base)
+	open := func() *postgres.Store {
+		st, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	a, b := open(), open()
+	if _, err := a.CreateAccount(context.Background(), "alice@example.com", "x"); err != nil {
+		t.Fatal(err)
+	}
+	d := newTestDNS(t)
+	port := freeLoopbackPort(t, "127.0.0.16")
+	mta := startMTA(t, "127.0.0.16", port, noTLS)
+	d.add(t, "remote.test. 60 IN MX 10 mx.remote.test.", "mx.remote.test. 60 IN A 127.0.0.16")
+	ea := &env{st: a, q: a, dns: d}
+	eb := &env{st: b, q: b, dns: d}
+	const n = 40
+	var ids []int64
+	for i := range n {
+		body := strings.Replace(testBody, "Subject: hello", "Subject: m"+strings.Repeat("x", i), 1)
+		ids = append(ids, ea.enqueue(t, body, "bob@remote.test").ID)
+	}
+	ea.start(t, Options{Port: port, PerDomain: 1, MessagesPerConn: 3})
+	eb.start(t, Options{Port: port, PerDomain: 1, MessagesPerConn: 3})
+	eventually(t, "an empty queue", func() bool {
+		all, err := b.QueuedMessages(context.Background())
+		return err == nil && len(all) == 0
+	})
+	got := mta.messages()
+	seen := map[string]int{}
+	for _, m := range got {
+		i := strings.Index(m.data, "Subject: ")
+		seen[m.data[i:i+strings.Index(m.data[i:], "\r\n")]]++
+	}
+	if len(got) != n || len(seen) != n {
+		t.Errorf("%d deliveries of %d distinct messages, want %d each", len(got), len(seen), n)
+	}
+}

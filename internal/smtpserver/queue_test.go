@@ -1,0 +1,133 @@
+package smtpserver
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/store"
+)
+
+// An authenticated client's remote recipients go to the outbound queue in
+// the same transaction as its local ones: the local copy has Return-Path
+// and Received, the queued copy the same Received without Return-Path
+// (RFC 5321 §4.4), the queued envelope is the account's, and the worker is
+// woken. Without AUTH a remote recipient is still relaying, refused.
+func TestSubmissionQueuesRemoteRecipients(t *testing.T) {
+	ms := newSpyStore(t, 0)
+	q := ms.Store.(store.Queue)
+	woken := make(chan struct{}, 4)
+	ts := startServer(t, Options{Mode: ModeSMTP, Store: ms, Auth: testAuth(ms, auth.Options{}), AllowInsecureAuth: true,
+		Queue: q, Queued: func() { woken <- struct{}{} }})
+	c := dial(t, ts.addr)
+	c.run(`
+		S: 220
+		C: EHLO l.example
+		S: 250
+		C: MAIL FROM:<alice@example.com>
+		S: 250
+		C: RCPT TO:<friend@remote.example>
+		S: 550 5.7.1 Relay access denied
+		C: RSET
+		S: 250
+		C: AUTH PLAIN ` + plainIR("", "alice@example.com", testPassword) + `
+		S: 235
+		C: MAIL FROM:<alice@example.com>
+		S: 250
+		C: RCPT TO:<friend@remote.example>
+		S: 250
+		C: RCPT TO:<bob@example.com>
+		S: 250
+		C: RCPT TO:<other@far.example>
+		S: 250
+		C: DATA
+		S: 354
+		C: Subject: hi
+		C:
+		C: out and in
+		C: .
+		S: 250
+	`)
+	select {
+	case <-woken:
+	default:
+		t.Error("Queued was not called")
+	}
+	all, err := q.QueuedMessages(context.Background())
+	if err != nil || len(all) != 1 {
+		t.Fatalf("queue: %+v %v", all, err)
+	}
+	m := all[0]
+	if m.Account != "alice@example.com" || m.From != "alice@example.com" || len(m.Recipients) != 2 ||
+		m.Recipients[0].Address != "friend@remote.example" || m.Recipients[1].Address != "other@far.example" {
+		t.Errorf("queued envelope %+v", m)
+	}
+	queued := string(readAll(t, ms, m.BlobID))
+	if !strings.HasPrefix(queued, "Received: from l.example (client.rdns.test [127.0.0.1])\r\n") ||
+		!strings.HasSuffix(queued, "Subject: hi\r\n\r\nout and in\r\n") {
+		t.Errorf("queued body %q", queued)
+	}
+	mbs, _ := ms.Mailboxes(context.Background(), "bob@example.com")
+	mb, _ := mbs.Open(context.Background(), "INBOX")
+	msgs, _ := mb.Messages(context.Background())
+	if len(msgs) != 1 {
+		t.Fatalf("bob has %d messages", len(msgs))
+	}
+	local := string(readAll(t, ms, msgs[0].BlobID))
+	if local != "Return-Path: <alice@example.com>\r\n"+queued {
+		t.Errorf("local copy %q\nqueued %q", local, queued)
+	}
+}
+
+// Only remote recipients: queued straight from the client's data.
+func TestSubmissionQueueOnlyRemote(t *testing.T) {
+	ms := newSpyStore(t, 0)
+	q := ms.Store.(store.Queue)
+	ts := startServer(t, Options{Mode: ModeSMTP, Store: ms, Auth: testAuth(ms, auth.Options{}), AllowInsecureAuth: true, Queue: q})
+	c := dial(t, ts.addr)
+	c.run(`
+		S: 220
+		C: EHLO l.example
+		S: 250
+		C: AUTH PLAIN ` + plainIR("", "alice@example.com", testPassword) + `
+		S: 235
+		C: MAIL FROM:<alice@example.com>
+		S: 250
+		C: RCPT TO:<friend@remote.example>
+		S: 250
+		C: DATA
+		S: 354
+		C: Subject: only out
+		C:
+		C: body
+		C: .
+		S: 250
+	`)
+	all, err := q.QueuedMessages(context.Background())
+	if err != nil || len(all) != 1 {
+		t.Fatalf("queue: %+v %v", all, err)
+	}
+	body := string(readAll(t, ms, all[0].BlobID))
+	if strings.Contains(body, "Return-Path") || !strings.Contains(body, "\tfor <friend@remote.example>;") || !strings.HasSuffix(body, "\r\n\r\nbody\r\n") {
+		t.Errorf("queued body %q", body)
+	}
+	if len(ms.calls) != 0 {
+		t.Errorf("Deliver called for a remote-only message: %v", ms.calls)
+	}
+}
+
+func readAll(t *testing.T, s store.Store, id string) []byte {
+	t.Helper()
+	b, err := s.OpenBlob(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data, err := io.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
