@@ -35,6 +35,16 @@ func (srv *Server) resolveRecipient(ctx context.Context, to string, authenticate
 	case !errors.Is(err, store.ErrNoSuchAccount):
 		return "", err
 	}
+	// An alias, or the domain's catch-all (`letterbox alias`).
+	if al, ok := srv.opts.Store.(store.Aliases); ok {
+		acct, err := al.ResolveAlias(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if acct != "" {
+			return acct, nil
+		}
+	}
 	if srv.opts.Mode == ModeLMTP {
 		return "", errNoSuchUser
 	}
@@ -75,6 +85,18 @@ func (srv *Server) isLocalDomain(ctx context.Context, domain string) (bool, erro
 	for _, a := range accounts {
 		if _, d, ok := splitAddress(a.Name); ok && normalizeDomain(d) == domain {
 			return true, nil
+		}
+	}
+	// A domain that has only aliases is local too.
+	if al, ok := srv.opts.Store.(store.Aliases); ok {
+		aliases, err := al.Aliases(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, a := range aliases {
+			if _, d, ok := splitAddress(a.Address); ok && d == domain {
+				return true, nil
+			}
 		}
 	}
 	return false, nil

@@ -85,10 +85,17 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		return errAuthRequired
 	}
 	// RFC 6409 §6.1: a submission server may refuse a sender the
-	// authenticated user does not own; we allow only the account's own
-	// address (the null sender included: it is for bounces, not users).
+	// authenticated user does not own; we allow the account's own address
+	// and its aliases (not a catch-all's other addresses; the null sender
+	// neither: it is for bounces, not users).
 	if s.account != nil && !strings.EqualFold(from, s.account.Name) {
-		return senderMismatch()
+		owns, err := s.ownsAlias(from)
+		if err != nil {
+			return errTempFailure
+		}
+		if !owns {
+			return senderMismatch()
+		}
 	}
 	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8, helo: s.conn.Hostname()}
 	if opts != nil {
@@ -174,4 +181,27 @@ func hasControl(s string) bool {
 func isReply(err error) bool {
 	var se *smtp.SMTPError
 	return errors.As(err, &se)
+}
+
+// ownsAlias reports whether from is an exact alias of the authenticated
+// account.
+func (s *session) ownsAlias(from string) (bool, error) {
+	al, ok := s.srv.opts.Store.(store.Aliases)
+	if !ok {
+		return false, nil
+	}
+	addr, err := store.NormalizeAlias(from)
+	if err != nil || strings.HasPrefix(addr, "@") {
+		return false, nil
+	}
+	list, err := al.Aliases(s.ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range list {
+		if a.Address == addr {
+			return a.Account == s.account.Name, nil
+		}
+	}
+	return false, nil
 }

@@ -127,3 +127,22 @@ func (s *spyStore) messages(t *testing.T, account string) [][]byte {
 	}
 	return out
 }
+
+// spyStore passes the aliases capability of the store under it through.
+var _ store.Aliases = (*spyStore)(nil)
+
+func (s *spyStore) AddAlias(ctx context.Context, address, account string) error {
+	return s.Store.(store.Aliases).AddAlias(ctx, address, account)
+}
+
+func (s *spyStore) DeleteAlias(ctx context.Context, address string) error {
+	return s.Store.(store.Aliases).DeleteAlias(ctx, address)
+}
+
+func (s *spyStore) Aliases(ctx context.Context) ([]store.Alias, error) {
+	return s.Store.(store.Aliases).Aliases(ctx)
+}
+
+func (s *spyStore) ResolveAlias(ctx context.Context, address string) (string, error) {
+	return s.Store.(store.Aliases).ResolveAlias(ctx, address)
+}
