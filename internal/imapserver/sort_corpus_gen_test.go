@@ -231,15 +231,19 @@ func genCorpus(seed uint64, n int) []corpusMessage {
 	base := time.Date(2023, 3, 1, 12, 0, 0, 0, time.UTC)
 	var prevDate string
 	var loops, loopPos, loopLen int
+	deepest := 0 // the message of history with the longest chain
 	for i := 0; len(out) < n; i++ {
 		var h []string
 		// Reply or new conversation.
 		var parent *sent
 		if len(history) > 0 && rng.IntN(10) < 6 {
-			// Mostly recent messages, sometimes the newest (long chains).
-			switch {
-			case rng.IntN(8) == 0:
+			// Mostly recent messages, sometimes the newest, sometimes
+			// the deepest reply so far (long chains).
+			switch r := rng.IntN(8); {
+			case r == 0:
 				parent = &history[len(history)-1]
+			case r == 1:
+				parent = &history[deepest]
 			default:
 				parent = &history[max(0, len(history)-1-rng.IntN(min(len(history), 80)))]
 			}
@@ -348,8 +352,10 @@ func genCorpus(seed uint64, n int) []corpusMessage {
 			body.WriteString("Some words of the body, repeated for size.\r\n")
 		}
 		body.WriteString(strings.Repeat("x", rng.IntN(70)) + "\r\n")
-		// INTERNALDATE: on a 10-minute grid, so ties are frequent.
-		in := base.Add(time.Duration(i*37/10*10+rng.IntN(3)*10) * time.Minute).Add(48 * time.Hour)
+		// INTERNALDATE: whole hours, so ties are frequent, written in
+		// various zones.
+		in := base.Add(48*time.Hour + time.Duration(i*37/60)*time.Hour)
+		in = in.In(time.FixedZone("", []int{0, 0, 7200, -18000, 19800}[rng.IntN(5)]))
 		out = append(out, corpusMessage{
 			internal: in.Format("02-Jan-2006 15:04:05 -0700"),
 			raw:      strings.Join(h, "\r\n") + "\r\n\r\n" + body.String(),
@@ -362,6 +368,9 @@ func genCorpus(seed uint64, n int) []corpusMessage {
 			}
 		}
 		history = append(history, sent{id: id, refs: chain, topic: topic})
+		if len(chain) >= len(history[deepest].refs) {
+			deepest = len(history) - 1
+		}
 	}
 	return out
 }
@@ -371,7 +380,7 @@ func genCorpus(seed uint64, n int) []corpusMessage {
 // obsolete date forms, repeated fields, lower-case field names, unusual
 // msg-id and address syntax, long folded subjects.
 func corpusOddity(rng *rand.Rand, h []string, i int) []string {
-	switch rng.IntN(14) {
+	switch rng.IntN(19) {
 	case 0: // ISO-8859-1 bytes written raw (not UTF-8)
 		h = append(dropField(h, "Subject"), "Subject: Re: caf\xe9 cr\xe8me "+string(rune('a'+i%3)))
 	case 1: // a malformed or unknown-charset encoded word
@@ -385,7 +394,8 @@ func corpusOddity(rng *rand.Rand, h []string, i int) []string {
 			"Sat, 04 Mar 2023 10:00:00 Z", "Sat, 04 Mar 2023 10:00:00 +0000 (UTC)",
 			"Fri, 31 Dec 1965 23:59:59 +0000", "Tue, 1 Jan 2099 00:00:00 +0000",
 			"Sat,  4 Mar 2023 10:00:00 -0000", "04 Mar 2023 10:00:00 PDT",
-		}[rng.IntN(9)])
+			"Sat, 04 Mar 2023 10:00:00 A", "Sat, 04 Mar 2023 10:00:00 CEST",
+		}[rng.IntN(11)])
 	case 3: // the fields twice: the first counts
 		h = append(h, "Subject: second subject field", "Date: Wed, 01 Mar 2023 00:00:00 +0000",
 			fmt.Sprintf("Message-ID: <second%d@corpus.example>", i))
@@ -437,8 +447,41 @@ func corpusOddity(rng *rand.Rand, h []string, i int) []string {
 		}[rng.IntN(7)])
 	case 13: // Date in an unusual zone or with a weekday that is wrong
 		h = append(dropField(h, "Date"), "Date: Mon, 06 Mar 2023 12:00:00 +1345", "X-Note: fine")
+	case 14: // a UTF-8 encoded word that is not UTF-8
+		h = append(dropField(h, "Subject"), "Subject: =?UTF-8?Q?caf=E9_cr=E8me?= "+string(rune('a'+i%3)))
+	case 15: // display names: raw UTF-8, raw Latin-1, an encoded word
+		// inside quotes (RFC 2047 §5 forbids it; mailers write it)
+		h = append(dropField(h, "From"), "From: "+[]string{
+			"Jürgen Raw <jr@example.org>", "J\xfcrgen Latin <jl@example.org>",
+			`"=?UTF-8?Q?J=C3=BCrgen?=" <jq@example.org>`, `"Smith, =?UTF-8?Q?=C3=89?=" <se@example.org>`,
+		}[rng.IntN(4)])
+	case 16: // a reply naming its parent's Message-ID in another case
+		if refs, ok := firstFieldOf(h, "References"); ok {
+			h = append(dropField(h, "References"), "References: "+strings.ToUpper(refs))
+		}
+	case 17: // an ID repeated inside References, In-Reply-To with two IDs
+		if refs, ok := firstFieldOf(h, "References"); ok {
+			f := strings.Fields(refs)
+			h = append(dropField(h, "References"), "References: "+f[len(f)-1]+" "+refs+" "+f[0])
+			h = append(dropField(h, "In-Reply-To"), "In-Reply-To: "+f[len(f)-1]+" "+f[0])
+		}
+	case 18: // a list prefix with unusual spacing and a subject in
+		// brackets that is the whole subject
+		h = append(dropField(h, "Subject"), "Subject: "+[]string{
+			"[list]Re:topic", "Re:[list] topic", "[ list ] Re : topic", "[whole subject]", "Re: [whole subject]",
+		}[rng.IntN(5)])
 	}
 	return h
+}
+
+// firstFieldOf is the value of the first field called name in h.
+func firstFieldOf(h []string, name string) (string, bool) {
+	for _, f := range h {
+		if n, v, _ := strings.Cut(f, ":"); strings.EqualFold(n, name) {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
 
 // dropField removes the fields called name (any case) from h.
