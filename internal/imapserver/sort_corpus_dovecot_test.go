@@ -17,7 +17,7 @@ import (
 // corpusSize and corpusSeed fix the generated corpus (genCorpus).
 const (
 	corpusSize = 1200
-	corpusSeed = 5256
+	corpusSeed = 4
 )
 
 // TestSortThreadCorpus asks letterbox and a throwaway Dovecot every SORT
@@ -134,7 +134,11 @@ func TestSortThreadCorpus(t *testing.T) {
 	t.Logf("SORT/THREAD corpus (seed %d): %d messages, %d questions, %d answers equal to Dovecot's, %d allowed differences, %d differences; %v",
 		seed, len(corpus), asked, matched, allowed, asked-matched-allowed, time.Since(start).Round(time.Millisecond))
 	for j, n := range perDeviation {
-		t.Logf("  %d allowed differences come from %d messages (UID %s) with %s", n, len(devUIDs[j]), strings.Join(devUIDs[j], ","), corpusDeviations[j].reason)
+		uids := devUIDs[j]
+		if len(uids) > 12 {
+			uids = append(uids[:12:12], "...")
+		}
+		t.Logf("  %d allowed differences come from %d messages (UID %s) with %s", n, len(devUIDs[j]), strings.Join(uids, ","), corpusDeviations[j].reason)
 	}
 }
 

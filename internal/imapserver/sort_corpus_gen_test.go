@@ -210,7 +210,7 @@ func corpusDate(rng *rand.Rand, t time.Time) string {
 //   - Message-ID: ~3% missing, ~2% duplicating an earlier one, ~1%
 //     not a valid msg-id;
 //   - References: ~8% of replies name a parent that is not in the
-//     mailbox, ~1% loops between two messages, ~0.5% self-references,
+//     mailbox, ~1% loops of two or three messages, ~1.5% self-references,
 //     chains up to 60 deep;
 //   - Date: ~3% missing, ~2% garbage, ~5% equal to the previous
 //     message's; INTERNALDATE on a coarse grid so ties are frequent;
@@ -292,7 +292,7 @@ func genCorpus(seed uint64, n int) []corpusMessage {
 			if loopPos++; loopPos == loopLen {
 				loopPos, loops = 0, loops+1
 			}
-		case r < 3:
+		case r < 5:
 			refs = append(refs, id) // self-reference
 		case r < 19 && parent != nil:
 			// The parent never arrived: reply to a message not here.
