@@ -3,7 +3,6 @@ package imapserver
 import (
 	"errors"
 	"io"
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
@@ -757,7 +756,7 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 			if v == "" {
 				return false, nil
 			}
-			t, err := mail.ParseDate(v)
+			t, err := mime.ParseDate(v)
 			if err != nil {
 				return false, nil
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net/mail"
 
 	"github.com/letterbox/letterbox/internal/mime"
 	"github.com/letterbox/letterbox/internal/store"
@@ -60,7 +59,7 @@ func newSortFields(env *mime.Envelope) *sortFields {
 	f.displayFrom = thread.Casemap(displayName(env.From))
 	f.displayTo = thread.Casemap(displayName(env.To))
 	if env.Date != "" {
-		if t, err := mail.ParseDate(env.Date); err == nil && t.Unix() != 0 {
+		if t, err := mime.ParseDate(env.Date); err == nil && t.Unix() != 0 {
 			f.date, f.dateOK = t.Unix(), true
 		}
 	}
@@ -87,7 +86,7 @@ func displayName(list []mime.Address) string {
 	}
 	a := list[0]
 	if a.Name != "" {
-		if n := mime.DecodeHeader(a.Name); n != "" {
+		if n := mime.DecodeHeaderReplacing(a.Name); n != "" {
 			return n
 		}
 	}

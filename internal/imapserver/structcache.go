@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"errors"
-	"net/mail"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,7 +100,7 @@ func (e *structEntry) addresses(field string) []string {
 func (e *structEntry) sentDay() (time.Time, bool) {
 	e.sentOnce.Do(func() {
 		if d := e.root.Envelope.Date; d != "" {
-			if t, err := mail.ParseDate(d); err == nil {
+			if t, err := mime.ParseDate(d); err == nil {
 				e.sent, e.sentOK = dayOf(t), true
 			}
 		}

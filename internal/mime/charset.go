@@ -21,17 +21,20 @@ func isUTF8Name(cs string) bool {
 
 // toUTF8 converts b from charset cs to UTF-8. It never loses text: an unknown
 // charset or a failed conversion falls back to lenientUTF8.
-func toUTF8(cs string, b []byte) string {
+func toUTF8(cs string, b []byte) string { return convertUTF8(cs, b, lenientUTF8) }
+
+// convertUTF8 is toUTF8 with fix making UTF-8 of what is not.
+func convertUTF8(cs string, b []byte, fix func([]byte) string) string {
 	if isUTF8Name(cs) {
-		return lenientUTF8(b)
+		return fix(b)
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(b))
 	if err != nil {
-		return lenientUTF8(b)
+		return fix(b)
 	}
 	out, err := io.ReadAll(r)
 	if err != nil || !utf8.Valid(out) {
-		return lenientUTF8(b)
+		return fix(b)
 	}
 	return string(out)
 }
@@ -137,9 +140,20 @@ func utf8Len(c byte) int {
 // across words survives. It never fails: a malformed word stays as written,
 // an unknown charset or raw 8-bit text is read as UTF-8 where valid and as
 // Latin-1 otherwise.
-func DecodeHeader(v string) string {
+func DecodeHeader(v string) string { return decodeHeader(v, lenientUTF8) }
+
+// DecodeHeaderReplacing is DecodeHeader with invalid UTF-8 (raw 8-bit
+// text, a UTF-8 or unknown-charset word that is not UTF-8) replaced by
+// U+FFFD, a run of bad bytes by one, instead of read as Latin-1: the
+// text SORT and THREAD compare (RFC 5256 §2.1, RFC 5957 §3.1), as
+// Dovecot's i;unicode-casemap normalisation makes it.
+func DecodeHeaderReplacing(v string) string { return decodeHeader(v, replacingUTF8) }
+
+func replacingUTF8(b []byte) string { return strings.ToValidUTF8(string(b), "\uFFFD") }
+
+func decodeHeader(v string, fix func([]byte) string) string {
 	if !strings.Contains(v, "=?") {
-		return lenientUTF8([]byte(v))
+		return fix([]byte(v))
 	}
 	var out strings.Builder
 	var pendCS string
@@ -147,7 +161,7 @@ func DecodeHeader(v string) string {
 	havePend := false
 	flush := func() {
 		if havePend {
-			out.WriteString(toUTF8(pendCS, pend))
+			out.WriteString(convertUTF8(pendCS, pend, fix))
 			pend, havePend = pend[:0], false
 		}
 	}
@@ -156,7 +170,7 @@ func DecodeHeader(v string) string {
 		j := strings.Index(v[i:], "=?")
 		if j < 0 || failures > maxWordFailures {
 			flush()
-			out.WriteString(lenientUTF8([]byte(v[i:])))
+			out.WriteString(fix([]byte(v[i:])))
 			break
 		}
 		between := v[i : i+j]
@@ -164,13 +178,13 @@ func DecodeHeader(v string) string {
 		if !ok {
 			failures++
 			flush()
-			out.WriteString(lenientUTF8([]byte(v[i : i+j+2])))
+			out.WriteString(fix([]byte(v[i : i+j+2])))
 			i += j + 2
 			continue
 		}
 		if !havePend || strings.Trim(between, " \t\r\n") != "" {
 			flush()
-			out.WriteString(lenientUTF8([]byte(between)))
+			out.WriteString(fix([]byte(between)))
 		}
 		if havePend && !strings.EqualFold(cs, pendCS) {
 			flush()

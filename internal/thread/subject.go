@@ -42,7 +42,7 @@ func Casemap(s string) string {
 func BaseSubject(raw string) (base string, replyOrForward bool) {
 	// (1) Decode encoded words to UTF-8; tabs and continuations become
 	// spaces, runs of spaces one space.
-	s := packSpace(Casemap(mime.DecodeHeader(raw)))
+	s := packSpace(Casemap(mime.DecodeHeaderReplacing(raw)))
 	for {
 		// (2) Remove trailers: "(fwd)" and white space, repeatedly.
 		for {

@@ -37,7 +37,9 @@ func TestBaseSubject(t *testing.T) {
 		{"=?UTF-8?Q?Re=3A_gr=C3=BC=C3=9Fe?=", "GRU\u0308\u00dfE", true}, // decoded first, titlecased (ß has no one-letter titlecase), decomposed
 		{"=?ISO-8859-1?Q?=FCber?=", "U\u0308BER", false},
 		{"Re: =?UTF-8?B?w6Rw?= x", "A\u0308P X", true},
-		{"[] hello", "HELLO", false},          // an empty blob is a blob
+		{"[] hello", "HELLO", false},                   // an empty blob is a blob
+		{"Re: caf\xe9 \xe8", "CAF\uFFFD \uFFFD", true}, // invalid UTF-8 is U+FFFD, as Dovecot sorts it
+		{"=?UTF-8?Q?caf=E9?=", "CAF\uFFFD", false},
 		{"[a[b] hello", "[A[B] HELLO", false}, // "[" inside a blob is not BLOBCHAR
 		{" Re: x", "X", true},
 		{"Fwd hello", "FWD HELLO", false},
