@@ -305,6 +305,9 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			AllowPlaintextAuth: plaintext,
 			MaxMessageSize:     int64(cfg.MaxMessageSize),
 			Logger:             log.With("component", "jmap"),
+			Queue:              queue,
+			Queued:             queued,
+			LocalDomains:       lv.domains,
 		})
 		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
 	}

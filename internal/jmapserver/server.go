@@ -40,6 +40,14 @@ type Options struct {
 	// §7.3). Zero: 5s.
 	PingMin time.Duration
 	Logger  *slog.Logger
+	// Queue (nil: none) takes EmailSubmission's remote recipients, as
+	// SMTP submission's; Queued wakes the delivery worker after an
+	// enqueue. LocalDomains are the domains delivered here besides those
+	// of accounts and aliases: an unknown user there is refused, not
+	// queued.
+	Queue        store.Queue
+	Queued       func()
+	LocalDomains func() []string
 }
 
 // ErrServerClosed is returned by Serve after Close.

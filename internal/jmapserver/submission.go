@@ -2,6 +2,7 @@ package jmapserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +17,12 @@ import (
 
 // EmailSubmission (RFC 8621 §7). A submission delivers the Email the way
 // SMTP submission does (store.Deliver into each local recipient's INBOX,
-// one blob for all), with the Bcc field removed. A recipient that is not
-// a local account gets invalidRecipients: letterbox has no outbound
-// queue yet, as SMTP submission answers "remote delivery is not
-// configured". Submissions are final at once (no delayed send); the
-// server remembers them in memory for EmailSubmission/get.
+// one blob for all; an alias counts as its account), with the Bcc field
+// removed. Recipients in other domains go to the outbound queue
+// (Options.Queue, durable before the answer); an unknown user of a local
+// domain, or a remote one without a queue, gets invalidRecipients.
+// Submissions are final at once (no delayed send); the server remembers
+// them in memory for EmailSubmission/get.
 
 type submission struct {
 	id, identityID, emailID, threadID string
@@ -322,10 +324,11 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 	if len(rcpts) > 100 {
 		return submission{}, &setError{Type: "tooManyRecipients", Description: "at most 100 recipients"}, nil
 	}
-	// Resolve like SMTP submission: an existing account is local; any
-	// other address cannot be delivered (no outbound queue yet).
+	// Resolve like SMTP submission: an account or an alias is local, an
+	// unknown user of a local domain is refused, any other address goes
+	// to the outbound queue (when there is one).
 	var targets []store.Target
-	var bad []string
+	var bad, remote []string
 	seen := map[string]bool{}
 	for _, r := range rcpts {
 		name := strings.ToLower(r)
@@ -333,33 +336,53 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 			continue
 		}
 		seen[name] = true
-		acct, err := c.s.opts.Store.Account(c.ctx, name)
+		acct, isRemote, err := c.s.resolveRecipient(c.ctx, name)
 		switch {
-		case err == nil:
-			targets = append(targets, store.Target{Account: acct.Name})
-		case errors.Is(err, store.ErrNoSuchAccount):
-			bad = append(bad, r)
-		default:
+		case err != nil:
 			return submission{}, nil, err
+		case acct != "":
+			if !slices.ContainsFunc(targets, func(t store.Target) bool { return t.Account == acct }) {
+				targets = append(targets, store.Target{Account: acct})
+			}
+		case isRemote && c.s.opts.Queue != nil:
+			remote = append(remote, r)
+		default:
+			bad = append(bad, r)
 		}
 	}
 	if len(bad) > 0 {
+		why := "no such local user"
+		if c.s.opts.Queue == nil {
+			why += ", and remote delivery is not configured"
+		}
 		return submission{}, &setError{Type: "invalidRecipients", InvalidRecipients: bad,
-			Description: "no such local user, and remote delivery is not configured (letterbox has no outbound queue): " + strings.Join(bad, ", ")}, nil
+			Description: why + ": " + strings.Join(bad, ", ")}, nil
 	}
 	// The delivered copy: a trace field, and no Bcc (RFC 5322 §3.6.3).
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "Received: by %s with JMAP id %s; %s\r\n", c.hostname(), randomToken(6), time.Now().Format(time.RFC1123Z))
 	writeWithoutBcc(&out, data[:hdrEnd+2])
 	out.Write(data[hdrEnd+2:])
-	res, err := c.s.opts.Store.Deliver(c.ctx, &out, targets)
-	if err != nil {
-		return submission{}, nil, err
+	if len(remote) > 0 {
+		// Queued first: if that fails nothing was delivered, and the
+		// client may simply try again.
+		if _, err := c.s.opts.Queue.Enqueue(c.ctx, bytes.NewReader(out.Bytes()), c.acct.Name, mailFrom, remote); err != nil {
+			return submission{}, nil, err
+		}
+		if c.s.opts.Queued != nil {
+			c.s.opts.Queued()
+		}
 	}
-	for i, r := range res {
-		if r.Err != nil {
-			return submission{}, &setError{Type: "invalidRecipients", InvalidRecipients: []string{targets[i].Account},
-				Description: "delivery failed: " + r.Err.Error()}, nil
+	if len(targets) > 0 {
+		res, err := c.s.opts.Store.Deliver(c.ctx, &out, targets)
+		if err != nil {
+			return submission{}, nil, err
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				return submission{}, &setError{Type: "invalidRecipients", InvalidRecipients: []string{targets[i].Account},
+					Description: "delivery failed: " + r.Err.Error()}, nil
+			}
 		}
 	}
 	s := c.s.subs.add(c.acct.Name, submission{identityID: in.IdentityID, emailID: eid, threadID: rec.thread,
@@ -385,4 +408,56 @@ func writeWithoutBcc(w *bytes.Buffer, h []byte) {
 			w.Write(line)
 		}
 	}
+}
+
+// resolveRecipient finds where a submission recipient goes: the account
+// of an address or alias, or remote (true) when its domain is not local
+// (neither configured nor the domain of an account or alias).
+func (s *Server) resolveRecipient(ctx context.Context, addr string) (account string, remote bool, err error) {
+	acct, err := s.opts.Store.Account(ctx, addr)
+	if err == nil {
+		return acct.Name, false, nil
+	}
+	if !errors.Is(err, store.ErrNoSuchAccount) {
+		return "", false, err
+	}
+	al, hasAliases := s.opts.Store.(store.Aliases)
+	if hasAliases {
+		if a, err := al.ResolveAlias(ctx, addr); err != nil || a != "" {
+			return a, false, err
+		}
+	}
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return "", false, nil
+	}
+	domain := strings.TrimSuffix(addr[i+1:], ".")
+	if s.opts.LocalDomains != nil {
+		for _, d := range s.opts.LocalDomains() {
+			if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
+				return "", false, nil
+			}
+		}
+	}
+	accounts, err := s.opts.Store.Accounts(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	for _, a := range accounts {
+		if strings.HasSuffix(a.Name, "@"+domain) {
+			return "", false, nil
+		}
+	}
+	if hasAliases {
+		list, err := al.Aliases(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		for _, a := range list {
+			if strings.HasSuffix(a.Address, "@"+domain) {
+				return "", false, nil
+			}
+		}
+	}
+	return "", true, nil
 }
