@@ -23,7 +23,7 @@ func init() {
 
 // withAliases runs fn with the store's aliases capability.
 func withAliases(e *env, verb string, args []string, n int, fn func(store.Aliases, []string) error) error {
-	return withUserStore(e, verb, args, n, func(_ *setup, st store.Store, pos []string) error {
+	return withStore(e, verb, args, n, func(_ *setup, st store.Store, pos []string) error {
 		al, ok := st.(store.Aliases)
 		if !ok {
 			return errors.New("this store has no aliases")

@@ -34,41 +34,26 @@ func init() {
 }
 
 func backup(e *env, args []string) error {
-	fs, common := newFlagSet(e, "backup")
-	pos, err := parseArgs(e, fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("want 1 argument (the backup directory), got %d", len(pos))
-	}
-	s, err := common.resolve(e)
-	if err != nil {
-		return err
-	}
-	if s.cfg.Store.Driver == config.DriverPostgres {
-		return fmt.Errorf("with the postgres driver every message is in the database: back it up with pg_dump")
-	}
-	st, err := s.openStore(e.ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	b, ok := st.(store.Backuper)
-	if !ok {
-		return fmt.Errorf("this store cannot back itself up")
-	}
-	dir, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	stats, err := b.Backup(e.ctx, dir)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "backup in %s: %d messages, %d bodies, %d octets, %v\n", dir, stats.Messages, stats.Blobs, stats.Bytes, time.Since(start).Round(time.Millisecond))
-	return nil
+	return withStore(e, "backup", args, 1, func(s *setup, st store.Store, pos []string) error {
+		if s.cfg.Store.Driver == config.DriverPostgres {
+			return fmt.Errorf("with the postgres driver every message is in the database: back it up with pg_dump")
+		}
+		b, ok := st.(store.Backuper)
+		if !ok {
+			return fmt.Errorf("this store cannot back itself up")
+		}
+		dir, err := filepath.Abs(pos[0])
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		stats, err := b.Backup(e.ctx, dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "backup in %s: %d messages, %d bodies, %d octets, %v\n", dir, stats.Messages, stats.Blobs, stats.Bytes, time.Since(start).Round(time.Millisecond))
+		return nil
+	})
 }
 
 func restore(e *env, args []string) error {

@@ -31,7 +31,13 @@ func init() {
 // withUserStore parses a user verb's flags, checks it got want positional
 // arguments, and runs f with the opened store.
 func withUserStore(e *env, verb string, args []string, want int, f func(s *setup, st store.Store, pos []string) error) error {
-	fs, common := newFlagSet(e, "user "+verb)
+	return withStore(e, "user "+verb, args, want, f)
+}
+
+// withStore runs the command name's f with want positional arguments and
+// the store the flags and config name, closed after.
+func withStore(e *env, name string, args []string, want int, f func(s *setup, st store.Store, pos []string) error) error {
+	fs, common := newFlagSet(e, name)
 	pos, err := parseArgs(e, fs, args)
 	if err != nil {
 		return err

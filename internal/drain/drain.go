@@ -78,3 +78,18 @@ func Wait(ctx context.Context, wg *sync.WaitGroup, nudge func()) error {
 		}
 	}
 }
+
+// Shutdown is a front end's graceful stop: unless stop reports the
+// server already closed, it begins d (before stop closed the listeners,
+// so Serve reports a clean end), then waits as Wait does, then calls
+// closeAll for what is left. It returns nil, or ctx's error when sessions
+// had to be cut.
+func Shutdown(ctx context.Context, d *Signal, stop func() (closed bool), wg *sync.WaitGroup, nudge func(), closeAll func() error) error {
+	d.Begin()
+	if stop() {
+		return nil
+	}
+	err := Wait(ctx, wg, nudge)
+	closeAll()
+	return err
+}

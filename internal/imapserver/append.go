@@ -22,24 +22,8 @@ import (
 // part of a failed MULTIAPPEND.
 func (s *session) cmdAppend(cmd *imap.Command) (string, error) {
 	a := cmd.Args.(*imap.AppendArgs)
-	// An invalid name: no such mailbox, and CREATE would not help, so no
-	// TRYCREATE (RFC 3501 §6.3.11).
-	name, err := existingName(a.Mailbox)
+	ref, info, err := s.appendTarget(a.Mailbox)
 	if err != nil {
-		return "", err
-	}
-	ref, err := s.lookupBox(name)
-	if err != nil {
-		return "", err
-	}
-	if err := ref.need(store.RightInsert); err != nil {
-		return "", err
-	}
-	info, err := ref.boxes.Get(s.ctx, ref.name)
-	if err != nil {
-		if pe := storeError(err, !ref.shared); pe != nil {
-			return "", pe
-		}
 		return "", err
 	}
 	var opened []io.Closer
@@ -235,4 +219,29 @@ func clientFlags(in []string) ([]string, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// appendTarget resolves the mailbox an APPEND or REPLACE stores into: it
+// must exist (an invalid name is no such mailbox, and CREATE would not
+// help, so no TRYCREATE, RFC 3501 §6.3.11) and grant i (RFC 4314 §4).
+func (s *session) appendTarget(mailbox string) (mbRef, store.MailboxInfo, error) {
+	name, err := existingName(mailbox)
+	if err != nil {
+		return mbRef{}, store.MailboxInfo{}, err
+	}
+	ref, err := s.lookupBox(name)
+	if err != nil {
+		return mbRef{}, store.MailboxInfo{}, err
+	}
+	if err := ref.need(store.RightInsert); err != nil {
+		return mbRef{}, store.MailboxInfo{}, err
+	}
+	info, err := ref.boxes.Get(s.ctx, ref.name)
+	if err != nil {
+		if pe := storeError(err, !ref.shared); pe != nil {
+			return mbRef{}, store.MailboxInfo{}, pe
+		}
+		return mbRef{}, store.MailboxInfo{}, err
+	}
+	return ref, info, nil
 }

@@ -39,22 +39,8 @@ func (s *session) cmdReplace(cmd *imap.Command) (string, error) {
 		return "", errNo("NONEXISTENT", "No such message to replace")
 	}
 	old := uids[0]
-	name, err := existingName(a.Mailbox)
+	ref, info, err := s.appendTarget(a.Mailbox)
 	if err != nil {
-		return "", err
-	}
-	ref, err := s.lookupBox(name)
-	if err != nil {
-		return "", err
-	}
-	if err := ref.need(store.RightInsert); err != nil {
-		return "", err
-	}
-	info, err := ref.boxes.Get(s.ctx, ref.name)
-	if err != nil {
-		if pe := storeError(err, !ref.shared); pe != nil {
-			return "", pe
-		}
 		return "", err
 	}
 	var opened []io.Closer

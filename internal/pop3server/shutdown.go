@@ -14,19 +14,18 @@ import (
 // marked with DELE is removed (RFC 1939 §6 removes only at QUIT). When
 // ctx ends first, Close cuts what is left; the error is then ctx's.
 func (s *Server) Shutdown(ctx context.Context) error {
+	return drain.Shutdown(ctx, &s.drain, s.stopListening, &s.wg, s.nudge, s.Close)
+}
+
+// stopListening closes the listeners; true when the server was closed
+// already.
+func (s *Server) stopListening() (closed bool) {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.drain.Begin() // before the listeners close: Serve then reports a clean stop
+	defer s.mu.Unlock()
 	for l := range s.listeners {
 		l.Close()
 	}
-	s.mu.Unlock()
-	err := drain.Wait(ctx, &s.wg, s.nudge)
-	s.Close()
-	return err
+	return s.closed
 }
 
 // nudge wakes every session blocked reading from its client.
