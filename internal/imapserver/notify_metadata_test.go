@@ -2,7 +2,6 @@ package imapserver_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/postgres"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/pgtest"
 )
 
 // TestNotifyMetadata: session A asks for MailboxMetadataChange and
@@ -288,11 +288,7 @@ S: + idling
 // B reaches a NOTIFY session idling on node A through the database's
 // NOTIFY, mailbox and server entries alike.
 func TestNotifyMetadataAcrossNodes(t *testing.T) {
-	dsn := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
-	}
-	dsn = pgTestSchema(t, dsn)
+	dsn := pgTestSchema(t, pgtest.DSN(t))
 	ctx := context.Background()
 	open := func() *postgres.Store {
 		st, err := postgres.Open(ctx, postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/postgres"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
+	"github.com/letterbox/letterbox/internal/testutil/pgtest"
 )
 
 // TestSearchIndexMatchesBruteForce is the randomized test of the search
@@ -61,11 +61,7 @@ func TestSearchIndexMatchesBruteForce(t *testing.T) {
 		compareIndexWithBruteForce(t, st, unsign, 240, 400)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
-		}
-		dsn = pgTestSchema(t, dsn)
+		dsn := pgTestSchema(t, pgtest.DSN(t))
 		st, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)

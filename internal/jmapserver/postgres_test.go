@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,15 +12,13 @@ import (
 
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/postgres"
+	"github.com/letterbox/letterbox/internal/testutil/pgtest"
 )
 
 // TestOnPostgres runs the method tests on the PostgreSQL driver (object
 // ids, tombstones, change feed and all), each in a schema of its own.
 func TestOnPostgres(t *testing.T) {
-	base := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
-	if base == "" {
-		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
-	}
+	base := pgtest.DSN(t)
 	saved := harnessStore
 	defer func() { harnessStore = saved }()
 	harnessStore = func(t testing.TB) store.Store {

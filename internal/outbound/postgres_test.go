@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/letterbox/letterbox/internal/store/postgres"
+	"github.com/letterbox/letterbox/internal/testutil/pgtest"
 )
 
 // pgSchema makes a fresh schema for the test and returns a DSN using it.
@@ -51,13 +51,7 @@ func pgSchema(t *testing.T, base string) string {
 // queue: every message is delivered exactly once (ClaimDue's row locks),
 // and the queue ends empty.
 func TestTwoNodesShareTheQueue(t *testing.T) {
-	base := os.Getenv("LETTERBOX_TEST_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LETTERBOX_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
-	}
+	base := pgtest.DSN(t)
 	dsn := pgSchema(t, base)
 	open := func() *postgres.Store {
 		st, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
