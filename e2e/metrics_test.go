@@ -30,6 +30,21 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One JMAP call (plain HTTP on loopback, as allow_plaintext_auth's
+	// default permits).
+	req, _ := http.NewRequest("POST", "http://"+s.addr("jmap")+"/jmap/", strings.NewReader(
+		`{"using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"x":1},"c1"]]}`))
+	req.SetBasicAuth(alice, alicePass)
+	req.Header.Set("Content-Type", "application/json")
+	jr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jr.Body.Close()
+	if jr.StatusCode != 200 {
+		t.Fatalf("JMAP Core/echo: %s", jr.Status)
+	}
+
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +58,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`letterbox_deliveries_total{protocol="smtp",result="ok"} 1`,
 		`letterbox_command_duration_seconds_count{command="LOGIN",protocol="imap"} 2`,
 		`letterbox_delivered_bytes_total{protocol="smtp"}`,
+		`letterbox_command_duration_seconds_count{command="Core/echo",protocol="jmap"} 1`,
+		`letterbox_logins_total{protocol="jmap",result="ok"} 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {

@@ -308,6 +308,7 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Queue:              queue,
 			Queued:             queued,
 			LocalDomains:       lv.domains,
+			Metrics:            mx,
 		})
 		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
 	}

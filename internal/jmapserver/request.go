@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -195,7 +196,9 @@ func (s *Server) run(ctx context.Context, acct store.Account, req *apiRequest) a
 	decoded := map[int]any{} // response index → its arguments decoded, for references
 	for _, inv := range req.MethodCalls {
 		c.name, c.extra, c.wantThreads, c.threadIdx = inv.Name, nil, false, nil
+		started := time.Now()
 		res := c.invoke(inv, out, decoded)
+		s.opts.Metrics.Command("jmap", methodLabel(inv.Name), time.Since(started))
 		out = append(out, res)
 		out = append(out, c.extra...)
 	}
@@ -353,4 +356,13 @@ func (c *call) resolveID(id string) (string, bool) {
 		return v, ok
 	}
 	return id, true
+}
+
+// methodLabel names a method call for the metrics: a known method, else
+// "unknown" (a bounded label set whatever clients send).
+func methodLabel(name string) string {
+	if _, ok := methods[name]; ok {
+		return name
+	}
+	return "unknown"
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	Queue        store.Queue
 	Queued       func()
 	LocalDomains func() []string
+	// Metrics gets method-call durations; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // ErrServerClosed is returned by Serve after Close.
