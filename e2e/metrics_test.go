@@ -60,6 +60,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`letterbox_delivered_bytes_total{protocol="smtp"}`,
 		`letterbox_command_duration_seconds_count{command="Core/echo",protocol="jmap"} 1`,
 		`letterbox_logins_total{protocol="jmap",result="ok"} 1`,
+		`letterbox_store_messages 1`,
+		`letterbox_accounts 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {

@@ -112,6 +112,9 @@ func serve(e *env, args []string) error {
 	// Collected whether or not [listen] metrics serves them: cheap, and
 	// one code path.
 	mx := metrics.New()
+	if c := newStoreCollector(st); c != nil {
+		mx.Register(c)
+	}
 	authSvc := auth.New(st, auth.Options{
 		Metrics:          mx,
 		Params:           s.passwordParams(e),
