@@ -25,6 +25,7 @@ import (
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/tlsconfig"
+	"github.com/letterbox/letterbox/internal/webmail"
 )
 
 func init() {
@@ -305,8 +306,9 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			AllowPlaintextAuth: plaintext,
 			MaxMessageSize:     int64(cfg.MaxMessageSize),
 			Logger:             log.With("component", "jmap"),
+			Web:                webmail.Handler(),
 		})
-		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
+		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap, web mail at /", server: srv})
 	}
 	if cfg.Listen.Metrics != "" {
 		eps = append(eps, endpoint{key: "metrics", note: "GET /metrics, plain HTTP", server: newMetricsServer(mx)})

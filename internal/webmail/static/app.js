@@ -1,0 +1,391 @@
+// letterbox web mail: a JMAP client (RFC 8620, RFC 8621) in plain
+// JavaScript. It talks only to /jmap; the session cookie is HttpOnly and
+// every state-changing request carries the CSRF token in X-CSRF-Token.
+'use strict';
+
+const PAGE = 50;
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission'];
+const $ = (id) => document.getElementById(id);
+
+const st = {
+  csrf: '', user: '', session: null, account: '',
+  mailboxes: [], byRole: {}, current: '', search: '',
+  position: 0, total: 0, ids: [], open: null, events: null, replyTo: null,
+};
+
+function status(text) { $('status').textContent = text; }
+
+async function http(method, url, body) {
+  const headers = {};
+  if (method !== 'GET') headers['X-CSRF-Token'] = st.csrf;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(url, { method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401) { showLogin(); throw new Error('logged out'); }
+  if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
+  return r.status === 204 ? null : r.json();
+}
+
+// jmap sends method calls [[name, args], …] in one request and returns the
+// responses' arguments, throwing on a method-level error.
+async function jmap(calls) {
+  const req = { using: USING, methodCalls: calls.map((c, i) => [c[0], Object.assign({ accountId: st.account }, c[1]), String(i)]) };
+  const res = await http('POST', st.session.apiUrl, req);
+  return res.methodResponses.map(([name, args]) => {
+    if (name === 'error') throw new Error(args.type + (args.description ? ': ' + args.description : ''));
+    return args;
+  });
+}
+
+// ---- login ----
+
+function showLogin(msg) {
+  if (st.events) { st.events.close(); st.events = null; }
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = msg || '';
+  $('login-user').focus();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('login-error').textContent = '';
+  $('login-submit').disabled = true;
+  try {
+    const r = await fetch('/jmap/web/login', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: $('login-user').value, password: $('login-pass').value }) });
+    if (!r.ok) throw new Error((await r.text()).trim());
+    $('login-pass').value = '';
+    await start(await r.json());
+  } catch (err) {
+    $('login-error').textContent = err.message || 'login failed';
+  } finally {
+    $('login-submit').disabled = false;
+  }
+});
+
+$('logout-btn').addEventListener('click', async () => {
+  try { await http('POST', '/jmap/web/logout'); } catch (e) { /* already out */ }
+  st.csrf = ''; st.session = null;
+  location.hash = '';
+  showLogin('You are logged out.');
+});
+
+async function start(who) {
+  st.csrf = who.csrfToken;
+  st.user = who.username;
+  st.session = await http('GET', '/.well-known/jmap');
+  st.account = st.session.primaryAccounts['urn:ietf:params:jmap:mail'];
+  $('whoami').textContent = st.user;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  await loadMailboxes();
+  const h = new URLSearchParams(location.hash.slice(1));
+  st.current = st.mailboxes.some((m) => m.id === h.get('mb')) ? h.get('mb') : (st.byRole.inbox || (st.mailboxes[0] || {}).id);
+  await loadList();
+  if (h.get('msg')) openMessage(h.get('msg')).catch(() => {});
+  listen();
+}
+
+// ---- mailboxes ----
+
+const roleOrder = ['inbox', 'drafts', 'sent', 'archive', 'junk', 'trash'];
+
+async function loadMailboxes() {
+  const [r] = await jmap([['Mailbox/get', { properties: ['name', 'role', 'unreadEmails', 'totalEmails', 'parentId', 'sortOrder'] }]]);
+  const rank = (m) => (m.role && roleOrder.includes(m.role) ? roleOrder.indexOf(m.role) : 100 + m.sortOrder);
+  st.mailboxes = r.list.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+  st.byRole = {};
+  for (const m of st.mailboxes) if (m.role) st.byRole[m.role] = m.id;
+  const ul = $('folders');
+  ul.replaceChildren();
+  const sel = $('move-to');
+  sel.replaceChildren();
+  for (const m of st.mailboxes) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = '#mb=' + encodeURIComponent(m.id);
+    a.dataset.id = m.id;
+    a.dataset.role = m.role || '';
+    const name = document.createElement('span');
+    name.textContent = m.name;
+    a.append(name);
+    if (m.unreadEmails > 0) {
+      const c = document.createElement('span');
+      c.className = 'count';
+      c.textContent = m.unreadEmails;
+      c.setAttribute('aria-label', m.unreadEmails + ' unread');
+      a.append(c);
+    }
+    if (m.id === st.current && !st.search) a.setAttribute('aria-current', 'true');
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      st.current = m.id; st.search = ''; st.position = 0; $('search').value = '';
+      closeReader();
+      loadList().then(loadMailboxes);
+    });
+    li.append(a);
+    ul.append(li);
+    const o = document.createElement('option');
+    o.value = m.id;
+    o.textContent = m.name;
+    sel.append(o);
+  }
+}
+
+// ---- message list ----
+
+function fmtAddr(list) {
+  return (list || []).map((a) => (a.name ? a.name + ' <' + a.email + '>' : a.email)).join(', ');
+}
+
+function fmtDate(s) {
+  const d = new Date(s);
+  const now = new Date();
+  return d.toDateString() === now.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
+}
+
+async function loadList() {
+  const filter = st.search ? { text: st.search } : { inMailbox: st.current };
+  const [q, g] = await jmap([
+    ['Email/query', { filter, sort: [{ property: 'receivedAt', isAscending: false }], position: st.position, limit: PAGE, calculateTotal: true }],
+    ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds'] }],
+  ]);
+  st.total = q.total; st.ids = q.ids;
+  const byId = new Map(g.list.map((m) => [m.id, m]));
+  const mb = st.mailboxes.find((m) => m.id === st.current);
+  $('list-title').textContent = st.search ? 'Search: ' + st.search : (mb ? mb.name : '');
+  $('list-count').textContent = q.total ? '(' + (st.position + 1) + '–' + (st.position + q.ids.length) + ' of ' + q.total + ')' : '(empty)';
+  const ul = $('messages');
+  ul.replaceChildren();
+  for (const id of q.ids) {
+    const m = byId.get(id);
+    if (!m) continue;
+    const li = document.createElement('li');
+    if (!m.keywords.$seen) li.className = 'unread';
+    const a = document.createElement('a');
+    a.href = '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id);
+    a.dataset.id = id;
+    if (st.open && st.open.id === id) a.setAttribute('aria-current', 'true');
+    const l1 = document.createElement('span');
+    l1.className = 'line1';
+    const from = document.createElement('span');
+    from.className = 'from';
+    from.textContent = fmtAddr(m.from) || '(no sender)';
+    const date = document.createElement('span');
+    date.className = 'date';
+    date.textContent = fmtDate(m.receivedAt);
+    l1.append(from, date);
+    const subj = document.createElement('span');
+    subj.className = 'subj';
+    subj.textContent = m.subject || '(no subject)';
+    a.append(l1, subj);
+    a.title = m.preview || '';
+    a.addEventListener('click', (e) => { e.preventDefault(); openMessage(id).catch((err) => status(err.message)); });
+    li.append(a);
+    ul.append(li);
+  }
+  $('prev-page').disabled = st.position === 0;
+  $('next-page').disabled = st.position + PAGE >= q.total;
+}
+
+$('prev-page').addEventListener('click', () => { st.position = Math.max(0, st.position - PAGE); loadList(); });
+$('next-page').addEventListener('click', () => { st.position += PAGE; loadList(); });
+
+$('search-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  st.search = $('search').value.trim();
+  st.position = 0;
+  closeReader();
+  loadList().then(loadMailboxes).catch((err) => status(err.message));
+});
+
+// ---- reading ----
+
+// frameDoc wraps an HTML body for the sandboxed iframe (no allow-scripts,
+// no allow-same-origin): its own CSP forbids script, frames, forms and any
+// remote fetch, so remote images stay blocked.
+function frameDoc(html) {
+  const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'";
+  return '<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
+    '<meta name="referrer" content="no-referrer"><base target="_blank">' + html;
+}
+
+function closeReader() {
+  st.open = null;
+  $('reader').hidden = true;
+  $('app').classList.remove('reading');
+  $('msg-html').srcdoc = '';
+}
+
+async function openMessage(id) {
+  const [g] = await jmap([['Email/get', { ids: [id],
+    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues'],
+    fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
+  const m = g.list[0];
+  if (!m) { status('That message is gone.'); closeReader(); return; }
+  st.open = m;
+  $('composer').hidden = true;
+  $('reader').hidden = false;
+  $('app').classList.add('reading');
+  $('msg-subject').textContent = m.subject || '(no subject)';
+  const dl = $('msg-headers');
+  dl.replaceChildren();
+  for (const [k, v] of [['From', fmtAddr(m.from)], ['To', fmtAddr(m.to)], ['Cc', fmtAddr(m.cc)], ['Date', new Date(m.receivedAt).toLocaleString()]]) {
+    if (!v) continue;
+    const dt = document.createElement('dt'); dt.textContent = k;
+    const dd = document.createElement('dd'); dd.textContent = v;
+    dl.append(dt, dd);
+  }
+  const html = (m.htmlBody || []).filter((p) => p.type === 'text/html');
+  if (html.length) {
+    $('msg-text').hidden = true;
+    $('msg-html').hidden = false;
+    $('msg-html').srcdoc = frameDoc(html.map((p) => (m.bodyValues[p.partId] || {}).value || '').join('<hr>'));
+  } else {
+    $('msg-html').hidden = true;
+    $('msg-html').srcdoc = '';
+    $('msg-text').hidden = false;
+    $('msg-text').textContent = (m.textBody || []).map((p) => (m.bodyValues[p.partId] || {}).value || '').join('\n\n');
+  }
+  $('move-to').value = st.current;
+  history.replaceState(null, '', '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id));
+  for (const a of document.querySelectorAll('#messages a')) a.toggleAttribute('aria-current', a.dataset.id === id);
+  if (!m.keywords.$seen) {
+    await jmap([['Email/set', { update: { [id]: { 'keywords/$seen': true } } }]]);
+    await Promise.all([loadMailboxes(), loadList()]);
+  }
+}
+
+async function moveOpen(target) {
+  const m = st.open;
+  const [r] = await jmap([['Email/set', { update: { [m.id]: { mailboxIds: { [target]: true } } } }]]);
+  if (r.notUpdated) throw new Error(Object.values(r.notUpdated)[0].description || 'move failed');
+  closeReader();
+  await Promise.all([loadMailboxes(), loadList()]);
+}
+
+$('delete-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  try {
+    const trash = st.byRole.trash;
+    if (!trash || m.mailboxIds[trash]) {
+      const [r] = await jmap([['Email/set', { destroy: [m.id] }]]);
+      if (r.notDestroyed) throw new Error('delete failed');
+      closeReader();
+      await Promise.all([loadMailboxes(), loadList()]);
+    } else {
+      await moveOpen(trash);
+    }
+    status('Deleted.');
+  } catch (err) { status(err.message); }
+});
+
+$('move-btn').addEventListener('click', () => {
+  if (st.open) moveOpen($('move-to').value).then(() => status('Moved.'), (err) => status(err.message));
+});
+
+// ---- compose ----
+
+function openComposer(to, subject, body) {
+  closeReader();
+  $('composer').hidden = false;
+  $('app').classList.add('reading');
+  $('c-to').value = to; $('c-subject').value = subject; $('c-body').value = body;
+  $('compose-error').textContent = '';
+  (to ? $('c-body') : $('c-to')).focus();
+}
+
+$('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', ''); });
+$('cancel-btn').addEventListener('click', () => { $('composer').hidden = true; $('app').classList.remove('reading'); });
+
+$('reply-btn').addEventListener('click', () => {
+  const m = st.open;
+  if (!m) return;
+  st.replyTo = m;
+  const to = fmtAddr(m.replyTo && m.replyTo.length ? m.replyTo : m.from);
+  const subj = /^re:/i.test(m.subject || '') ? m.subject : 'Re: ' + (m.subject || '');
+  const text = ($('msg-text').hidden ? '' : $('msg-text').textContent);
+  const quoted = text.split('\n').map((l) => '> ' + l).join('\n');
+  openComposer(to, subj, '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n');
+});
+
+// parseAddrs reads "Name <a@b>, c@d" into JMAP EmailAddress objects.
+function parseAddrs(s) {
+  return s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+    const m = x.match(/^(.*?)\s*<([^>]+)>$/);
+    return m ? { name: m[1].replace(/^"|"$/g, '') || null, email: m[2].trim() } : { name: null, email: x };
+  });
+}
+
+$('compose-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('send-btn').disabled = true;
+  $('compose-error').textContent = '';
+  try {
+    const to = parseAddrs($('c-to').value);
+    if (!to.length || to.some((a) => !/^[^@\s]+@[^@\s]+$/.test(a.email))) throw new Error('Enter one or more valid addresses.');
+    const [ids] = await jmap([['Identity/get', {}]]);
+    const ident = ids.list.find((i) => i.email === st.user) || ids.list[0];
+    const drafts = st.byRole.drafts, sent = st.byRole.sent;
+    if (!drafts || !sent) throw new Error('This account has no Drafts or Sent folder.');
+    const email = {
+      mailboxIds: { [drafts]: true }, keywords: { $draft: true, $seen: true },
+      from: [{ name: ident.name || null, email: ident.email }], to, subject: $('c-subject').value,
+      bodyValues: { b: { value: $('c-body').value } }, textBody: [{ partId: 'b', type: 'text/plain' }],
+    };
+    const r = st.replyTo;
+    if (r && r.messageId) {
+      email.inReplyTo = r.messageId;
+      email.references = (r.references || []).concat(r.messageId);
+    }
+    const [set, sub] = await jmap([
+      ['Email/set', { create: { draft: email } }],
+      ['EmailSubmission/set', { create: { send: { identityId: ident.id, emailId: '#draft' } },
+        onSuccessUpdateEmail: { '#send': { ['mailboxIds/' + drafts]: null, ['mailboxIds/' + sent]: true, 'keywords/$draft': null } } }],
+    ]);
+    if (set.notCreated) throw new Error(Object.values(set.notCreated)[0].description || 'could not save the message');
+    if (sub.notCreated) {
+      const err = Object.values(sub.notCreated)[0];
+      await jmap([['Email/set', { destroy: [set.created.draft.id] }]]);
+      throw new Error(err.description || err.type);
+    }
+    $('composer').hidden = true;
+    $('app').classList.remove('reading');
+    status('Sent.');
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) {
+    $('compose-error').textContent = err.message;
+  } finally {
+    $('send-btn').disabled = false;
+  }
+});
+
+// ---- push (RFC 8620 §7.3) ----
+
+let refreshing = false, again = false;
+function listen() {
+  if (st.events) st.events.close();
+  const url = st.session.eventSourceUrl.replace('{types}', 'Email,Mailbox').replace('{closeafter}', 'no').replace('{ping}', '60');
+  st.events = new EventSource(url, { withCredentials: true });
+  st.events.addEventListener('state', async () => {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    try {
+      do { again = false; await loadMailboxes(); await loadList(); } while (again);
+    } catch (err) { status(err.message); } finally { refreshing = false; }
+  });
+}
+
+// ---- boot: a reload keeps the session (the cookie) and the place (#hash) ----
+
+window.addEventListener('popstate', () => {
+  const h = new URLSearchParams(location.hash.slice(1));
+  if (st.session && h.get('msg')) openMessage(h.get('msg')).catch(() => {});
+});
+
+fetch('/jmap/web/session', { credentials: 'same-origin' })
+  .then((r) => (r.ok ? r.json().then(start) : showLogin()))
+  .catch(() => showLogin());
