@@ -15,6 +15,12 @@ const st = {
 
 function status(text) { $('status').textContent = text; }
 
+// setError is the first SetError of a /set response's not… map, or null.
+function setError(m) {
+  const v = m ? Object.values(m) : [];
+  return v.length ? v[0] : null;
+}
+
 async function http(method, url, body) {
   const headers = {};
   if (method !== 'GET') headers['X-CSRF-Token'] = st.csrf;
@@ -83,7 +89,7 @@ async function start(who) {
   await loadMailboxes();
   const h = new URLSearchParams(location.hash.slice(1));
   st.current = st.mailboxes.some((m) => m.id === h.get('mb')) ? h.get('mb') : (st.byRole.inbox || (st.mailboxes[0] || {}).id);
-  await loadList();
+  await Promise.all([loadList(), loadMailboxes()]);
   if (h.get('msg')) openMessage(h.get('msg')).catch(() => {});
   listen();
 }
@@ -146,12 +152,15 @@ function fmtDate(s) {
   return d.toDateString() === now.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
 }
 
+let listSeq = 0;
 async function loadList() {
+  const seq = ++listSeq;
   const filter = st.search ? { text: st.search } : { inMailbox: st.current };
   const [q, g] = await jmap([
     ['Email/query', { filter, sort: [{ property: 'receivedAt', isAscending: false }], position: st.position, limit: PAGE, calculateTotal: true }],
     ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds'] }],
   ]);
+  if (seq !== listSeq) return; // a later load is under way; it renders
   st.total = q.total; st.ids = q.ids;
   const byId = new Map(g.list.map((m) => [m.id, m]));
   const mb = st.mailboxes.find((m) => m.id === st.current);
@@ -261,7 +270,8 @@ async function openMessage(id) {
 async function moveOpen(target) {
   const m = st.open;
   const [r] = await jmap([['Email/set', { update: { [m.id]: { mailboxIds: { [target]: true } } } }]]);
-  if (r.notUpdated) throw new Error(Object.values(r.notUpdated)[0].description || 'move failed');
+  const e = setError(r.notUpdated);
+  if (e) throw new Error(e.description || e.type);
   closeReader();
   await Promise.all([loadMailboxes(), loadList()]);
 }
@@ -273,7 +283,8 @@ $('delete-btn').addEventListener('click', async () => {
     const trash = st.byRole.trash;
     if (!trash || m.mailboxIds[trash]) {
       const [r] = await jmap([['Email/set', { destroy: [m.id] }]]);
-      if (r.notDestroyed) throw new Error('delete failed');
+      const e = setError(r.notDestroyed);
+      if (e) throw new Error(e.description || e.type);
       closeReader();
       await Promise.all([loadMailboxes(), loadList()]);
     } else {
@@ -346,9 +357,10 @@ $('compose-form').addEventListener('submit', async (e) => {
       ['EmailSubmission/set', { create: { send: { identityId: ident.id, emailId: '#draft' } },
         onSuccessUpdateEmail: { '#send': { ['mailboxIds/' + drafts]: null, ['mailboxIds/' + sent]: true, 'keywords/$draft': null } } }],
     ]);
-    if (set.notCreated) throw new Error(Object.values(set.notCreated)[0].description || 'could not save the message');
-    if (sub.notCreated) {
-      const err = Object.values(sub.notCreated)[0];
+    const e1 = setError(set.notCreated);
+    if (e1) throw new Error(e1.description || e1.type);
+    const err = setError(sub.notCreated);
+    if (err) {
       await jmap([['Email/set', { destroy: [set.created.draft.id] }]]);
       throw new Error(err.description || err.type);
     }
