@@ -75,7 +75,7 @@ func clickSubject(subject string) chromedp.Action[chromedp.Void] {
 // js runs a statement in the page.
 func js(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[any](expr + "; null")(ctx, t)
+		_, err := chromedp.Evaluate[any](expr+"; null")(ctx, t)
 		return err
 	})
 }
