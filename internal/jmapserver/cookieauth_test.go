@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,21 @@ func TestWebHandlerMounted(t *testing.T) {
 	}
 	if resp, _ := webReq(t, h, "GET", "/.well-known/jmap", "", "", "", ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("/.well-known/jmap went to the page: %d", resp.StatusCode)
+	}
+}
+
+// TestWebCookieSecureOverTLS: over HTTPS the session cookie is Secure.
+func TestWebCookieSecureOverTLS(t *testing.T) {
+	h := newHarness(t)
+	ts := httptest.NewTLSServer(h.srv)
+	defer ts.Close()
+	resp, err := ts.Client().Post(ts.URL+"/jmap/web/login", "application/json",
+		strings.NewReader(`{"username":"alice@example.com","password":"`+testPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := sessionCookieOf(t, resp); !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Errorf("cookie over TLS %+v: want Secure, HttpOnly, SameSite=Strict", c)
 	}
 }

@@ -107,6 +107,7 @@ async function loadMailboxes() {
   const ul = $('folders');
   ul.replaceChildren();
   const sel = $('move-to');
+  const chosen = sel.value; // a refresh keeps the user's choice
   sel.replaceChildren();
   for (const m of st.mailboxes) {
     const li = document.createElement('li');
@@ -138,6 +139,7 @@ async function loadMailboxes() {
     o.textContent = m.name;
     sel.append(o);
   }
+  if (st.mailboxes.some((m) => m.id === chosen)) sel.value = chosen;
 }
 
 // ---- message list ----
@@ -228,10 +230,13 @@ function closeReader() {
   $('msg-html').srcdoc = '';
 }
 
+let openSeq = 0;
 async function openMessage(id) {
+  const seq = ++openSeq;
   const [g] = await jmap([['Email/get', { ids: [id],
     properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues'],
     fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
+  if (seq !== openSeq) return; // another message was opened meanwhile
   const m = g.list[0];
   if (!m) { status('That message is gone.'); closeReader(); return; }
   st.open = m;
