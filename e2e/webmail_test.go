@@ -103,7 +103,8 @@ func htmlMessage(from, to, subject, html string) []byte {
 // built binary: log in, a message delivered over SMTP appears without a
 // reload, open it (marked read), reload keeps the place, reply (found in
 // Sent and, over IMAP, in the recipient's INBOX), search, move, delete,
-// a hostile HTML message runs no script and fetches nothing, log out.
+// a hostile HTML message runs no script and fetches nothing, keyboard
+// shortcuts, phone width, log out.
 func TestWebmailBrowser(t *testing.T) {
 	ctx, cancel := browser(t)
 	defer cancel()
@@ -267,6 +268,45 @@ func TestWebmailBrowser(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("after the hostile message: %v", err)
+	}
+
+	// Keyboard: ? help, Escape, o open, u back, c compose.
+	err = chromedp.Do(ctx,
+		js(`document.activeElement && document.activeElement.blur()`),
+		chromedp.KeyEvent("?"),
+		until(`!document.getElementById('help').hidden`),
+		chromedp.KeyEvent("\x1b"),
+		until(`document.getElementById('help').hidden`),
+		chromedp.KeyEvent("o"),
+		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === 'second note'`),
+		chromedp.KeyEvent("u"),
+		until(`document.getElementById('reader').hidden`),
+		chromedp.KeyEvent("c"),
+		until(`!document.getElementById('composer').hidden && document.activeElement.id === 'c-to'`),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+	)
+	if err != nil {
+		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
+	}
+
+	// Phone width: the list, then the message alone with a Back button.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		until(listHas("second note")),
+		screenshot(shots, "list-phone"),
+		clickSubject("second note"),
+		until(`!document.getElementById('reader').hidden && getComputedStyle(document.getElementById('list-pane')).display === 'none'`),
+		screenshot(shots, "message-phone"),
+		chromedp.Click(chromedp.ID("back-btn")),
+		until(`document.getElementById('reader').hidden && getComputedStyle(document.getElementById('list-pane')).display !== 'none'`),
+		js(`document.getElementById('compose-btn').click()`),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		screenshot(shots, "compose-phone"),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+		chromedp.EmulateReset(),
+	)
+	if err != nil {
+		t.Fatalf("phone width: %v\n%s", err, pageState(ctx))
 	}
 
 	// Log out: the cookie is gone, a reload shows the login form.

@@ -380,6 +380,39 @@ $('compose-form').addEventListener('submit', async (e) => {
   }
 });
 
+// ---- keyboard ----
+
+$('back-btn').addEventListener('click', () => { closeReader(); });
+$('help-btn').addEventListener('click', () => { $('help').hidden = !$('help').hidden; });
+
+// openAt opens the message delta places from the open one in the list.
+function openAt(delta) {
+  if (!st.ids.length) return;
+  const i = st.open ? st.ids.indexOf(st.open.id) : -1;
+  const j = i < 0 ? 0 : Math.min(st.ids.length - 1, Math.max(0, i + delta));
+  openMessage(st.ids[j]).catch((err) => status(err.message));
+}
+
+document.addEventListener('keydown', (e) => {
+  if ($('app').hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === 'Escape') { $('help').hidden = true; return; }
+  if (e.target.closest('input, textarea, select, iframe')) return;
+  if (e.target.closest('button, a') && (e.key === 'Enter' || e.key === ' ')) return;
+  const act = {
+    j: () => openAt(1), k: () => openAt(-1), o: () => openAt(0), Enter: () => openAt(0),
+    u: () => closeReader(), r: () => $('reply-btn').click(), c: () => $('compose-btn').click(),
+    '#': () => $('delete-btn').click(), '/': () => $('search').focus(),
+    '?': () => { $('help').hidden = !$('help').hidden; },
+    e: () => {
+      const a = st.byRole.archive;
+      if (st.open && a) moveOpen(a).then(() => status('Archived.'), (err) => status(err.message));
+    },
+  }[e.key];
+  if (!act) return;
+  e.preventDefault();
+  act();
+});
+
 // ---- push (RFC 8620 §7.3) ----
 
 let refreshing = false, again = false;
