@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -103,7 +104,7 @@ func htmlMessage(from, to, subject, html string) []byte {
 // built binary: log in, a message delivered over SMTP appears without a
 // reload, open it (marked read), reload keeps the place, reply (found in
 // Sent and, over IMAP, in the recipient's INBOX), search, move, delete,
-// a hostile HTML message runs no script and fetches nothing, keyboard
+// folder create, rename and delete, a hostile HTML message runs no script and fetches nothing, keyboard
 // shortcuts, phone width, log out.
 func TestWebmailBrowser(t *testing.T) {
 	ctx, cancel := browser(t)
@@ -229,6 +230,47 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if tr := fetchAll(t, ai, "Trash"); len(tr) != 1 || tr[0].subj != "live hello" {
 		t.Errorf("Trash over IMAP: %v", tr)
+	}
+
+	// Folders: create, rename (seen over IMAP), delete.
+	folderIs := func(name string) string {
+		return fmt.Sprintf(`document.querySelector('#folders a[aria-current="true"]')?.textContent === %q`, name)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("folder-name"), "Projects"),
+		chromedp.Click(chromedp.ID("folder-create")),
+		until(folderIs("Projects")+` && document.getElementById('list-title').textContent === 'Projects'`),
+		chromedp.SetValue(chromedp.ID("folder-name"), "Projects 2026"),
+		chromedp.Click(chromedp.ID("folder-rename")),
+		until(folderIs("Projects 2026")),
+	)
+	if err != nil {
+		t.Fatalf("folders: %v\n%s", err, pageState(ctx))
+	}
+	imapFolders := func() []string {
+		l, err := ai.List("", "*", nil).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range l {
+			names = append(names, m.Mailbox)
+		}
+		return names
+	}
+	if names := imapFolders(); !slices.Contains(names, "Projects 2026") || slices.Contains(names, "Projects") {
+		t.Errorf("IMAP LIST after create and rename: %v", names)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("folder-delete")),
+		until(`document.getElementById('status').textContent === 'Folder deleted.' && `+folderIs("Inbox")),
+		until(`![...document.querySelectorAll('#folders a')].some(a => a.textContent.startsWith('Projects'))`),
+	)
+	if err != nil {
+		t.Fatalf("folder delete: %v\n%s", err, pageState(ctx))
+	}
+	if names := imapFolders(); slices.Contains(names, "Projects 2026") {
+		t.Errorf("IMAP LIST after delete: %v", names)
 	}
 
 	// Hostile HTML: a script, an on* handler, a javascript: link, a

@@ -140,7 +140,63 @@ async function loadMailboxes() {
     sel.append(o);
   }
   if (st.mailboxes.some((m) => m.id === chosen)) sel.value = chosen;
+  const cur = st.mailboxes.find((m) => m.id === st.current);
+  $('folder-rename').disabled = $('folder-delete').disabled = !cur || !!cur.role || !!st.search;
 }
+
+// Folder management (Mailbox/set, RFC 8621 §2.5): create at the top
+// level, rename or delete the selected folder. Special-use folders are not
+// renamed or deleted from here; a folder with mail is not deleted (the
+// server answers mailboxHasEmail).
+async function mailboxSet(args, ok) {
+  const [r] = await jmap([['Mailbox/set', args]]);
+  const e = setError(r.notCreated) || setError(r.notUpdated) || setError(r.notDestroyed);
+  if (e) throw new Error(e.type === 'mailboxHasEmail' ? 'The folder is not empty.' : (e.description || e.type));
+  status(ok);
+  return r;
+}
+
+function folderName() {
+  const n = $('folder-name').value.trim();
+  if (!n) throw new Error('Enter a folder name.');
+  return n;
+}
+
+function currentPlain() {
+  const m = st.mailboxes.find((x) => x.id === st.current);
+  if (!m || m.role) throw new Error('Choose a folder of your own first.');
+  return m;
+}
+
+$('folder-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    const r = await mailboxSet({ create: { f: { name: folderName(), parentId: null } } }, 'Folder created.');
+    st.current = r.created.f.id; st.search = ''; st.position = 0;
+    $('folder-name').value = '';
+    closeReader();
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
+
+$('folder-rename').addEventListener('click', async () => {
+  try {
+    const m = currentPlain();
+    await mailboxSet({ update: { [m.id]: { name: folderName() } } }, 'Folder renamed.');
+    $('folder-name').value = '';
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
+
+$('folder-delete').addEventListener('click', async () => {
+  try {
+    const m = currentPlain();
+    await mailboxSet({ destroy: [m.id] }, 'Folder deleted.');
+    st.current = st.byRole.inbox; st.position = 0;
+    closeReader();
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
 
 // ---- message list ----
 
