@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-imap/v2"
 )
 
 // browser starts Debian's chromium headless (through chromedp) at desktop
@@ -271,6 +272,35 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if names := imapFolders(); slices.Contains(names, "Projects 2026") {
 		t.Errorf("IMAP LIST after delete: %v", names)
+	}
+
+	// An attachment downloads (with the cookie) and a message can be flagged.
+	att := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: with attachment\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b1\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nYXR0YWNobWVudCBwYXlsb2FkIDQy\r\n--b1--\r\n"
+	s.mustSend(t, alice, []byte(att))
+	err = chromedp.Do(ctx,
+		until(listHas("with attachment")),
+		clickSubject("with attachment"),
+		until(`document.querySelector('#msg-attachments a')?.textContent.startsWith('notes.txt')`),
+		chromedp.Click(chromedp.ID("flag-btn")),
+		until(`document.querySelector('#messages li .flag') !== null && document.getElementById('flag-btn').textContent === 'Unflag'`),
+	)
+	if err != nil {
+		t.Fatalf("attachment and flag: %v\n%s", err, pageState(ctx))
+	}
+	payload, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#msg-attachments a').href).then(r => r.text())`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || payload != "attachment payload 42" {
+		t.Errorf("attachment download: %q %v", payload, err)
+	}
+	var flaggedOverIMAP bool
+	for _, m := range fetchAll(t, ai, "INBOX") {
+		flaggedOverIMAP = flaggedOverIMAP || m.subj == "with attachment" && slices.Contains(m.flags, imap.FlagFlagged)
+	}
+	if !flaggedOverIMAP {
+		t.Error("the flag set in the page is not seen over IMAP")
 	}
 
 	// Hostile HTML: a script, an on* handler, a javascript: link, a

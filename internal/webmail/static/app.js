@@ -246,6 +246,13 @@ async function loadList() {
     l1.append(from, date);
     const subj = document.createElement('span');
     subj.className = 'subj';
+    if (m.keywords.$flagged) {
+      const f = document.createElement('span');
+      f.className = 'flag';
+      f.textContent = '★';
+      f.setAttribute('aria-label', 'flagged');
+      l1.prepend(f);
+    }
     subj.textContent = m.subject || '(no subject)';
     a.append(l1, subj);
     a.title = m.preview || '';
@@ -290,7 +297,7 @@ let openSeq = 0;
 async function openMessage(id) {
   const seq = ++openSeq;
   const [g] = await jmap([['Email/get', { ids: [id],
-    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues'],
+    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments'],
     fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
   if (seq !== openSeq) return; // another message was opened meanwhile
   const m = g.list[0];
@@ -307,6 +314,25 @@ async function openMessage(id) {
     const dt = document.createElement('dt'); dt.textContent = k;
     const dd = document.createElement('dd'); dd.textContent = v;
     dl.append(dt, dd);
+  }
+  const flagged = !!m.keywords.$flagged;
+  $('flag-btn').textContent = flagged ? 'Unflag' : 'Flag';
+  $('flag-btn').setAttribute('aria-pressed', String(flagged));
+  const ul = $('msg-attachments');
+  ul.replaceChildren();
+  for (const p of m.attachments || []) {
+    // Downloaded as application/octet-stream with Content-Disposition:
+    // attachment, so nothing an attacker attached renders in our origin.
+    const name = p.name || 'attachment';
+    const a = document.createElement('a');
+    a.href = st.session.downloadUrl.replace('{accountId}', encodeURIComponent(st.account))
+      .replace('{blobId}', encodeURIComponent(p.blobId)).replace('{name}', encodeURIComponent(name))
+      .replace('{type}', encodeURIComponent('application/octet-stream'));
+    a.download = name;
+    a.textContent = name + ' (' + (p.size < 1024 ? p.size + ' B' : Math.round(p.size / 1024) + ' KB') + ')';
+    const li = document.createElement('li');
+    li.append(a);
+    ul.append(li);
   }
   const html = (m.htmlBody || []).filter((p) => p.type === 'text/html');
   if (html.length) {
@@ -352,6 +378,21 @@ $('delete-btn').addEventListener('click', async () => {
       await moveOpen(trash);
     }
     status('Deleted.');
+  } catch (err) { status(err.message); }
+});
+
+$('flag-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  try {
+    const on = !m.keywords.$flagged;
+    const [r] = await jmap([['Email/set', { update: { [m.id]: { 'keywords/$flagged': on ? true : null } } }]]);
+    const e = setError(r.notUpdated);
+    if (e) throw new Error(e.description || e.type);
+    if (on) m.keywords.$flagged = true; else delete m.keywords.$flagged;
+    $('flag-btn').textContent = on ? 'Unflag' : 'Flag';
+    $('flag-btn').setAttribute('aria-pressed', String(on));
+    await loadList();
   } catch (err) { status(err.message); }
 });
 
