@@ -355,10 +355,18 @@ func TestWebmailBrowser(t *testing.T) {
 		until(`document.getElementById('reader').hidden`),
 		chromedp.KeyEvent("c"),
 		until(`!document.getElementById('composer').hidden && document.activeElement.id === 'c-to'`),
+		// A remote recipient gets the submission's clear refusal.
+		chromedp.SendKeys(chromedp.ID("c-to"), "carol@remote.example"),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "nowhere"),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('compose-error').textContent.includes('remote delivery is not configured')`),
 		chromedp.Click(chromedp.ID("cancel-btn")),
 	)
 	if err != nil {
 		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
+	}
+	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 1 {
+		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 1", len(d), len(sent))
 	}
 
 	// Phone width: the list, then the message alone with a Back button.
