@@ -86,7 +86,7 @@ func js(expr string) chromedp.Action[chromedp.Void] {
 func pageState(ctx context.Context) string {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById('status').textContent,
 		composeError: document.getElementById('compose-error').textContent, to: document.getElementById('c-to').value,
-		subject: document.getElementById('c-subject').value, title: document.getElementById('list-title').textContent,
+		subject: document.getElementById('c-subject').value, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
 		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent)})`))
 	if err != nil {
 		return err.Error()
@@ -295,6 +295,41 @@ func TestWebmailBrowser(t *testing.T) {
 	if err != nil || payload != "attachment payload 42" {
 		t.Errorf("attachment download: %q %v", payload, err)
 	}
+	// Forward it to bob with the attachment carried over.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("forward-btn")),
+		until(`document.getElementById('c-subject').value === 'Fwd: with attachment' && document.getElementById('c-attachments').textContent.includes('notes.txt')`),
+		chromedp.SendKeys(chromedp.ID("c-to"), bob),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("forward: %v\n%s", err, pageState(ctx))
+	}
+	var forwarded bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		forwarded = forwarded || m.subj == "Fwd: with attachment" && strings.Contains(string(m.body), "notes.txt") &&
+			strings.Contains(string(m.body), "attachment payload 42") && strings.Contains(string(m.body), "see attached")
+	}
+	if !forwarded {
+		t.Error("bob's INBOX over IMAP has no forward with the text and notes.txt")
+	}
+	// Reply all: the sender in To, the other recipients in Cc, without
+	// alice herself or a duplicate.
+	team := "From: " + bob + "\r\nTo: " + alice + ", Carol <carol@remote.example>\r\nCc: " + bob +
+		"\r\nSubject: team note\r\nMessage-ID: <team@e2e.example>\r\n\r\nall of us\r\n"
+	s.mustSend(t, alice, []byte(team))
+	err = chromedp.Do(ctx,
+		until(listHas("team note")),
+		clickSubject("team note"),
+		until(`document.getElementById('msg-subject').textContent === 'team note'`),
+		chromedp.Click(chromedp.ID("replyall-btn")),
+		until(`document.getElementById('c-to').value === 'bob@example.com' && document.getElementById('c-cc').value === 'Carol <carol@remote.example>' && document.getElementById('c-subject').value === 'Re: team note'`),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+	)
+	if err != nil {
+		t.Fatalf("reply all: %v\n%s", err, pageState(ctx))
+	}
 	var flaggedOverIMAP bool
 	for _, m := range fetchAll(t, ai, "INBOX") {
 		flaggedOverIMAP = flaggedOverIMAP || m.subj == "with attachment" && slices.Contains(m.flags, imap.FlagFlagged)
@@ -365,8 +400,8 @@ func TestWebmailBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
 	}
-	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 1 {
-		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 1", len(d), len(sent))
+	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 2 {
+		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 2 (the reply, the forward)", len(d), len(sent))
 	}
 
 	// Phone width: the list, then the message alone with a Back button.

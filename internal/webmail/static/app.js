@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 
 const st = {
   csrf: '', user: '', session: null, account: '',
-  mailboxes: [], byRole: {}, current: '', search: '',
+  mailboxes: [], byRole: {}, current: '', search: '', carry: [],
   position: 0, total: 0, ids: [], open: null, events: null, replyTo: null,
 };
 
@@ -402,27 +402,57 @@ $('move-btn').addEventListener('click', () => {
 
 // ---- compose ----
 
-function openComposer(to, subject, body) {
+// openComposer shows the form; atts are body parts (blobId, type, name)
+// carried over by a forward.
+function openComposer(to, subject, body, cc, atts) {
   closeReader();
   $('composer').hidden = false;
   $('app').classList.add('reading');
-  $('c-to').value = to; $('c-subject').value = subject; $('c-body').value = body;
+  $('c-to').value = to; $('c-cc').value = cc || ''; $('c-subject').value = subject; $('c-body').value = body;
+  st.carry = atts || [];
+  $('c-attachments').replaceChildren(...st.carry.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = 'Attached: ' + (p.name || 'attachment');
+    return li;
+  }));
   $('compose-error').textContent = '';
   (to ? $('c-body') : $('c-to')).focus();
 }
 
-$('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', ''); });
+$('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', '', '', []); });
 $('cancel-btn').addEventListener('click', () => { $('composer').hidden = true; $('app').classList.remove('reading'); });
 
-$('reply-btn').addEventListener('click', () => {
+function openText() { return $('msg-text').hidden ? '' : $('msg-text').textContent; }
+
+function reply(all) {
   const m = st.open;
   if (!m) return;
   st.replyTo = m;
-  const to = fmtAddr(m.replyTo && m.replyTo.length ? m.replyTo : m.from);
+  const toList = m.replyTo && m.replyTo.length ? m.replyTo : (m.from || []);
+  const me = st.user.toLowerCase();
+  const seen = new Set(toList.map((a) => a.email.toLowerCase()).concat(me));
+  const cc = all ? (m.to || []).concat(m.cc || []).filter((a) => {
+    const k = a.email.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }) : [];
   const subj = /^re:/i.test(m.subject || '') ? m.subject : 'Re: ' + (m.subject || '');
-  const text = ($('msg-text').hidden ? '' : $('msg-text').textContent);
-  const quoted = text.split('\n').map((l) => '> ' + l).join('\n');
-  openComposer(to, subj, '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n');
+  const quoted = openText().split('\n').map((l) => '> ' + l).join('\n');
+  openComposer(fmtAddr(toList), subj, '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n', fmtAddr(cc));
+}
+
+$('reply-btn').addEventListener('click', () => reply(false));
+$('replyall-btn').addEventListener('click', () => reply(true));
+
+$('forward-btn').addEventListener('click', () => {
+  const m = st.open;
+  if (!m) return;
+  st.replyTo = null;
+  const subj = /^fwd?:/i.test(m.subject || '') ? m.subject : 'Fwd: ' + (m.subject || '');
+  const head = '\n\n---------- Forwarded message ----------\nFrom: ' + fmtAddr(m.from) + '\nDate: ' +
+    new Date(m.receivedAt).toUTCString() + '\nSubject: ' + (m.subject || '') + '\nTo: ' + fmtAddr(m.to) + '\n\n';
+  openComposer('', subj, head + openText(), '', m.attachments || []);
 });
 
 // parseAddrs reads "Name <a@b>, c@d" into JMAP EmailAddress objects.
@@ -438,8 +468,8 @@ $('compose-form').addEventListener('submit', async (e) => {
   $('send-btn').disabled = true;
   $('compose-error').textContent = '';
   try {
-    const to = parseAddrs($('c-to').value);
-    if (!to.length || to.some((a) => !/^[^@\s]+@[^@\s]+$/.test(a.email))) throw new Error('Enter one or more valid addresses.');
+    const to = parseAddrs($('c-to').value), cc = parseAddrs($('c-cc').value);
+    if (!to.length || to.concat(cc).some((a) => !/^[^@\s]+@[^@\s]+$/.test(a.email))) throw new Error('Enter one or more valid addresses.');
     const [ids] = await jmap([['Identity/get', {}]]);
     const ident = ids.list.find((i) => i.email === st.user) || ids.list[0];
     const drafts = st.byRole.drafts, sent = st.byRole.sent;
@@ -449,6 +479,10 @@ $('compose-form').addEventListener('submit', async (e) => {
       from: [{ name: ident.name || null, email: ident.email }], to, subject: $('c-subject').value,
       bodyValues: { b: { value: $('c-body').value } }, textBody: [{ partId: 'b', type: 'text/plain' }],
     };
+    if (cc.length) email.cc = cc;
+    if (st.carry.length) {
+      email.attachments = st.carry.map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, disposition: 'attachment' }));
+    }
     const r = st.replyTo;
     if (r && r.messageId) {
       email.inReplyTo = r.messageId;
@@ -498,6 +532,7 @@ document.addEventListener('keydown', (e) => {
   const act = {
     j: () => openAt(1), k: () => openAt(-1), o: () => openAt(0), Enter: () => openAt(0),
     u: () => closeReader(), r: () => $('reply-btn').click(), c: () => $('compose-btn').click(),
+    a: () => $('replyall-btn').click(), f: () => $('forward-btn').click(),
     '#': () => $('delete-btn').click(), '/': () => $('search').focus(),
     '?': () => { $('help').hidden = !$('help').hidden; },
     e: () => {
