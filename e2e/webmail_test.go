@@ -87,7 +87,8 @@ func pageState(ctx context.Context) string {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById('status').textContent,
 		composeError: document.getElementById('compose-error').textContent, to: document.getElementById('c-to').value,
 		subject: document.getElementById('c-subject').value, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
-		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent)})`))
+		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent),
+		text: document.getElementById('msg-text').textContent.slice(0, 300)})`))
 	if err != nil {
 		return err.Error()
 	}
@@ -323,12 +324,33 @@ func TestWebmailBrowser(t *testing.T) {
 		until(listHas("team note")),
 		clickSubject("team note"),
 		until(`document.getElementById('msg-subject').textContent === 'team note'`),
+		// The raw source, headers included, and back.
+		chromedp.Click(chromedp.ID("source-btn")),
+		until(`document.getElementById('msg-text').textContent.includes('Message-ID: <team@e2e.example>')`),
+		chromedp.Click(chromedp.ID("source-btn")),
+		until(`document.getElementById('msg-text').textContent.includes('all of us') && !document.getElementById('msg-text').textContent.includes('Message-ID')`),
 		chromedp.Click(chromedp.ID("replyall-btn")),
 		until(`document.getElementById('c-to').value === 'bob@example.com' && document.getElementById('c-cc').value === 'Carol <carol@remote.example>' && document.getElementById('c-subject').value === 'Re: team note'`),
 		chromedp.Click(chromedp.ID("cancel-btn")),
 	)
 	if err != nil {
 		t.Fatalf("reply all: %v\n%s", err, pageState(ctx))
+	}
+	// Sort by subject, by size, then back to newest first.
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("team note")),
+		chromedp.SetValue(chromedp.ID("sort-by"), "subject:asc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].map(e => e.textContent).join('|') === 'team note|with attachment'`),
+		chromedp.SetValue(chromedp.ID("sort-by"), "size:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].map(e => e.textContent).join('|') === 'with attachment|team note'`),
+		chromedp.SetValue(chromedp.ID("sort-by"), "receivedAt:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+	)
+	if err != nil {
+		t.Fatalf("sort: %v\n%s", err, pageState(ctx))
 	}
 	var flaggedOverIMAP bool
 	for _, m := range fetchAll(t, ai, "INBOX") {

@@ -210,12 +210,23 @@ function fmtDate(s) {
   return d.toDateString() === now.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
 }
 
+// sortSpec is the Email/query sort of the Sort by choice; the
+// newest first breaks ties.
+function sortSpec() {
+  const [property, dir] = $('sort-by').value.split(':');
+  const s = [{ property, isAscending: dir === 'asc' }];
+  if (property !== 'receivedAt') s.push({ property: 'receivedAt', isAscending: false });
+  return s;
+}
+
+$('sort-by').addEventListener('change', () => { st.position = 0; loadList().catch((err) => status(err.message)); });
+
 let listSeq = 0;
 async function loadList() {
   const seq = ++listSeq;
   const filter = st.search ? { text: st.search } : { inMailbox: st.current };
   const [q, g] = await jmap([
-    ['Email/query', { filter, sort: [{ property: 'receivedAt', isAscending: false }], position: st.position, limit: PAGE, calculateTotal: true }],
+    ['Email/query', { filter, sort: sortSpec(), position: st.position, limit: PAGE, calculateTotal: true }],
     ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds'] }],
   ]);
   if (seq !== listSeq) return; // a later load is under way; it renders
@@ -297,7 +308,7 @@ let openSeq = 0;
 async function openMessage(id) {
   const seq = ++openSeq;
   const [g] = await jmap([['Email/get', { ids: [id],
-    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments'],
+    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments', 'blobId'],
     fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
   if (seq !== openSeq) return; // another message was opened meanwhile
   const m = g.list[0];
@@ -315,6 +326,7 @@ async function openMessage(id) {
     const dd = document.createElement('dd'); dd.textContent = v;
     dl.append(dt, dd);
   }
+  $('source-btn').setAttribute('aria-pressed', 'false');
   const flagged = !!m.keywords.$flagged;
   $('flag-btn').textContent = flagged ? 'Unflag' : 'Flag';
   $('flag-btn').setAttribute('aria-pressed', String(flagged));
@@ -378,6 +390,26 @@ $('delete-btn').addEventListener('click', async () => {
       await moveOpen(trash);
     }
     status('Deleted.');
+  } catch (err) { status(err.message); }
+});
+
+// Source shows the raw message (RFC 5322 text, headers included) as text;
+// pressing it again shows the message again.
+$('source-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  if ($('source-btn').getAttribute('aria-pressed') === 'true') { openMessage(m.id).catch((err) => status(err.message)); return; }
+  try {
+    const url = st.session.downloadUrl.replace('{accountId}', encodeURIComponent(st.account))
+      .replace('{blobId}', encodeURIComponent(m.blobId)).replace('{name}', 'message.eml')
+      .replace('{type}', encodeURIComponent('text/plain'));
+    const r = await fetch(url, { credentials: 'same-origin' });
+    if (!r.ok) throw new Error((await r.text()).trim());
+    $('msg-html').hidden = true;
+    $('msg-html').srcdoc = '';
+    $('msg-text').hidden = false;
+    $('msg-text').textContent = await r.text();
+    $('source-btn').setAttribute('aria-pressed', 'true');
   } catch (err) { status(err.message); }
 });
 
