@@ -14,7 +14,7 @@ set -euo pipefail
 packages=(
 	swaks fetchmail getmail6 curl python3 mutt tmux isync offlineimap
 	dovecot-imapd dovecot-pop3d dovecot-lmtpd postgresql fail2ban openssl systemd python3-dkim
-	nodejs
+	nodejs chromium
 )
 
 installed() {

@@ -25,6 +25,7 @@ import (
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/tlsconfig"
+	"github.com/letterbox/letterbox/internal/webmail"
 )
 
 func init() {
@@ -312,8 +313,9 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			Queued:             queued,
 			LocalDomains:       lv.domains,
 			Metrics:            mx,
+			Web:                webmail.Handler(),
 		})
-		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap", server: srv})
+		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap, web mail at /", server: srv})
 	}
 	if cfg.Listen.Metrics != "" {
 		eps = append(eps, endpoint{key: "metrics", note: "GET /metrics, plain HTTP", server: newMetricsServer(mx)})

@@ -19,7 +19,8 @@ import (
 // HTTP authentication (RFC 8620 §1.3 leaves the scheme to the server):
 // HTTP Basic (RFC 7617) checked by the same Authenticator as IMAP and POP3
 // (Protocol "jmap", so throttling and the login log line are shared), or a
-// bearer token (RFC 6750) issued by POST /jmap/login.
+// bearer token (RFC 6750) issued by POST /jmap/login, or the web mail's
+// session cookie with its CSRF header (cookieauth.go).
 
 type ctxKey struct{}
 
@@ -38,7 +39,9 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		acct, status, msg := s.authenticate(r)
 		if status != 0 {
-			if status == http.StatusUnauthorized {
+			if _, err := r.Cookie(sessionCookie); status == http.StatusUnauthorized && err != nil {
+				// Not for the web page: a browser would open its own
+				// password dialog.
 				w.Header().Set("WWW-Authenticate", `Basic realm="letterbox", charset="UTF-8"`)
 			}
 			http.Error(w, msg, status)
@@ -55,6 +58,11 @@ func (s *Server) authenticate(r *http.Request) (store.Account, int, string) {
 		// RFC 6750 §2.3, for clients that cannot set headers (a browser's
 		// EventSource, download links).
 		h = "Bearer " + tok
+	}
+	if h == "" {
+		if acct, status, msg, ok := s.cookieAuth(r); ok {
+			return acct, status, msg
+		}
 	}
 	scheme, cred, _ := strings.Cut(h, " ")
 	switch {

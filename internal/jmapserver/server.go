@@ -51,6 +51,9 @@ type Options struct {
 	LocalDomains func() []string
 	// Metrics gets method-call durations; nil: none.
 	Metrics *metrics.Metrics
+	// Web, when set, serves every GET no JMAP route claims (the web mail
+	// page, internal/webmail); it reaches mail only through /jmap.
+	Web http.Handler
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -67,6 +70,7 @@ type Server struct {
 	cancel context.CancelFunc
 
 	tokens  *tokenTable
+	web     *webSessions
 	basic   *basicCache
 	uploads *uploadStore
 	slots   *slotTable
@@ -103,6 +107,7 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts: opts, limits: limits, log: log, ctx: ctx, cancel: cancel,
 		tokens:  newTokenTable(opts.TokenTTL),
+		web:     newWebSessions(opts.TokenTTL),
 		basic:   newBasicCache(time.Minute, 10000),
 		uploads: newUploadStore(limits.MaxSizeUpload * 4),
 		slots:   newSlotTable(),
@@ -119,6 +124,12 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /jmap/eventsource/", s.authed(s.handleEventSource))
 	mux.HandleFunc("POST /jmap/login", s.handleLogin)
 	mux.HandleFunc("POST /jmap/logout", s.handleLogout)
+	mux.HandleFunc("POST /jmap/web/login", s.handleWebLogin)
+	mux.HandleFunc("GET /jmap/web/session", s.handleWebSession)
+	mux.HandleFunc("POST /jmap/web/logout", s.handleWebLogout)
+	if opts.Web != nil {
+		mux.Handle("GET /", opts.Web)
+	}
 	s.mux = mux
 	return s
 }

@@ -1,0 +1,462 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-imap/v2"
+)
+
+// browser starts Debian's chromium headless (through chromedp) at desktop
+// width. Missing chromium skips the test, or fails it under CI=true.
+func browser(t *testing.T) (context.Context, context.CancelFunc) {
+	t.Helper()
+	bin := requireTool(t, "chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests may run as root
+		chromedp.IgnoreCertErrors,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 860),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	return ctx, func() { tcancel(); cancel(); acancel() }
+}
+
+// screenshotDir is LETTERBOX_SCREENSHOT_DIR, or a temporary directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("LETTERBOX_SCREENSHOT_DIR"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func screenshot(dir, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		png, err := chromedp.CaptureScreenshot()(ctx, t)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+// until polls a JavaScript condition in the page.
+func until(cond string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// listHas is a condition: the message list shows a subject.
+func listHas(subject string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll('#messages .subj')].some(e => e.textContent === %q)`, subject)
+}
+
+// clickSubject opens the message with that subject from the list.
+func clickSubject(subject string) chromedp.Action[chromedp.Void] {
+	return js(fmt.Sprintf(`[...document.querySelectorAll('#messages .subj')].find(e => e.textContent === %q).closest('a').click()`, subject))
+}
+
+// js runs a statement in the page.
+func js(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](expr+"; null")(ctx, t)
+		return err
+	})
+}
+
+// pageState describes the page for a failure message.
+func pageState(ctx context.Context) string {
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById('status').textContent,
+		composeError: document.getElementById('compose-error').textContent, to: document.getElementById('c-to').value,
+		subject: document.getElementById('c-subject').value, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
+		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent),
+		text: document.getElementById('msg-text').textContent.slice(0, 300)})`))
+	if err != nil {
+		return err.Error()
+	}
+	return v
+}
+
+func htmlMessage(from, to, subject, html string) []byte {
+	msg := string(message(from, to, subject, "x\n"))
+	msg = strings.Replace(msg, "Content-Type: text/plain; charset=utf-8", "Content-Type: text/html; charset=utf-8", 1)
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	return []byte(head + "\r\n\r\n" + html + "\r\n")
+}
+
+// TestWebmailBrowser drives the web mail in headless Chromium against the
+// built binary: log in, a message delivered over SMTP appears without a
+// reload, open it (marked read), reload keeps the place, reply (found in
+// Sent and, over IMAP, in the recipient's INBOX), search, move, delete,
+// folder create, rename and delete, a hostile HTML message runs no script and fetches nothing, keyboard
+// shortcuts, phone width, log out.
+func TestWebmailBrowser(t *testing.T) {
+	ctx, cancel := browser(t)
+	defer cancel()
+	s := startWithUsers(t)
+	shots := screenshotDir(t)
+
+	// Anything the hostile message manages to fetch lands here.
+	var leaks atomic.Int32
+	var leaked atomic.Value
+	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaks.Add(1)
+		leaked.Store(r.URL.Path)
+	}))
+	defer spy.Close()
+
+	base := "https://" + s.addr("jmap") + "/"
+	start := time.Now()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.ID("login-user")),
+		chromedp.SendKeys(chromedp.ID("login-user"), alice),
+		chromedp.SendKeys(chromedp.ID("login-pass"), "wrong password"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.getElementById('login-error').textContent.includes('invalid credentials')`),
+		chromedp.SetValue(chromedp.ID("login-pass"), alicePass),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.querySelector('#folders a[data-role="inbox"][aria-current="true"]') !== null`),
+	)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if cookieVisible, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.cookie.includes('lb_session')`)); err != nil || cookieVisible {
+		t.Errorf("the session cookie is visible to script (%v)", err)
+	}
+
+	// Live delivery: no reload, the push brings it.
+	s.mustSend(t, alice, message(bob, alice, "live hello", "the zebracorn says hi\n"))
+	delivered := time.Now()
+	if err := chromedp.Do(ctx, until(listHas("live hello"))); err != nil {
+		t.Fatalf("the delivered message did not appear: %v", err)
+	}
+	t.Logf("delivered message painted %v after the SMTP 250", time.Since(delivered))
+	err = chromedp.Do(ctx,
+		until(`document.querySelector('#folders a[data-role="inbox"] .count')?.textContent === '1'`),
+		screenshot(shots, "list"),
+		clickSubject("live hello"),
+		until(`document.getElementById('msg-text').textContent.includes('the zebracorn says hi')`),
+		until(`document.querySelector('#folders a[data-role="inbox"] .count') === null`), // read
+		until(`!document.querySelector('#messages li.unread')`),
+		screenshot(shots, "message"),
+		// A reload keeps the session and the open message.
+		chromedp.Reload(),
+		until(`document.getElementById('msg-subject')?.textContent === 'live hello' && !document.getElementById('reader').hidden`),
+	)
+	if err != nil {
+		t.Fatalf("reading: %v\n%s", err, pageState(ctx))
+	}
+
+	// Reply.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("reply-btn")),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		until(`document.getElementById('c-to').value === 'bob@example.com' && document.getElementById('c-subject').value === 'Re: live hello'`),
+		chromedp.SendKeys(chromedp.ID("c-body"), "Hello bob, this is the reply."),
+		screenshot(shots, "compose"),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+		js(`document.querySelector('#folders a[data-role="sent"]').click()`),
+		until(listHas("Re: live hello")),
+	)
+	if err != nil {
+		t.Fatalf("reply: %v\n%s", err, pageState(ctx))
+	}
+	var inBob bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		if m.subj == "Re: live hello" && strings.Contains(string(m.body), "this is the reply") && strings.Contains(string(m.body), "In-Reply-To:") {
+			inBob = true
+		}
+	}
+	if !inBob {
+		t.Error("the reply is not in bob's INBOX over IMAP (with In-Reply-To)")
+	}
+	ai := s.dialIMAPS(t, alice, alicePass)
+	sent := fetchAll(t, ai, "Sent")
+	if len(sent) != 1 || sent[0].subj != "Re: live hello" {
+		t.Errorf("alice's Sent over IMAP: %v", sent)
+	}
+	if d := fetchAll(t, ai, "Drafts"); len(d) != 0 {
+		t.Errorf("the sent copy stayed in Drafts: %d messages", len(d))
+	}
+
+	// Search (Email/query text filter), then move and delete.
+	s.mustSend(t, alice, message(bob, alice, "second note", "nothing to see\n"))
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("second note")+" && "+listHas("live hello")),
+		chromedp.SendKeys(chromedp.ID("search"), "zebracorn\r"),
+		until(`document.getElementById('list-title').textContent === 'Search: zebracorn' && `+listHas("live hello")+` && !`+listHas("second note")),
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("second note")),
+		clickSubject("second note"),
+		chromedp.WaitVisible(chromedp.ID("reader")),
+		js(`document.getElementById('move-to').value = document.querySelector('#folders a[data-role="archive"]').dataset.id`),
+		chromedp.Click(chromedp.ID("move-btn")),
+		until(`document.getElementById('status').textContent === 'Moved.' && !`+listHas("second note")),
+		clickSubject("live hello"),
+		chromedp.WaitVisible(chromedp.ID("reader")),
+		chromedp.Click(chromedp.ID("delete-btn")),
+		until(`document.getElementById('status').textContent === 'Deleted.' && !`+listHas("live hello")),
+	)
+	if err != nil {
+		ai := s.dialIMAPS(t, alice, alicePass)
+		for _, mb := range []string{"INBOX", "Archive", "Trash"} {
+			for _, m := range fetchAll(t, ai, mb) {
+				t.Logf("%s: %q", mb, m.subj)
+			}
+		}
+		t.Fatalf("search, move, delete: %v\n%s", err, pageState(ctx))
+	}
+	if a := fetchAll(t, ai, "Archive"); len(a) != 1 || a[0].subj != "second note" {
+		t.Errorf("Archive over IMAP: %v", a)
+	}
+	if tr := fetchAll(t, ai, "Trash"); len(tr) != 1 || tr[0].subj != "live hello" {
+		t.Errorf("Trash over IMAP: %v", tr)
+	}
+
+	// Folders: create, rename (seen over IMAP), delete.
+	folderIs := func(name string) string {
+		return fmt.Sprintf(`document.querySelector('#folders a[aria-current="true"]')?.textContent === %q`, name)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("folder-name"), "Projects"),
+		chromedp.Click(chromedp.ID("folder-create")),
+		until(folderIs("Projects")+` && document.getElementById('list-title').textContent === 'Projects'`),
+		chromedp.SetValue(chromedp.ID("folder-name"), "Projects 2026"),
+		chromedp.Click(chromedp.ID("folder-rename")),
+		until(folderIs("Projects 2026")),
+	)
+	if err != nil {
+		t.Fatalf("folders: %v\n%s", err, pageState(ctx))
+	}
+	imapFolders := func() []string {
+		l, err := ai.List("", "*", nil).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range l {
+			names = append(names, m.Mailbox)
+		}
+		return names
+	}
+	if names := imapFolders(); !slices.Contains(names, "Projects 2026") || slices.Contains(names, "Projects") {
+		t.Errorf("IMAP LIST after create and rename: %v", names)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("folder-delete")),
+		until(`document.getElementById('status').textContent === 'Folder deleted.' && `+folderIs("Inbox")),
+		until(`![...document.querySelectorAll('#folders a')].some(a => a.textContent.startsWith('Projects'))`),
+	)
+	if err != nil {
+		t.Fatalf("folder delete: %v\n%s", err, pageState(ctx))
+	}
+	if names := imapFolders(); slices.Contains(names, "Projects 2026") {
+		t.Errorf("IMAP LIST after delete: %v", names)
+	}
+
+	// An attachment downloads (with the cookie) and a message can be flagged.
+	att := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: with attachment\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b1\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nYXR0YWNobWVudCBwYXlsb2FkIDQy\r\n--b1--\r\n"
+	s.mustSend(t, alice, []byte(att))
+	err = chromedp.Do(ctx,
+		until(listHas("with attachment")),
+		clickSubject("with attachment"),
+		until(`document.querySelector('#msg-attachments a')?.textContent.startsWith('notes.txt')`),
+		chromedp.Click(chromedp.ID("flag-btn")),
+		until(`document.querySelector('#messages li .flag') !== null && document.getElementById('flag-btn').textContent === 'Unflag'`),
+	)
+	if err != nil {
+		t.Fatalf("attachment and flag: %v\n%s", err, pageState(ctx))
+	}
+	payload, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector('#msg-attachments a').href).then(r => r.text())`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || payload != "attachment payload 42" {
+		t.Errorf("attachment download: %q %v", payload, err)
+	}
+	// Forward it to bob with the attachment carried over.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("forward-btn")),
+		until(`document.getElementById('c-subject').value === 'Fwd: with attachment' && document.getElementById('c-attachments').textContent.includes('notes.txt')`),
+		chromedp.SendKeys(chromedp.ID("c-to"), bob),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("forward: %v\n%s", err, pageState(ctx))
+	}
+	var forwarded bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		forwarded = forwarded || m.subj == "Fwd: with attachment" && strings.Contains(string(m.body), "notes.txt") &&
+			strings.Contains(string(m.body), "attachment payload 42") && strings.Contains(string(m.body), "see attached")
+	}
+	if !forwarded {
+		t.Error("bob's INBOX over IMAP has no forward with the text and notes.txt")
+	}
+	// Reply all: the sender in To, the other recipients in Cc, without
+	// alice herself or a duplicate.
+	team := "From: " + bob + "\r\nTo: " + alice + ", Carol <carol@remote.example>\r\nCc: " + bob +
+		"\r\nSubject: team note\r\nMessage-ID: <team@e2e.example>\r\n\r\nall of us\r\n"
+	s.mustSend(t, alice, []byte(team))
+	err = chromedp.Do(ctx,
+		until(listHas("team note")),
+		clickSubject("team note"),
+		until(`document.getElementById('msg-subject').textContent === 'team note'`),
+		// The raw source, headers included, and back.
+		chromedp.Click(chromedp.ID("source-btn")),
+		until(`document.getElementById('msg-text').textContent.includes('Message-ID: <team@e2e.example>')`),
+		chromedp.Click(chromedp.ID("source-btn")),
+		until(`document.getElementById('msg-text').textContent.includes('all of us') && !document.getElementById('msg-text').textContent.includes('Message-ID')`),
+		chromedp.Click(chromedp.ID("replyall-btn")),
+		until(`document.getElementById('c-to').value === 'bob@example.com' && document.getElementById('c-cc').value === 'Carol <carol@remote.example>' && document.getElementById('c-subject').value === 'Re: team note'`),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+	)
+	if err != nil {
+		t.Fatalf("reply all: %v\n%s", err, pageState(ctx))
+	}
+	// Sort by subject, by size, then back to newest first.
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("team note")),
+		chromedp.SetValue(chromedp.ID("sort-by"), "subject:asc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].map(e => e.textContent).join('|') === 'team note|with attachment'`),
+		chromedp.SetValue(chromedp.ID("sort-by"), "size:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].map(e => e.textContent).join('|') === 'with attachment|team note'`),
+		chromedp.SetValue(chromedp.ID("sort-by"), "receivedAt:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+	)
+	if err != nil {
+		t.Fatalf("sort: %v\n%s", err, pageState(ctx))
+	}
+	var flaggedOverIMAP bool
+	for _, m := range fetchAll(t, ai, "INBOX") {
+		flaggedOverIMAP = flaggedOverIMAP || m.subj == "with attachment" && slices.Contains(m.flags, imap.FlagFlagged)
+	}
+	if !flaggedOverIMAP {
+		t.Error("the flag set in the page is not seen over IMAP")
+	}
+
+	// Hostile HTML: a script, an on* handler, a javascript: link, a
+	// tracking pixel, a remote stylesheet, a meta refresh.
+	spyURL := spy.URL
+	hostile := `<html><head><meta http-equiv="refresh" content="0;url=` + spyURL + `/refresh">` +
+		`<link rel="stylesheet" href="` + spyURL + `/css"></head><body>` +
+		`<script>top.pwned = 1; fetch('` + spyURL + `/script');</script>` +
+		`<img src="` + spyURL + `/pixel" onerror="top.pwned = 2; fetch('` + spyURL + `/onerror')">` +
+		`<svg><script>top.pwned = 3</script></svg>` +
+		`<p style="background:url(` + spyURL + `/bg)">hostile but visible</p>` +
+		`<a href="javascript:top.pwned=4">link</a></body></html>`
+	s.mustSend(t, alice, htmlMessage(bob, alice, "hostile", hostile))
+	err = chromedp.Do(ctx,
+		until(listHas("hostile")),
+		clickSubject("hostile"),
+		until(`!document.getElementById('msg-html').hidden && document.getElementById('msg-html').srcdoc.includes('hostile but visible')`),
+		chromedp.Sleep(time.Second), // time for anything that would run or fetch
+	)
+	if err != nil {
+		t.Fatalf("hostile message: %v\n%s", err, pageState(ctx))
+	}
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.pwned)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pwned != "undefined" {
+		t.Errorf("script in the message ran: window.pwned = %s", pwned)
+	}
+	if n := leaks.Load(); n != 0 {
+		t.Errorf("the message made %d remote requests (last %v)", n, leaked.Load())
+	}
+	// The page stays usable.
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="archive"]').click()`),
+		until(listHas("second note")),
+	)
+	if err != nil {
+		t.Fatalf("after the hostile message: %v", err)
+	}
+
+	// Keyboard: ? help, Escape, o open, u back, c compose.
+	err = chromedp.Do(ctx,
+		js(`document.activeElement && document.activeElement.blur()`),
+		chromedp.KeyEvent("?"),
+		until(`!document.getElementById('help').hidden`),
+		chromedp.KeyEvent("\x1b"),
+		until(`document.getElementById('help').hidden`),
+		chromedp.KeyEvent("o"),
+		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === 'second note'`),
+		chromedp.KeyEvent("u"),
+		until(`document.getElementById('reader').hidden`),
+		chromedp.KeyEvent("c"),
+		until(`!document.getElementById('composer').hidden && document.activeElement.id === 'c-to'`),
+		// An unknown user of a local domain gets the submission's clear
+		// refusal (other domains go to the outbound queue).
+		chromedp.SendKeys(chromedp.ID("c-to"), "nobody@example.com"),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "nowhere"),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('compose-error').textContent.includes('no such local user')`),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+	)
+	if err != nil {
+		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
+	}
+	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 2 {
+		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 2 (the reply, the forward)", len(d), len(sent))
+	}
+
+	// Phone width: the list, then the message alone with a Back button.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		until(listHas("second note")),
+		screenshot(shots, "list-phone"),
+		clickSubject("second note"),
+		until(`!document.getElementById('reader').hidden && getComputedStyle(document.getElementById('list-pane')).display === 'none'`),
+		screenshot(shots, "message-phone"),
+		chromedp.Click(chromedp.ID("back-btn")),
+		until(`document.getElementById('reader').hidden && getComputedStyle(document.getElementById('list-pane')).display !== 'none'`),
+		js(`document.getElementById('compose-btn').click()`),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		screenshot(shots, "compose-phone"),
+		chromedp.Click(chromedp.ID("cancel-btn")),
+		chromedp.EmulateReset(),
+	)
+	if err != nil {
+		t.Fatalf("phone width: %v\n%s", err, pageState(ctx))
+	}
+
+	// Log out: the cookie is gone, a reload shows the login form.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("logout-btn")),
+		chromedp.WaitVisible(chromedp.ID("login-user")),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("login-user")),
+		until(`document.getElementById('app').hidden`),
+	)
+	if err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	t.Logf("browser run %v; screenshots in %s", time.Since(start), shots)
+}

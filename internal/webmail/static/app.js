@@ -1,0 +1,605 @@
+// letterbox web mail: a JMAP client (RFC 8620, RFC 8621) in plain
+// JavaScript. It talks only to /jmap; the session cookie is HttpOnly and
+// every state-changing request carries the CSRF token in X-CSRF-Token.
+'use strict';
+
+const PAGE = 50;
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission'];
+const $ = (id) => document.getElementById(id);
+
+const st = {
+  csrf: '', user: '', session: null, account: '',
+  mailboxes: [], byRole: {}, current: '', search: '', carry: [],
+  position: 0, total: 0, ids: [], open: null, events: null, replyTo: null,
+};
+
+function status(text) { $('status').textContent = text; }
+
+// setError is the first SetError of a /set response's not… map, or null.
+function setError(m) {
+  const v = m ? Object.values(m) : [];
+  return v.length ? v[0] : null;
+}
+
+async function http(method, url, body) {
+  const headers = {};
+  if (method !== 'GET') headers['X-CSRF-Token'] = st.csrf;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(url, { method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 401) { showLogin(); throw new Error('logged out'); }
+  if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
+  return r.status === 204 ? null : r.json();
+}
+
+// jmap sends method calls [[name, args], …] in one request and returns the
+// responses' arguments, throwing on a method-level error.
+async function jmap(calls) {
+  const req = { using: USING, methodCalls: calls.map((c, i) => [c[0], Object.assign({ accountId: st.account }, c[1]), String(i)]) };
+  const res = await http('POST', st.session.apiUrl, req);
+  return res.methodResponses.map(([name, args]) => {
+    if (name === 'error') throw new Error(args.type + (args.description ? ': ' + args.description : ''));
+    return args;
+  });
+}
+
+// ---- login ----
+
+function showLogin(msg) {
+  if (st.events) { st.events.close(); st.events = null; }
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = msg || '';
+  $('login-user').focus();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('login-error').textContent = '';
+  $('login-submit').disabled = true;
+  try {
+    const r = await fetch('/jmap/web/login', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: $('login-user').value, password: $('login-pass').value }) });
+    if (!r.ok) throw new Error((await r.text()).trim());
+    $('login-pass').value = '';
+    await start(await r.json());
+  } catch (err) {
+    $('login-error').textContent = err.message || 'login failed';
+  } finally {
+    $('login-submit').disabled = false;
+  }
+});
+
+$('logout-btn').addEventListener('click', async () => {
+  try { await http('POST', '/jmap/web/logout'); } catch (e) { /* already out */ }
+  st.csrf = ''; st.session = null;
+  location.hash = '';
+  showLogin('You are logged out.');
+});
+
+async function start(who) {
+  st.csrf = who.csrfToken;
+  st.user = who.username;
+  st.session = await http('GET', '/.well-known/jmap');
+  st.account = st.session.primaryAccounts['urn:ietf:params:jmap:mail'];
+  $('whoami').textContent = st.user;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  await loadMailboxes();
+  const h = new URLSearchParams(location.hash.slice(1));
+  st.current = st.mailboxes.some((m) => m.id === h.get('mb')) ? h.get('mb') : (st.byRole.inbox || (st.mailboxes[0] || {}).id);
+  await Promise.all([loadList(), loadMailboxes()]);
+  if (h.get('msg')) openMessage(h.get('msg')).catch(() => {});
+  listen();
+}
+
+// ---- mailboxes ----
+
+const roleOrder = ['inbox', 'drafts', 'sent', 'archive', 'junk', 'trash'];
+
+async function loadMailboxes() {
+  const [r] = await jmap([['Mailbox/get', { properties: ['name', 'role', 'unreadEmails', 'totalEmails', 'parentId', 'sortOrder'] }]]);
+  const rank = (m) => (m.role && roleOrder.includes(m.role) ? roleOrder.indexOf(m.role) : 100 + m.sortOrder);
+  st.mailboxes = r.list.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+  st.byRole = {};
+  for (const m of st.mailboxes) if (m.role) st.byRole[m.role] = m.id;
+  const ul = $('folders');
+  ul.replaceChildren();
+  const sel = $('move-to');
+  const chosen = sel.value; // a refresh keeps the user's choice
+  sel.replaceChildren();
+  for (const m of st.mailboxes) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = '#mb=' + encodeURIComponent(m.id);
+    a.dataset.id = m.id;
+    a.dataset.role = m.role || '';
+    const name = document.createElement('span');
+    name.textContent = m.name;
+    a.append(name);
+    if (m.unreadEmails > 0) {
+      const c = document.createElement('span');
+      c.className = 'count';
+      c.textContent = m.unreadEmails;
+      c.setAttribute('aria-label', m.unreadEmails + ' unread');
+      a.append(c);
+    }
+    if (m.id === st.current && !st.search) a.setAttribute('aria-current', 'true');
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      st.current = m.id; st.search = ''; st.position = 0; $('search').value = '';
+      closeReader();
+      loadList().then(loadMailboxes);
+    });
+    li.append(a);
+    ul.append(li);
+    const o = document.createElement('option');
+    o.value = m.id;
+    o.textContent = m.name;
+    sel.append(o);
+  }
+  if (st.mailboxes.some((m) => m.id === chosen)) sel.value = chosen;
+  const cur = st.mailboxes.find((m) => m.id === st.current);
+  $('folder-rename').disabled = $('folder-delete').disabled = !cur || !!cur.role || !!st.search;
+}
+
+// Folder management (Mailbox/set, RFC 8621 §2.5): create at the top
+// level, rename or delete the selected folder. Special-use folders are not
+// renamed or deleted from here; a folder with mail is not deleted (the
+// server answers mailboxHasEmail).
+async function mailboxSet(args, ok) {
+  const [r] = await jmap([['Mailbox/set', args]]);
+  const e = setError(r.notCreated) || setError(r.notUpdated) || setError(r.notDestroyed);
+  if (e) throw new Error(e.type === 'mailboxHasEmail' ? 'The folder is not empty.' : (e.description || e.type));
+  status(ok);
+  return r;
+}
+
+function folderName() {
+  const n = $('folder-name').value.trim();
+  if (!n) throw new Error('Enter a folder name.');
+  return n;
+}
+
+function currentPlain() {
+  const m = st.mailboxes.find((x) => x.id === st.current);
+  if (!m || m.role) throw new Error('Choose a folder of your own first.');
+  return m;
+}
+
+$('folder-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    const r = await mailboxSet({ create: { f: { name: folderName(), parentId: null } } }, 'Folder created.');
+    st.current = r.created.f.id; st.search = ''; st.position = 0;
+    $('folder-name').value = '';
+    closeReader();
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
+
+$('folder-rename').addEventListener('click', async () => {
+  try {
+    const m = currentPlain();
+    await mailboxSet({ update: { [m.id]: { name: folderName() } } }, 'Folder renamed.');
+    $('folder-name').value = '';
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
+
+$('folder-delete').addEventListener('click', async () => {
+  try {
+    const m = currentPlain();
+    await mailboxSet({ destroy: [m.id] }, 'Folder deleted.');
+    st.current = st.byRole.inbox; st.position = 0;
+    closeReader();
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) { status(err.message); }
+});
+
+// ---- message list ----
+
+function fmtAddr(list) {
+  return (list || []).map((a) => (a.name ? a.name + ' <' + a.email + '>' : a.email)).join(', ');
+}
+
+function fmtDate(s) {
+  const d = new Date(s);
+  const now = new Date();
+  return d.toDateString() === now.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString();
+}
+
+// sortSpec is the Email/query sort of the Sort by choice; the
+// newest first breaks ties.
+function sortSpec() {
+  const [property, dir] = $('sort-by').value.split(':');
+  const s = [{ property, isAscending: dir === 'asc' }];
+  if (property !== 'receivedAt') s.push({ property: 'receivedAt', isAscending: false });
+  return s;
+}
+
+$('sort-by').addEventListener('change', () => { st.position = 0; loadList().catch((err) => status(err.message)); });
+
+let listSeq = 0;
+async function loadList() {
+  const seq = ++listSeq;
+  const filter = st.search ? { text: st.search } : { inMailbox: st.current };
+  const [q, g] = await jmap([
+    ['Email/query', { filter, sort: sortSpec(), position: st.position, limit: PAGE, calculateTotal: true }],
+    ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds'] }],
+  ]);
+  if (seq !== listSeq) return; // a later load is under way; it renders
+  st.total = q.total; st.ids = q.ids;
+  const byId = new Map(g.list.map((m) => [m.id, m]));
+  const mb = st.mailboxes.find((m) => m.id === st.current);
+  $('list-title').textContent = st.search ? 'Search: ' + st.search : (mb ? mb.name : '');
+  $('list-count').textContent = q.total ? '(' + (st.position + 1) + '–' + (st.position + q.ids.length) + ' of ' + q.total + ')' : '(empty)';
+  const ul = $('messages');
+  ul.replaceChildren();
+  for (const id of q.ids) {
+    const m = byId.get(id);
+    if (!m) continue;
+    const li = document.createElement('li');
+    if (!m.keywords.$seen) li.className = 'unread';
+    const a = document.createElement('a');
+    a.href = '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id);
+    a.dataset.id = id;
+    if (st.open && st.open.id === id) a.setAttribute('aria-current', 'true');
+    const l1 = document.createElement('span');
+    l1.className = 'line1';
+    const from = document.createElement('span');
+    from.className = 'from';
+    from.textContent = fmtAddr(m.from) || '(no sender)';
+    const date = document.createElement('span');
+    date.className = 'date';
+    date.textContent = fmtDate(m.receivedAt);
+    l1.append(from, date);
+    const subj = document.createElement('span');
+    subj.className = 'subj';
+    if (m.keywords.$flagged) {
+      const f = document.createElement('span');
+      f.className = 'flag';
+      f.textContent = '★';
+      f.setAttribute('aria-label', 'flagged');
+      l1.prepend(f);
+    }
+    subj.textContent = m.subject || '(no subject)';
+    a.append(l1, subj);
+    a.title = m.preview || '';
+    a.addEventListener('click', (e) => { e.preventDefault(); openMessage(id).catch((err) => status(err.message)); });
+    li.append(a);
+    ul.append(li);
+  }
+  $('prev-page').disabled = st.position === 0;
+  $('next-page').disabled = st.position + PAGE >= q.total;
+}
+
+$('prev-page').addEventListener('click', () => { st.position = Math.max(0, st.position - PAGE); loadList(); });
+$('next-page').addEventListener('click', () => { st.position += PAGE; loadList(); });
+
+$('search-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  st.search = $('search').value.trim();
+  st.position = 0;
+  closeReader();
+  loadList().then(loadMailboxes).catch((err) => status(err.message));
+});
+
+// ---- reading ----
+
+// frameDoc wraps an HTML body for the sandboxed iframe (no allow-scripts,
+// no allow-same-origin): its own CSP forbids script, frames, forms and any
+// remote fetch, so remote images stay blocked.
+function frameDoc(html) {
+  const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'";
+  return '<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
+    '<meta name="referrer" content="no-referrer"><base target="_blank">' + html;
+}
+
+function closeReader() {
+  st.open = null;
+  $('reader').hidden = true;
+  $('app').classList.remove('reading');
+  $('msg-html').srcdoc = '';
+}
+
+let openSeq = 0;
+async function openMessage(id) {
+  const seq = ++openSeq;
+  const [g] = await jmap([['Email/get', { ids: [id],
+    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments', 'blobId'],
+    fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
+  if (seq !== openSeq) return; // another message was opened meanwhile
+  const m = g.list[0];
+  if (!m) { status('That message is gone.'); closeReader(); return; }
+  st.open = m;
+  $('composer').hidden = true;
+  $('reader').hidden = false;
+  $('app').classList.add('reading');
+  $('msg-subject').textContent = m.subject || '(no subject)';
+  const dl = $('msg-headers');
+  dl.replaceChildren();
+  for (const [k, v] of [['From', fmtAddr(m.from)], ['To', fmtAddr(m.to)], ['Cc', fmtAddr(m.cc)], ['Date', new Date(m.receivedAt).toLocaleString()]]) {
+    if (!v) continue;
+    const dt = document.createElement('dt'); dt.textContent = k;
+    const dd = document.createElement('dd'); dd.textContent = v;
+    dl.append(dt, dd);
+  }
+  $('source-btn').setAttribute('aria-pressed', 'false');
+  const flagged = !!m.keywords.$flagged;
+  $('flag-btn').textContent = flagged ? 'Unflag' : 'Flag';
+  $('flag-btn').setAttribute('aria-pressed', String(flagged));
+  const ul = $('msg-attachments');
+  ul.replaceChildren();
+  for (const p of m.attachments || []) {
+    // Downloaded as application/octet-stream with Content-Disposition:
+    // attachment, so nothing an attacker attached renders in our origin.
+    const name = p.name || 'attachment';
+    const a = document.createElement('a');
+    a.href = st.session.downloadUrl.replace('{accountId}', encodeURIComponent(st.account))
+      .replace('{blobId}', encodeURIComponent(p.blobId)).replace('{name}', encodeURIComponent(name))
+      .replace('{type}', encodeURIComponent('application/octet-stream'));
+    a.download = name;
+    a.textContent = name + ' (' + (p.size < 1024 ? p.size + ' B' : Math.round(p.size / 1024) + ' KB') + ')';
+    const li = document.createElement('li');
+    li.append(a);
+    ul.append(li);
+  }
+  const html = (m.htmlBody || []).filter((p) => p.type === 'text/html');
+  if (html.length) {
+    $('msg-text').hidden = true;
+    $('msg-html').hidden = false;
+    $('msg-html').srcdoc = frameDoc(html.map((p) => (m.bodyValues[p.partId] || {}).value || '').join('<hr>'));
+  } else {
+    $('msg-html').hidden = true;
+    $('msg-html').srcdoc = '';
+    $('msg-text').hidden = false;
+    $('msg-text').textContent = (m.textBody || []).map((p) => (m.bodyValues[p.partId] || {}).value || '').join('\n\n');
+  }
+  $('move-to').value = st.current;
+  history.replaceState(null, '', '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id));
+  for (const a of document.querySelectorAll('#messages a')) a.toggleAttribute('aria-current', a.dataset.id === id);
+  if (!m.keywords.$seen) {
+    await jmap([['Email/set', { update: { [id]: { 'keywords/$seen': true } } }]]);
+    await Promise.all([loadMailboxes(), loadList()]);
+  }
+}
+
+async function moveOpen(target) {
+  const m = st.open;
+  const [r] = await jmap([['Email/set', { update: { [m.id]: { mailboxIds: { [target]: true } } } }]]);
+  const e = setError(r.notUpdated);
+  if (e) throw new Error(e.description || e.type);
+  closeReader();
+  await Promise.all([loadMailboxes(), loadList()]);
+}
+
+$('delete-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  try {
+    const trash = st.byRole.trash;
+    if (!trash || m.mailboxIds[trash]) {
+      const [r] = await jmap([['Email/set', { destroy: [m.id] }]]);
+      const e = setError(r.notDestroyed);
+      if (e) throw new Error(e.description || e.type);
+      closeReader();
+      await Promise.all([loadMailboxes(), loadList()]);
+    } else {
+      await moveOpen(trash);
+    }
+    status('Deleted.');
+  } catch (err) { status(err.message); }
+});
+
+// Source shows the raw message (RFC 5322 text, headers included) as text;
+// pressing it again shows the message again.
+$('source-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  if ($('source-btn').getAttribute('aria-pressed') === 'true') { openMessage(m.id).catch((err) => status(err.message)); return; }
+  try {
+    const url = st.session.downloadUrl.replace('{accountId}', encodeURIComponent(st.account))
+      .replace('{blobId}', encodeURIComponent(m.blobId)).replace('{name}', 'message.eml')
+      .replace('{type}', encodeURIComponent('text/plain'));
+    const r = await fetch(url, { credentials: 'same-origin' });
+    if (!r.ok) throw new Error((await r.text()).trim());
+    $('msg-html').hidden = true;
+    $('msg-html').srcdoc = '';
+    $('msg-text').hidden = false;
+    $('msg-text').textContent = await r.text();
+    $('source-btn').setAttribute('aria-pressed', 'true');
+  } catch (err) { status(err.message); }
+});
+
+$('flag-btn').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m) return;
+  try {
+    const on = !m.keywords.$flagged;
+    const [r] = await jmap([['Email/set', { update: { [m.id]: { 'keywords/$flagged': on ? true : null } } }]]);
+    const e = setError(r.notUpdated);
+    if (e) throw new Error(e.description || e.type);
+    if (on) m.keywords.$flagged = true; else delete m.keywords.$flagged;
+    $('flag-btn').textContent = on ? 'Unflag' : 'Flag';
+    $('flag-btn').setAttribute('aria-pressed', String(on));
+    await loadList();
+  } catch (err) { status(err.message); }
+});
+
+$('move-btn').addEventListener('click', () => {
+  if (st.open) moveOpen($('move-to').value).then(() => status('Moved.'), (err) => status(err.message));
+});
+
+// ---- compose ----
+
+// openComposer shows the form; atts are body parts (blobId, type, name)
+// carried over by a forward.
+function openComposer(to, subject, body, cc, atts) {
+  closeReader();
+  $('composer').hidden = false;
+  $('app').classList.add('reading');
+  $('c-to').value = to; $('c-cc').value = cc || ''; $('c-subject').value = subject; $('c-body').value = body;
+  st.carry = atts || [];
+  $('c-attachments').replaceChildren(...st.carry.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = 'Attached: ' + (p.name || 'attachment');
+    return li;
+  }));
+  $('compose-error').textContent = '';
+  (to ? $('c-body') : $('c-to')).focus();
+}
+
+$('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', '', '', []); });
+$('cancel-btn').addEventListener('click', () => { $('composer').hidden = true; $('app').classList.remove('reading'); });
+
+function openText() { return $('msg-text').hidden ? '' : $('msg-text').textContent; }
+
+function reply(all) {
+  const m = st.open;
+  if (!m) return;
+  st.replyTo = m;
+  const toList = m.replyTo && m.replyTo.length ? m.replyTo : (m.from || []);
+  const me = st.user.toLowerCase();
+  const seen = new Set(toList.map((a) => a.email.toLowerCase()).concat(me));
+  const cc = all ? (m.to || []).concat(m.cc || []).filter((a) => {
+    const k = a.email.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  }) : [];
+  const subj = /^re:/i.test(m.subject || '') ? m.subject : 'Re: ' + (m.subject || '');
+  const quoted = openText().split('\n').map((l) => '> ' + l).join('\n');
+  openComposer(fmtAddr(toList), subj, '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n', fmtAddr(cc));
+}
+
+$('reply-btn').addEventListener('click', () => reply(false));
+$('replyall-btn').addEventListener('click', () => reply(true));
+
+$('forward-btn').addEventListener('click', () => {
+  const m = st.open;
+  if (!m) return;
+  st.replyTo = null;
+  const subj = /^fwd?:/i.test(m.subject || '') ? m.subject : 'Fwd: ' + (m.subject || '');
+  const head = '\n\n---------- Forwarded message ----------\nFrom: ' + fmtAddr(m.from) + '\nDate: ' +
+    new Date(m.receivedAt).toUTCString() + '\nSubject: ' + (m.subject || '') + '\nTo: ' + fmtAddr(m.to) + '\n\n';
+  openComposer('', subj, head + openText(), '', m.attachments || []);
+});
+
+// parseAddrs reads "Name <a@b>, c@d" into JMAP EmailAddress objects.
+function parseAddrs(s) {
+  return s.split(',').map((x) => x.trim()).filter(Boolean).map((x) => {
+    const m = x.match(/^(.*?)\s*<([^>]+)>$/);
+    return m ? { name: m[1].replace(/^"|"$/g, '') || null, email: m[2].trim() } : { name: null, email: x };
+  });
+}
+
+$('compose-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('send-btn').disabled = true;
+  $('compose-error').textContent = '';
+  try {
+    const to = parseAddrs($('c-to').value), cc = parseAddrs($('c-cc').value);
+    if (!to.length || to.concat(cc).some((a) => !/^[^@\s]+@[^@\s]+$/.test(a.email))) throw new Error('Enter one or more valid addresses.');
+    const [ids] = await jmap([['Identity/get', {}]]);
+    const ident = ids.list.find((i) => i.email === st.user) || ids.list[0];
+    const drafts = st.byRole.drafts, sent = st.byRole.sent;
+    if (!drafts || !sent) throw new Error('This account has no Drafts or Sent folder.');
+    const email = {
+      mailboxIds: { [drafts]: true }, keywords: { $draft: true, $seen: true },
+      from: [{ name: ident.name || null, email: ident.email }], to, subject: $('c-subject').value,
+      bodyValues: { b: { value: $('c-body').value } }, textBody: [{ partId: 'b', type: 'text/plain' }],
+    };
+    if (cc.length) email.cc = cc;
+    if (st.carry.length) {
+      email.attachments = st.carry.map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, disposition: 'attachment' }));
+    }
+    const r = st.replyTo;
+    if (r && r.messageId) {
+      email.inReplyTo = r.messageId;
+      email.references = (r.references || []).concat(r.messageId);
+    }
+    const [set, sub] = await jmap([
+      ['Email/set', { create: { draft: email } }],
+      ['EmailSubmission/set', { create: { send: { identityId: ident.id, emailId: '#draft' } },
+        onSuccessUpdateEmail: { '#send': { ['mailboxIds/' + drafts]: null, ['mailboxIds/' + sent]: true, 'keywords/$draft': null } } }],
+    ]);
+    const e1 = setError(set.notCreated);
+    if (e1) throw new Error(e1.description || e1.type);
+    const err = setError(sub.notCreated);
+    if (err) {
+      await jmap([['Email/set', { destroy: [set.created.draft.id] }]]);
+      throw new Error(err.description || err.type);
+    }
+    $('composer').hidden = true;
+    $('app').classList.remove('reading');
+    status('Sent.');
+    await Promise.all([loadMailboxes(), loadList()]);
+  } catch (err) {
+    $('compose-error').textContent = err.message;
+  } finally {
+    $('send-btn').disabled = false;
+  }
+});
+
+// ---- keyboard ----
+
+$('back-btn').addEventListener('click', () => { closeReader(); });
+$('help-btn').addEventListener('click', () => { $('help').hidden = !$('help').hidden; });
+
+// openAt opens the message delta places from the open one in the list.
+function openAt(delta) {
+  if (!st.ids.length) return;
+  const i = st.open ? st.ids.indexOf(st.open.id) : -1;
+  const j = i < 0 ? 0 : Math.min(st.ids.length - 1, Math.max(0, i + delta));
+  openMessage(st.ids[j]).catch((err) => status(err.message));
+}
+
+document.addEventListener('keydown', (e) => {
+  if ($('app').hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === 'Escape') { $('help').hidden = true; return; }
+  if (e.target.closest('input, textarea, select, iframe')) return;
+  if (e.target.closest('button, a') && (e.key === 'Enter' || e.key === ' ')) return;
+  const act = {
+    j: () => openAt(1), k: () => openAt(-1), o: () => openAt(0), Enter: () => openAt(0),
+    u: () => closeReader(), r: () => $('reply-btn').click(), c: () => $('compose-btn').click(),
+    a: () => $('replyall-btn').click(), f: () => $('forward-btn').click(),
+    '#': () => $('delete-btn').click(), '/': () => $('search').focus(),
+    '?': () => { $('help').hidden = !$('help').hidden; },
+    e: () => {
+      const a = st.byRole.archive;
+      if (st.open && a) moveOpen(a).then(() => status('Archived.'), (err) => status(err.message));
+    },
+  }[e.key];
+  if (!act) return;
+  e.preventDefault();
+  act();
+});
+
+// ---- push (RFC 8620 §7.3) ----
+
+let refreshing = false, again = false;
+function listen() {
+  if (st.events) st.events.close();
+  const url = st.session.eventSourceUrl.replace('{types}', 'Email,Mailbox').replace('{closeafter}', 'no').replace('{ping}', '60');
+  st.events = new EventSource(url, { withCredentials: true });
+  st.events.addEventListener('state', async () => {
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    try {
+      do { again = false; await loadMailboxes(); await loadList(); } while (again);
+    } catch (err) { status(err.message); } finally { refreshing = false; }
+  });
+}
+
+// ---- boot: a reload keeps the session (the cookie) and the place (#hash) ----
+
+window.addEventListener('popstate', () => {
+  const h = new URLSearchParams(location.hash.slice(1));
+  if (st.session && h.get('msg')) openMessage(h.get('msg')).catch(() => {});
+});
+
+fetch('/jmap/web/session', { credentials: 'same-origin' })
+  .then((r) => (r.ok ? r.json().then(start) : showLogin()))
+  .catch(() => showLogin());
