@@ -27,6 +27,12 @@ func imapExtScripts() []imapScript {
 	return []imapScript{
 		// RFC 5032: OLDER/YOUNGER against INTERNALDATE; the corpus is
 		// dated February 2024, so every split below is far from "now".
+		// RFC 8514: the save dates are each server's own APPEND time, so
+		// only the searches that split far from it are compared.
+		{name: "SAVEDATE", cmds: []string{examine, "SEARCH SAVEDATESUPPORTED", "SEARCH SAVEDSINCE 1-Jan-2020",
+			"SEARCH SAVEDBEFORE 1-Jan-2020", "SEARCH SAVEDON 1-Jan-2020", "SEARCH SAVEDSINCE 1-Jan-2020 SUBJECT hello"}},
+		// RFC 8970 PREVIEW of the corpus (the malformed message 8 left out).
+		{name: "FETCH PREVIEW", cmds: []string{examine, "FETCH 1:7,9:10 PREVIEW", "FETCH 1 (PREVIEW (LAZY))", "FETCH 1 (PREVIEW (FUZZY))"}},
 		{name: "SEARCH WITHIN", cmds: []string{examine, "SEARCH OLDER 1", "SEARCH YOUNGER 1", "SEARCH YOUNGER 4000000000",
 			"SEARCH OLDER 4000000000", "UID SEARCH NOT OLDER 1", "SEARCH OLDER 1 SUBJECT hello", "SEARCH OLDER 0", "SEARCH YOUNGER abc"}},
 		// RFC 3501 §6.4.4 CHARSET, RFC 5256 §3 (SORT, THREAD): the search
