@@ -33,6 +33,24 @@ func imapExtScripts() []imapScript {
 			"SEARCH SAVEDBEFORE 1-Jan-2020", "SEARCH SAVEDON 1-Jan-2020", "SEARCH SAVEDSINCE 1-Jan-2020 SUBJECT hello"}},
 		// RFC 8970 PREVIEW of the corpus (the malformed message 8 left out).
 		{name: "FETCH PREVIEW", cmds: []string{examine, "FETCH 1:7,9:10 PREVIEW", "FETCH 1 (PREVIEW (LAZY))", "FETCH 1 (PREVIEW (FUZZY))"}},
+		// RFC 5267 ESORT and CONTEXT=SEARCH (no UPDATE: a static corpus).
+		{name: "ESORT and CONTEXT", cmds: []string{examine,
+			"SORT RETURN (MIN MAX COUNT) (SUBJECT) UTF-8 ALL",
+			"SORT RETURN (ALL) (REVERSE DATE) UTF-8 ALL",
+			"UID SORT RETURN (COUNT) (FROM) UTF-8 SUBJECT hello",
+			"SEARCH RETURN (PARTIAL 1:3) ALL",
+			"SEARCH RETURN (PARTIAL -1:-2) ALL",
+			"SORT RETURN (PARTIAL 2:4) (ARRIVAL) UTF-8 ALL"}},
+		// RFC 5465 NOTIFY: setting and clearing event groups.
+		{name: "NOTIFY SET and NONE", cmds: []string{
+			"NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MailboxName SubscriptionChange))",
+			"NOTIFY SET STATUS (SUBTREE INBOX (MessageNew MessageExpunge))",
+			"NOTIFY SET (SELECTED (MessageNew))",
+			"NOTIFY NONE"}},
+		{name: "NOTIFY SET STATUS INBOXES", cmds: []string{"NOTIFY SET STATUS (INBOXES (MessageNew MessageExpunge))", "NOTIFY NONE"},
+			allowed: "RFC 5465 §6.3 leaves which mailboxes are INBOXES to the server (INBOX SHOULD be one): letterbox counts INBOX only, Dovecot every personal mailbox"},
+		{name: "NOTIFY unknown event", cmds: []string{"NOTIFY SET (PERSONAL (Bogus))"},
+			allowed: "RFC 5465 §5: an event the server does not support gets NO [BADEVENT (supported events)] (letterbox); Dovecot answers BAD"},
 		{name: "SEARCH WITHIN", cmds: []string{examine, "SEARCH OLDER 1", "SEARCH YOUNGER 1", "SEARCH YOUNGER 4000000000",
 			"SEARCH OLDER 4000000000", "UID SEARCH NOT OLDER 1", "SEARCH OLDER 1 SUBJECT hello", "SEARCH OLDER 0", "SEARCH YOUNGER abc"}},
 		// RFC 3501 §6.4.4 CHARSET, RFC 5256 §3 (SORT, THREAD): the search
