@@ -9,6 +9,7 @@ import (
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/imapserver"
 	"github.com/letterbox/letterbox/internal/pop3server"
+	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
 )
 
@@ -34,6 +35,13 @@ func startLetterbox(t *testing.T) endpoint {
 // startLetterboxWith is startLetterbox with IMAP server options changed.
 func startLetterboxWith(t *testing.T, configure ...func(*imapserver.Options)) endpoint {
 	t.Helper()
+	return startLetterboxWithStore(t, nil, configure...)
+}
+
+// startLetterboxWithStore is startLetterboxWith with prepare (nil: none)
+// run on the store once the test account exists.
+func startLetterboxWithStore(t *testing.T, prepare func(store.Store), configure ...func(*imapserver.Options)) endpoint {
+	t.Helper()
 	st, err := sqlite.Open(sqlite.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +52,9 @@ func startLetterboxWith(t *testing.T, configure ...func(*imapserver.Options)) en
 	}
 	if _, err := st.CreateAccount(context.Background(), testUser, hash); err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(st)
 	}
 	authn := auth.New(st, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
 	imapOpts := imapserver.Options{Store: st, Auth: authn, Hostname: "letterbox.test"}

@@ -166,7 +166,7 @@ var (
 	fetchLine      = regexp.MustCompile(`^\* \d+ FETCH `)
 	optionalCodes  = regexp.MustCompile(` \[(?:UNAVAILABLE|AUTHENTICATIONFAILED|AUTHORIZATIONFAILED|EXPIRED|PRIVACYREQUIRED|CONTACTADMIN|NOPERM|INUSE|EXPUNGEISSUED|CORRUPTION|SERVERBUG|CLIENTBUG|CANNOT|LIMIT|OVERQUOTA|ALREADYEXISTS|NONEXISTENT)\]()`)
 	badCharsetList = regexp.MustCompile(`\[BADCHARSET \([^)]*\)\]`)
-	quotedMailbox  = regexp.MustCompile(`^(\* (?:LIST|LSUB) \([^)]*\) (?:"."|NIL) |\* STATUS )"([A-Za-z0-9_./&+-]+)"( |$)`)
+	quotedMailbox  = regexp.MustCompile(`^(\* (?:LIST|LSUB) \([^)]*\) (?:"."|NIL) |\* STATUS |\* QUOTAROOT )"([A-Za-z0-9_./&+-]+)"( |$)`)
 	paddedDay      = regexp.MustCompile(`" (\d)-`)
 	literal8       = regexp.MustCompile(`(BINARY\[[0-9.]*\](?:<\d+>)?) ~\{`)
 	extendedList   = regexp.MustCompile(`(?i)^LIST (\(|.* RETURN |\S+ \()`)
