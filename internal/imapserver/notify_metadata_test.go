@@ -288,7 +288,7 @@ S: + idling
 // B reaches a NOTIFY session idling on node A through the database's
 // NOTIFY, mailbox and server entries alike.
 func TestNotifyMetadataAcrossNodes(t *testing.T) {
-	dsn := pgTestSchema(t, pgtest.DSN(t))
+	dsn := pgtest.Schema(t, pgtest.DSN(t), "lbsearch")
 	ctx := context.Background()
 	open := func() *postgres.Store {
 		st, err := postgres.Open(ctx, postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})

@@ -3,12 +3,9 @@ package imapserver_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,7 +58,7 @@ func TestSearchIndexMatchesBruteForce(t *testing.T) {
 		compareIndexWithBruteForce(t, st, unsign, 240, 400)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := pgTestSchema(t, pgtest.DSN(t))
+		dsn := pgtest.Schema(t, pgtest.DSN(t), "lbsearch")
 		st, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
@@ -79,40 +76,6 @@ func TestSearchIndexMatchesBruteForce(t *testing.T) {
 		}
 		compareIndexWithBruteForce(t, st, unsign, 120, 150)
 	})
-}
-
-// pgTestSchema makes a schema of its own for the test (dropped at the end)
-// and returns the DSN that uses it.
-func pgTestSchema(t *testing.T, base string) string {
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "lbsearch_" + hex.EncodeToString(rnd[:])
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
 }
 
 // oracleMsg is one delivered message as the oracle sees it.

@@ -2,57 +2,19 @@ package outbound
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/letterbox/letterbox/internal/store/postgres"
 	"github.com/letterbox/letterbox/internal/testutil/pgtest"
 )
-
-// pgSchema makes a fresh schema for the test and returns a DSN using it.
-func pgSchema(t *testing.T, base string) string {
-	ctx := context.Background()
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	schema := "lbqueue_" + hex.EncodeToString(rnd[:])
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
-}
 
 // Two nodes on one PostgreSQL database each run a worker on the same
 // queue: every message is delivered exactly once (ClaimDue's row locks),
 // and the queue ends empty.
 func TestTwoNodesShareTheQueue(t *testing.T) {
 	base := pgtest.DSN(t)
-	dsn := pgSchema(t, base)
+	dsn := pgtest.Schema(t, base, "lbqueue")
 	open := func() *postgres.Store {
 		st, err := postgres.Open(context.Background(), postgres.Options{DSN: dsn, SpoolDir: t.TempDir()})
 		if err != nil {

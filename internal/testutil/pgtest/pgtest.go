@@ -6,8 +6,15 @@
 package pgtest
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // DSN returns the test database's DSN, or skips (fails under CI).
@@ -24,4 +31,40 @@ func DSN(t testing.TB) string {
 		t.Skip("postgres not available: set LETTERBOX_TEST_POSTGRES_DSN (scripts/postgres-test.sh)")
 	}
 	return dsn
+}
+
+// Schema makes a fresh schema named prefix_<random> in the database of
+// base, dropped when the test ends, and returns base pointed at it
+// (search_path), so each test has tables of its own.
+func Schema(t testing.TB, base, prefix string) string {
+	t.Helper()
+	ctx := context.Background()
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := prefix + "_" + hex.EncodeToString(rnd[:])
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, base); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return base + " search_path=" + schema
 }
