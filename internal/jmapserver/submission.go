@@ -421,8 +421,7 @@ func (s *Server) resolveRecipient(ctx context.Context, addr string) (account str
 	if !errors.Is(err, store.ErrNoSuchAccount) {
 		return "", false, err
 	}
-	al, hasAliases := s.opts.Store.(store.Aliases)
-	if hasAliases {
+	if al, ok := s.opts.Store.(store.Aliases); ok {
 		if a, err := al.ResolveAlias(ctx, addr); err != nil || a != "" {
 			return a, false, err
 		}
@@ -431,33 +430,10 @@ func (s *Server) resolveRecipient(ctx context.Context, addr string) (account str
 	if i < 0 {
 		return "", false, nil
 	}
-	domain := strings.TrimSuffix(addr[i+1:], ".")
+	var configured []string
 	if s.opts.LocalDomains != nil {
-		for _, d := range s.opts.LocalDomains() {
-			if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
-				return "", false, nil
-			}
-		}
+		configured = s.opts.LocalDomains()
 	}
-	accounts, err := s.opts.Store.Accounts(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	for _, a := range accounts {
-		if strings.HasSuffix(a.Name, "@"+domain) {
-			return "", false, nil
-		}
-	}
-	if hasAliases {
-		list, err := al.Aliases(ctx)
-		if err != nil {
-			return "", false, err
-		}
-		for _, a := range list {
-			if strings.HasSuffix(a.Address, "@"+domain) {
-				return "", false, nil
-			}
-		}
-	}
-	return "", true, nil
+	local, err := store.IsLocalDomain(ctx, s.opts.Store, addr[i+1:], configured)
+	return "", !local, err
 }

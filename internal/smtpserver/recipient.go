@@ -70,36 +70,11 @@ const remoteRecipient = ""
 // isLocalDomain reports whether this server is the final destination for
 // domain: it is listed in Options.LocalDomains or some account lives there.
 func (srv *Server) isLocalDomain(ctx context.Context, domain string) (bool, error) {
-	domain = normalizeDomain(domain)
+	var configured []string
 	if srv.opts.LocalDomains != nil {
-		for _, d := range srv.opts.LocalDomains() {
-			if normalizeDomain(d) == domain {
-				return true, nil
-			}
-		}
+		configured = srv.opts.LocalDomains()
 	}
-	accounts, err := srv.opts.Store.Accounts(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, a := range accounts {
-		if _, d, ok := splitAddress(a.Name); ok && normalizeDomain(d) == domain {
-			return true, nil
-		}
-	}
-	// A domain that has only aliases is local too.
-	if al, ok := srv.opts.Store.(store.Aliases); ok {
-		aliases, err := al.Aliases(ctx)
-		if err != nil {
-			return false, err
-		}
-		for _, a := range aliases {
-			if _, d, ok := splitAddress(a.Address); ok && d == domain {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	return store.IsLocalDomain(ctx, srv.opts.Store, domain, configured)
 }
 
 // splitAddress splits "local@domain" at the last '@' (a quoted local part

@@ -60,3 +60,41 @@ func CatchAll(address string) string {
 	}
 	return ""
 }
+
+// IsLocalDomain reports whether mail for domain is delivered here: it is
+// in configured (the operator's local_domains) or some account or alias
+// lives there. SMTP, LMTP and JMAP submission share this rule: an
+// unknown user of a local domain is refused, never relayed.
+func IsLocalDomain(ctx context.Context, st Store, domain string, configured []string) (bool, error) {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	in := func(addr string) bool {
+		i := strings.LastIndexByte(addr, '@')
+		return i >= 0 && strings.TrimSuffix(strings.ToLower(addr[i+1:]), ".") == domain
+	}
+	for _, d := range configured {
+		if in("@" + d) {
+			return true, nil
+		}
+	}
+	accounts, err := st.Accounts(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range accounts {
+		if in(a.Name) {
+			return true, nil
+		}
+	}
+	if al, ok := st.(Aliases); ok {
+		aliases, err := al.Aliases(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, a := range aliases {
+			if in(a.Address) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
