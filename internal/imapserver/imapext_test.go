@@ -565,3 +565,46 @@ func BenchmarkList200(b *testing.B) {
 	}
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "cpu-ms/op")
 }
+
+// A REPLACE seen from a second session on the same mailbox: at its next
+// command the peer hears the expunge of the replaced message and the new
+// one, and a FETCH of the replaced message's old number is not answered
+// with the new message's content.
+func TestReplaceSeenByPeer(t *testing.T) {
+	h := newHarness(t)
+	for i := 0; i < 3; i++ {
+		h.deliver("INBOX", "Subject: m"+itoa(i+1)+"\r\n\r\nbody\r\n")
+	}
+	a := h.login()
+	a.selectInbox("a0")
+	b := h.login()
+	b.selectInbox("b0")
+	a.run(`
+C: a1 REPLACE 2 INBOX {11+}
+C: Subject: r1
+S~ \* OK \[APPENDUID \d+ 4\] Replacement Message ready
+S: * 2 EXPUNGE
+S: * 3 EXISTS
+S~ \* \d+ RECENT
+S: a1 OK REPLACE completed`)
+	b.run(`
+C: b1 NOOP
+S: * 2 EXPUNGE
+S: * 3 EXISTS
+S: * 0 RECENT
+S: b1 OK NOOP completed
+C: b2 UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])
+S: * 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {15}
+S: Subject: m1
+S: 
+S: )
+S: * 2 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT)] {15}
+S: Subject: m3
+S: 
+S: )
+S: * 3 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT)] {15}
+S: Subject: r1
+S: 
+S: )
+S: b2 OK UID FETCH completed`)
+}
