@@ -117,6 +117,7 @@ func startLetterboxWith(o letterboxOptions) (*target, error) {
 	addr := func(k string) string { return loopback.Addr(ports[k]) }
 	t := &target{name: "letterbox", lmtpAddr: addr("lmtp"), imapAddr: addr("imap"), pop3Addr: addr("pop3"),
 		user: benchUser, pass: benchPass, workspace: ws, config: cfg, bin: bin, dataDir: data, configPath: config}
+	t.pprof = o.pprof
 	if err := serveLetterbox(t, o.pprof); err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func restartLetterbox(t *target, set map[string]string) error {
 		return err
 	}
 	t.config = cfg
-	return serveLetterbox(t, "")
+	return serveLetterbox(t, t.pprof)
 }
 
 // serveLetterbox runs `letterbox serve` for t (its binary, data directory

@@ -42,6 +42,8 @@ type target struct {
 	// letterbox: its binary, data directory and configuration file (for
 	// restartLetterbox)
 	bin, dataDir, configPath string
+	// letterbox: the `serve --pprof` address, kept across restartLetterbox
+	pprof string
 }
 
 // results of one target.
@@ -73,7 +75,7 @@ func main() {
 	opsPerCycle := flag.Int("ops", 8, "mixed: operations between SELECT and LOGOUT for reconnecting clients")
 	seed := flag.Uint64("seed", 1, "mixed: seed of the clients' operation mix; reads: seed of the corpus")
 	quick := flag.Bool("quick", false, "a short run unless the flags are given: mixed -rounds 1 -duration 1s -messages 30 -argon2 light; reads -messages 1000 -rounds 1 -logins 16 -login-samples 3")
-	profile := flag.String("profile", "", "mixed: write letterbox CPU (per scenario, first round), mutex, block and heap profiles to this directory; needs `letterbox serve --pprof ADDR`")
+	profile := flag.String("profile", "", "mixed: write letterbox CPU (per scenario, first round), mutex, block and heap profiles to this directory; reads: CPU profiles of letterbox during LMTP delivery and STORE 1:* at the end of the run; needs `letterbox serve --pprof ADDR`")
 	lbBin := flag.String("letterbox-bin", "", "use this letterbox binary instead of building ./cmd/letterbox (mixed and reads)")
 	argon := flag.String("argon2", "doveadm", "mixed, reads: password hashes: \"doveadm\" (doveadm pw -s ARGON2ID parameters on both sides), \"letterbox\" (letterbox defaults on both sides) or \"light\" (m=4MiB,t=1,p=1 on both sides)")
 	scenarioRE := flag.String("scenarios", "", "mixed: run only the scenarios matching this regexp (names like reconnect/shared/10, stay/spread20/50)")
@@ -143,7 +145,7 @@ func main() {
 		err = runReads(readsConfig{messages: *messages, rounds: *rounds, senders: *c, loginSamples: *loginSamples,
 			logins: *logins, loginWorkers: *loginWorkers, seed: *seed, subject: *subject, from: *from,
 			body: *bodyWord, text: *textWord, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys,
-			drivers: drv, pgDSN: benchPostgresDSN(*pgDSN)})
+			drivers: drv, pgDSN: benchPostgresDSN(*pgDSN), profileDir: *profile})
 		if err != nil {
 			log.Fatal(err)
 		}

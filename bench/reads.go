@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/testutil/loopback"
 )
 
 // readsConfig is the reads workload's flags.
@@ -43,6 +45,7 @@ type readsConfig struct {
 	lbSet        map[string]string
 	drivers      []string // letterbox store drivers: sqlite, postgres
 	pgDSN        string   // database for the postgres driver
+	profileDir   string   // -profile: CPU profiles of letterbox at the end (see profileReads)
 }
 
 // readsLetterboxName is the column of letterbox on driver: "letterbox"
@@ -217,8 +220,15 @@ func runReads(cfg readsConfig) error {
 						set["dsn"] = strconv.Quote(dsn)
 					}
 				}
+				var pprof string
+				if err == nil && cfg.profileDir != "" {
+					var p []int
+					if p, err = loopback.FreePorts(1); err == nil {
+						pprof = loopback.Addr(p[0])
+					}
+				}
 				if err == nil {
-					t, err = startLetterboxWith(letterboxOptions{bin: bin, users: users, set: set})
+					t, err = startLetterboxWith(letterboxOptions{bin: bin, users: users, set: set, pprof: pprof})
 				}
 			}
 			mu.Lock()
@@ -405,6 +415,13 @@ func runReads(cfg readsConfig) error {
 	disk["dovecot"] = duBytes(filepath.Join(servers["dovecot"].t.workspace, "mail"))
 
 	reportReads(cfg, corpus, rows, servers, lbNames, hashNote, loads, disk, lbParts, time.Since(began))
+	if cfg.profileDir != "" {
+		for _, n := range lbNames {
+			if err := profileReads(cfg, servers[n], corpus.msgs); err != nil {
+				return fmt.Errorf("%s: -profile: %w", n, err)
+			}
+		}
+	}
 	return nil
 }
 

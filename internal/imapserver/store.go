@@ -41,6 +41,7 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		op = store.FlagsRemove
 	}
 	var res store.StoreResult
+	oneWrite := false // res is one StoreFlags call's (its Before holds)
 	switch {
 	case len(uids) == 0:
 	case a.HasUnchangedSince && a.UnchangedSince == 0:
@@ -60,6 +61,7 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		oneWrite = true
 	}
 	w := s.c.w
 	// With .SILENT, CONDSTORE still wants the new MODSEQ (RFC 7162 §3.1.3
@@ -124,6 +126,14 @@ func (s *session) cmdStore(cmd *imap.Command) (string, error) {
 	for _, u := range res.Updated {
 		s.announceKeywords(u.Flags)
 		report(u)
+	}
+	// The view had every change up to Before and now has this STORE's:
+	// it is up to date without a Changes read of what it just wrote
+	// (which, for STORE 1:* on a big mailbox, is most of the command's
+	// cost once the change log is outrun). A change by another session
+	// after ours still moves HIGHESTMODSEQ past this and is read as usual.
+	if n := len(res.Updated); oneWrite && n > 0 && res.Before == v.lastModSeq && res.Updated[n-1].ModSeq > v.lastModSeq {
+		v.lastModSeq = res.Updated[n-1].ModSeq
 	}
 	if len(res.Modified) > 0 {
 		nums := make([]uint32, 0, len(res.Modified))

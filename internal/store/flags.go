@@ -101,6 +101,7 @@ func containsFlag(list []string, f string) bool {
 // res.Updated in the same transaction it read cur in.
 func PlanStore(cur []FlagUpdate, op FlagOp, flags []string, unchangedSince, highest ModSeq) (res StoreResult, newHighest ModSeq) {
 	arg := NormalizeFlags(flags)
+	res.Before = highest
 	for _, m := range cur {
 		if unchangedSince != 0 && m.ModSeq > unchangedSince {
 			res.Modified = append(res.Modified, m.UID)

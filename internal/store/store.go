@@ -166,6 +166,12 @@ type StoreResult struct {
 	// Modified lists UIDs that failed the UNCHANGEDSINCE test
 	// (RFC 7162 §3.1.3); they were not changed.
 	Modified []UID
+	// Before is the mailbox's HIGHESTMODSEQ just before this change, read
+	// in the same write transaction: the changes with MODSEQ in (Before,
+	// the last Updated's ModSeq] are exactly Updated. A session that had
+	// seen everything up to Before applies Updated and is up to date
+	// without asking Changes.
+	Before ModSeq
 }
 
 // CopyResult maps source UIDs to the UIDs they got in the destination

@@ -299,7 +299,11 @@ func (m *mailbox) StoreFlags(ctx context.Context, uids []store.UID, op store.Fla
 			return err
 		}
 		// The change log needs whole rows; without it three columns do.
-		logging := w.logging(m.id)
+		// A STORE of more messages than the log keeps would only push
+		// everything else out of it (sessions behind it read SQL either
+		// way), so it is not noted: the log then ends below the committed
+		// HIGHESTMODSEQ and is dropped (see changelog.go).
+		logging := len(uids) <= logKeep && w.logging(m.id)
 		cols := "uid, modseq, flags, 0, 0, 0, ''"
 		if logging {
 			cols = messageColumns

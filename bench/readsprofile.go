@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// profileSeconds is how long each -profile CPU profile of the reads
+// workload runs.
+const profileSeconds = 8
+
+// profileReads writes CPU profiles of letterbox s into cfg.profileDir,
+// after every timed row (the extra work changes the mailbox): one while
+// cfg.senders LMTP senders deliver the corpus again (lmtp-NAME.pprof),
+// and one while one client alternates `STORE 1:* +FLAGS (\Seen)` and
+// `-FLAGS` (store-NAME.pprof). These are the two rows of issue 7 that
+// miss their target; the profiles show where their time goes.
+func profileReads(cfg readsConfig, s *readsServer, msgs []string) error {
+	if s.t.pprof == "" {
+		return fmt.Errorf("no pprof address")
+	}
+	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+		return err
+	}
+	file := func(kind string) string { return filepath.Join(cfg.profileDir, kind+"-"+s.name+".pprof") }
+	path := "profile?seconds=" + strconv.Itoa(profileSeconds)
+
+	// LMTP: deliver until the profile is taken.
+	prof := make(chan error, 1)
+	go func() { prof <- fetchProfile(s.t.pprof, path, file("lmtp")) }()
+	deadline := time.Now().Add(profileSeconds * time.Second)
+	delivered := 0
+	for time.Now().Before(deadline) {
+		hi := min(len(msgs), 2000)
+		if _, _, err := deliverCorpus(s.t.lmtpAddr, s.t.user, msgs, 0, hi, cfg.senders); err != nil {
+			return fmt.Errorf("LMTP: %w", err)
+		}
+		delivered += hi
+	}
+	if err := <-prof; err != nil {
+		return err
+	}
+	log.Printf("profile: %s (%d messages delivered meanwhile)", file("lmtp"), delivered)
+
+	// STORE 1:* ±FLAGS (\Seen), one client.
+	c, err := dialLogin(s.t.imapAddr, s.t.user, s.t.pass, true)
+	if err != nil {
+		return err
+	}
+	defer c.logout()
+	go func() { prof <- fetchProfile(s.t.pprof, path, file("store")) }()
+	deadline = time.Now().Add(profileSeconds * time.Second)
+	stores := 0
+	for time.Now().Before(deadline) {
+		op := "+"
+		if stores%2 == 1 {
+			op = "-"
+		}
+		if _, err := c.do(`STORE 1:* `+op+`FLAGS (\Seen)`, false, nil); err != nil {
+			return fmt.Errorf("STORE: %w", err)
+		}
+		stores++
+	}
+	if err := <-prof; err != nil {
+		return err
+	}
+	log.Printf("profile: %s (%d STOREs of every message meanwhile)", file("store"), stores)
+	return nil
+}
