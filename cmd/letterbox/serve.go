@@ -25,6 +25,7 @@ import (
 	"github.com/letterbox/letterbox/internal/smtpserver"
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/tlsconfig"
+	"github.com/letterbox/letterbox/internal/vacation"
 	"github.com/letterbox/letterbox/internal/webmail"
 )
 
@@ -204,6 +205,10 @@ func serve(e *env, args []string) error {
 func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tlsCfg *tls.Config, hostname string, log *slog.Logger,
 	lv *live, mx *metrics.Metrics, queue store.Queue, queued func()) []endpoint {
 	plaintext := plaintextPolicy(cfg.AllowPlaintextAuth)
+	// The vacation autoresponder answers mail stored by any front end
+	// (RFC 8621 §8, set over JMAP).
+	away := &vacation.Responder{Store: st, Queue: queue, Queued: queued, Hostname: hostname,
+		Logger: log.With("component", "vacation")}
 	smtpOpts := func(mode smtpserver.Mode, a auth.Authenticator, t *tls.Config) smtpserver.Options {
 		return smtpserver.Options{
 			Mode:           mode,
@@ -224,6 +229,11 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			AllowInsecureAuth: cfg.AllowPlaintextAuth == config.PlaintextAlways,
 			Logger:            log.With("component", mode.String()),
 			Metrics:           mx,
+			Delivered: func(ctx context.Context, account, rcpt, envFrom string, head []byte) {
+				ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				away.Delivered(ctx, account, rcpt, envFrom, head)
+			},
 		}
 	}
 	var eps []endpoint

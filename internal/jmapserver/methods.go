@@ -47,6 +47,9 @@ func init() {
 		"EmailSubmission/changes": {capSubmission, (*call).submissionChanges},
 		"EmailSubmission/query":   {capSubmission, (*call).submissionQuery},
 		"EmailSubmission/set":     {capSubmission, (*call).submissionSet},
+
+		"VacationResponse/get": {capVacation, (*call).vacationGet},
+		"VacationResponse/set": {capVacation, (*call).vacationSet},
 	}
 }
 

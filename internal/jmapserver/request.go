@@ -130,7 +130,7 @@ func (s *Server) parseRequest(body []byte) (*apiRequest, *problem) {
 }
 
 func knownCapability(u string) bool {
-	return u == capCore || u == capMail || u == capSubmission
+	return u == capCore || u == capMail || u == capSubmission || u == capVacation
 }
 
 // strictUnmarshal is json.Unmarshal that refuses null for the whole

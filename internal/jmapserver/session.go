@@ -49,6 +49,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 			},
 			capMail:       map[string]any{},
 			capSubmission: map[string]any{},
+			capVacation:   map[string]any{},
 		},
 		"accounts": map[string]any{
 			id: map[string]any{
@@ -68,10 +69,11 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 						"maxDelayedSend":       0,
 						"submissionExtensions": map[string]any{},
 					},
+					capVacation: map[string]any{},
 				},
 			},
 		},
-		"primaryAccounts": map[string]string{capMail: id, capSubmission: id},
+		"primaryAccounts": map[string]string{capMail: id, capSubmission: id, capVacation: id},
 		"username":        acct.Name,
 		"apiUrl":          base + "/jmap/",
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?accept={type}",

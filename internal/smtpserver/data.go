@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -143,6 +144,11 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		rp := returnPathLen(tx.from)
 		header = append(append(append([]byte{}, header[:rp]...), ar...), header[rp:]...)
 	}
+	var head *headCapture
+	if opts.Delivered != nil {
+		head = &headCapture{r: msgSrc, max: maxHeadCapture}
+		msgSrc = head
+	}
 	if len(targets) > 0 {
 		results, err := opts.Store.Deliver(s.ctx, io.MultiReader(bytes.NewReader(header), msgSrc), targets)
 		if body.err != nil {
@@ -170,6 +176,9 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 			perRcpt[i] = results[targetOf[i]].Err
 			if perRcpt[i] == nil {
 				delivered++
+				if head != nil {
+					go opts.Delivered(context.WithoutCancel(s.ctx), targets[targetOf[i]].Account, tx.rcpts[i].addr, tx.from, head.buf)
+				}
 			}
 		}
 		if len(remote) > 0 {
@@ -265,6 +274,24 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	if err != nil && err != io.EOF && c.err == nil {
 		c.err = err
+	}
+	return n, err
+}
+
+// maxHeadCapture is how much of a message Options.Delivered is given.
+const maxHeadCapture = 64 << 10
+
+// headCapture keeps the first max octets read through it.
+type headCapture struct {
+	r   io.Reader
+	max int
+	buf []byte
+}
+
+func (h *headCapture) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := h.max - len(h.buf); room > 0 && n > 0 {
+		h.buf = append(h.buf, p[:min(n, room)]...)
 	}
 	return n, err
 }

@@ -106,6 +106,12 @@ type Options struct {
 	// Queued is called after a message was queued (to wake the delivery
 	// worker). May be nil.
 	Queued func()
+	// Delivered, when set, is called in its own goroutine after a message
+	// was stored for a local recipient (account, the envelope recipient,
+	// the envelope sender, and the start of the message as stored: at
+	// least its header section, up to 64 KiB). The vacation autoresponder
+	// (internal/vacation) is hooked here; the SMTP reply does not wait.
+	Delivered func(ctx context.Context, account, rcpt, envFrom string, head []byte)
 	// AuthCheck, when set, checks SPF, DKIM and DMARC of mail from
 	// unauthenticated clients in ModeSMTP and adds an
 	// Authentication-Results field (RFC 8601). The message is spooled to
