@@ -13,6 +13,9 @@ type Temp struct {
 	Path string // the temp file
 	ID   string // content address (hex SHA-256 of the stored bytes)
 	Size int64  // octets stored (after CRLF normalisation)
+	// Data holds the stored bytes when the body was small enough to be
+	// journaled (SpoolOptions.Journal): the file was then not synced.
+	Data []byte
 }
 
 // SpoolOptions configures Spool.
@@ -26,6 +29,11 @@ type SpoolOptions struct {
 	Sync bool
 	// Verbatim stores the body as read, without CRLF normalisation.
 	Verbatim bool
+	// Journal, when above 0, keeps a body of at most this many octets in
+	// Temp.Data and skips Sync for it: the caller makes those bytes
+	// durable another way (the SQLite store's blob journal) and syncs the
+	// file later.
+	Journal int64
 }
 
 // Spool streams body into a new temp file in o.Dir, normalising line
@@ -52,7 +60,13 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 64<<10)
-	cw := NewCRLFWriter(bw, o.Max)
+	var out io.Writer = bw
+	var keep *keepWriter
+	if o.Journal > 0 {
+		keep = &keepWriter{w: bw, max: o.Journal}
+		out = keep
+	}
+	cw := NewCRLFWriter(out, o.Max)
 	cw.Verbatim = o.Verbatim
 	if _, err := io.Copy(cw, body); err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -63,7 +77,14 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 	if err := bw.Flush(); err != nil {
 		return Temp{}, fmt.Errorf("blobfs: writing body: %w", err)
 	}
-	if o.Sync {
+	var data []byte
+	if keep != nil && !keep.over {
+		data = keep.buf
+		if data == nil {
+			data = []byte{}
+		}
+	}
+	if o.Sync && data == nil {
 		if err := f.Sync(); err != nil {
 			return Temp{}, fmt.Errorf("blobfs: syncing body: %w", err)
 		}
@@ -72,5 +93,25 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 		return Temp{}, fmt.Errorf("blobfs: closing body: %w", err)
 	}
 	ok = true
-	return Temp{Path: f.Name(), ID: cw.ID(), Size: cw.Size()}, nil
+	return Temp{Path: f.Name(), ID: cw.ID(), Size: cw.Size(), Data: data}, nil
+}
+
+// keepWriter passes writes on and keeps a copy of them while they total
+// at most max octets.
+type keepWriter struct {
+	w    io.Writer
+	max  int64
+	buf  []byte
+	over bool
+}
+
+func (k *keepWriter) Write(p []byte) (int, error) {
+	if !k.over {
+		if int64(len(k.buf)+len(p)) > k.max {
+			k.over, k.buf = true, nil
+		} else {
+			k.buf = append(k.buf, p...)
+		}
+	}
+	return k.w.Write(p)
 }

@@ -31,7 +31,7 @@ type tempBlob = blobfs.Temp
 // kept as they are), SHA-256 computed, the size limit enforced, and the file
 // fsynced.
 func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
-	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true, Verbatim: store.IsVerbatim(body)})
+	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true, Journal: s.journal.max, Verbatim: store.IsVerbatim(body)})
 	if err != nil && !errors.Is(err, store.ErrTooLarge) {
 		err = fmt.Errorf("sqlite: %w", err)
 	}
@@ -47,6 +47,19 @@ func (w *wtx) placeBlob(t tempBlob) error {
 	s := w.s
 	dir := s.blobDirOf(t.ID)
 	final := s.blobPath(t.ID)
+	// A journaled body is made durable by this commit through the journal;
+	// its file and directories are synced later by the flusher.
+	journaled := t.Data != nil
+	if journaled {
+		if err := w.journalBlob(t); err != nil {
+			return err
+		}
+	}
+	syncDir := func(d string) {
+		if !journaled {
+			w.syncDirs[d] = struct{}{}
+		}
+	}
 	exists, err := s.fs.Exists(final)
 	if err != nil {
 		return err
@@ -58,19 +71,19 @@ func (w *wtx) placeBlob(t tempBlob) error {
 		// The existing name may not be durable yet (left by a process killed
 		// between rename and directory sync); syncing again is cheap, once
 		// per directory per batch, and makes it so.
-		w.syncDirs[dir] = struct{}{}
+		syncDir(dir)
 		return nil
 	}
 	if err := s.fs.Mkdir(dir); err == nil {
 		// A new fan-out directory: its own name must be durable too.
-		w.syncDirs[s.blobDir] = struct{}{}
+		syncDir(s.blobDir)
 	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	if err := s.fs.Rename(t.Path, final); err != nil {
 		return err
 	}
-	w.syncDirs[dir] = struct{}{}
+	syncDir(dir)
 	return nil
 }
 

@@ -43,6 +43,13 @@ type Options struct {
 	// DefaultQuota is the quota of accounts without limits of their own
 	// (store.Quotas); zero values mean unlimited.
 	DefaultQuota store.QuotaLimits
+	// JournalMax: bodies of at most this many octets are made durable by
+	// the commit (the blob journal, journal.go) and their files synced in
+	// the background; 0 means 64 KiB, negative turns the journal off
+	// (every body file is synced before its commit).
+	JournalMax int64
+	// journalFlushEvery overrides journalFlushEvery (tests).
+	journalFlushEvery time.Duration
 }
 
 // defaultCollectDelay: see Options.CollectDelay.
@@ -118,6 +125,7 @@ type Store struct {
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
+	journal    *journal // the blob journal's flusher (journal.go)
 	// detailsHook, when set (by tests), runs in Details between the read
 	// of the rows and the read of the structures the cache lacks.
 	detailsHook func()
@@ -159,6 +167,7 @@ func Open(opts Options) (*Store, error) {
 		defaultQuota: opts.DefaultQuota,
 		gcPending:    make(map[int64]struct{}),
 		gcKick:       make(chan struct{}, 1),
+		journal:      newJournal(opts.JournalMax, opts.journalFlushEvery),
 	}
 	if s.collectDelay <= 0 {
 		s.collectDelay = defaultCollectDelay
@@ -243,7 +252,11 @@ func Open(opts Options) (*Store, error) {
 			return fail(fmt.Errorf("sqlite: %w", err))
 		}
 	}
+	if err := s.recoverJournal(); err != nil {
+		return fail(fmt.Errorf("sqlite: blob journal: %w", err))
+	}
 	go s.commitLoop()
+	go s.flushLoop()
 	return s, nil
 }
 
@@ -256,6 +269,7 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		close(s.closing)
 		<-s.stopped
+		<-s.journal.stopped
 		for _, st := range s.stmts {
 			st.Close()
 		}
