@@ -112,6 +112,10 @@ func checkDataDir(r *doctorReport, dir string) {
 // checkCertificate: loadable, valid now and for two more weeks, naming
 // the hostname; a self-signed one is a warning (clients ask first).
 func checkCertificate(r *doctorReport, s *setup, hostname string) {
+	if s.cfg.TLS.ACME {
+		checkACMECertificate(r, s, hostname)
+		return
+	}
 	certFile, keyFile := s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile
 	selfSigned := certFile == ""
 	if selfSigned {

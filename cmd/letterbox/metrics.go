@@ -13,17 +13,22 @@ import (
 	"github.com/letterbox/letterbox/internal/store"
 )
 
-// metricsServer serves GET /metrics ([listen] metrics) as one more
-// endpoint; it has no sessions to drain.
-type metricsServer struct{ http *http.Server }
+// plainHTTPServer serves one handler over plain HTTP as one more endpoint
+// (GET /metrics on [listen] metrics, ACME HTTP-01 on [listen] acme_http);
+// it has no sessions to drain.
+type plainHTTPServer struct{ http *http.Server }
 
-func newMetricsServer(m *metrics.Metrics) *metricsServer {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	return &metricsServer{http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+func newPlainHTTPServer(h http.Handler) *plainHTTPServer {
+	return &plainHTTPServer{http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 }
 
-func (s *metricsServer) Serve(l net.Listener) error {
+func newMetricsServer(m *metrics.Metrics) *plainHTTPServer {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return newPlainHTTPServer(mux)
+}
+
+func (s *plainHTTPServer) Serve(l net.Listener) error {
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -31,9 +36,9 @@ func (s *metricsServer) Serve(l net.Listener) error {
 	return err
 }
 
-func (s *metricsServer) Close() error { return s.http.Close() }
+func (s *plainHTTPServer) Close() error { return s.http.Close() }
 
-func (s *metricsServer) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+func (s *plainHTTPServer) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
 
 // storeCollector reports the store's size at each scrape: the sum of
 // every account's quota usage (store.Quotas keeps the counts exact, so a

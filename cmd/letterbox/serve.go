@@ -99,6 +99,13 @@ func serve(e *env, args []string) error {
 		return err
 	}
 	tlsCfg := certs.Config()
+	var acmeMgr *tlsconfig.ACME
+	if s.cfg.TLS.ACME {
+		acmeMgr, err = tlsconfig.NewACME(certs, acmeOptions(s.cfg, s.dataDir, log.With("component", "acme")))
+		if err != nil {
+			return err
+		}
+	}
 	lv := &live{level: level, tls: certs}
 	domains := s.cfg.LocalDomains
 	lv.localDomains.Store(&domains)
@@ -139,13 +146,16 @@ func serve(e *env, args []string) error {
 		return err
 	}
 	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv, mx, queue, wake)
+	if acmeMgr != nil && s.cfg.Listen.ACMEHTTP != "" {
+		endpoints = append(endpoints, endpoint{key: "acme_http", note: "ACME HTTP-01 challenges", server: newPlainHTTPServer(acmeMgr.HTTPHandler())})
+	}
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
 		stopOutbound()
 		return err
 	}
-	printBanner(e, s, bound, certs)
+	printBanner(e, s, bound, certs, acmeMgr)
 
 	stopReload := make(chan struct{})
 	defer close(stopReload)
@@ -171,6 +181,16 @@ func serve(e *env, args []string) error {
 			errc <- b.ep.server.Serve(b.ln)
 		}()
 	}
+	// The listeners answer challenges from here on: issue or renew.
+	acmeCtx, stopACME := context.WithCancel(context.Background())
+	var acmeDone sync.WaitGroup
+	if acmeMgr != nil {
+		acmeDone.Add(1)
+		go func() {
+			defer acmeDone.Done()
+			acmeMgr.Run(acmeCtx)
+		}()
+	}
 	var failure error
 	select {
 	case <-e.ctx.Done():
@@ -184,6 +204,8 @@ func serve(e *env, args []string) error {
 		failure = fmt.Errorf("listener stopped: %w", err)
 		log.Error("listener stopped; shutting down", "err", err)
 	}
+	stopACME()
+	acmeDone.Wait()
 	closeServers(endpoints)
 	wg.Wait()
 	stopOutbound()
@@ -427,7 +449,7 @@ func shutdownServers(eps []endpoint, timeout time.Duration) (cut int) {
 	return cut
 }
 
-func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable) {
+func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable, acmeMgr *tlsconfig.ACME) {
 	w := e.stdout
 	fmt.Fprintf(w, "letterbox %s: data in %s", versionString(), s.dataDir)
 	if s.configPath != "" {
@@ -442,7 +464,9 @@ func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloa
 		}
 		fmt.Fprintf(w, "listening: %-12s %s%s\n", b.ep.key, b.addr, note)
 	}
-	if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
+	if acmeMgr != nil {
+		printACMEBanner(w, s.cfg, acmeMgr)
+	} else if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
 		certFile, _ := tlsconfig.SelfSignedPaths(s.dataDir)
 		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
 		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))
