@@ -123,6 +123,9 @@ func serve(e *env, args []string) error {
 	if c := newStoreCollector(st); c != nil {
 		mx.Register(c)
 	}
+	if q, ok := st.(store.Queue); ok {
+		mx.Register(newQueueCollector(q))
+	}
 	authSvc := auth.New(st, auth.Options{
 		Metrics:          mx,
 		Params:           s.passwordParams(e),
@@ -141,7 +144,7 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"))
+	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"), mx)
 	if err != nil {
 		return err
 	}
