@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -228,7 +229,7 @@ func TestACMEHTTP01IssueAndReuse(t *testing.T) {
 	httpPort, unusedTLSPort := ports[0], ports[1]
 	p := startPebble(t, httpPort, unusedTLSPort, 0)
 	dir := t.TempDir()
-	writeACMEConfig(t, dir, "mail.test", p, fmt.Sprintf("jmap = \"\"\nacme_http = %q", loopback.Addr(httpPort)), "")
+	writeACMEConfig(t, dir, "mail.test", p, fmt.Sprintf("jmap = \"\"\nmetrics = \"127.0.0.1:0\"\nacme_http = %q", loopback.Addr(httpPort)), "")
 
 	s := runACMEServe(t, dir)
 	if !strings.Contains(s.out.String(), "TLS: ACME: requesting a certificate for mail.test") {
@@ -266,6 +267,17 @@ func TestACMEHTTP01IssueAndReuse(t *testing.T) {
 	c.Close()
 	if n := p.orders.Load(); n != 1 {
 		t.Fatalf("%d orders for one certificate", n)
+	}
+	// The expiry gauge follows the issued certificate.
+	leaf := served(t, s.addrs["imaps"], "mail.test", p.roots)[0]
+	resp, err := http.Get("http://" + s.addrs["metrics"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := fmt.Sprintf("\nletterbox_tls_certificate_expiry_timestamp_seconds %g\n", float64(leaf.NotAfter.Unix())); !strings.Contains(string(body), want) {
+		t.Fatalf("metrics lack %q", want)
 	}
 	paths := tlsconfig.ACMEStatePaths(dir, p.dirURL)
 	for _, f := range []string{paths.Key, paths.Account} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/tlsconfig"
 )
 
 // plainHTTPServer serves one handler over plain HTTP as one more endpoint
@@ -148,4 +149,19 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.recipients, prometheus.GaugeValue, float64(n), s.String())
 	}
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, oldest.Seconds())
+}
+
+// newCertExpiryGauge reports when the certificate new handshakes get
+// expires: an alert on it catches a renewal (ACME or by hand) that did
+// not happen.
+func newCertExpiryGauge(certs *tlsconfig.Reloadable) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "letterbox_tls_certificate_expiry_timestamp_seconds",
+		Help: "Expiry (Unix time) of the certificate served to new TLS handshakes.",
+	}, func() float64 {
+		if leaf := certs.Leaf(); leaf != nil {
+			return float64(leaf.NotAfter.Unix())
+		}
+		return 0
+	})
 }

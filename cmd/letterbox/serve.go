@@ -126,6 +126,7 @@ func serve(e *env, args []string) error {
 	if q, ok := st.(store.Queue); ok {
 		mx.Register(newQueueCollector(q))
 	}
+	mx.Register(newCertExpiryGauge(certs))
 	authSvc := auth.New(st, auth.Options{
 		Metrics:          mx,
 		Params:           s.passwordParams(e),
