@@ -366,6 +366,32 @@ func TestACMETLSALPN01AndRenewal(t *testing.T) {
 	if tlsconfig.Fingerprint(stored.Leaf) == tlsconfig.Fingerprint(first) {
 		t.Fatal("the renewed certificate was not stored")
 	}
+
+	// Stopped past the stored certificate's renewal time, the server
+	// renews at start with the stored account and serves the new one.
+	s.stop()
+	paths := tlsconfig.ACMEStatePaths(dir, p.dirURL)
+	accountKey, err := os.ReadFile(paths.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := tlsconfig.LoadACMECertificate(paths, []string{"mail.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(last.Leaf.NotAfter.Add(-3 * time.Second)))
+	orders := p.orders.Load()
+	s2 := runACMEServe(t, dir)
+	s2.waitLog(t, "ACME: certificate issued", 30*time.Second)
+	if p.orders.Load() == orders {
+		t.Fatal("no order after a restart past the renewal time")
+	}
+	if got := served(t, s2.addrs["imaps"], "mail.test", p.roots)[0]; tlsconfig.Fingerprint(got) == tlsconfig.Fingerprint(last.Leaf) {
+		t.Fatal("the certificate due for renewal still serves after the renewal")
+	}
+	if again, _ := os.ReadFile(paths.Account); !bytes.Equal(again, accountKey) {
+		t.Fatal("the account key was replaced")
+	}
 }
 
 // A failed issuance (the name does not resolve for the CA) is one clear
