@@ -21,7 +21,7 @@ func init() {
 	register(&command{
 		name:    "doctor",
 		usage:   "[--data DIR] [--config FILE]",
-		summary: "check a deployment: data directory, certificate, DNS (MX, A, SPF, DMARC), listening ports",
+		summary: "check a deployment: data directory, certificate (or ACME state), DNS (MX, A, SPF, DMARC, DKIM keys), listening ports",
 		run:     doctor,
 	})
 }
@@ -72,6 +72,7 @@ func doctor(e *env, args []string) error {
 	checkDataDir(r, s.dataDir)
 	checkCertificate(r, s, hostname)
 	checkDNS(ctx, r, hostname, mailDomains(s.cfg.LocalDomains, hostname))
+	checkDKIM(ctx, r, s, mailDomains(s.cfg.LocalDomains, hostname))
 	checkPorts(r, s.cfg.Listeners())
 	if r.fails > 0 {
 		return fmt.Errorf("%d problem(s) found", r.fails)
@@ -112,6 +113,10 @@ func checkDataDir(r *doctorReport, dir string) {
 // checkCertificate: loadable, valid now and for two more weeks, naming
 // the hostname; a self-signed one is a warning (clients ask first).
 func checkCertificate(r *doctorReport, s *setup, hostname string) {
+	if s.cfg.TLS.ACME {
+		checkACMECertificate(r, s, hostname)
+		return
+	}
 	certFile, keyFile := s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile
 	selfSigned := certFile == ""
 	if selfSigned {

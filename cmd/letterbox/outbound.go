@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/outbound"
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -45,7 +46,7 @@ func dkimDir(s *setup) string { return filepath.Join(s.dataDir, "dkim") }
 // startOutbound starts the delivery worker when [outbound] enabled and the
 // store keeps a queue. It returns the queue for the submission server (nil
 // when off), the worker's wake-up, and a stop that waits for it.
-func startOutbound(ctx context.Context, s *setup, st store.Store, hostname string, log *slog.Logger) (store.Queue, func(), func(), error) {
+func startOutbound(ctx context.Context, s *setup, st store.Store, hostname string, log *slog.Logger, mx *metrics.Metrics) (store.Queue, func(), func(), error) {
 	o := s.cfg.Outbound
 	q, ok := st.(store.Queue)
 	if !o.Enabled || !ok {
@@ -62,8 +63,9 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 		Port: o.Port, DNSServer: o.DNSServer, Lease: o.Lease,
 		Relay: outbound.Relay{Host: s.cfg.Relay.Host, Port: s.cfg.Relay.Port, TLS: s.cfg.Relay.TLS,
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
-		Signer: outbound.DKIMSigner(keys),
-		Logger: log,
+		Signer:  outbound.DKIMSigner(keys),
+		Logger:  log,
+		Metrics: mx,
 	}
 	if o.DelayNotice == 0 {
 		opts.DelayNotice = -1 // "0s" in the file turns notices off

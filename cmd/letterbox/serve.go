@@ -100,6 +100,13 @@ func serve(e *env, args []string) error {
 		return err
 	}
 	tlsCfg := certs.Config()
+	var acmeMgr *tlsconfig.ACME
+	if s.cfg.TLS.ACME {
+		acmeMgr, err = tlsconfig.NewACME(certs, acmeOptions(s.cfg, s.dataDir, log.With("component", "acme")))
+		if err != nil {
+			return err
+		}
+	}
 	lv := &live{level: level, tls: certs}
 	domains := s.cfg.LocalDomains
 	lv.localDomains.Store(&domains)
@@ -117,6 +124,10 @@ func serve(e *env, args []string) error {
 	if c := newStoreCollector(st); c != nil {
 		mx.Register(c)
 	}
+	if q, ok := st.(store.Queue); ok {
+		mx.Register(newQueueCollector(q))
+	}
+	mx.Register(newCertExpiryGauge(certs))
 	authSvc := auth.New(st, auth.Options{
 		Metrics:          mx,
 		Params:           s.passwordParams(e),
@@ -135,18 +146,21 @@ func serve(e *env, args []string) error {
 		KeepOutdatedHashes:  !s.cfg.Auth.RehashOnLogin,
 	})
 
-	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"))
+	queue, wake, stopOutbound, err := startOutbound(e.ctx, s, st, hostname, log.With("component", "outbound"), mx)
 	if err != nil {
 		return err
 	}
 	endpoints := buildEndpoints(s.cfg, st, authSvc, tlsCfg, hostname, log, lv, mx, queue, wake)
+	if acmeMgr != nil && s.cfg.Listen.ACMEHTTP != "" {
+		endpoints = append(endpoints, endpoint{key: "acme_http", note: "ACME HTTP-01 challenges", server: newPlainHTTPServer(acmeMgr.HTTPHandler())})
+	}
 	bound, err := listen(s.cfg, endpoints, tlsCfg, log)
 	if err != nil {
 		closeServers(endpoints)
 		stopOutbound()
 		return err
 	}
-	printBanner(e, s, bound, certs)
+	printBanner(e, s, bound, certs, acmeMgr)
 
 	stopReload := make(chan struct{})
 	defer close(stopReload)
@@ -172,6 +186,16 @@ func serve(e *env, args []string) error {
 			errc <- b.ep.server.Serve(b.ln)
 		}()
 	}
+	// The listeners answer challenges from here on: issue or renew.
+	acmeCtx, stopACME := context.WithCancel(context.Background())
+	var acmeDone sync.WaitGroup
+	if acmeMgr != nil {
+		acmeDone.Add(1)
+		go func() {
+			defer acmeDone.Done()
+			acmeMgr.Run(acmeCtx)
+		}()
+	}
 	var failure error
 	select {
 	case <-e.ctx.Done():
@@ -185,6 +209,8 @@ func serve(e *env, args []string) error {
 		failure = fmt.Errorf("listener stopped: %w", err)
 		log.Error("listener stopped; shutting down", "err", err)
 	}
+	stopACME()
+	acmeDone.Wait()
 	closeServers(endpoints)
 	wg.Wait()
 	stopOutbound()
@@ -437,7 +463,7 @@ func shutdownServers(eps []endpoint, timeout time.Duration) (cut int) {
 	return cut
 }
 
-func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable) {
+func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloadable, acmeMgr *tlsconfig.ACME) {
 	w := e.stdout
 	fmt.Fprintf(w, "letterbox %s: data in %s", versionString(), s.dataDir)
 	if s.configPath != "" {
@@ -452,7 +478,9 @@ func printBanner(e *env, s *setup, bound []boundListener, certs *tlsconfig.Reloa
 		}
 		fmt.Fprintf(w, "listening: %-12s %s%s\n", b.ep.key, b.addr, note)
 	}
-	if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
+	if acmeMgr != nil {
+		printACMEBanner(w, s.cfg, acmeMgr)
+	} else if leaf := certs.Leaf(); s.cfg.TLS.CertFile == "" && leaf != nil {
 		certFile, _ := tlsconfig.SelfSignedPaths(s.dataDir)
 		fmt.Fprintf(w, "TLS: self-signed certificate %s for %s\n", certFile, strings.Join(leaf.DNSNames, ", "))
 		fmt.Fprintf(w, "TLS: SHA-256 fingerprint %s\n", tlsconfig.Fingerprint(leaf))

@@ -81,10 +81,27 @@ const (
 // password need not be written in the file.
 const EnvPostgresDSN = "LETTERBOX_POSTGRES_DSN"
 
-// TLS names a real certificate. Both empty: a self-signed one is made.
+// TLS names a real certificate. Both empty: a self-signed one is made,
+// or with ACME one is requested from a CA (acme.go).
 type TLS struct {
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+
+	// ACME requests the certificate from an ACME CA (RFC 8555) and renews
+	// it; the self-signed one serves until the first issuance.
+	ACME bool `toml:"acme"`
+	// ACMEDomains are the names in the certificate; empty: hostname.
+	ACMEDomains []string `toml:"acme_domains"`
+	// ACMEEmail is the account's contact for the CA's notices.
+	ACMEEmail string `toml:"acme_email"`
+	// ACMEDirectory is the CA's directory URL (default Let's Encrypt).
+	ACMEDirectory string `toml:"acme_directory"`
+	// ACMEDirectoryCA is a PEM file of roots for the directory's HTTPS
+	// certificate (a private or test CA); empty: the system's roots.
+	ACMEDirectoryCA string `toml:"acme_directory_ca"`
+	// ACMERenewBefore is how long before expiry to renew; 0: a third of
+	// the lifetime, at most 30 days.
+	ACMERenewBefore time.Duration `toml:"acme_renew_before"`
 }
 
 // Listen gives each listener's address ("host:port"); empty disables it.
@@ -103,6 +120,9 @@ type Listen struct {
 	// Metrics serves Prometheus metrics over plain HTTP at /metrics; off
 	// by default (keep it on loopback or a trusted network).
 	Metrics string `toml:"metrics"`
+	// ACMEHTTP answers ACME HTTP-01 challenges over plain HTTP (port 80
+	// as the CA sees it); only with tls.acme.
+	ACMEHTTP string `toml:"acme_http"`
 }
 
 // SMTP limits, for SMTP, submission and LMTP.
@@ -188,6 +208,7 @@ func Defaults() Config {
 		AllowPlaintextAuth: PlaintextLoopback,
 		MaxMessageSize:     50 * MiB,
 		Store:              Store{Driver: DriverSQLite},
+		TLS:                TLS{ACMEDomains: []string{}, ACMEDirectory: DefaultACMEDirectory},
 		Listen: Listen{
 			SMTP:        "127.0.0.1:2525",
 			Submission:  "127.0.0.1:5587",

@@ -78,6 +78,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 // normalize lower-cases names that compare case-insensitively.
 func (c *Config) normalize() {
 	c.Hostname = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(c.Hostname)), ".")
+	for i, d := range c.TLS.ACMEDomains {
+		c.TLS.ACMEDomains[i] = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+	}
 	for i, d := range c.LocalDomains {
 		c.LocalDomains[i] = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 	}
@@ -112,6 +115,7 @@ func (c Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "cert_file and key_file must be set together")
 	}
+	c.validateACME(bad)
 	seen := map[string]string{}
 	for _, l := range c.Listeners() {
 		key := "listen." + l.Name
@@ -246,7 +250,7 @@ func (c Config) Listeners() []Listener {
 		{"smtp", l.SMTP}, {"submission", l.Submission}, {"submissions", l.Submissions},
 		{"lmtp", l.LMTP}, {"pop3", l.POP3}, {"pop3s", l.POP3S}, {"imap", l.IMAP}, {"imaps", l.IMAPS},
 		{"jmap", l.JMAP},
-		{"metrics", l.Metrics},
+		{"metrics", l.Metrics}, {"acme_http", l.ACMEHTTP},
 	}
 }
 

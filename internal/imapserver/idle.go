@@ -40,6 +40,8 @@ func (s *session) cmdIdle(cmd *imap.Command) (string, error) {
 	}
 	keepalive := time.NewTicker(idleKeepalive)
 	defer keepalive.Stop()
+	s.feedWaiting = true
+	defer func() { s.feedWaiting = false }()
 	for {
 		select {
 		case <-keepalive.C:

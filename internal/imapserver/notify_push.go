@@ -105,6 +105,8 @@ func (s *session) notifyBetweenCommands() error {
 		close(arrived)
 	}()
 	feed := s.watcher.Ready()
+	s.feedWaiting = true
+	defer func() { s.feedWaiting = false }()
 	for {
 		select {
 		case <-arrived:

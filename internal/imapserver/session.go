@@ -45,6 +45,11 @@ type session struct {
 	userCounted bool
 	boxes       store.Mailboxes
 	watcher     store.Watcher
+	// feedWaiting is set while the session waits for the change feed
+	// (IDLE, NOTIFY between commands): the changes it then takes count in
+	// the feed-lag metric; a change taken at a client's next command
+	// would measure the client's pause instead.
+	feedWaiting bool
 	sel         *selectedView
 	// selRef is the selected mailbox as resolved at SELECT (shared.go);
 	// for another account's mailbox its rights are read again before
@@ -386,6 +391,7 @@ func (s *session) drainFeed() {
 	}
 	changes, _ := s.watcher.Take()
 	for _, ch := range changes {
+		s.observeLag(ch)
 		s.noteChange(ch)
 		s.notifyNote(ch)
 	}
@@ -393,8 +399,17 @@ func (s *session) drainFeed() {
 		// Another account's mailbox: only its own changes matter here.
 		changes, _ := s.selWatch.Take()
 		for _, ch := range changes {
+			s.observeLag(ch)
 			s.noteChange(ch)
 		}
+	}
+}
+
+// observeLag records a change's time on the feed when the session was
+// waiting for it.
+func (s *session) observeLag(ch store.Change) {
+	if s.feedWaiting && !ch.At.IsZero() {
+		s.srv.opts.Metrics.FeedLag("imap", time.Since(ch.At))
 	}
 }
 

@@ -133,8 +133,14 @@ func (s *Server) handleEventSource(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "event: ping\ndata: {\"interval\":%d}\n\n", int(ping/time.Second))
 			flusher.Flush()
 		case _, open := <-watch.Ready():
-			if _, ok := watch.Take(); !ok || !open {
+			changes, ok := watch.Take()
+			if !ok || !open {
 				return
+			}
+			for _, c := range changes {
+				if !c.At.IsZero() {
+					s.opts.Metrics.FeedLag("jmap", time.Since(c.At))
+				}
 			}
 			cur, err := s.accountStates(r.Context(), acct)
 			if err != nil {

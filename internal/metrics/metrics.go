@@ -28,6 +28,9 @@ type Metrics struct {
 	deliveries  *prometheus.CounterVec
 	deliveredB  *prometheus.CounterVec
 	deliverTime *prometheus.HistogramVec
+	feedLag     *prometheus.HistogramVec
+	outAttempts *prometheus.CounterVec
+	outDSNs     *prometheus.CounterVec
 }
 
 // New makes the collectors, with Go runtime and process metrics.
@@ -59,8 +62,23 @@ func New() *Metrics {
 			Help:    "Time to store a received message durably (after its last octet arrived), per protocol.",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5},
 		}, []string{"protocol"}),
+		feedLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "letterbox_feed_lag_seconds",
+			Help: "Time from a change reaching the store's change feed (SQLite: its commit; PostgreSQL: its NOTIFY's arrival) " +
+				"to a session waiting for changes (IMAP IDLE or NOTIFY, JMAP push) taking it, per protocol.",
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5},
+		}, []string{"protocol"}),
+		outAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "letterbox_outbound_attempts_total",
+			Help: "Outbound delivery attempts per recipient by result: delivered, deferred (tried again later), failed (permanent), expired (retried past max_age).",
+		}, []string{"result"}),
+		outDSNs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "letterbox_outbound_dsn_total",
+			Help: "Delivery status notifications put in senders' INBOXes, by action: failed (a bounce) or delayed.",
+		}, []string{"action"}),
 	}
 	m.reg.MustRegister(m.open, m.accepted, m.logins, m.commands, m.deliveries, m.deliveredB, m.deliverTime,
+		m.feedLag, m.outAttempts, m.outDSNs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -118,4 +136,39 @@ func (m *Metrics) Delivery(protocol string, ok bool, size int64, d time.Duration
 	}
 	m.deliveries.WithLabelValues(protocol, result).Inc()
 	m.deliverTime.WithLabelValues(protocol).Observe(d.Seconds())
+}
+
+// FeedLag records how long a change waited between the store's change
+// feed and a session of protocol that was waiting for it.
+func (m *Metrics) FeedLag(protocol string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.feedLag.WithLabelValues(protocol).Observe(max(d, 0).Seconds())
+}
+
+// Outbound attempt results and DSN actions (the label values).
+const (
+	OutboundDelivered = "delivered"
+	OutboundDeferred  = "deferred"
+	OutboundFailed    = "failed"
+	OutboundExpired   = "expired"
+	DSNFailed         = "failed"
+	DSNDelayed        = "delayed"
+)
+
+// OutboundAttempt counts one delivery attempt for one recipient.
+func (m *Metrics) OutboundAttempt(result string) {
+	if m == nil {
+		return
+	}
+	m.outAttempts.WithLabelValues(result).Inc()
+}
+
+// OutboundDSN counts one DSN stored for a sender.
+func (m *Metrics) OutboundDSN(action string) {
+	if m == nil {
+		return
+	}
+	m.outDSNs.WithLabelValues(action).Inc()
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/metrics"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -37,17 +38,21 @@ func (w *Worker) finish(ctx context.Context, msg *message) {
 		switch {
 		case r.kind == resultDelivered:
 			u.State = store.OutboundDelivered
+			w.opts.Metrics.OutboundAttempt(metrics.OutboundDelivered)
 		case r.kind == resultPerm:
 			u.State = store.OutboundFailed
 			failed = append(failed, d)
+			w.opts.Metrics.OutboundAttempt(metrics.OutboundFailed)
 		case expired:
 			u.State = store.OutboundFailed
 			d.status = "4.4.7" // RFC 3463: delivery time expired
 			failed = append(failed, d)
+			w.opts.Metrics.OutboundAttempt(metrics.OutboundExpired)
 		default:
 			u.State = store.OutboundPending
 			u.NextAttempt = now.Add(w.opts.retryAfter(attempts[r.addr] + 1))
 			stillPending = append(stillPending, d)
+			w.opts.Metrics.OutboundAttempt(metrics.OutboundDeferred)
 		}
 		updates = append(updates, u)
 	}
@@ -97,4 +102,5 @@ func (w *Worker) bounce(ctx context.Context, m store.OutboundMessage, action str
 		return
 	}
 	w.opts.Logger.Info("outbound: DSN", "id", m.ID, "account", m.Account, "action", action, "rcpts", len(rcpts))
+	w.opts.Metrics.OutboundDSN(action) // dsnFailed and dsnDelayed are the metric's label values
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/metrics"
 )
 
 // Defaults for zero Options fields.
@@ -82,6 +84,8 @@ type Options struct {
 	// Now is the clock; nil: time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics counts attempts by result and DSNs; nil: none.
+	Metrics *metrics.Metrics
 }
 
 func (o Options) withDefaults() Options {

@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"sync"
+	"time"
 )
 
 // Feed is an in-process change-feed hub a driver shares between its writers
@@ -36,6 +37,9 @@ func NewFeed() *Feed {
 // committed, in commit order for the mailbox, before the writer answers.
 func (f *Feed) Publish(account string, c Change) {
 	account = strings.ToLower(account)
+	if c.At.IsZero() {
+		c.At = time.Now()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for w := range f.watchers[account] {
@@ -126,7 +130,8 @@ func (w *feedWatcher) closeReady() {
 }
 
 // push queues c, merging it into the newest pending event of the same
-// mailbox when both are MailboxChanged, and signals Ready.
+// mailbox when both are MailboxChanged (which keeps its older At: the lag
+// of a merged signal is that of its oldest change), and signals Ready.
 func (w *feedWatcher) push(c Change) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -97,9 +97,45 @@ func TestFeedDoesNotMergeAcrossOtherEventsOfTheMailbox(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", mb1, want)
 	}
 	for i := range want {
-		if mb1[i] != want[i] {
-			t.Fatalf("event %d: got %+v, want %+v", i, mb1[i], want[i])
+		got := mb1[i]
+		if got.At.IsZero() {
+			t.Fatalf("event %d has no At", i)
 		}
+		got.At = time.Time{}
+		if got != want[i] {
+			t.Fatalf("event %d: got %+v, want %+v", i, got, want[i])
+		}
+	}
+}
+
+// Publish stamps each change with the time it reached the feed (unless the
+// driver gave one), and a merged signal keeps its oldest change's time, so
+// a watcher's lag measurement covers the longest wait.
+func TestFeedStampsArrival(t *testing.T) {
+	f := NewFeed()
+	defer f.Close()
+	w := f.Watch("a")
+	defer w.Close()
+	before := time.Now()
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 5})
+	first := drain(t, w)[0].At
+	if first.Before(before) || first.After(time.Now()) {
+		t.Fatalf("At %v not between %v and now", first, before)
+	}
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 6})
+	time.Sleep(5 * time.Millisecond)
+	f.Publish("a", Change{Kind: MailboxChanged, MailboxID: 1, ModSeq: 7})
+	got := drain(t, w)
+	if len(got) != 1 || got[0].ModSeq != 7 {
+		t.Fatalf("not merged: %+v", got)
+	}
+	if time.Since(got[0].At) < 5*time.Millisecond {
+		t.Fatalf("merged signal took the newer change's time")
+	}
+	given := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Publish("a", Change{Kind: MailboxCreated, MailboxID: 2, At: given})
+	if got := drain(t, w); !got[0].At.Equal(given) {
+		t.Fatalf("At %v, want the driver's %v", got[0].At, given)
 	}
 }
 

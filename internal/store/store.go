@@ -397,6 +397,11 @@ type Change struct {
 	Mailbox   string // name (new name for MailboxRenamed)
 	ModSeq    ModSeq // highest MODSEQ of the mailbox after the change
 	Entry     string // MetadataChanged only: the entry name written
+	// At is when the change reached this node's feed (Feed.Publish sets
+	// it): on SQLite right after the commit, on PostgreSQL when its NOTIFY
+	// arrived. Merged events keep the oldest. Watchers that wait for
+	// changes measure the feed's lag from it (metrics).
+	At time.Time
 }
 
 // Watcher receives the change feed of one account. The feed is a wake-up
