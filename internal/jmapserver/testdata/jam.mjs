@@ -139,6 +139,12 @@ check(sc.created.includes(sub.created.s.id), "EmailSubmission/changes", sc);
 const [sqq] = await jam.api.EmailSubmission.query({ accountId });
 check(sqq.ids.includes(sub.created.s.id), "EmailSubmission/query", sqq);
 
+// VacationResponse (RFC 8621 §8): the singleton, set and read back.
+const [vs] = await jam.api.VacationResponse.set({ accountId, update: { singleton: { isEnabled: true, subject: "Away", textBody: "Back on Monday." } } });
+check(vs.updated && "singleton" in vs.updated, "VacationResponse/set", vs);
+const [vg] = await jam.api.VacationResponse.get({ accountId, ids: ["singleton"] });
+check(vg.list[0].isEnabled === true && vg.list[0].textBody === "Back on Monday.", "VacationResponse/get", vg);
+
 // Errors arrive as JMAP errors through the client.
 let err = null;
 try { await jam.api.Email.get({ accountId: "nope", ids: [] }); } catch (e) { err = e; }
