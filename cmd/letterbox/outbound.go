@@ -62,8 +62,9 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 		Port: o.Port, DNSServer: o.DNSServer, Lease: o.Lease,
 		Relay: outbound.Relay{Host: s.cfg.Relay.Host, Port: s.cfg.Relay.Port, TLS: s.cfg.Relay.TLS,
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
-		Signer: outbound.DKIMSigner(keys),
-		Logger: log,
+		Signer:        outbound.DKIMSigner(keys),
+		Logger:        log,
+		DisableMTASTS: !o.MTASTS, STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
 	}
 	if o.DelayNotice == 0 {
 		opts.DelayNotice = -1 // "0s" in the file turns notices off

@@ -36,6 +36,9 @@ type Outbound struct {
 	// SourceAddress is the local address outgoing connections come from;
 	// empty: chosen by the system.
 	SourceAddress string `toml:"source_address"`
+	// MTASTS fetches, caches (DATA/mta-sts) and applies the recipient
+	// domains' MTA-STS policies (RFC 8461).
+	MTASTS bool `toml:"mta_sts"`
 }
 
 // Relay is an optional smarthost that receives all outbound mail.
@@ -59,6 +62,7 @@ func defaultOutbound() Outbound {
 		MaxConnections: 32,
 		Port:           25,
 		Lease:          30 * time.Minute,
+		MTASTS:         true,
 	}
 }
 
@@ -155,6 +159,11 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("dns_server = %s", q(d.DNSServer))
 	w("# Local address outgoing connections come from; empty: the system's choice.")
 	w("source_address = %s", q(d.SourceAddress))
+	w("# MTA-STS (RFC 8461): a recipient domain that publishes a policy in mode")
+	w("# \"enforce\" gets its mail only over TLS with a valid certificate, to the MX")
+	w("# hosts it names (otherwise the message waits and is retried). Policies are")
+	w("# cached in DATA/mta-sts for their max_age.")
+	w("mta_sts = %t", d.MTASTS)
 	w("")
 	r := c.Relay
 	w("[inbound]")

@@ -3,7 +3,6 @@ package outbound
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -26,17 +25,20 @@ type conn struct {
 	addr     string // ip:port
 	tls      bool   // the session is encrypted
 	verified bool   // and the certificate verified for host
+	// verifyErr is why it did not verify (opportunistic sessions).
+	verifyErr error
 }
 
 // connect opens a connection to host at ip and says EHLO. Without a relay
 // STARTTLS is used whenever offered (RFC 3207; opportunistic, RFC 7435:
 // the certificate is checked and the result recorded, but not required).
 // If the TLS handshake fails, the connection is made again without
-// STARTTLS, as other MTAs do, so a broken TLS setup does not stop mail.
+// STARTTLS, as other MTAs do, so a broken TLS setup does not stop mail,
+// unless a policy requires TLS of this host (h.sec).
 func (w *Worker) connect(ctx context.Context, h hop, ip netip.Addr) (*conn, error) {
 	cn, err := w.connectOnce(ctx, h, ip, true)
 	var tlsErr *tlsFailure
-	if errors.As(err, &tlsErr) && w.opts.Relay.Host == "" {
+	if errors.As(err, &tlsErr) && w.opts.Relay.Host == "" && !h.sec.enforced() {
 		w.opts.Logger.Info("outbound: STARTTLS failed, retrying without TLS", "host", h.name, "addr", ip, "err", tlsErr.err)
 		return w.connectOnce(ctx, h, ip, false)
 	}
@@ -79,7 +81,7 @@ func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS b
 		raw.SetDeadline(time.Time{})
 		nc, cn.tls, cn.verified = tc, true, true
 	} else {
-		nc, err = w.preamble(ctx, cn, raw, h.name, tryTLS)
+		nc, err = w.preamble(ctx, cn, raw, h, tryTLS)
 		if err != nil {
 			raw.Close()
 			return nil, err
@@ -114,7 +116,12 @@ func (w *Worker) relayTLS(name string) *tls.Config {
 // for go-smtp's client with a greeting replayed in front, so the client
 // says EHLO itself (again, which RFC 5321 §4.1.4 allows; after STARTTLS it
 // must, RFC 3207 §4.2).
-func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name string, tryTLS bool) (net.Conn, error) {
+//
+// A host whose policy requires TLS (h.sec) must offer STARTTLS and pass
+// checkPeer; otherwise the connection is refused with a *securityError.
+func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, h hop, tryTLS bool) (net.Conn, error) {
+	name := h.name
+	required := h.sec.enforced()
 	raw.SetDeadline(time.Now().Add(w.opts.CommandTimeout))
 	defer raw.SetDeadline(time.Time{})
 	tp := textproto.NewConn(raw)
@@ -142,6 +149,9 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 	if relay && w.opts.Relay.TLS == "starttls" && !offered {
 		return nil, errors.New("relay does not offer STARTTLS")
 	}
+	if !offered && required {
+		return nil, &securityError{resultType: "starttls-not-supported", host: name, err: errors.New("STARTTLS not offered, and a policy requires it")}
+	}
 	if !offered || !tryTLS || (relay && w.opts.Relay.TLS == "none") {
 		return &replayConn{Conn: raw, pending: []byte("220 " + name + "\r\n")}, nil
 	}
@@ -152,7 +162,11 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 		if code == 0 {
 			return nil, err
 		}
-		// Refused: go on in plain text (opportunistic), unless a relay.
+		// Refused: go on in plain text (opportunistic), unless a relay
+		// or a policy requires TLS.
+		if required {
+			return nil, &securityError{resultType: "starttls-not-supported", host: name, err: replyError(code, msg, err, "STARTTLS")}
+		}
 		if relay {
 			return nil, replyError(code, msg, err, "STARTTLS")
 		}
@@ -172,25 +186,23 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 		if relay {
 			return nil, fmt.Errorf("STARTTLS to relay: %w", err)
 		}
+		if required {
+			return nil, &securityError{resultType: "validation-failure", host: name, err: fmt.Errorf("TLS handshake: %w", err)}
+		}
 		return nil, &tlsFailure{err}
 	}
 	cn.tls = true
-	cn.verified = relay || verifies(tc.ConnectionState(), name)
+	if relay {
+		cn.verified = true
+	} else {
+		cs := tc.ConnectionState()
+		if err := w.checkPeer(cs, h); err != nil {
+			return nil, err
+		}
+		cn.verifyErr = w.verifyPKIX(cs, name)
+		cn.verified = cn.verifyErr == nil
+	}
 	return &replayConn{Conn: tc, pending: []byte("220 " + name + "\r\n")}, nil
-}
-
-// verifies reports whether the peer's certificate chains to a system root
-// and names host.
-func verifies(cs tls.ConnectionState, host string) bool {
-	if len(cs.PeerCertificates) == 0 {
-		return false
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
-	return err == nil
 }
 
 // replyError turns a textproto reply error into an *smtp.SMTPError when

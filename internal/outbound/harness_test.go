@@ -147,6 +147,29 @@ func startMTA(t testing.TB, ip string, port int, mode tlsMode) *fakeMTA {
 func startMTAWith(t testing.TB, ip string, port int, mode tlsMode, password string) (*fakeMTA, *testcert.Cert) {
 	t.Helper()
 	var cert *testcert.Cert
+	var cfg *tls.Config
+	switch mode {
+	case goodTLS:
+		var err error
+		cert, err = testcert.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = cert.Server
+	case brokenTLS:
+		// A config that can never finish a handshake with a TLS 1.2+
+		// client: no certificate.
+		cfg = &tls.Config{MaxVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return nil, errors.New("no certificate for you")
+		}}
+	}
+	return startMTAServer(t, ip, port, cfg, password, nil), cert
+}
+
+// startMTAServer runs a fake MTA on ip:port offering STARTTLS with cfg
+// (none when nil); tune, when set, adjusts the go-smtp server.
+func startMTAServer(t testing.TB, ip string, port int, cfg *tls.Config, password string, tune func(*smtp.Server)) *fakeMTA {
+	t.Helper()
 	f := &fakeMTA{addr: net.JoinHostPort(ip, strconv.Itoa(port)), password: password}
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -158,24 +181,13 @@ func startMTAWith(t testing.TB, ip string, port int, mode tlsMode, password stri
 	s.Domain = "mx.fake"
 	s.AllowInsecureAuth = true
 	s.EnableSMTPUTF8 = !noSMTPUTF8[f.addr]
-	switch mode {
-	case goodTLS:
-		var err error
-		cert, err = testcert.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.TLSConfig = cert.Server
-	case brokenTLS:
-		// A config that can never finish a handshake with a TLS 1.2+
-		// client: no certificate.
-		s.TLSConfig = &tls.Config{MaxVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return nil, errors.New("no certificate for you")
-		}}
+	s.TLSConfig = cfg
+	if tune != nil {
+		tune(s)
 	}
 	go s.Serve(&countingListener{Listener: l, f: f})
 	t.Cleanup(func() { s.Close() })
-	return f, cert
+	return f
 }
 
 // countingListener counts connections.

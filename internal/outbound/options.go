@@ -77,6 +77,19 @@ type Options struct {
 	Signer func(domain string, message io.Reader) ([]byte, error)
 	// RelayRootCAs verifies the smarthost's certificate; nil: the system's.
 	RelayRootCAs *x509.CertPool
+	// RootCAs verifies MX hosts' certificates (MTA-STS and whether an
+	// opportunistic session would verify) and MTA-STS policy servers';
+	// nil: the system's roots. Tests set it.
+	RootCAs *x509.CertPool
+	// DisableMTASTS turns MTA-STS (RFC 8461) off.
+	DisableMTASTS bool
+	// STSCacheDir keeps fetched MTA-STS policies across restarts (one
+	// JSON file per domain); empty: in memory only.
+	STSCacheDir string
+	// STSPort is the HTTPS port of MTA-STS policy hosts (443; tests use
+	// others). STSFetchTimeout bounds one policy fetch.
+	STSPort         int
+	STSFetchTimeout time.Duration
 	// Dial replaces net.Dialer.DialContext (tests). May be nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock; nil: time.Now.
@@ -123,6 +136,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Poll <= 0 {
 		o.Poll = DefaultPoll
+	}
+	if o.STSPort <= 0 {
+		o.STSPort = 443
+	}
+	if o.STSFetchTimeout <= 0 {
+		o.STSFetchTimeout = DefaultSTSFetchTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,10 @@ type Worker struct {
 	mu      sync.Mutex
 	domains map[string]chan struct{}
 	busy    map[int64]bool // messages in flight in this process
-	wg      sync.WaitGroup
+
+	sts       *stsCache    // MTA-STS policies
+	stsClient *http.Client // their fetches
+	wg        sync.WaitGroup
 }
 
 // New makes a Worker for st, which must implement store.Queue.
@@ -37,10 +41,12 @@ func New(st store.Store, opts Options) (*Worker, error) {
 	opts = opts.withDefaults()
 	return &Worker{
 		opts: opts, st: st, queue: q,
-		wake:    make(chan struct{}, 1),
-		conns:   make(chan struct{}, opts.MaxConnections),
-		domains: make(map[string]chan struct{}),
-		busy:    make(map[int64]bool),
+		wake:      make(chan struct{}, 1),
+		conns:     make(chan struct{}, opts.MaxConnections),
+		domains:   make(map[string]chan struct{}),
+		busy:      make(map[int64]bool),
+		sts:       &stsCache{dir: opts.STSCacheDir, mem: map[string]stsPolicy{}},
+		stsClient: newSTSClient(opts),
 	}, nil
 }
 
@@ -209,6 +215,9 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 	defer func() { <-w.conns }()
 
 	hops, err := w.route(ctx, domain)
+	if err == nil {
+		hops, err = w.applyPolicies(ctx, domain, hops)
+	}
 	if err != nil {
 		for _, j := range jobs {
 			j.results = failAll(j.rcpts, err)
@@ -227,6 +236,7 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 					w.opts.Logger.Info("outbound: connecting", "domain", domain, "host", h.name, "addr", ip, "err", err)
 					break
 				}
+				w.tlsOutcome(domain, h, cn)
 				// Shutdown cuts the connection: a transfer in progress is
 				// abandoned (the receiver has not said 250, so nothing is
 				// lost) rather than waited for.
@@ -269,9 +279,13 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 // failAll gives every recipient the same failure.
 func failAll(rcpts []string, err error) []rcptResult {
 	var pe *permanentError
+	var se *securityError
 	out := make([]rcptResult, len(rcpts))
 	for i, r := range rcpts {
 		switch {
+		case errors.As(err, &se):
+			// RFC 3463 X.7.5: cryptographic failure; temporary (RFC 8461 §5).
+			out[i] = rcptResult{addr: r, kind: resultTemp, text: se.Error(), status: "4.7.5"}
 		case errors.As(err, &pe):
 			out[i] = rcptResult{addr: r, kind: resultPerm, text: pe.text, status: pe.status}
 		default:
