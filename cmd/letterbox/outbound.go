@@ -64,7 +64,7 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
 		Signer:        outbound.DKIMSigner(keys),
 		Logger:        log,
-		DisableMTASTS: !o.MTASTS, STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
+		DisableMTASTS: !o.MTASTS, DANE: o.DANE, STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
 	}
 	if o.DelayNotice == 0 {
 		opts.DelayNotice = -1 // "0s" in the file turns notices off

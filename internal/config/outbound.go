@@ -39,6 +39,9 @@ type Outbound struct {
 	// MTASTS fetches, caches (DATA/mta-sts) and applies the recipient
 	// domains' MTA-STS policies (RFC 8461).
 	MTASTS bool `toml:"mta_sts"`
+	// DANE uses DNSSEC-signed TLSA records (RFC 7672), trusting the AD
+	// bit of a validating resolver that must be on loopback.
+	DANE bool `toml:"dane"`
 }
 
 // Relay is an optional smarthost that receives all outbound mail.
@@ -164,6 +167,11 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("# hosts it names (otherwise the message waits and is retried). Policies are")
 	w("# cached in DATA/mta-sts for their max_age.")
 	w("mta_sts = %t", d.MTASTS)
+	w("# DANE (RFC 7672): an MX host with DNSSEC-signed TLSA records gets mail only")
+	w("# over TLS with a certificate they match. letterbox does not validate DNSSEC")
+	w("# itself: it trusts the AD bit of the resolver (dns_server, or the first of")
+	w("# /etc/resolv.conf), which must be on loopback and must validate (unbound).")
+	w("dane = %t", d.DANE)
 	w("")
 	r := c.Relay
 	w("[inbound]")

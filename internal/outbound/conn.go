@@ -200,7 +200,7 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, h hop, tr
 			return nil, err
 		}
 		cn.verifyErr = w.verifyPKIX(cs, name)
-		cn.verified = cn.verifyErr == nil
+		cn.verified = cn.verifyErr == nil || len(h.sec.tlsa) > 0 // DANE-authenticated
 	}
 	return &replayConn{Conn: tc, pending: []byte("220 " + name + "\r\n")}, nil
 }

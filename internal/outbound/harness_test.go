@@ -27,6 +27,11 @@ type testDNS struct {
 	addr string
 	mu   sync.Mutex
 	rrs  map[string][]dns.RR // by lower-case FQDN
+	// validating makes it answer as a DNSSEC-validating resolver: the AD
+	// bit set, except for names in insecure; names in servfail get
+	// SERVFAIL (a bogus signature).
+	validating         bool
+	insecure, servfail map[string]bool
 }
 
 func newTestDNS(t testing.TB) *testDNS {
@@ -67,7 +72,13 @@ func (d *testDNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 	m.Authoritative = true
 	d.mu.Lock()
 	for _, q := range req.Question {
-		rrs, ok := d.rrs[strings.ToLower(q.Name)]
+		name := strings.ToLower(q.Name)
+		if d.servfail[name] {
+			m.Rcode = dns.RcodeServerFailure
+			continue
+		}
+		m.AuthenticatedData = d.validating && !d.insecure[name]
+		rrs, ok := d.rrs[name]
 		if !ok {
 			m.Rcode = dns.RcodeNameError
 			continue

@@ -81,6 +81,10 @@ type Options struct {
 	// opportunistic session would verify) and MTA-STS policy servers';
 	// nil: the system's roots. Tests set it.
 	RootCAs *x509.CertPool
+	// DANE uses DNSSEC-signed TLSA records of MX hosts (RFC 7672). It
+	// trusts the AD bit of the resolver DNSServer names (or the first of
+	// /etc/resolv.conf), which must be on loopback: New fails otherwise.
+	DANE bool
 	// DisableMTASTS turns MTA-STS (RFC 8461) off.
 	DisableMTASTS bool
 	// STSCacheDir keeps fetched MTA-STS policies across restarts (one

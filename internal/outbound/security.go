@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/miekg/dns"
 )
 
 // hopSecurity is what TLS one MX host must (or, in MTA-STS testing mode,
@@ -15,12 +17,19 @@ type hopSecurity struct {
 	// testing (nil: none); stsMatch whether this host is one of its mx.
 	sts      *stsPolicy
 	stsMatch bool
+	// dane: the host has DNSSEC-signed TLSA records (RFC 7672), so TLS
+	// is mandatory; tlsa are the usable ones the certificate must match
+	// (none usable: TLS without authentication, §2.2).
+	dane bool
+	tlsa []*dns.TLSA
 }
 
-// enforced reports whether this host may only be used over TLS with a
-// verified certificate: MTA-STS enforce (RFC 8461 §5).
+// enforced reports whether this host may only be used over TLS: DANE,
+// or MTA-STS enforce (RFC 8461 §5) with a WebPKI-verified certificate.
+// DANE takes precedence over MTA-STS for a host that has TLSA records
+// (RFC 8461 §2: MTA-STS never overrides a failing DANE check).
 func (s hopSecurity) enforced() bool {
-	return s.sts != nil && s.sts.Mode == stsEnforce
+	return s.dane || (s.sts != nil && s.sts.Mode == stsEnforce)
 }
 
 // securityError: a host did not give the TLS a policy demands. It is a
@@ -39,12 +48,32 @@ func (e *securityError) Error() string {
 	return e.host + ": " + e.err.Error()
 }
 
-// applyPolicies fetches the domain's MTA-STS policy and marks each hop
-// with what it must offer. Under enforce, hosts the policy does not name
-// are dropped (§4.1, §5); when none is left the delivery is deferred.
+// applyPolicies looks up each hop's DANE TLSA records and the domain's
+// MTA-STS policy, and marks each hop with what it must offer. A host
+// whose TLSA lookup fails is skipped (RFC 7672 §2.2). Under MTA-STS
+// enforce, hosts the policy does not name are dropped (RFC 8461 §4.1, §5)
+// unless DANE covers them. When no host is left the delivery is deferred.
 func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) ([]hop, error) {
 	if w.opts.Relay.Host != "" || len(hops) == 0 {
 		return hops, nil
+	}
+	var daneErr error
+	if w.dane != nil {
+		kept := hops[:0:0]
+		for _, h := range hops {
+			usable, present, err := w.dane.tlsaFor(ctx, h.name)
+			if err != nil {
+				w.opts.Logger.Info("outbound: DANE: skipping a host whose TLSA lookup failed", "domain", domain, "host", h.name, "err", err)
+				daneErr = &securityError{resultType: "dnssec-invalid", host: h.name, err: err}
+				continue
+			}
+			h.sec.dane, h.sec.tlsa = present, usable
+			kept = append(kept, h)
+		}
+		if len(kept) == 0 {
+			return nil, daneErr
+		}
+		hops = kept
 	}
 	var pol *stsPolicy
 	if !w.opts.DisableMTASTS {
@@ -58,6 +87,10 @@ func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) (
 	}
 	out := hops[:0:0]
 	for _, h := range hops {
+		if h.sec.dane {
+			out = append(out, h)
+			continue
+		}
 		h.sec.sts = pol
 		h.sec.stsMatch = pol.matches(h.name)
 		if !h.sec.stsMatch {
@@ -80,6 +113,15 @@ func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) (
 // MTA-STS, a certificate that chains to a trusted root and names the MX
 // host (RFC 8461 §4.2; RFC 6125 matching with a leftmost wildcard).
 func (w *Worker) checkPeer(cs tls.ConnectionState, h hop) error {
+	if h.sec.dane {
+		if len(h.sec.tlsa) == 0 {
+			return nil // §2.2: no usable record: encrypted, not authenticated
+		}
+		if err := verifyDANE(cs, h.sec.tlsa, h.name); err != nil {
+			return &securityError{resultType: "validation-failure", host: h.name, err: fmt.Errorf("DANE: %w", err)}
+		}
+		return nil
+	}
 	if h.sec.enforced() {
 		if err := w.verifyPKIX(cs, h.name); err != nil {
 			return &securityError{resultType: certResultType(err), host: h.name, err: fmt.Errorf("MTA-STS: certificate: %w", err)}

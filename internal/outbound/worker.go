@@ -27,8 +27,9 @@ type Worker struct {
 	domains map[string]chan struct{}
 	busy    map[int64]bool // messages in flight in this process
 
-	sts       *stsCache    // MTA-STS policies
-	stsClient *http.Client // their fetches
+	dane      *daneResolver // nil: DANE off
+	sts       *stsCache     // MTA-STS policies
+	stsClient *http.Client  // their fetches
 	wg        sync.WaitGroup
 }
 
@@ -39,7 +40,15 @@ func New(st store.Store, opts Options) (*Worker, error) {
 		return nil, errors.New("outbound: the store keeps no outbound queue")
 	}
 	opts = opts.withDefaults()
+	var dane *daneResolver
+	if opts.DANE {
+		var err error
+		if dane, err = newDANE(opts.DNSServer); err != nil {
+			return nil, err
+		}
+	}
 	return &Worker{
+		dane: dane,
 		opts: opts, st: st, queue: q,
 		wake:      make(chan struct{}, 1),
 		conns:     make(chan struct{}, opts.MaxConnections),
