@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ func init() {
 			{name: "show", usage: "ID", summary: "show one message's envelope, recipients and headers", run: queueShow},
 			{name: "retry", usage: "ID|all", summary: "make pending recipients due now", run: queueRetry},
 			{name: "drop", usage: "ID", summary: "remove a message from the queue without delivering it", run: queueDrop},
+			{name: "tls-report", usage: "DOMAIN [--date YYYY-MM-DD]", summary: "print the TLS-RPT (RFC 8460) report of a day's sessions to DOMAIN", run: queueTLSReport},
 		},
 	})
 	register(&command{
@@ -37,6 +39,48 @@ func init() {
 			{name: "records", summary: "print the DNS records of every key", run: dkimRecords},
 		},
 	})
+}
+
+// tlsRPTDir is where outbound TLS results are recorded (RFC 8460).
+func tlsRPTDir(s *setup) string { return filepath.Join(s.dataDir, "tls-rpt") }
+
+// queueTLSReport prints the RFC 8460 §4.4 JSON report of one UTC day's
+// sessions to a domain (today by default), as it would be mailed to the
+// domain's rua; it is not sent.
+func queueTLSReport(e *env, args []string) error {
+	fs, common := newFlagSet(e, "queue tls-report")
+	date := fs.String("date", "", "the UTC day (YYYY-MM-DD); default today")
+	pos, err := parseArgs(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want a domain")
+	}
+	day := time.Now().UTC()
+	if *date != "" {
+		if day, err = time.Parse(time.DateOnly, *date); err != nil {
+			return usagef("--date %q: want YYYY-MM-DD", *date)
+		}
+	}
+	s, err := common.resolve(e)
+	if err != nil {
+		return err
+	}
+	host := s.cfg.Hostname
+	if host == "" {
+		host = systemHostname()
+	}
+	rep, err := outbound.BuildTLSReport(tlsRPTDir(s), pos[0], day, host, "mailto:postmaster@"+host)
+	if err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, string(out))
+	return nil
 }
 
 // dkimDir is where the DKIM keys live.
@@ -64,7 +108,7 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
 		Signer:        outbound.DKIMSigner(keys),
 		Logger:        log,
-		DisableMTASTS: !o.MTASTS, DANE: o.DANE, STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
+		DisableMTASTS: !o.MTASTS, DANE: o.DANE, TLSRPTDir: tlsRPTDir(s), STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
 	}
 	if o.DelayNotice == 0 {
 		opts.DelayNotice = -1 // "0s" in the file turns notices off

@@ -23,6 +23,7 @@ type conn struct {
 	c        *smtp.Client
 	host     string // the MX name we connected to
 	addr     string // ip:port
+	local    string // our address
 	tls      bool   // the session is encrypted
 	verified bool   // and the certificate verified for host
 	// verifyErr is why it did not verify (opportunistic sessions).
@@ -70,6 +71,9 @@ func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS b
 		return nil, err
 	}
 	cn := &conn{host: h.name, addr: addr}
+	if ta, ok := raw.LocalAddr().(*net.TCPAddr); ok {
+		cn.local = ta.IP.String()
+	}
 	var nc net.Conn = raw
 	if relay.Host != "" && relay.TLS == "implicit" {
 		tc := tls.Client(raw, w.relayTLS(h.name))
@@ -82,6 +86,10 @@ func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS b
 		nc, cn.tls, cn.verified = tc, true, true
 	} else {
 		nc, err = w.preamble(ctx, cn, raw, h, tryTLS)
+		var se *securityError
+		if errors.As(err, &se) {
+			se.local = cn.local
+		}
 		if err != nil {
 			raw.Close()
 			return nil, err

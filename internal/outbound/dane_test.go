@@ -114,6 +114,11 @@ func TestDANE(t *testing.T) {
 			t.Errorf("%s: %v %q, want pending with %q", c.domain, r.State, r.LastError, c.errText)
 		}
 	}
+	checkTLSReport(t, s.rptDir, "ee.test", tlsSummary{typ: "tlsa", success: 1})
+	checkTLSReport(t, s.rptDir, "eemismatch.test", tlsSummary{typ: "tlsa", failures: map[string]int{"validation-failure": 1}})
+	checkTLSReport(t, s.rptDir, "notls.test", tlsSummary{typ: "tlsa", failures: map[string]int{"starttls-not-supported": 1}})
+	checkTLSReport(t, s.rptDir, "servfail.test", tlsSummary{typ: "tlsa", failures: map[string]int{"dnssec-invalid": 1}})
+	checkTLSReport(t, s.rptDir, "insecure.test", tlsSummary{typ: "no-policy-found", failures: map[string]int{"starttls-not-supported": 1}})
 }
 
 // DANE trusts only a resolver on loopback; and with DANE off, TLSA

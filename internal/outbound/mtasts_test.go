@@ -127,13 +127,15 @@ type stsEnv struct {
 	ca   *testCA
 	ps   *policyServer
 	port int // the fake MTAs' SMTP port
+	// rptDir holds the TLS-RPT records.
+	rptDir string
 }
 
 func newSTSEnv(t *testing.T) *stsEnv {
 	e := newEnv(t)
 	ca := newTestCA(t)
 	ips := []string{"127.0.1.2", "127.0.1.3", "127.0.1.4", "127.0.1.5", "127.0.1.6", "127.0.1.7", "127.0.1.8", "127.0.1.9", "127.0.1.10", "127.0.1.11"}
-	return &stsEnv{env: e, ca: ca, ps: newPolicyServer(t, ca), port: freeLoopbackPort(t, ips...)}
+	return &stsEnv{env: e, ca: ca, ps: newPolicyServer(t, ca), port: freeLoopbackPort(t, ips...), rptDir: t.TempDir()}
 }
 
 // publish gives domain the policy text (and its TXT record with id);
@@ -158,7 +160,7 @@ func (s *stsEnv) mx(t *testing.T, domain string, pref int, host, ip string) {
 // opts are worker options for the test's MTAs, CA and policy server.
 func (s *stsEnv) opts(t *testing.T) Options {
 	return Options{Port: s.port, STSPort: s.ps.port, RootCAs: s.ca.pool, RetryFirst: time.Hour,
-		STSCacheDir: filepath.Join(t.TempDir(), "mta-sts")}
+		STSCacheDir: filepath.Join(t.TempDir(), "mta-sts"), TLSRPTDir: s.rptDir}
 }
 
 // waitAttempted waits until every message was delivered or tried once.
@@ -274,6 +276,19 @@ func TestMTASTSEnforce(t *testing.T) {
 	if len(s.inbox(t)) != 0 {
 		t.Error("a policy failure made a DSN; it must only defer")
 	}
+	// TLS-RPT (RFC 8460) saw each session with its result type.
+	fail := func(rt string) tlsSummary { return tlsSummary{typ: "sts", failures: map[string]int{rt: 1}} }
+	checkTLSReport(t, s.rptDir, "notls.test", fail("starttls-not-supported"))
+	checkTLSReport(t, s.rptDir, "wrongname.test", fail("certificate-host-mismatch"))
+	checkTLSReport(t, s.rptDir, "untrusted.test", fail("certificate-not-trusted"))
+	checkTLSReport(t, s.rptDir, "expired.test", fail("certificate-expired"))
+	checkTLSReport(t, s.rptDir, "elsewhere.test", fail("validation-failure"))
+	checkTLSReport(t, s.rptDir, "good.test", tlsSummary{typ: "sts", success: 1})
+	checkTLSReport(t, s.rptDir, "mixed.test", tlsSummary{typ: "sts", success: 1, failures: map[string]int{"validation-failure": 1}})
+	rep := checkTLSReport(t, s.rptDir, "wrongname.test", fail("certificate-host-mismatch"))
+	if f := rep.Policies[0].FailureDetails[0]; f.MX != "mx.wrongname.test" || f.ReceivingIP != "127.0.1.3" || f.SendingIP == "" {
+		t.Errorf("failure details %+v", f)
+	}
 }
 
 // Mode testing delivers what enforce would refuse (RFC 8461 §5), as does a
@@ -324,6 +339,10 @@ func TestMTASTSTestingAndNone(t *testing.T) {
 	if n := s.ps.fetched("good.test"); n != 0 {
 		t.Errorf("a redirect was followed (%d fetches of its target)", n)
 	}
+	checkTLSReport(t, s.rptDir, "testing.test", tlsSummary{typ: "sts", failures: map[string]int{"starttls-not-supported": 1}})
+	checkTLSReport(t, s.rptDir, "testcert.test", tlsSummary{typ: "sts", failures: map[string]int{"certificate-host-mismatch": 1}})
+	checkTLSReport(t, s.rptDir, "nopolicy.test", tlsSummary{typ: "no-policy-found", failures: map[string]int{"starttls-not-supported": 1}})
+	checkTLSReport(t, s.rptDir, "notfound.test", tlsSummary{typ: "no-policy-found", failures: map[string]int{"sts-policy-fetch-error": 1, "starttls-not-supported": 1}})
 }
 
 // A fetched policy is kept on disk for its max_age and applied by a new

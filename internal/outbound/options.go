@@ -85,6 +85,9 @@ type Options struct {
 	// trusts the AD bit of the resolver DNSServer names (or the first of
 	// /etc/resolv.conf), which must be on loopback: New fails otherwise.
 	DANE bool
+	// TLSRPTDir, when set, is where each connection's TLS result is
+	// recorded for TLS-RPT (RFC 8460; BuildTLSReport reads it).
+	TLSRPTDir string
 	// DisableMTASTS turns MTA-STS (RFC 8461) off.
 	DisableMTASTS bool
 	// STSCacheDir keeps fetched MTA-STS policies across restarts (one

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/miekg/dns"
 )
@@ -39,6 +40,7 @@ type securityError struct {
 	resultType string // RFC 8460 §4.3.2 result type
 	host       string
 	err        error
+	local      string // our address on the refused connection
 }
 
 func (e *securityError) Error() string {
@@ -64,6 +66,7 @@ func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) (
 			usable, present, err := w.dane.tlsaFor(ctx, h.name)
 			if err != nil {
 				w.opts.Logger.Info("outbound: DANE: skipping a host whose TLSA lookup failed", "domain", domain, "host", h.name, "err", err)
+				w.reportPolicyFailure(domain, "tlsa", "dnssec-invalid", h.name, "", err)
 				daneErr = &securityError{resultType: "dnssec-invalid", host: h.name, err: err}
 				continue
 			}
@@ -77,7 +80,15 @@ func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) (
 	}
 	var pol *stsPolicy
 	if !w.opts.DisableMTASTS {
-		pol, _ = w.mtaSTS(ctx, domain)
+		var ferr *stsFailure
+		pol, ferr = w.mtaSTS(ctx, domain)
+		if ferr != nil {
+			typ := "no-policy-found"
+			if pol != nil {
+				typ = "sts" // the cached policy applies
+			}
+			w.reportPolicyFailure(domain, typ, ferr.resultType, "", "", ferr.err)
+		}
 		if pol != nil && pol.Mode == stsNone {
 			pol = nil
 		}
@@ -96,6 +107,7 @@ func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) (
 		if !h.sec.stsMatch {
 			if pol.Mode == stsEnforce {
 				w.opts.Logger.Info("outbound: MTA-STS: skipping an MX host the policy does not name", "domain", domain, "host", h.name)
+				w.report(domain, h, "", "validation-failure", "MX host not in the MTA-STS policy", "")
 				continue
 			}
 			w.opts.Logger.Info("outbound: MTA-STS testing: MX host not in the policy", "domain", domain, "host", h.name)
@@ -161,23 +173,36 @@ func certResultType(err error) string {
 	return "validation-failure"
 }
 
-// tlsOutcome looks at a connection that was made: under MTA-STS testing
-// a session that enforce would have refused is only logged (RFC 8461 §5:
-// "testing" mode reports and delivers).
-func (w *Worker) tlsOutcome(domain string, h hop, cn *conn) {
-	if h.sec.sts == nil || h.sec.sts.Mode != stsTesting {
-		return
-	}
-	var why string
+// tlsOutcome looks at a connection that was made and records it for
+// TLS-RPT. Under MTA-STS testing a session that enforce would have refused
+// is only logged and reported (RFC 8461 §5: "testing" mode reports and
+// delivers); under enforce or DANE it passed checkPeer.
+func (w *Worker) tlsOutcome(domain string, h hop, ip netip.Addr, cn *conn) {
+	result, reason := "success", ""
 	switch {
-	case !h.sec.stsMatch:
-		why = "validation-failure"
+	case h.sec.dane || h.sec.enforced():
+	case h.sec.sts != nil: // testing
+		switch {
+		case !h.sec.stsMatch:
+			result, reason = "validation-failure", "MX host not in the MTA-STS policy"
+		case !cn.tls:
+			result = "starttls-not-supported"
+		case !cn.verified:
+			result, reason = certResultType(cn.verifyErr), cn.verifyErr.Error()
+		}
+		if result != "success" {
+			w.opts.Logger.Warn("outbound: MTA-STS testing: this delivery would fail under enforce", "domain", domain, "host", h.name, "result", result, "err", cn.verifyErr)
+		}
 	case !cn.tls:
-		why = "starttls-not-supported"
-	case !cn.verified:
-		why = certResultType(cn.verifyErr)
-	default:
-		return
+		result = "starttls-not-supported"
 	}
-	w.opts.Logger.Warn("outbound: MTA-STS testing: this delivery would fail under enforce", "domain", domain, "host", h.name, "result", why, "err", cn.verifyErr)
+	w.report(domain, h, ip.String(), result, reason, cn.local)
+}
+
+// connectFailed records a connection refused for its TLS (TLS-RPT).
+func (w *Worker) connectFailed(domain string, h hop, ip netip.Addr, err error) {
+	var se *securityError
+	if errors.As(err, &se) {
+		w.report(domain, h, ip.String(), se.resultType, se.err.Error(), se.local)
+	}
 }

@@ -28,6 +28,7 @@ type Worker struct {
 	busy    map[int64]bool // messages in flight in this process
 
 	dane      *daneResolver // nil: DANE off
+	tlsrpt    *tlsRecorder  // TLS-RPT results
 	sts       *stsCache     // MTA-STS policies
 	stsClient *http.Client  // their fetches
 	wg        sync.WaitGroup
@@ -48,7 +49,7 @@ func New(st store.Store, opts Options) (*Worker, error) {
 		}
 	}
 	return &Worker{
-		dane: dane,
+		dane: dane, tlsrpt: &tlsRecorder{dir: opts.TLSRPTDir},
 		opts: opts, st: st, queue: q,
 		wake:      make(chan struct{}, 1),
 		conns:     make(chan struct{}, opts.MaxConnections),
@@ -243,9 +244,10 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 				if err != nil {
 					lastErr = err
 					w.opts.Logger.Info("outbound: connecting", "domain", domain, "host", h.name, "addr", ip, "err", err)
+					w.connectFailed(domain, h, ip, err)
 					break
 				}
-				w.tlsOutcome(domain, h, cn)
+				w.tlsOutcome(domain, h, ip, cn)
 				// Shutdown cuts the connection: a transfer in progress is
 				// abandoned (the receiver has not said 250, so nothing is
 				// lost) rather than waited for.
