@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	objectSchema + // objectid.go
 	aclSchema + // acl.go
 	aliasSchema + // alias.go
-	queueSchema // queue.go
+	queueSchema + // queue.go
+	queueDSNSchema // queue.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 4
