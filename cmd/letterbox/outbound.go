@@ -202,8 +202,14 @@ func queueShow(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "id: %d\naccount: %s\nfrom: <%s>\nqueued: %s\nsize: %d\ndelay notice sent: %t\n",
 			m.ID, m.Account, m.From, m.Queued.UTC().Format(time.RFC3339), m.Size, m.DelayNotified)
+		if m.Ret != "" || m.EnvID != "" {
+			fmt.Fprintf(e.stdout, "dsn: ret=%s envid=%s\n", m.Ret, m.EnvID)
+		}
 		for _, r := range m.Recipients {
 			fmt.Fprintf(e.stdout, "recipient: %s\n  state: %s\n  attempts: %d\n", r.Address, r.State, r.Attempts)
+			if r.Notify != "" || r.ORcpt != "" {
+				fmt.Fprintf(e.stdout, "  dsn: notify=%s orcpt=%s\n", r.Notify, r.ORcpt)
+			}
 			if r.State == store.OutboundPending {
 				fmt.Fprintf(e.stdout, "  next attempt: %s\n", r.NextAttempt.UTC().Format(time.RFC3339))
 			}

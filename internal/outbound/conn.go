@@ -15,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // conn is one SMTP connection to a remote MTA, past EHLO (and STARTTLS
@@ -282,6 +284,9 @@ type rcptResult struct {
 	status string // RFC 3463 status for a DSN
 	remote string // the host that answered ("" when none did)
 	tls    bool   // over TLS
+	// relayed: delivered to a server that does not offer DSN, so it will
+	// send no success notice (RFC 3461 §5.2.2).
+	relayed bool
 }
 
 type resultKind int
@@ -296,9 +301,19 @@ const (
 // decides per recipient (or for all, at MAIL and DATA); an error that is
 // not a reply (the connection broke) is returned as connErr and the
 // message counts as not attempted on this connection.
-func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Reader) (results []rcptResult, connErr error) {
+//
+// The message's DSN parameters (RFC 3461) go along (go-smtp's client
+// sends them only to a server that offers DSN, §5.2.1); a recipient
+// delivered to a server without DSN is marked so a requested success
+// notice can say "relayed" (§5.2.2, RFC 3464 §2.3.3).
+func (cn *conn) send(m store.OutboundMessage, rcpts []string, size int64, body func() io.Reader) (results []rcptResult, connErr error) {
 	c := cn.c
-	opts := &smtp.MailOptions{Size: size}
+	from := m.From
+	opts := &smtp.MailOptions{Size: size, Return: smtp.DSNReturn(m.Ret), EnvelopeID: m.EnvID}
+	if !isPrintable(m.EnvID) {
+		opts.EnvelopeID = "" // go-smtp refuses it; not ours to fix
+	}
+	hasDSN, _ := c.Extension("DSN")
 	if !isASCII(from) || !allASCII(rcpts) {
 		opts.UTF8 = true
 	}
@@ -328,7 +343,7 @@ func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Rea
 	results = make([]rcptResult, len(rcpts))
 	var accepted []int
 	for i, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
+		if err := c.Rcpt(r, rcptDSN(m, r)); err != nil {
 			if !isReply(err) {
 				return nil, err
 			}
@@ -360,10 +375,50 @@ func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Rea
 		if dataErr != nil {
 			results[i] = fromReply(rcpts[i], dataErr)
 		} else {
-			results[i] = rcptResult{addr: rcpts[i], kind: resultDelivered, text: "250 accepted", status: "2.0.0"}
+			results[i] = rcptResult{addr: rcpts[i], kind: resultDelivered, text: "250 accepted", status: "2.0.0", relayed: !hasDSN}
 		}
 	}
 	return results, nil
+}
+
+// rcptDSN is the RCPT DSN parameters of recipient addr of m (RFC 3461
+// §4.1, §4.2): its NOTIFY, and its ORCPT, or the address itself as ORCPT
+// when none was given (§4.2 allows adding it when relaying).
+func rcptDSN(m store.OutboundMessage, addr string) *smtp.RcptOptions {
+	var r store.OutboundRecipient
+	for _, x := range m.Recipients {
+		if x.Address == addr {
+			r = x
+			break
+		}
+	}
+	o := &smtp.RcptOptions{}
+	if r.Notify != "" {
+		for _, n := range strings.Split(r.Notify, ",") {
+			o.Notify = append(o.Notify, smtp.DSNNotify(n))
+		}
+	}
+	typ, orcpt, ok := strings.Cut(r.ORcpt, ";")
+	if !ok {
+		typ, orcpt = "rfc822", addr
+	}
+	switch {
+	case strings.EqualFold(typ, "rfc822") && isPrintable(orcpt):
+		o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeRFC822, orcpt
+	case strings.EqualFold(typ, "utf-8"):
+		o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeUTF8, orcpt
+	}
+	return o
+}
+
+// isPrintable: printable US-ASCII, what xtext can carry (RFC 3461 §4).
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func isReply(err error) bool {

@@ -14,6 +14,9 @@ import (
 const (
 	dsnFailed  = "failed"
 	dsnDelayed = "delayed"
+	// dsnRelayed: delivered to a server that sends no DSN of its own
+	// (RFC 3461 §5.2.2), reported to a sender who asked NOTIFY=SUCCESS.
+	dsnRelayed = "relayed"
 )
 
 type dsnRecipient struct {
@@ -23,6 +26,7 @@ type dsnRecipient struct {
 	remote      string
 	lastAttempt time.Time
 	retryUntil  time.Time // delayed only
+	orcpt       string    // the ORCPT parameter, "type;address" (RFC 3461 §4.2)
 }
 
 type dsnInput struct {
@@ -33,11 +37,18 @@ type dsnInput struct {
 	date     time.Time
 	rcpts    []dsnRecipient
 	headers  []byte // the original message's header
+	full     []byte // or the whole message (RET=FULL), when not nil
 	queueID  int64
+	envID    string // the ENVID parameter (RFC 3461 §4.4)
 }
 
-// maxReturnedHeader bounds the original header returned in the DSN.
-const maxReturnedHeader = 64 << 10
+// maxReturnedHeader bounds the original header returned in the DSN;
+// maxReturnedFull the whole message returned for RET=FULL (larger ones
+// get their header).
+const (
+	maxReturnedHeader = 64 << 10
+	maxReturnedFull   = 10 << 20
+)
 
 // readHeader reads a message's header section (up to the empty line).
 func readHeader(r io.Reader) []byte {
@@ -66,8 +77,11 @@ func buildDSN(in dsnInput) []byte {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
 	subject := "Undelivered Mail Returned to Sender"
-	if in.action == dsnDelayed {
+	switch in.action {
+	case dsnDelayed:
 		subject = "Delayed Mail (still being retried)"
+	case dsnRelayed:
+		subject = "Successful Mail Relay Report"
 	}
 	w("From: Mail Delivery System <MAILER-DAEMON@%s>", in.hostname)
 	w("To: <%s>", in.to)
@@ -84,12 +98,19 @@ func buildDSN(in dsnInput) []byte {
 	w("Content-Type: text/plain; charset=utf-8")
 	w("Content-Description: Notification")
 	w("")
-	if in.action == dsnDelayed {
+	switch in.action {
+	case dsnDelayed:
 		w("This is the mail system at %s.", in.hostname)
 		w("")
 		w("Your message could not be delivered yet to the recipients below.")
 		w("It will be retried until %s; you need not send it again.", in.rcpts[0].retryUntil.UTC().Format(time.RFC1123Z))
-	} else {
+	case dsnRelayed:
+		w("This is the mail system at %s.", in.hostname)
+		w("")
+		w("Your message was handed to the recipients' mail server below, as you")
+		w("asked to be told. That server does not send delivery notifications, so")
+		w("this is the last report you will get about it.")
+	default:
 		w("This is the mail system at %s.", in.hostname)
 		w("")
 		w("Your message could not be delivered to the recipients below.")
@@ -105,12 +126,18 @@ func buildDSN(in dsnInput) []byte {
 	w("Content-Description: Delivery report")
 	w("")
 	// Per-message fields (§2.2).
+	if in.envID != "" {
+		w("Original-Envelope-Id: %s", oneLine(in.envID))
+	}
 	w("Reporting-MTA: dns; %s", in.hostname)
 	w("X-Letterbox-Queue-ID: %d", in.queueID)
 	w("Arrival-Date: %s", in.arrival.Format(time.RFC1123Z))
 	for _, r := range in.rcpts {
 		// Per-recipient fields (§2.3).
 		w("")
+		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
+			w("Original-Recipient: %s; %s", typ, oneLine(addr))
+		}
 		w("Final-Recipient: rfc822; %s", r.addr)
 		w("Action: %s", in.action)
 		w("Status: %s", r.status)
@@ -131,10 +158,18 @@ func buildDSN(in dsnInput) []byte {
 	}
 	w("")
 	w("--%s", boundary)
-	w("Content-Type: text/rfc822-headers")
-	w("Content-Description: Undelivered message headers")
+	returned := in.headers
+	if in.full != nil {
+		// RFC 3462 §2: the returned message as message/rfc822.
+		w("Content-Type: message/rfc822")
+		w("Content-Description: Undelivered message")
+		returned = in.full
+	} else {
+		w("Content-Type: text/rfc822-headers")
+		w("Content-Description: Message headers")
+	}
 	w("")
-	h := strings.ReplaceAll(strings.ReplaceAll(string(in.headers), "\r\n", "\n"), "\n", "\r\n")
+	h := strings.ReplaceAll(strings.ReplaceAll(string(returned), "\r\n", "\n"), "\n", "\r\n")
 	b.WriteString(h)
 	if !strings.HasSuffix(h, "\r\n") {
 		w("")

@@ -108,6 +108,9 @@ type received struct {
 	data  string
 	tls   bool
 	conn  string // which connection (the client's address) carried it
+	// mailOpts and rcptOpts are the MAIL and RCPT parameters given.
+	mailOpts smtp.MailOptions
+	rcptOpts []smtp.RcptOptions
 }
 
 // fakeMTA is a go-smtp server on one loopback address.
@@ -224,13 +227,15 @@ type countedConn struct {
 }
 
 type mtaSession struct {
-	f      *fakeMTA
-	c      *smtp.Conn
-	conn   string
-	from   string
-	rcpts  []string
-	authed bool
-	inTx   bool
+	f        *fakeMTA
+	c        *smtp.Conn
+	conn     string
+	from     string
+	rcpts    []string
+	mailOpts smtp.MailOptions
+	rcptOpts []smtp.RcptOptions
+	authed   bool
+	inTx     bool
 }
 
 func (s *mtaSession) AuthMechanisms() []string {
@@ -252,7 +257,7 @@ func (s *mtaSession) Auth(mech string) (sasl.Server, error) {
 
 func (s *mtaSession) Reset() {
 	s.endTx()
-	s.from, s.rcpts = "", nil
+	s.from, s.rcpts, s.rcptOpts, s.mailOpts = "", nil, nil, smtp.MailOptions{}
 }
 
 // endTx ends the transaction count of this session, once.
@@ -266,7 +271,10 @@ func (s *mtaSession) endTx() {
 }
 
 func (s *mtaSession) Logout() error { return nil }
-func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *mtaSession) Mail(from string, opts *smtp.MailOptions) error {
+	if opts != nil {
+		s.mailOpts = *opts
+	}
 	if s.f.password != "" && !s.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
@@ -280,7 +288,7 @@ func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.from = from
 	return nil
 }
-func (s *mtaSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *mtaSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.f.mu.Lock()
 	fn := s.f.b.rcpt
 	s.f.mu.Unlock()
@@ -290,6 +298,11 @@ func (s *mtaSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 	}
 	s.rcpts = append(s.rcpts, to)
+	var o smtp.RcptOptions
+	if opts != nil {
+		o = *opts
+	}
+	s.rcptOpts = append(s.rcptOpts, o)
 	return nil
 }
 func (s *mtaSession) Data(r io.Reader) error {
@@ -313,7 +326,8 @@ func (s *mtaSession) Data(r io.Reader) error {
 	}
 	_, isTLS := s.c.TLSConnectionState()
 	s.f.mu.Lock()
-	s.f.msgs = append(s.f.msgs, received{from: s.from, rcpts: s.rcpts, data: string(data), tls: isTLS, conn: s.conn})
+	s.f.msgs = append(s.f.msgs, received{from: s.from, rcpts: s.rcpts, data: string(data), tls: isTLS, conn: s.conn,
+		mailOpts: s.mailOpts, rcptOpts: s.rcptOpts})
 	s.f.mu.Unlock()
 	return nil
 }

@@ -331,7 +331,7 @@ func (w *Worker) sendJob(ctx context.Context, cn *conn, j *job) ([]rcptResult, e
 	body := func() io.Reader {
 		return io.MultiReader(strings.NewReader(string(sig)), io.NewSectionReader(blob, 0, blob.Size()))
 	}
-	res, err := cn.send(m.From, j.rcpts, blob.Size()+int64(len(sig)), body)
+	res, err := cn.send(m, j.rcpts, blob.Size()+int64(len(sig)), body)
 	if err == nil {
 		w.opts.Logger.Info("outbound: attempt", "id", m.ID, "host", cn.host, "addr", cn.addr, "tls", cn.tls, "results", summary(res))
 	}

@@ -85,12 +85,14 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	// Remote recipients (submission) go to the outbound queue instead.
 	var targets []store.Target
 	var remote []string
+	env := store.Envelope{From: tx.from, Ret: tx.ret, EnvID: tx.envID}
 	targetOf := make([]int, len(tx.rcpts))
 	seen := map[string]int{}
 	for i, rc := range tx.rcpts {
 		if rc.account == remoteRecipient {
 			targetOf[i] = -1
 			remote = append(remote, rc.addr)
+			env.Rcpts = append(env.Rcpts, store.EnvelopeRcpt{Address: rc.addr, Notify: rc.notify, ORcpt: rc.orcpt})
 			continue
 		}
 		j, ok := seen[rc.account]
@@ -189,7 +191,8 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		if acct == nil {
 			qerr = errRemoteNotConfigured // resolveRecipient never lets this happen
 		} else {
-			msg, err := opts.Queue.Enqueue(s.ctx, queueSrc, acct.Name, tx.from, remote)
+			env.Account = acct.Name
+			msg, err := opts.Queue.EnqueueEnvelope(s.ctx, queueSrc, env)
 			if body.err != nil {
 				reply := readReply(body.err)
 				log.Info("message not received", "size", body.n, "err", body.err, "reply", reply.Code)
