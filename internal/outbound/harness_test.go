@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -218,7 +219,25 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	l.f.mu.Lock()
 	l.f.conns++
 	l.f.mu.Unlock()
+	if no8BITMIME[l.f.addr] {
+		c = &no8bitConn{Conn: c}
+	}
 	return &countedConn{Conn: c, f: l.f}, nil
+}
+
+// no8BITMIME lists fake MTA addresses whose EHLO reply leaves out
+// 8BITMIME (go-smtp's server always offers it).
+var no8BITMIME = map[string]bool{}
+
+// no8bitConn removes the 8BITMIME line from what the server writes.
+type no8bitConn struct{ net.Conn }
+
+func (c *no8bitConn) Write(p []byte) (int, error) {
+	q := bytes.ReplaceAll(p, []byte("250-8BITMIME\r\n"), nil)
+	if _, err := c.Conn.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 type countedConn struct {

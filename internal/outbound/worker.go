@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -312,7 +313,9 @@ func failAll(rcpts []string, err error) []rcptResult {
 	return out
 }
 
-// sendJob sends one job's message on cn, DKIM-signed when a key exists.
+// sendJob sends one job's message on cn: converted to 7 bit for a server
+// without 8BITMIME (RFC 6152 §3, eightbit.go), then DKIM-signed when a
+// key exists, so the signature covers the bytes sent.
 func (w *Worker) sendJob(ctx context.Context, cn *conn, j *job) ([]rcptResult, error) {
 	m := j.msg.m
 	blob, err := w.st.OpenBlob(ctx, m.BlobID)
@@ -320,18 +323,37 @@ func (w *Worker) sendJob(ctx context.Context, cn *conn, j *job) ([]rcptResult, e
 		return nil, err
 	}
 	defer blob.Close()
+	size := blob.Size()
+	content := func() io.Reader { return io.NewSectionReader(blob, 0, blob.Size()) }
+	if ok, _ := cn.c.Extension("8BITMIME"); !ok {
+		eight, err := has8bit(content())
+		if err != nil {
+			return nil, err
+		}
+		if eight {
+			data, err := io.ReadAll(content())
+			if err != nil {
+				return nil, err
+			}
+			if conv, changed := downgrade8bit(data); changed {
+				w.opts.Logger.Info("outbound: 8-bit parts converted to 7 bit (no 8BITMIME)", "id", m.ID, "host", cn.host)
+				content = func() io.Reader { return bytes.NewReader(conv) }
+				size = int64(len(conv))
+			}
+		}
+	}
 	var sig []byte
 	if w.opts.Signer != nil {
-		sig, err = w.opts.Signer(domainOf(m.From), io.NewSectionReader(blob, 0, blob.Size()))
+		sig, err = w.opts.Signer(domainOf(m.From), content())
 		if err != nil {
 			w.opts.Logger.Warn("outbound: DKIM signing failed; sending unsigned", "id", m.ID, "err", err)
 			sig = nil
 		}
 	}
 	body := func() io.Reader {
-		return io.MultiReader(strings.NewReader(string(sig)), io.NewSectionReader(blob, 0, blob.Size()))
+		return io.MultiReader(bytes.NewReader(sig), content())
 	}
-	res, err := cn.send(m, j.rcpts, blob.Size()+int64(len(sig)), body)
+	res, err := cn.send(m, j.rcpts, size+int64(len(sig)), body)
 	if err == nil {
 		w.opts.Logger.Info("outbound: attempt", "id", m.ID, "host", cn.host, "addr", cn.addr, "tls", cn.tls, "results", summary(res))
 	}
