@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/letterbox/letterbox/internal/dsn"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -34,12 +35,12 @@ func (w *Worker) finish(ctx context.Context, msg *message) {
 		rcptOf[r.Address] = r
 	}
 	var updates []store.RecipientUpdate
-	var failed, stillPending, relayed []dsnRecipient
+	var failed, stillPending, relayed []dsn.Recipient
 	pendingLeft := false
 	expired := now.Sub(m.Queued) >= w.opts.MaxAge
 	for _, r := range msg.results {
 		u := store.RecipientUpdate{Address: r.addr, LastError: r.text, RemoteMTA: r.remote, TLS: r.tls, Attempted: true, At: now}
-		d := dsnRecipient{addr: r.addr, status: r.status, diagnostic: r.text, remote: r.remote, lastAttempt: now, orcpt: rcptOf[r.addr].ORcpt}
+		d := dsn.Recipient{Addr: r.addr, Status: r.status, Diagnostic: r.text, Remote: r.remote, LastAttempt: now, ORcpt: rcptOf[r.addr].ORcpt}
 		notify := rcptOf[r.addr].Notify
 		switch {
 		case r.kind == resultDelivered:
@@ -54,7 +55,7 @@ func (w *Worker) finish(ctx context.Context, msg *message) {
 			}
 		case expired:
 			u.State = store.OutboundFailed
-			d.status = "4.4.7" // RFC 3463: delivery time expired
+			d.Status = "4.4.7" // RFC 3463: delivery time expired
 			if wantsNotice(notify, "FAILURE") {
 				failed = append(failed, d)
 			}
@@ -74,20 +75,20 @@ func (w *Worker) finish(ctx context.Context, msg *message) {
 	notified := false
 	if m.From != "" { // never a DSN about a DSN (RFC 3464 §2.3.7... RFC 5321 §4.5.5)
 		if len(failed) > 0 {
-			w.bounce(sctx, m, dsnFailed, failed)
+			w.bounce(sctx, m, dsn.Failed, failed)
 		}
 		if len(relayed) > 0 {
-			w.bounce(sctx, m, dsnRelayed, relayed)
+			w.bounce(sctx, m, dsn.Relayed, relayed)
 		}
 		if !m.DelayNotified && w.opts.DelayNotice > 0 && pendingLeft && now.Sub(m.Queued) >= w.opts.DelayNotice {
 			// Decided once per message, even when no recipient asked
 			// for it (NOTIFY without DELAY, RFC 3461 §4.1).
 			notified = true
 			for i := range stillPending {
-				stillPending[i].retryUntil = m.Queued.Add(w.opts.MaxAge)
+				stillPending[i].RetryUntil = m.Queued.Add(w.opts.MaxAge)
 			}
 			if len(stillPending) > 0 {
-				w.bounce(sctx, m, dsnDelayed, stillPending)
+				w.bounce(sctx, m, dsn.Delayed, stillPending)
 			}
 		}
 	}
@@ -116,22 +117,22 @@ func wantsNotice(notify, kind string) bool {
 // failure notice for a message sent with RET=FULL returns the whole
 // message (RFC 3461 §4.3) when it is at most maxReturnedFull; every other
 // notice returns its header.
-func (w *Worker) bounce(ctx context.Context, m store.OutboundMessage, action string, rcpts []dsnRecipient) {
+func (w *Worker) bounce(ctx context.Context, m store.OutboundMessage, action string, rcpts []dsn.Recipient) {
 	var headers, full []byte
 	if blob, err := w.st.OpenBlob(ctx, m.BlobID); err == nil {
-		if action == dsnFailed && m.Ret == "FULL" && blob.Size() <= maxReturnedFull {
+		if action == dsn.Failed && m.Ret == "FULL" && blob.Size() <= dsn.MaxReturnedFull {
 			full, _ = io.ReadAll(io.NewSectionReader(blob, 0, blob.Size()))
 		}
 		if full == nil {
-			headers = readHeader(io.NewSectionReader(blob, 0, blob.Size()))
+			headers = dsn.ReadHeader(io.NewSectionReader(blob, 0, blob.Size()))
 		}
 		blob.Close()
 	}
-	dsn := buildDSN(dsnInput{
-		hostname: w.opts.Hostname, to: m.From, action: action, arrival: m.Queued,
-		date: w.opts.Now(), rcpts: rcpts, headers: headers, full: full, queueID: m.ID, envID: m.EnvID,
+	notice := dsn.Build(dsn.Report{
+		Hostname: w.opts.Hostname, To: m.From, Action: action, Arrival: m.Queued,
+		Date: w.opts.Now(), Rcpts: rcpts, Headers: headers, Full: full, QueueID: m.ID, EnvID: m.EnvID,
 	})
-	res, err := w.st.Deliver(ctx, bytes.NewReader(dsn), []store.Target{{Account: m.Account}})
+	res, err := w.st.Deliver(ctx, bytes.NewReader(notice), []store.Target{{Account: m.Account}})
 	if err == nil && len(res) == 1 {
 		err = res[0].Err
 	}

@@ -222,3 +222,17 @@ func BuildTLSReport(dir, domain string, day time.Time, org, contact string) (TLS
 	}
 	return rep, sc.Err()
 }
+
+// oneLine keeps a failure reason on one short line.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return s
+}

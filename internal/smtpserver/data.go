@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/letterbox/letterbox/internal/dsn"
 	"github.com/letterbox/letterbox/internal/store"
-	"time"
 )
 
 // Data receives the message of an SMTP or submission transaction (DATA,
@@ -174,6 +177,7 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 				delivered++
 			}
 		}
+		s.deliveredNotice(tx, targets, results, targetOf, perRcpt, log)
 		if len(remote) > 0 {
 			src, closeSrc, err := s.storedCopy(targets, results, returnPathLen(tx.from))
 			if err != nil {
@@ -217,6 +221,42 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	log.Info("message received", "size", body.n, "delivered", delivered, "queued", queued)
 	opts.Metrics.Delivery(opts.Mode.String(), delivered+queued > 0, body.n, time.Since(started))
 	return id, perRcpt, nil
+}
+
+// deliveredNotice tells the sender, with a "delivered" DSN in its INBOX,
+// about the local recipients that asked NOTIFY=SUCCESS (RFC 3461 §5.2.3;
+// only submission offers DSN). A failure to store it is logged: the
+// message itself was delivered.
+func (s *session) deliveredNotice(tx transaction, targets []store.Target, results []store.DeliveryResult, targetOf []int, perRcpt []error, log *slog.Logger) {
+	acct := s.authenticated()
+	if acct == nil {
+		return
+	}
+	var rcpts []dsn.Recipient
+	for i, rc := range tx.rcpts {
+		if targetOf[i] >= 0 && perRcpt[i] == nil && slices.Contains(strings.Split(rc.notify, ","), "SUCCESS") {
+			rcpts = append(rcpts, dsn.Recipient{Addr: rc.addr, Status: "2.0.0", ORcpt: rc.orcpt})
+		}
+	}
+	if len(rcpts) == 0 {
+		return
+	}
+	var headers []byte
+	if src, done, err := s.storedCopy(targets, results, 0); err == nil {
+		headers = dsn.ReadHeader(src)
+		done()
+	}
+	opts := s.srv.opts
+	now := opts.Now()
+	notice := dsn.Build(dsn.Report{Hostname: opts.Hostname, To: tx.from, Action: dsn.Delivered, Arrival: now, Date: now,
+		Rcpts: rcpts, Headers: headers, EnvID: tx.envID})
+	res, err := opts.Store.Deliver(s.ctx, bytes.NewReader(notice), []store.Target{{Account: acct.Name}})
+	if err == nil && len(res) == 1 {
+		err = res[0].Err
+	}
+	if err != nil {
+		log.Error("storing a delivered notice", "err", err)
+	}
 }
 
 // returnPathLen is the length of the Return-Path line traceInfo.header

@@ -159,6 +159,8 @@ func TestSubmissionDSNParameters(t *testing.T) {
 		S: 250
 		C: RCPT TO:<third@far.example>
 		S: 250
+		C: RCPT TO:<bob@example.com> NOTIFY=SUCCESS ORCPT=rfc822;bob.orig@example.com
+		S: 250
 		C: DATA
 		S: 354
 		C: Subject: hi
@@ -184,6 +186,19 @@ func TestSubmissionDSNParameters(t *testing.T) {
 		if r.Address != want[i].Address || r.Notify != want[i].Notify || r.ORcpt != want[i].ORcpt {
 			t.Errorf("recipient %d: %+v, want %+v", i, r, want[i])
 		}
+	}
+	// bob is local and asked NOTIFY=SUCCESS: alice gets a "delivered"
+	// notice (RFC 3461 §5.2.3) naming him, and only him.
+	notice := string(ts.onlyMessage(t, "alice@example.com"))
+	for _, w := range []string{"Subject: Successful Mail Delivery Report", "Content-Type: multipart/report; report-type=delivery-status",
+		"Original-Envelope-Id: QQ+314", "Original-Recipient: rfc822; bob.orig@example.com", "Final-Recipient: rfc822; bob@example.com",
+		"Action: delivered", "Status: 2.0.0", "Subject: hi"} {
+		if !strings.Contains(notice, w) {
+			t.Errorf("notice lacks %q:\n%s", w, notice)
+		}
+	}
+	if strings.Contains(notice, "far.example") || strings.Contains(notice, "remote.example") {
+		t.Errorf("notice names queued recipients:\n%s", notice)
 	}
 
 	mx := startServer(t, Options{Mode: ModeSMTP, Store: ms})
