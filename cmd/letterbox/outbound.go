@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,11 +46,13 @@ func init() {
 func tlsRPTDir(s *setup) string { return filepath.Join(s.dataDir, "tls-rpt") }
 
 // queueTLSReport prints the RFC 8460 §4.4 JSON report of one UTC day's
-// sessions to a domain (today by default), as it would be mailed to the
-// domain's rua; it is not sent.
+// sessions to a domain (today by default), or with --send queues it as
+// mail (§5.3) from the --from account to the domain's rua addresses.
 func queueTLSReport(e *env, args []string) error {
 	fs, common := newFlagSet(e, "queue tls-report")
-	date := fs.String("date", "", "the UTC day (YYYY-MM-DD); default today")
+	date := fs.String("date", "today", "the UTC day: YYYY-MM-DD, today or yesterday")
+	send := fs.Bool("send", false, "mail the report to the domain's TLS-RPT (rua) addresses through the queue")
+	from := fs.String("from", "", "with --send: the sending account (its domain's DKIM keys sign the report)")
 	pos, err := parseArgs(e, fs, args)
 	if err != nil {
 		return err
@@ -58,10 +61,17 @@ func queueTLSReport(e *env, args []string) error {
 		return usagef("want a domain")
 	}
 	day := time.Now().UTC()
-	if *date != "" {
+	switch *date {
+	case "today":
+	case "yesterday":
+		day = day.AddDate(0, 0, -1)
+	default:
 		if day, err = time.Parse(time.DateOnly, *date); err != nil {
-			return usagef("--date %q: want YYYY-MM-DD", *date)
+			return usagef("--date %q: want YYYY-MM-DD, today or yesterday", *date)
 		}
+	}
+	if *send && *from == "" {
+		return usagef("--send needs --from ACCOUNT")
 	}
 	s, err := common.resolve(e)
 	if err != nil {
@@ -71,15 +81,45 @@ func queueTLSReport(e *env, args []string) error {
 	if host == "" {
 		host = systemHostname()
 	}
-	rep, err := outbound.BuildTLSReport(tlsRPTDir(s), pos[0], day, host, "mailto:postmaster@"+host)
+	domain := strings.ToLower(strings.TrimSuffix(pos[0], "."))
+	rep, err := outbound.BuildTLSReport(tlsRPTDir(s), domain, day, host, "mailto:postmaster@"+host)
 	if err != nil {
 		return err
 	}
-	out, err := json.MarshalIndent(rep, "", "  ")
+	if !*send {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, string(out))
+		return nil
+	}
+	if len(rep.Policies) == 0 {
+		fmt.Fprintf(e.stdout, "no sessions to %s on %s: nothing to send\n", domain, day.Format(time.DateOnly))
+		return nil
+	}
+	to, err := outbound.TLSRPTAddresses(e.ctx, resolverFor(s.cfg.Outbound.DNSServer), domain)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, string(out))
+	msg, err := outbound.TLSReportMessage(rep, domain, *from, to, time.Now())
+	if err != nil {
+		return err
+	}
+	st, err := s.openStore(e.ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q, ok := st.(store.Queue)
+	if !ok {
+		return errors.New("this store keeps no outbound queue")
+	}
+	m, err := q.Enqueue(e.ctx, bytes.NewReader(msg), *from, *from, to)
+	if err != nil {
+		return fmt.Errorf("queueing the report: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "report queued as %d for %s; a running server sends it within a minute\n", m.ID, strings.Join(to, ", "))
 	return nil
 }
 

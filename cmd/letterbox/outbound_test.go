@@ -88,6 +88,9 @@ func TestQueueTLSReport(t *testing.T) {
 			`"policy-type": "sts".*"policy-domain": "a.test".*"total-successful-session-count": 1,\s+"total-failure-session-count": 1.*`+
 			`"result-type": "certificate-expired",.*"receiving-ip": "192.0.2.7",\s+"failed-session-count": 1`)
 	letterbox(t, "", nil, "queue", "tls-report", data, "c.test", "--date", day).want(t, 0, `"policies": \[\]`)
-	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", "yesterday"), 2, `want YYYY-MM-DD`)
+	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", "someday"), 2, `want YYYY-MM-DD`)
+	letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", "yesterday").want(t, 0, `"policies": \[\]`)
+	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--send"), 2, `--send needs --from`)
+	letterbox(t, "", nil, "queue", "tls-report", data, "c.test", "--date", day, "--send", "--from", "alice@example.com").want(t, 0, `nothing to send`)
 	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data), 2, `want a domain`)
 }

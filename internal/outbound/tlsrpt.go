@@ -2,10 +2,17 @@ package outbound
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +27,10 @@ import (
 // with its result type (§4.3). Records are JSON lines, one file per UTC
 // day, under the TLS-RPT directory (DATA/tls-rpt); TLSReport aggregates a
 // day of one domain into the report format of §4.4, which
-// `letterbox queue tls-report DOMAIN` prints. Reports are not mailed to
-// the domain's rua: that is left to the operator.
+// `letterbox queue tls-report DOMAIN` prints, or, with --send, mails to
+// the domain's rua addresses through the outbound queue (TLSReportMessage;
+// run it daily from cron or a systemd timer: the server does not send
+// reports by itself).
 
 // tlsEvent is one recorded session (or policy failure).
 type tlsEvent struct {
@@ -235,4 +244,99 @@ func oneLine(s string) string {
 		s = s[:500]
 	}
 	return s
+}
+
+// TLSRPTAddresses returns the mailto: addresses of domain's TLS-RPT
+// record (RFC 8460 §3): the one TXT record at _smtp._tls.DOMAIN that
+// starts with "v=TLSRPTv1", its rua= URIs separated by commas; https:
+// URIs are left out (we only mail reports).
+func TLSRPTAddresses(ctx context.Context, r *net.Resolver, domain string) ([]string, error) {
+	txts, err := r.LookupTXT(ctx, "_smtp._tls."+strings.TrimSuffix(domain, "."))
+	if err != nil {
+		return nil, err
+	}
+	var recs []string
+	for _, t := range txts {
+		if rest, ok := strings.CutPrefix(t, "v=TLSRPTv1"); ok && (rest == "" || rest[0] == ';' || rest[0] == ' ') {
+			recs = append(recs, t)
+		}
+	}
+	if len(recs) != 1 {
+		return nil, fmt.Errorf("%s has %d TLS-RPT records, want 1", domain, len(recs))
+	}
+	var out []string
+	for _, f := range strings.Split(recs[0], ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok || strings.TrimSpace(k) != "rua" {
+			continue
+		}
+		for _, u := range strings.Split(v, ",") {
+			u = strings.TrimSpace(u)
+			if len(u) <= 7 || !strings.EqualFold(u[:7], "mailto:") {
+				continue
+			}
+			addr, _, _ := strings.Cut(u[7:], "?")
+			if dec, err := url.PathUnescape(addr); err == nil && strings.Contains(dec, "@") {
+				out = append(out, dec)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the TLS-RPT record of %s names no mailto: address", domain)
+	}
+	return out, nil
+}
+
+// TLSReportMessage is the report as mail (RFC 8460 §5.3): a
+// multipart/report of report-type "tlsrpt" with a short text and the
+// gzipped JSON (application/tlsrpt+gzip, named as §5.1 says), with the
+// TLS-Report-Domain and TLS-Report-Submitter fields. The outbound worker
+// DKIM-signs it on the way out when the sender's domain has keys (§5.3
+// requires a signature).
+func TLSReportMessage(rep TLSReport, domain, from string, to []string, now time.Time) ([]byte, error) {
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	submitter := rep.OrganizationName
+	name := fmt.Sprintf("%s!%s!%d!%d.json.gz", submitter, domain, rep.DateRange.Start.Unix(), rep.DateRange.End.Unix())
+	boundary := "tlsrpt-" + strings.ToLower(rand.Text()[:20])
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
+	w("From: <%s>", from)
+	w("To: %s", "<"+strings.Join(to, ">, <")+">")
+	w("Subject: Report Domain: %s Submitter: %s Report-ID: <%s>", domain, submitter, rep.ReportID)
+	w("Date: %s", now.Format(time.RFC1123Z))
+	w("Message-ID: <%s@%s>", strings.ToLower(rand.Text()), submitter)
+	w("TLS-Report-Domain: %s", domain)
+	w("TLS-Report-Submitter: %s", submitter)
+	w("Auto-Submitted: auto-generated")
+	w("MIME-Version: 1.0")
+	w("Content-Type: multipart/report; report-type=\"tlsrpt\";\r\n\tboundary=\"%s\"", boundary)
+	w("")
+	w("--%s", boundary)
+	w("Content-Type: text/plain; charset=us-ascii")
+	w("")
+	w("This is an aggregate TLS report from %s for %s, %s.", submitter, domain, rep.DateRange.Start.Format(time.DateOnly))
+	w("")
+	w("--%s", boundary)
+	w("Content-Type: application/tlsrpt+gzip")
+	w("Content-Transfer-Encoding: base64")
+	w("Content-Disposition: attachment; filename=\"%s\"", name)
+	w("")
+	enc := base64.StdEncoding.EncodeToString(gz.Bytes())
+	for len(enc) > 76 {
+		w("%s", enc[:76])
+		enc = enc[76:]
+	}
+	w("%s", enc)
+	w("")
+	w("--%s--", boundary)
+	return []byte(b.String()), nil
 }

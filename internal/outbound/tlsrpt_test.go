@@ -1,12 +1,18 @@
 package outbound
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	gomessage "github.com/emersion/go-message"
 )
 
 // tlsSummary is what a test expects of one domain's TLS-RPT report:
@@ -96,5 +102,81 @@ func TestTLSReportFormat(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if len(files) != 2 {
 		t.Errorf("files after pruning: %v", files)
+	}
+}
+
+// RFC 8460 §3: the rua mailto: addresses of the one v=TLSRPTv1 record.
+func TestTLSRPTAddresses(t *testing.T) {
+	d := newTestDNS(t)
+	d.add(t, `_smtp._tls.a.test. 60 IN TXT "v=TLSRPTv1; rua=mailto:tls%2Breports@a.test,https://r.a.test/tls, mailto:second@b.test?subject=x"`,
+		`_smtp._tls.a.test. 60 IN TXT "v=spf1 -all"`,
+		`_smtp._tls.two.test. 60 IN TXT "v=TLSRPTv1; rua=mailto:x@two.test"`,
+		`_smtp._tls.two.test. 60 IN TXT "v=TLSRPTv1; rua=mailto:y@two.test"`,
+		`_smtp._tls.https.test. 60 IN TXT "v=TLSRPTv1; rua=https://r.https.test/"`)
+	o := Options{DNSServer: d.addr}.withDefaults()
+	got, err := TLSRPTAddresses(context.Background(), o.Resolver, "a.test.")
+	if err != nil || strings.Join(got, ",") != "tls+reports@a.test,second@b.test" {
+		t.Errorf("a.test: %v %v", got, err)
+	}
+	for _, bad := range []string{"two.test", "https.test", "none.test"} {
+		if got, err := TLSRPTAddresses(context.Background(), o.Resolver, bad); err == nil {
+			t.Errorf("%s: %v", bad, got)
+		}
+	}
+}
+
+// RFC 8460 §5.3: the report mail is a multipart/report of report-type
+// tlsrpt with the TLS-Report-Domain/-Submitter fields, the §5.3 subject
+// and the gzipped JSON as application/tlsrpt+gzip named per §5.1.
+func TestTLSReportMessage(t *testing.T) {
+	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	(&tlsRecorder{dir: dir}).record(tlsEvent{Time: day.Add(time.Hour), Domain: "a.test", PolicyType: "no-policy-found", Result: "success"})
+	rep, err := BuildTLSReport(dir, "a.test", day, "mail.example.com", "mailto:postmaster@mail.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := TLSReportMessage(rep, "a.test", "postmaster@example.com", []string{"r@a.test"}, day.Add(25*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := gomessage.Read(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, _ := e.Header.ContentType()
+	if mt != "multipart/report" || params["report-type"] != "tlsrpt" || e.Header.Get("TLS-Report-Domain") != "a.test" ||
+		e.Header.Get("TLS-Report-Submitter") != "mail.example.com" ||
+		e.Header.Get("Subject") != "Report Domain: a.test Submitter: mail.example.com Report-ID: <"+rep.ReportID+">" {
+		t.Fatalf("header:\n%s", msg)
+	}
+	mr := e.MultipartReader()
+	var found bool
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pt, _, _ := p.Header.ContentType(); pt != "application/tlsrpt+gzip" {
+			continue
+		}
+		found = true
+		if _, dp, _ := p.Header.ContentDisposition(); dp["filename"] != "mail.example.com!a.test!1772582400!1772668799.json.gz" {
+			t.Errorf("file name %q", dp["filename"])
+		}
+		zr, err := gzip.NewReader(p.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back TLSReport
+		if err := json.NewDecoder(zr).Decode(&back); err != nil || back.ReportID != rep.ReportID || len(back.Policies) != 1 || back.Policies[0].Summary.Successful != 1 {
+			t.Errorf("report in the mail: %+v %v", back, err)
+		}
+	}
+	if !found {
+		t.Errorf("no application/tlsrpt+gzip part:\n%s", msg)
 	}
 }
