@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -56,13 +57,17 @@ func (e *securityError) Error() string {
 // enforce, hosts the policy does not name are dropped (RFC 8461 §4.1, §5)
 // unless DANE covers them. When no host is left the delivery is deferred.
 func (w *Worker) applyPolicies(ctx context.Context, domain string, hops []hop) ([]hop, error) {
-	if w.opts.Relay.Host != "" || len(hops) == 0 {
-		return hops, nil
+	if w.opts.Relay.Host != "" || len(hops) == 0 || strings.HasPrefix(domain, "[") {
+		return hops, nil // a smarthost, or an address literal: no policy
 	}
 	var daneErr error
 	if w.dane != nil {
 		kept := hops[:0:0]
 		for _, h := range hops {
+			if _, err := netip.ParseAddr(h.name); err == nil {
+				kept = append(kept, h) // an address has no TLSA records
+				continue
+			}
 			usable, present, err := w.dane.tlsaFor(ctx, h.name)
 			if err != nil {
 				w.opts.Logger.Info("outbound: DANE: skipping a host whose TLSA lookup failed", "domain", domain, "host", h.name, "err", err)
@@ -178,6 +183,9 @@ func certResultType(err error) string {
 // is only logged and reported (RFC 8461 §5: "testing" mode reports and
 // delivers); under enforce or DANE it passed checkPeer.
 func (w *Worker) tlsOutcome(domain string, h hop, ip netip.Addr, cn *conn) {
+	if w.opts.Relay.Host != "" {
+		return // not the domain's own MX: nothing for its TLS-RPT
+	}
 	result, reason := "success", ""
 	switch {
 	case h.sec.dane || h.sec.enforced():
