@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -155,6 +157,21 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 	}
 	if o.SourceAddress != "" {
 		opts.LocalAddr = net.ParseIP(o.SourceAddress)
+	}
+	opts.STSPort = o.MTASTSPort
+	if o.CAFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("outbound.ca_file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, nil, fmt.Errorf("outbound.ca_file: no certificate in %s", o.CAFile)
+		}
+		opts.RootCAs = pool
 	}
 	w, err := outbound.New(st, opts)
 	if err != nil {

@@ -42,6 +42,12 @@ type Outbound struct {
 	// DANE uses DNSSEC-signed TLSA records (RFC 7672), trusting the AD
 	// bit of a validating resolver that must be on loopback.
 	DANE bool `toml:"dane"`
+	// MTASTSPort is the HTTPS port of MTA-STS policy hosts (443; tests).
+	MTASTSPort int `toml:"mta_sts_port"`
+	// CAFile, when set, is a PEM file of root certificates trusted besides
+	// the system's for MX hosts (MTA-STS) and MTA-STS policy hosts: a
+	// private CA, or tests.
+	CAFile string `toml:"ca_file"`
 }
 
 // Relay is an optional smarthost that receives all outbound mail.
@@ -66,6 +72,7 @@ func defaultOutbound() Outbound {
 		Port:           25,
 		Lease:          30 * time.Minute,
 		MTASTS:         true,
+		MTASTSPort:     443,
 	}
 }
 
@@ -115,6 +122,9 @@ func (c Config) validateOutbound(bad func(key, format string, args ...any)) {
 		} else if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
 			bad("outbound.dns_server", "%q: bad port", o.DNSServer)
 		}
+	}
+	if o.MTASTSPort <= 0 || o.MTASTSPort > 65535 {
+		bad("outbound.mta_sts_port", "must be a port number")
 	}
 	if o.SourceAddress != "" && net.ParseIP(o.SourceAddress) == nil {
 		bad("outbound.source_address", "%q is not an IP address", o.SourceAddress)
@@ -172,6 +182,11 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("# itself: it trusts the AD bit of the resolver (dns_server, or the first of")
 	w("# /etc/resolv.conf), which must be on loopback and must validate (unbound).")
 	w("dane = %t", d.DANE)
+	w("# HTTPS port of MTA-STS policy hosts (443). Other values are for tests.")
+	w("mta_sts_port = %d", d.MTASTSPort)
+	w("# PEM file of root certificates trusted, besides the system's, for MX hosts")
+	w("# under MTA-STS and for MTA-STS policy hosts (a private CA, or tests).")
+	w("ca_file = %s", q(d.CAFile))
 	w("")
 	r := c.Relay
 	w("[inbound]")
