@@ -27,6 +27,9 @@ type e2eDNS struct {
 	addr string
 	mu   sync.Mutex
 	rrs  map[string][]dns.RR
+	// validating: answer with the AD bit set, as a DNSSEC-validating
+	// resolver does for signed data (the DANE test).
+	validating bool
 }
 
 func startDNS(t *testing.T) *e2eDNS {
@@ -41,6 +44,7 @@ func startDNS(t *testing.T) *e2eDNS {
 		m := new(dns.Msg)
 		m.SetReply(req)
 		d.mu.Lock()
+		m.AuthenticatedData = d.validating
 		for _, q := range req.Question {
 			rrs, ok := d.rrs[strings.ToLower(q.Name)]
 			if !ok {

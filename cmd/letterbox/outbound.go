@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +32,7 @@ func init() {
 			{name: "show", usage: "ID", summary: "show one message's envelope, recipients and headers", run: queueShow},
 			{name: "retry", usage: "ID|all", summary: "make pending recipients due now", run: queueRetry},
 			{name: "drop", usage: "ID", summary: "remove a message from the queue without delivering it", run: queueDrop},
+			{name: "tls-report", usage: "DOMAIN [--date YYYY-MM-DD]", summary: "print the TLS-RPT (RFC 8460) report of a day's sessions to DOMAIN", run: queueTLSReport},
 		},
 	})
 	register(&command{
@@ -38,6 +43,87 @@ func init() {
 			{name: "records", summary: "print the DNS records of every key", run: dkimRecords},
 		},
 	})
+}
+
+// tlsRPTDir is where outbound TLS results are recorded (RFC 8460).
+func tlsRPTDir(s *setup) string { return filepath.Join(s.dataDir, "tls-rpt") }
+
+// queueTLSReport prints the RFC 8460 §4.4 JSON report of one UTC day's
+// sessions to a domain (today by default), or with --send queues it as
+// mail (§5.3) from the --from account to the domain's rua addresses.
+func queueTLSReport(e *env, args []string) error {
+	fs, common := newFlagSet(e, "queue tls-report")
+	date := fs.String("date", "today", "the UTC day: YYYY-MM-DD, today or yesterday")
+	send := fs.Bool("send", false, "mail the report to the domain's TLS-RPT (rua) addresses through the queue")
+	from := fs.String("from", "", "with --send: the sending account (its domain's DKIM keys sign the report)")
+	pos, err := parseArgs(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want a domain")
+	}
+	day := time.Now().UTC()
+	switch *date {
+	case "today":
+	case "yesterday":
+		day = day.AddDate(0, 0, -1)
+	default:
+		if day, err = time.Parse(time.DateOnly, *date); err != nil {
+			return usagef("--date %q: want YYYY-MM-DD, today or yesterday", *date)
+		}
+	}
+	if *send && *from == "" {
+		return usagef("--send needs --from ACCOUNT")
+	}
+	s, err := common.resolve(e)
+	if err != nil {
+		return err
+	}
+	host := s.cfg.Hostname
+	if host == "" {
+		host = systemHostname()
+	}
+	domain := strings.ToLower(strings.TrimSuffix(pos[0], "."))
+	rep, err := outbound.BuildTLSReport(tlsRPTDir(s), domain, day, host, "mailto:postmaster@"+host)
+	if err != nil {
+		return err
+	}
+	if !*send {
+		out, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, string(out))
+		return nil
+	}
+	if len(rep.Policies) == 0 {
+		fmt.Fprintf(e.stdout, "no sessions to %s on %s: nothing to send\n", domain, day.Format(time.DateOnly))
+		return nil
+	}
+	to, err := outbound.TLSRPTAddresses(e.ctx, resolverFor(s.cfg.Outbound.DNSServer), domain)
+	if err != nil {
+		return err
+	}
+	msg, err := outbound.TLSReportMessage(rep, domain, *from, to, time.Now())
+	if err != nil {
+		return err
+	}
+	st, err := s.openStore(e.ctx, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	q, ok := st.(store.Queue)
+	if !ok {
+		return errors.New("this store keeps no outbound queue")
+	}
+	m, err := q.Enqueue(e.ctx, bytes.NewReader(msg), *from, *from, to)
+	if err != nil {
+		return fmt.Errorf("queueing the report: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "report queued as %d for %s; a running server sends it within a minute\n", m.ID, strings.Join(to, ", "))
+	return nil
 }
 
 // dkimDir is where the DKIM keys live.
@@ -63,15 +149,31 @@ func startOutbound(ctx context.Context, s *setup, st store.Store, hostname strin
 		Port: o.Port, DNSServer: o.DNSServer, Lease: o.Lease,
 		Relay: outbound.Relay{Host: s.cfg.Relay.Host, Port: s.cfg.Relay.Port, TLS: s.cfg.Relay.TLS,
 			Username: s.cfg.Relay.Username, Password: s.cfg.Relay.Password},
-		Signer:  outbound.DKIMSigner(keys),
-		Logger:  log,
-		Metrics: mx,
+		Signer:        outbound.DKIMSigner(keys),
+		Logger:        log,
+		Metrics:       mx,
+		DisableMTASTS: !o.MTASTS, DANE: o.DANE, TLSRPTDir: tlsRPTDir(s), STSCacheDir: filepath.Join(s.dataDir, "mta-sts"),
 	}
 	if o.DelayNotice == 0 {
 		opts.DelayNotice = -1 // "0s" in the file turns notices off
 	}
 	if o.SourceAddress != "" {
 		opts.LocalAddr = net.ParseIP(o.SourceAddress)
+	}
+	opts.STSPort = o.MTASTSPort
+	if o.CAFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("outbound.ca_file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, nil, fmt.Errorf("outbound.ca_file: no certificate in %s", o.CAFile)
+		}
+		opts.RootCAs = pool
 	}
 	w, err := outbound.New(st, opts)
 	if err != nil {
@@ -159,8 +261,14 @@ func queueShow(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "id: %d\naccount: %s\nfrom: <%s>\nqueued: %s\nsize: %d\ndelay notice sent: %t\n",
 			m.ID, m.Account, m.From, m.Queued.UTC().Format(time.RFC3339), m.Size, m.DelayNotified)
+		if m.Ret != "" || m.EnvID != "" {
+			fmt.Fprintf(e.stdout, "dsn: ret=%s envid=%s\n", m.Ret, m.EnvID)
+		}
 		for _, r := range m.Recipients {
 			fmt.Fprintf(e.stdout, "recipient: %s\n  state: %s\n  attempts: %d\n", r.Address, r.State, r.Attempts)
+			if r.Notify != "" || r.ORcpt != "" {
+				fmt.Fprintf(e.stdout, "  dsn: notify=%s orcpt=%s\n", r.Notify, r.ORcpt)
+			}
 			if r.State == store.OutboundPending {
 				fmt.Fprintf(e.stdout, "  next attempt: %s\n", r.NextAttempt.UTC().Format(time.RFC3339))
 			}

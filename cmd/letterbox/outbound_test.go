@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -63,4 +65,32 @@ func wantErr(t *testing.T, r result, code int, stderrRe string) {
 	if r.code != code || !regexp.MustCompile(stderrRe).MatchString(r.stderr) {
 		t.Fatalf("exit %d (want %d), stderr %q (want /%s/)", r.code, code, r.stderr, stderrRe)
 	}
+}
+
+// TestQueueTLSReport: `letterbox queue tls-report DOMAIN` prints the
+// RFC 8460 report of the sessions the worker recorded in DATA/tls-rpt.
+func TestQueueTLSReport(t *testing.T) {
+	dir := t.TempDir()
+	data := "--data=" + dir
+	day := "2026-03-04"
+	if err := os.MkdirAll(filepath.Join(dir, "tls-rpt"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lines := `{"time":"2026-03-04T10:00:00Z","domain":"a.test","policy-type":"sts","policy-string":["version: STSv1","mode: enforce","mx: mx.a.test","max_age: 60"],"mx-host":["mx.a.test"],"result":"success"}
+{"time":"2026-03-04T11:00:00Z","domain":"a.test","policy-type":"sts","policy-string":["version: STSv1","mode: enforce","mx: mx.a.test","max_age: 60"],"mx-host":["mx.a.test"],"result":"certificate-expired","receiving-mx-hostname":"mx.a.test","receiving-ip":"192.0.2.7"}
+{"time":"2026-03-04T12:00:00Z","domain":"b.test","policy-type":"no-policy-found","result":"success"}
+`
+	if err := os.WriteFile(filepath.Join(dir, "tls-rpt", day+".jsonl"), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", day).want(t, 0,
+		`(?s)"date-range": \{\s+"start-datetime": "2026-03-04T00:00:00Z",\s+"end-datetime": "2026-03-04T23:59:59Z".*`+
+			`"policy-type": "sts".*"policy-domain": "a.test".*"total-successful-session-count": 1,\s+"total-failure-session-count": 1.*`+
+			`"result-type": "certificate-expired",.*"receiving-ip": "192.0.2.7",\s+"failed-session-count": 1`)
+	letterbox(t, "", nil, "queue", "tls-report", data, "c.test", "--date", day).want(t, 0, `"policies": \[\]`)
+	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", "someday"), 2, `want YYYY-MM-DD`)
+	letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--date", "yesterday").want(t, 0, `"policies": \[\]`)
+	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data, "a.test", "--send"), 2, `--send needs --from`)
+	letterbox(t, "", nil, "queue", "tls-report", data, "c.test", "--date", day, "--send", "--from", "alice@example.com").want(t, 0, `nothing to send`)
+	wantErr(t, letterbox(t, "", nil, "queue", "tls-report", data), 2, `want a domain`)
 }

@@ -36,6 +36,18 @@ type Outbound struct {
 	// SourceAddress is the local address outgoing connections come from;
 	// empty: chosen by the system.
 	SourceAddress string `toml:"source_address"`
+	// MTASTS fetches, caches (DATA/mta-sts) and applies the recipient
+	// domains' MTA-STS policies (RFC 8461).
+	MTASTS bool `toml:"mta_sts"`
+	// DANE uses DNSSEC-signed TLSA records (RFC 7672), trusting the AD
+	// bit of a validating resolver that must be on loopback.
+	DANE bool `toml:"dane"`
+	// MTASTSPort is the HTTPS port of MTA-STS policy hosts (443; tests).
+	MTASTSPort int `toml:"mta_sts_port"`
+	// CAFile, when set, is a PEM file of root certificates trusted besides
+	// the system's for MX hosts (MTA-STS) and MTA-STS policy hosts: a
+	// private CA, or tests.
+	CAFile string `toml:"ca_file"`
 }
 
 // Relay is an optional smarthost that receives all outbound mail.
@@ -59,6 +71,8 @@ func defaultOutbound() Outbound {
 		MaxConnections: 32,
 		Port:           25,
 		Lease:          30 * time.Minute,
+		MTASTS:         true,
+		MTASTSPort:     443,
 	}
 }
 
@@ -109,6 +123,9 @@ func (c Config) validateOutbound(bad func(key, format string, args ...any)) {
 			bad("outbound.dns_server", "%q: bad port", o.DNSServer)
 		}
 	}
+	if o.MTASTSPort <= 0 || o.MTASTSPort > 65535 {
+		bad("outbound.mta_sts_port", "must be a port number")
+	}
 	if o.SourceAddress != "" && net.ParseIP(o.SourceAddress) == nil {
 		bad("outbound.source_address", "%q is not an IP address", o.SourceAddress)
 	}
@@ -155,6 +172,21 @@ func (c Config) writeOutboundDefaults(w func(format string, args ...any), q func
 	w("dns_server = %s", q(d.DNSServer))
 	w("# Local address outgoing connections come from; empty: the system's choice.")
 	w("source_address = %s", q(d.SourceAddress))
+	w("# MTA-STS (RFC 8461): a recipient domain that publishes a policy in mode")
+	w("# \"enforce\" gets its mail only over TLS with a valid certificate, to the MX")
+	w("# hosts it names (otherwise the message waits and is retried). Policies are")
+	w("# cached in DATA/mta-sts for their max_age.")
+	w("mta_sts = %t", d.MTASTS)
+	w("# DANE (RFC 7672): an MX host with DNSSEC-signed TLSA records gets mail only")
+	w("# over TLS with a certificate they match. letterbox does not validate DNSSEC")
+	w("# itself: it trusts the AD bit of the resolver (dns_server, or the first of")
+	w("# /etc/resolv.conf), which must be on loopback and must validate (unbound).")
+	w("dane = %t", d.DANE)
+	w("# HTTPS port of MTA-STS policy hosts (443). Other values are for tests.")
+	w("mta_sts_port = %d", d.MTASTSPort)
+	w("# PEM file of root certificates trusted, besides the system's, for MX hosts")
+	w("# under MTA-STS and for MTA-STS policy hosts (a private CA, or tests).")
+	w("ca_file = %s", q(d.CAFile))
 	w("")
 	r := c.Relay
 	w("[inbound]")

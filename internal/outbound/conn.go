@@ -3,7 +3,6 @@ package outbound
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // conn is one SMTP connection to a remote MTA, past EHLO (and STARTTLS
@@ -24,19 +25,23 @@ type conn struct {
 	c        *smtp.Client
 	host     string // the MX name we connected to
 	addr     string // ip:port
+	local    string // our address
 	tls      bool   // the session is encrypted
 	verified bool   // and the certificate verified for host
+	// verifyErr is why it did not verify (opportunistic sessions).
+	verifyErr error
 }
 
 // connect opens a connection to host at ip and says EHLO. Without a relay
 // STARTTLS is used whenever offered (RFC 3207; opportunistic, RFC 7435:
 // the certificate is checked and the result recorded, but not required).
 // If the TLS handshake fails, the connection is made again without
-// STARTTLS, as other MTAs do, so a broken TLS setup does not stop mail.
+// STARTTLS, as other MTAs do, so a broken TLS setup does not stop mail,
+// unless a policy requires TLS of this host (h.sec).
 func (w *Worker) connect(ctx context.Context, h hop, ip netip.Addr) (*conn, error) {
 	cn, err := w.connectOnce(ctx, h, ip, true)
 	var tlsErr *tlsFailure
-	if errors.As(err, &tlsErr) && w.opts.Relay.Host == "" {
+	if errors.As(err, &tlsErr) && w.opts.Relay.Host == "" && !h.sec.enforced() {
 		w.opts.Logger.Info("outbound: STARTTLS failed, retrying without TLS", "host", h.name, "addr", ip, "err", tlsErr.err)
 		return w.connectOnce(ctx, h, ip, false)
 	}
@@ -68,6 +73,9 @@ func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS b
 		return nil, err
 	}
 	cn := &conn{host: h.name, addr: addr}
+	if ta, ok := raw.LocalAddr().(*net.TCPAddr); ok {
+		cn.local = ta.IP.String()
+	}
 	var nc net.Conn = raw
 	if relay.Host != "" && relay.TLS == "implicit" {
 		tc := tls.Client(raw, w.relayTLS(h.name))
@@ -79,7 +87,11 @@ func (w *Worker) connectOnce(ctx context.Context, h hop, ip netip.Addr, tryTLS b
 		raw.SetDeadline(time.Time{})
 		nc, cn.tls, cn.verified = tc, true, true
 	} else {
-		nc, err = w.preamble(ctx, cn, raw, h.name, tryTLS)
+		nc, err = w.preamble(ctx, cn, raw, h, tryTLS)
+		var se *securityError
+		if errors.As(err, &se) {
+			se.local = cn.local
+		}
 		if err != nil {
 			raw.Close()
 			return nil, err
@@ -114,7 +126,12 @@ func (w *Worker) relayTLS(name string) *tls.Config {
 // for go-smtp's client with a greeting replayed in front, so the client
 // says EHLO itself (again, which RFC 5321 §4.1.4 allows; after STARTTLS it
 // must, RFC 3207 §4.2).
-func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name string, tryTLS bool) (net.Conn, error) {
+//
+// A host whose policy requires TLS (h.sec) must offer STARTTLS and pass
+// checkPeer; otherwise the connection is refused with a *securityError.
+func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, h hop, tryTLS bool) (net.Conn, error) {
+	name := h.name
+	required := h.sec.enforced()
 	raw.SetDeadline(time.Now().Add(w.opts.CommandTimeout))
 	defer raw.SetDeadline(time.Time{})
 	tp := textproto.NewConn(raw)
@@ -142,6 +159,9 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 	if relay && w.opts.Relay.TLS == "starttls" && !offered {
 		return nil, errors.New("relay does not offer STARTTLS")
 	}
+	if !offered && required {
+		return nil, &securityError{resultType: "starttls-not-supported", host: name, err: errors.New("STARTTLS not offered, and a policy requires it")}
+	}
 	if !offered || !tryTLS || (relay && w.opts.Relay.TLS == "none") {
 		return &replayConn{Conn: raw, pending: []byte("220 " + name + "\r\n")}, nil
 	}
@@ -152,7 +172,11 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 		if code == 0 {
 			return nil, err
 		}
-		// Refused: go on in plain text (opportunistic), unless a relay.
+		// Refused: go on in plain text (opportunistic), unless a relay
+		// or a policy requires TLS.
+		if required {
+			return nil, &securityError{resultType: "starttls-not-supported", host: name, err: replyError(code, msg, err, "STARTTLS")}
+		}
 		if relay {
 			return nil, replyError(code, msg, err, "STARTTLS")
 		}
@@ -172,25 +196,23 @@ func (w *Worker) preamble(ctx context.Context, cn *conn, raw net.Conn, name stri
 		if relay {
 			return nil, fmt.Errorf("STARTTLS to relay: %w", err)
 		}
+		if required {
+			return nil, &securityError{resultType: "validation-failure", host: name, err: fmt.Errorf("TLS handshake: %w", err)}
+		}
 		return nil, &tlsFailure{err}
 	}
 	cn.tls = true
-	cn.verified = relay || verifies(tc.ConnectionState(), name)
+	if relay {
+		cn.verified = true
+	} else {
+		cs := tc.ConnectionState()
+		if err := w.checkPeer(cs, h); err != nil {
+			return nil, err
+		}
+		cn.verifyErr = w.verifyPKIX(cs, name)
+		cn.verified = cn.verifyErr == nil || len(h.sec.tlsa) > 0 // DANE-authenticated
+	}
 	return &replayConn{Conn: tc, pending: []byte("220 " + name + "\r\n")}, nil
-}
-
-// verifies reports whether the peer's certificate chains to a system root
-// and names host.
-func verifies(cs tls.ConnectionState, host string) bool {
-	if len(cs.PeerCertificates) == 0 {
-		return false
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{DNSName: host, Intermediates: inter})
-	return err == nil
 }
 
 // replyError turns a textproto reply error into an *smtp.SMTPError when
@@ -262,6 +284,9 @@ type rcptResult struct {
 	status string // RFC 3463 status for a DSN
 	remote string // the host that answered ("" when none did)
 	tls    bool   // over TLS
+	// relayed: delivered to a server that does not offer DSN, so it will
+	// send no success notice (RFC 3461 §5.2.2).
+	relayed bool
 }
 
 type resultKind int
@@ -276,9 +301,19 @@ const (
 // decides per recipient (or for all, at MAIL and DATA); an error that is
 // not a reply (the connection broke) is returned as connErr and the
 // message counts as not attempted on this connection.
-func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Reader) (results []rcptResult, connErr error) {
+//
+// The message's DSN parameters (RFC 3461) go along (go-smtp's client
+// sends them only to a server that offers DSN, §5.2.1); a recipient
+// delivered to a server without DSN is marked so a requested success
+// notice can say "relayed" (§5.2.2, RFC 3464 §2.3.3).
+func (cn *conn) send(m store.OutboundMessage, rcpts []string, size int64, body func() io.Reader) (results []rcptResult, connErr error) {
 	c := cn.c
-	opts := &smtp.MailOptions{Size: size}
+	from := m.From
+	opts := &smtp.MailOptions{Size: size, Return: smtp.DSNReturn(m.Ret), EnvelopeID: m.EnvID}
+	if !isPrintable(m.EnvID) {
+		opts.EnvelopeID = "" // go-smtp refuses it; not ours to fix
+	}
+	hasDSN, _ := c.Extension("DSN")
 	if !isASCII(from) || !allASCII(rcpts) {
 		opts.UTF8 = true
 	}
@@ -308,7 +343,7 @@ func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Rea
 	results = make([]rcptResult, len(rcpts))
 	var accepted []int
 	for i, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
+		if err := c.Rcpt(r, rcptDSN(m, r)); err != nil {
 			if !isReply(err) {
 				return nil, err
 			}
@@ -340,10 +375,50 @@ func (cn *conn) send(from string, rcpts []string, size int64, body func() io.Rea
 		if dataErr != nil {
 			results[i] = fromReply(rcpts[i], dataErr)
 		} else {
-			results[i] = rcptResult{addr: rcpts[i], kind: resultDelivered, text: "250 accepted", status: "2.0.0"}
+			results[i] = rcptResult{addr: rcpts[i], kind: resultDelivered, text: "250 accepted", status: "2.0.0", relayed: !hasDSN}
 		}
 	}
 	return results, nil
+}
+
+// rcptDSN is the RCPT DSN parameters of recipient addr of m (RFC 3461
+// §4.1, §4.2): its NOTIFY, and its ORCPT, or the address itself as ORCPT
+// when none was given (§4.2 allows adding it when relaying).
+func rcptDSN(m store.OutboundMessage, addr string) *smtp.RcptOptions {
+	var r store.OutboundRecipient
+	for _, x := range m.Recipients {
+		if x.Address == addr {
+			r = x
+			break
+		}
+	}
+	o := &smtp.RcptOptions{}
+	if r.Notify != "" {
+		for _, n := range strings.Split(r.Notify, ",") {
+			o.Notify = append(o.Notify, smtp.DSNNotify(n))
+		}
+	}
+	typ, orcpt, ok := strings.Cut(r.ORcpt, ";")
+	if !ok {
+		typ, orcpt = "rfc822", addr
+	}
+	switch {
+	case strings.EqualFold(typ, "rfc822") && isPrintable(orcpt):
+		o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeRFC822, orcpt
+	case strings.EqualFold(typ, "utf-8"):
+		o.OriginalRecipientType, o.OriginalRecipient = smtp.DSNAddressTypeUTF8, orcpt
+	}
+	return o
+}
+
+// isPrintable: printable US-ASCII, what xtext can carry (RFC 3461 §4).
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func isReply(err error) bool {

@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -27,6 +28,11 @@ type testDNS struct {
 	addr string
 	mu   sync.Mutex
 	rrs  map[string][]dns.RR // by lower-case FQDN
+	// validating makes it answer as a DNSSEC-validating resolver: the AD
+	// bit set, except for names in insecure; names in servfail get
+	// SERVFAIL (a bogus signature).
+	validating         bool
+	insecure, servfail map[string]bool
 }
 
 func newTestDNS(t testing.TB) *testDNS {
@@ -67,7 +73,13 @@ func (d *testDNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 	m.Authoritative = true
 	d.mu.Lock()
 	for _, q := range req.Question {
-		rrs, ok := d.rrs[strings.ToLower(q.Name)]
+		name := strings.ToLower(q.Name)
+		if d.servfail[name] {
+			m.Rcode = dns.RcodeServerFailure
+			continue
+		}
+		m.AuthenticatedData = d.validating && !d.insecure[name]
+		rrs, ok := d.rrs[name]
 		if !ok {
 			m.Rcode = dns.RcodeNameError
 			continue
@@ -97,6 +109,9 @@ type received struct {
 	data  string
 	tls   bool
 	conn  string // which connection (the client's address) carried it
+	// mailOpts and rcptOpts are the MAIL and RCPT parameters given.
+	mailOpts smtp.MailOptions
+	rcptOpts []smtp.RcptOptions
 }
 
 // fakeMTA is a go-smtp server on one loopback address.
@@ -147,6 +162,29 @@ func startMTA(t testing.TB, ip string, port int, mode tlsMode) *fakeMTA {
 func startMTAWith(t testing.TB, ip string, port int, mode tlsMode, password string) (*fakeMTA, *testcert.Cert) {
 	t.Helper()
 	var cert *testcert.Cert
+	var cfg *tls.Config
+	switch mode {
+	case goodTLS:
+		var err error
+		cert, err = testcert.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = cert.Server
+	case brokenTLS:
+		// A config that can never finish a handshake with a TLS 1.2+
+		// client: no certificate.
+		cfg = &tls.Config{MaxVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return nil, errors.New("no certificate for you")
+		}}
+	}
+	return startMTAServer(t, ip, port, cfg, password, nil), cert
+}
+
+// startMTAServer runs a fake MTA on ip:port offering STARTTLS with cfg
+// (none when nil); tune, when set, adjusts the go-smtp server.
+func startMTAServer(t testing.TB, ip string, port int, cfg *tls.Config, password string, tune func(*smtp.Server)) *fakeMTA {
+	t.Helper()
 	f := &fakeMTA{addr: net.JoinHostPort(ip, strconv.Itoa(port)), password: password}
 	l, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -158,24 +196,13 @@ func startMTAWith(t testing.TB, ip string, port int, mode tlsMode, password stri
 	s.Domain = "mx.fake"
 	s.AllowInsecureAuth = true
 	s.EnableSMTPUTF8 = !noSMTPUTF8[f.addr]
-	switch mode {
-	case goodTLS:
-		var err error
-		cert, err = testcert.New()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.TLSConfig = cert.Server
-	case brokenTLS:
-		// A config that can never finish a handshake with a TLS 1.2+
-		// client: no certificate.
-		s.TLSConfig = &tls.Config{MaxVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return nil, errors.New("no certificate for you")
-		}}
+	s.TLSConfig = cfg
+	if tune != nil {
+		tune(s)
 	}
 	go s.Serve(&countingListener{Listener: l, f: f})
 	t.Cleanup(func() { s.Close() })
-	return f, cert
+	return f
 }
 
 // countingListener counts connections.
@@ -192,7 +219,25 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	l.f.mu.Lock()
 	l.f.conns++
 	l.f.mu.Unlock()
+	if no8BITMIME[l.f.addr] {
+		c = &no8bitConn{Conn: c}
+	}
 	return &countedConn{Conn: c, f: l.f}, nil
+}
+
+// no8BITMIME lists fake MTA addresses whose EHLO reply leaves out
+// 8BITMIME (go-smtp's server always offers it).
+var no8BITMIME = map[string]bool{}
+
+// no8bitConn removes the 8BITMIME line from what the server writes.
+type no8bitConn struct{ net.Conn }
+
+func (c *no8bitConn) Write(p []byte) (int, error) {
+	q := bytes.ReplaceAll(p, []byte("250-8BITMIME\r\n"), nil)
+	if _, err := c.Conn.Write(q); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 type countedConn struct {
@@ -201,13 +246,15 @@ type countedConn struct {
 }
 
 type mtaSession struct {
-	f      *fakeMTA
-	c      *smtp.Conn
-	conn   string
-	from   string
-	rcpts  []string
-	authed bool
-	inTx   bool
+	f        *fakeMTA
+	c        *smtp.Conn
+	conn     string
+	from     string
+	rcpts    []string
+	mailOpts smtp.MailOptions
+	rcptOpts []smtp.RcptOptions
+	authed   bool
+	inTx     bool
 }
 
 func (s *mtaSession) AuthMechanisms() []string {
@@ -229,7 +276,7 @@ func (s *mtaSession) Auth(mech string) (sasl.Server, error) {
 
 func (s *mtaSession) Reset() {
 	s.endTx()
-	s.from, s.rcpts = "", nil
+	s.from, s.rcpts, s.rcptOpts, s.mailOpts = "", nil, nil, smtp.MailOptions{}
 }
 
 // endTx ends the transaction count of this session, once.
@@ -243,7 +290,10 @@ func (s *mtaSession) endTx() {
 }
 
 func (s *mtaSession) Logout() error { return nil }
-func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *mtaSession) Mail(from string, opts *smtp.MailOptions) error {
+	if opts != nil {
+		s.mailOpts = *opts
+	}
 	if s.f.password != "" && !s.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
@@ -257,7 +307,7 @@ func (s *mtaSession) Mail(from string, _ *smtp.MailOptions) error {
 	s.from = from
 	return nil
 }
-func (s *mtaSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *mtaSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.f.mu.Lock()
 	fn := s.f.b.rcpt
 	s.f.mu.Unlock()
@@ -267,6 +317,11 @@ func (s *mtaSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 		}
 	}
 	s.rcpts = append(s.rcpts, to)
+	var o smtp.RcptOptions
+	if opts != nil {
+		o = *opts
+	}
+	s.rcptOpts = append(s.rcptOpts, o)
 	return nil
 }
 func (s *mtaSession) Data(r io.Reader) error {
@@ -290,7 +345,8 @@ func (s *mtaSession) Data(r io.Reader) error {
 	}
 	_, isTLS := s.c.TLSConnectionState()
 	s.f.mu.Lock()
-	s.f.msgs = append(s.f.msgs, received{from: s.from, rcpts: s.rcpts, data: string(data), tls: isTLS, conn: s.conn})
+	s.f.msgs = append(s.f.msgs, received{from: s.from, rcpts: s.rcpts, data: string(data), tls: isTLS, conn: s.conn,
+		mailOpts: s.mailOpts, rcptOpts: s.rcptOpts})
 	s.f.mu.Unlock()
 	return nil
 }

@@ -79,6 +79,26 @@ type Options struct {
 	Signer func(domain string, message io.Reader) ([]byte, error)
 	// RelayRootCAs verifies the smarthost's certificate; nil: the system's.
 	RelayRootCAs *x509.CertPool
+	// RootCAs verifies MX hosts' certificates (MTA-STS and whether an
+	// opportunistic session would verify) and MTA-STS policy servers';
+	// nil: the system's roots. Tests set it.
+	RootCAs *x509.CertPool
+	// DANE uses DNSSEC-signed TLSA records of MX hosts (RFC 7672). It
+	// trusts the AD bit of the resolver DNSServer names (or the first of
+	// /etc/resolv.conf), which must be on loopback: New fails otherwise.
+	DANE bool
+	// TLSRPTDir, when set, is where each connection's TLS result is
+	// recorded for TLS-RPT (RFC 8460; BuildTLSReport reads it).
+	TLSRPTDir string
+	// DisableMTASTS turns MTA-STS (RFC 8461) off.
+	DisableMTASTS bool
+	// STSCacheDir keeps fetched MTA-STS policies across restarts (one
+	// JSON file per domain); empty: in memory only.
+	STSCacheDir string
+	// STSPort is the HTTPS port of MTA-STS policy hosts (443; tests use
+	// others). STSFetchTimeout bounds one policy fetch.
+	STSPort         int
+	STSFetchTimeout time.Duration
 	// Dial replaces net.Dialer.DialContext (tests). May be nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock; nil: time.Now.
@@ -127,6 +147,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Poll <= 0 {
 		o.Poll = DefaultPoll
+	}
+	if o.STSPort <= 0 {
+		o.STSPort = 443
+	}
+	if o.STSFetchTimeout <= 0 {
+		o.STSFetchTimeout = DefaultSTSFetchTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now

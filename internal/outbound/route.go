@@ -14,6 +14,7 @@ import (
 type hop struct {
 	name  string
 	addrs []netip.Addr
+	sec   hopSecurity // what TLS it must offer (MTA-STS, DANE)
 }
 
 // permanentError fails a recipient for good (no retry), with an RFC 3463

@@ -1,9 +1,11 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +27,12 @@ type Worker struct {
 	mu      sync.Mutex
 	domains map[string]chan struct{}
 	busy    map[int64]bool // messages in flight in this process
-	wg      sync.WaitGroup
+
+	dane      *daneResolver // nil: DANE off
+	tlsrpt    *tlsRecorder  // TLS-RPT results
+	sts       *stsCache     // MTA-STS policies
+	stsClient *http.Client  // their fetches
+	wg        sync.WaitGroup
 }
 
 // New makes a Worker for st, which must implement store.Queue.
@@ -35,12 +42,22 @@ func New(st store.Store, opts Options) (*Worker, error) {
 		return nil, errors.New("outbound: the store keeps no outbound queue")
 	}
 	opts = opts.withDefaults()
+	var dane *daneResolver
+	if opts.DANE {
+		var err error
+		if dane, err = newDANE(opts.DNSServer); err != nil {
+			return nil, err
+		}
+	}
 	return &Worker{
+		dane: dane, tlsrpt: &tlsRecorder{dir: opts.TLSRPTDir},
 		opts: opts, st: st, queue: q,
-		wake:    make(chan struct{}, 1),
-		conns:   make(chan struct{}, opts.MaxConnections),
-		domains: make(map[string]chan struct{}),
-		busy:    make(map[int64]bool),
+		wake:      make(chan struct{}, 1),
+		conns:     make(chan struct{}, opts.MaxConnections),
+		domains:   make(map[string]chan struct{}),
+		busy:      make(map[int64]bool),
+		sts:       &stsCache{dir: opts.STSCacheDir, mem: map[string]stsPolicy{}},
+		stsClient: newSTSClient(opts),
 	}, nil
 }
 
@@ -209,6 +226,9 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 	defer func() { <-w.conns }()
 
 	hops, err := w.route(ctx, domain)
+	if err == nil {
+		hops, err = w.applyPolicies(ctx, domain, hops)
+	}
 	if err != nil {
 		for _, j := range jobs {
 			j.results = failAll(j.rcpts, err)
@@ -225,8 +245,10 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 				if err != nil {
 					lastErr = err
 					w.opts.Logger.Info("outbound: connecting", "domain", domain, "host", h.name, "addr", ip, "err", err)
+					w.connectFailed(domain, h, ip, err)
 					break
 				}
+				w.tlsOutcome(domain, h, ip, cn)
 				// Shutdown cuts the connection: a transfer in progress is
 				// abandoned (the receiver has not said 250, so nothing is
 				// lost) rather than waited for.
@@ -269,9 +291,13 @@ func (w *Worker) deliverDomain(ctx context.Context, domain string, jobs []*job) 
 // failAll gives every recipient the same failure.
 func failAll(rcpts []string, err error) []rcptResult {
 	var pe *permanentError
+	var se *securityError
 	out := make([]rcptResult, len(rcpts))
 	for i, r := range rcpts {
 		switch {
+		case errors.As(err, &se):
+			// RFC 3463 X.7.5: cryptographic failure; temporary (RFC 8461 §5).
+			out[i] = rcptResult{addr: r, kind: resultTemp, text: se.Error(), status: "4.7.5"}
 		case errors.As(err, &pe):
 			out[i] = rcptResult{addr: r, kind: resultPerm, text: pe.text, status: pe.status}
 		default:
@@ -287,7 +313,9 @@ func failAll(rcpts []string, err error) []rcptResult {
 	return out
 }
 
-// sendJob sends one job's message on cn, DKIM-signed when a key exists.
+// sendJob sends one job's message on cn: converted to 7 bit for a server
+// without 8BITMIME (RFC 6152 §3, eightbit.go), then DKIM-signed when a
+// key exists, so the signature covers the bytes sent.
 func (w *Worker) sendJob(ctx context.Context, cn *conn, j *job) ([]rcptResult, error) {
 	m := j.msg.m
 	blob, err := w.st.OpenBlob(ctx, m.BlobID)
@@ -295,18 +323,37 @@ func (w *Worker) sendJob(ctx context.Context, cn *conn, j *job) ([]rcptResult, e
 		return nil, err
 	}
 	defer blob.Close()
+	size := blob.Size()
+	content := func() io.Reader { return io.NewSectionReader(blob, 0, blob.Size()) }
+	if ok, _ := cn.c.Extension("8BITMIME"); !ok {
+		eight, err := has8bit(content())
+		if err != nil {
+			return nil, err
+		}
+		if eight {
+			data, err := io.ReadAll(content())
+			if err != nil {
+				return nil, err
+			}
+			if conv, changed := downgrade8bit(data); changed {
+				w.opts.Logger.Info("outbound: 8-bit parts converted to 7 bit (no 8BITMIME)", "id", m.ID, "host", cn.host)
+				content = func() io.Reader { return bytes.NewReader(conv) }
+				size = int64(len(conv))
+			}
+		}
+	}
 	var sig []byte
 	if w.opts.Signer != nil {
-		sig, err = w.opts.Signer(domainOf(m.From), io.NewSectionReader(blob, 0, blob.Size()))
+		sig, err = w.opts.Signer(domainOf(m.From), content())
 		if err != nil {
 			w.opts.Logger.Warn("outbound: DKIM signing failed; sending unsigned", "id", m.ID, "err", err)
 			sig = nil
 		}
 	}
 	body := func() io.Reader {
-		return io.MultiReader(strings.NewReader(string(sig)), io.NewSectionReader(blob, 0, blob.Size()))
+		return io.MultiReader(bytes.NewReader(sig), content())
 	}
-	res, err := cn.send(m.From, j.rcpts, blob.Size()+int64(len(sig)), body)
+	res, err := cn.send(m, j.rcpts, size+int64(len(sig)), body)
 	if err == nil {
 		w.opts.Logger.Info("outbound: attempt", "id", m.ID, "host", cn.host, "addr", cn.addr, "tls", cn.tls, "results", summary(res))
 	}

@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/letterbox/letterbox/internal/dsn"
 	"github.com/letterbox/letterbox/internal/store"
-	"time"
 )
 
 // Data receives the message of an SMTP or submission transaction (DATA,
@@ -86,12 +89,14 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	// Remote recipients (submission) go to the outbound queue instead.
 	var targets []store.Target
 	var remote []string
+	env := store.Envelope{From: tx.from, Ret: tx.ret, EnvID: tx.envID}
 	targetOf := make([]int, len(tx.rcpts))
 	seen := map[string]int{}
 	for i, rc := range tx.rcpts {
 		if rc.account == remoteRecipient {
 			targetOf[i] = -1
 			remote = append(remote, rc.addr)
+			env.Rcpts = append(env.Rcpts, store.EnvelopeRcpt{Address: rc.addr, Notify: rc.notify, ORcpt: rc.orcpt})
 			continue
 		}
 		j, ok := seen[rc.account]
@@ -181,6 +186,7 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 				}
 			}
 		}
+		s.deliveredNotice(tx, targets, results, targetOf, perRcpt, log)
 		if len(remote) > 0 {
 			src, closeSrc, err := s.storedCopy(targets, results, returnPathLen(tx.from))
 			if err != nil {
@@ -198,7 +204,8 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 		if acct == nil {
 			qerr = errRemoteNotConfigured // resolveRecipient never lets this happen
 		} else {
-			msg, err := opts.Queue.Enqueue(s.ctx, queueSrc, acct.Name, tx.from, remote)
+			env.Account = acct.Name
+			msg, err := opts.Queue.EnqueueEnvelope(s.ctx, queueSrc, env)
 			if body.err != nil {
 				reply := readReply(body.err)
 				log.Info("message not received", "size", body.n, "err", body.err, "reply", reply.Code)
@@ -223,6 +230,42 @@ func (s *session) deliver(tx transaction, r io.Reader) (string, []error, error) 
 	log.Info("message received", "size", body.n, "delivered", delivered, "queued", queued)
 	opts.Metrics.Delivery(opts.Mode.String(), delivered+queued > 0, body.n, time.Since(started))
 	return id, perRcpt, nil
+}
+
+// deliveredNotice tells the sender, with a "delivered" DSN in its INBOX,
+// about the local recipients that asked NOTIFY=SUCCESS (RFC 3461 §5.2.3;
+// only submission offers DSN). A failure to store it is logged: the
+// message itself was delivered.
+func (s *session) deliveredNotice(tx transaction, targets []store.Target, results []store.DeliveryResult, targetOf []int, perRcpt []error, log *slog.Logger) {
+	acct := s.authenticated()
+	if acct == nil {
+		return
+	}
+	var rcpts []dsn.Recipient
+	for i, rc := range tx.rcpts {
+		if targetOf[i] >= 0 && perRcpt[i] == nil && slices.Contains(strings.Split(rc.notify, ","), "SUCCESS") {
+			rcpts = append(rcpts, dsn.Recipient{Addr: rc.addr, Status: "2.0.0", ORcpt: rc.orcpt})
+		}
+	}
+	if len(rcpts) == 0 {
+		return
+	}
+	var headers []byte
+	if src, done, err := s.storedCopy(targets, results, 0); err == nil {
+		headers = dsn.ReadHeader(src)
+		done()
+	}
+	opts := s.srv.opts
+	now := opts.Now()
+	notice := dsn.Build(dsn.Report{Hostname: opts.Hostname, To: tx.from, Action: dsn.Delivered, Arrival: now, Date: now,
+		Rcpts: rcpts, Headers: headers, EnvID: tx.envID})
+	res, err := opts.Store.Deliver(s.ctx, bytes.NewReader(notice), []store.Target{{Account: acct.Name}})
+	if err == nil && len(res) == 1 {
+		err = res[0].Err
+	}
+	if err != nil {
+		log.Error("storing a delivered notice", "err", err)
+	}
 }
 
 // returnPathLen is the length of the Return-Path line traceInfo.header

@@ -49,6 +49,11 @@ func New(opts Options) *Server {
 	// come, so nothing else is needed. BINARYMIME (RFC 3030) stays off: the
 	// store normalises line endings, which would alter binary content.
 	ss.EnableSMTPUTF8 = true
+	// RFC 3461 DSN on submission with a queue: RET/ENVID and NOTIFY/ORCPT
+	// go into the queue entry, are passed on to DSN-capable servers and
+	// decide the notices the outbound worker makes. Not on port 25 or
+	// LMTP, where no notices are made.
+	ss.EnableDSN = opts.Mode == ModeSubmission && opts.Queue != nil
 	ss.ErrorLog = logAdapter{opts.Logger.With("proto", opts.Mode.String())}
 	s.smtp = ss
 	return s

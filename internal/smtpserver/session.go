@@ -41,6 +41,8 @@ type transaction struct {
 	utf8   bool  // SMTPUTF8 given on MAIL (RFC 6531 §3.4)
 	size   int64 // SIZE given on MAIL (RFC 1870), 0 when none
 	rcpts  []recipient
+	// ret and envID are the DSN parameters of MAIL (RFC 3461 §4.3, §4.4).
+	ret, envID string
 	// Connection facts for the trace header, taken at MAIL on the
 	// connection goroutine (BDAT delivers on another one).
 	helo string
@@ -53,6 +55,9 @@ type transaction struct {
 type recipient struct {
 	addr    string
 	account string
+	// notify and orcpt are the DSN parameters of RCPT (RFC 3461 §4.1,
+	// §4.2), in store.EnvelopeRcpt's form.
+	notify, orcpt string
 }
 
 func newSession(srv *Server, c *smtp.Conn) *session {
@@ -100,6 +105,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.tx = transaction{active: true, from: from, utf8: opts != nil && opts.UTF8, helo: s.conn.Hostname()}
 	if opts != nil {
 		s.tx.size = opts.Size
+		s.tx.ret, s.tx.envID = string(opts.Return), opts.EnvelopeID
 	}
 	if state, ok := s.conn.TLSConnectionState(); ok {
 		s.tx.tls = &state
@@ -109,7 +115,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt adds a recipient (RFC 5321 §4.1.1.3) after deciding whether we are
 // its final destination.
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, ropts *smtp.RcptOptions) error {
 	if hasControl(to) {
 		return errBadRecipient
 	}
@@ -131,7 +137,18 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tx.rcpts = append(s.tx.rcpts, recipient{addr: to, account: account})
+	rc := recipient{addr: to, account: account}
+	if ropts != nil {
+		var notify []string
+		for _, n := range ropts.Notify {
+			notify = append(notify, string(n))
+		}
+		rc.notify = strings.Join(notify, ",")
+		if ropts.OriginalRecipient != "" {
+			rc.orcpt = strings.ToLower(string(ropts.OriginalRecipientType)) + ";" + ropts.OriginalRecipient
+		}
+	}
+	s.tx.rcpts = append(s.tx.rcpts, rc)
 	return nil
 }
 

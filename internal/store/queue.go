@@ -61,6 +61,12 @@ type OutboundRecipient struct {
 	RemoteMTA string
 	// TLS reports whether the last attempt's connection used TLS.
 	TLS bool
+	// Notify is the RCPT NOTIFY parameter (RFC 3461 §4.1): "" when none
+	// was given, "NEVER", or a comma list of SUCCESS, FAILURE and DELAY.
+	Notify string
+	// ORcpt is the ORCPT parameter (RFC 3461 §4.2), decoded:
+	// "rfc822;bob@example.com"; "" when none was given.
+	ORcpt string
 }
 
 // OutboundMessage is one queued message.
@@ -74,7 +80,28 @@ type OutboundMessage struct {
 	// DelayNotified is set once the sender was told delivery is delayed
 	// (RFC 3464 action "delayed"), so it is told once.
 	DelayNotified bool
-	Recipients    []OutboundRecipient
+	// Ret and EnvID are the MAIL FROM DSN parameters (RFC 3461 §4.3,
+	// §4.4): Ret "FULL", "HDRS" or "" (none given); EnvID decoded, "" when
+	// none was given.
+	Ret, EnvID string
+	Recipients []OutboundRecipient
+}
+
+// Envelope is what EnqueueEnvelope stores besides the body: the sending
+// account, the reverse-path, the recipients and the DSN parameters
+// (RFC 3461) given with them.
+type Envelope struct {
+	Account    string
+	From       string
+	Ret, EnvID string
+	Rcpts      []EnvelopeRcpt
+}
+
+// EnvelopeRcpt is one recipient of an Envelope.
+type EnvelopeRcpt struct {
+	Address string
+	Notify  string // as OutboundRecipient.Notify
+	ORcpt   string // as OutboundRecipient.ORcpt
 }
 
 // Pending reports whether some recipient is still pending.
@@ -101,12 +128,24 @@ type RecipientUpdate struct {
 	At        time.Time // when the attempt was made
 }
 
+// EnvelopeOf is the Envelope of Enqueue's arguments: no DSN parameters.
+func EnvelopeOf(account, from string, rcpts []string) Envelope {
+	env := Envelope{Account: account, From: from}
+	for _, r := range rcpts {
+		env.Rcpts = append(env.Rcpts, EnvelopeRcpt{Address: r})
+	}
+	return env
+}
+
 // Queue is the optional store capability that keeps outbound mail.
 type Queue interface {
 	// Enqueue stores body (normalised to CRLF, as Deliver does) for the
 	// recipients, due at once. It returns after the body and the rows are
 	// durable, like Deliver. account must exist.
 	Enqueue(ctx context.Context, body io.Reader, account, from string, rcpts []string) (OutboundMessage, error)
+	// EnqueueEnvelope is Enqueue with DSN parameters (RFC 3461), which are
+	// kept with the message and returned by the reads.
+	EnqueueEnvelope(ctx context.Context, body io.Reader, env Envelope) (OutboundMessage, error)
 	// QueuedMessages lists every queued message, by ascending ID.
 	QueuedMessages(ctx context.Context) ([]OutboundMessage, error)
 	// QueuedMessage returns one message, or ErrNoSuchQueued.

@@ -45,6 +45,24 @@ CREATE TABLE outbound_rcpts (
 CREATE INDEX outbound_rcpts_due ON outbound_rcpts (state, next_attempt);
 `
 
+// queueDSNMigration keeps the DSN parameters of RFC 3461 (RET and ENVID
+// of a message, NOTIFY and ORCPT of a recipient) in tables of their own,
+// as on SQLite; a message without them has no rows there.
+const queueDSNMigration = `
+CREATE TABLE outbound_dsn (
+	outbound_id bigint PRIMARY KEY REFERENCES outbound(id) ON DELETE CASCADE,
+	ret         text NOT NULL DEFAULT '',
+	envid       text NOT NULL DEFAULT ''
+);
+CREATE TABLE outbound_rcpt_dsn (
+	outbound_id bigint NOT NULL REFERENCES outbound(id) ON DELETE CASCADE,
+	idx         integer NOT NULL,
+	notify      text NOT NULL DEFAULT '',
+	orcpt       text NOT NULL DEFAULT '',
+	PRIMARY KEY (outbound_id, idx)
+);
+`
+
 var _ store.Queue = (*Store)(nil)
 
 func ms(t time.Time) int64 {
@@ -64,6 +82,12 @@ func fromMS(v int64) time.Time {
 // Enqueue implements store.Queue: the body goes into the database as
 // Deliver's does, and the rows commit with it.
 func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from string, rcpts []string) (store.OutboundMessage, error) {
+	return s.EnqueueEnvelope(ctx, body, store.EnvelopeOf(account, from, rcpts))
+}
+
+// EnqueueEnvelope implements store.Queue.
+func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.Envelope) (store.OutboundMessage, error) {
+	account, from, rcpts := env.Account, env.From, env.Rcpts
 	if len(rcpts) == 0 {
 		return store.OutboundMessage{}, errors.New("postgres: enqueue without recipients")
 	}
@@ -87,7 +111,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 	now := fromMS(ms(s.now()))
 	var msg store.OutboundMessage
 	err = s.write(ctx, func(w *wtx) error {
-		msg = store.OutboundMessage{Account: account, From: from, BlobID: tmp.ID, Size: tmp.Size, Queued: now}
+		msg = store.OutboundMessage{Account: account, From: from, BlobID: tmp.ID, Size: tmp.Size, Queued: now, Ret: env.Ret, EnvID: env.EnvID}
 		if _, err := lookupAccount(w.ctx, w.tx, account); err != nil {
 			return err
 		}
@@ -98,12 +122,23 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 			account, from, tmp.ID, tmp.Size, ms(now)).Scan(&msg.ID); err != nil {
 			return err
 		}
-		for i, r := range rcpts {
-			if _, err := w.exec(`INSERT INTO outbound_rcpts (outbound_id, idx, address, next_attempt) VALUES ($1, $2, $3, $4)`,
-				msg.ID, i, r, ms(now)); err != nil {
+		if env.Ret != "" || env.EnvID != "" {
+			if _, err := w.exec(`INSERT INTO outbound_dsn (outbound_id, ret, envid) VALUES ($1, $2, $3)`, msg.ID, env.Ret, env.EnvID); err != nil {
 				return err
 			}
-			msg.Recipients = append(msg.Recipients, store.OutboundRecipient{Address: r, NextAttempt: now})
+		}
+		for i, r := range rcpts {
+			if _, err := w.exec(`INSERT INTO outbound_rcpts (outbound_id, idx, address, next_attempt) VALUES ($1, $2, $3, $4)`,
+				msg.ID, i, r.Address, ms(now)); err != nil {
+				return err
+			}
+			if r.Notify != "" || r.ORcpt != "" {
+				if _, err := w.exec(`INSERT INTO outbound_rcpt_dsn (outbound_id, idx, notify, orcpt) VALUES ($1, $2, $3, $4)`,
+					msg.ID, i, r.Notify, r.ORcpt); err != nil {
+					return err
+				}
+			}
+			msg.Recipients = append(msg.Recipients, store.OutboundRecipient{Address: r.Address, NextAttempt: now, Notify: r.Notify, ORcpt: r.ORcpt})
 		}
 		return nil
 	})
@@ -114,8 +149,12 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 }
 
 const queuedSelect = `SELECT o.id, o.account, o.mail_from, o.blob_id, o.size, o.queued, o.delay_notified,
-	r.address, r.state, r.attempts, r.next_attempt, r.last_attempt, r.last_error, r.remote_mta, r.tls
-	FROM outbound o JOIN outbound_rcpts r ON r.outbound_id = o.id`
+	coalesce(d.ret, ''), coalesce(d.envid, ''),
+	r.address, r.state, r.attempts, r.next_attempt, r.last_attempt, r.last_error, r.remote_mta, r.tls,
+	coalesce(rd.notify, ''), coalesce(rd.orcpt, '')
+	FROM outbound o JOIN outbound_rcpts r ON r.outbound_id = o.id
+	LEFT JOIN outbound_dsn d ON d.outbound_id = o.id
+	LEFT JOIN outbound_rcpt_dsn rd ON rd.outbound_id = r.outbound_id AND rd.idx = r.idx`
 
 // scanQueued groups rows of queuedSelect (ordered by o.id, r.idx) into
 // messages.
@@ -129,8 +168,8 @@ func scanQueued(rows pgx.Rows) ([]store.OutboundMessage, error) {
 			queued, next, last int64
 			state, att         int32
 		)
-		if err := rows.Scan(&m.ID, &m.Account, &m.From, &m.BlobID, &m.Size, &queued, &m.DelayNotified,
-			&r.Address, &state, &att, &next, &last, &r.LastError, &r.RemoteMTA, &r.TLS); err != nil {
+		if err := rows.Scan(&m.ID, &m.Account, &m.From, &m.BlobID, &m.Size, &queued, &m.DelayNotified, &m.Ret, &m.EnvID,
+			&r.Address, &state, &att, &next, &last, &r.LastError, &r.RemoteMTA, &r.TLS, &r.Notify, &r.ORcpt); err != nil {
 			return nil, err
 		}
 		r.State, r.Attempts = store.OutboundState(state), int(att)

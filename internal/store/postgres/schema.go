@@ -162,6 +162,7 @@ CREATE TABLE blob_textsigs (
 	tombstoneMigration,    // tombstone.go
 	aliasMigration,        // alias.go
 	queueMigration,        // queue.go
+	queueDSNMigration,     // queue.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

@@ -45,6 +45,25 @@ CREATE TABLE IF NOT EXISTS outbound_rcpts (
 CREATE INDEX IF NOT EXISTS outbound_rcpts_due ON outbound_rcpts (state, next_attempt);
 `
 
+// queueDSNSchema keeps the DSN parameters of RFC 3461 (RET and ENVID of a
+// message, NOTIFY and ORCPT of a recipient) in tables of their own, so a
+// database made before them needs no migration; a message without them
+// has no rows there.
+const queueDSNSchema = `
+CREATE TABLE IF NOT EXISTS outbound_dsn (
+	outbound_id INTEGER PRIMARY KEY REFERENCES outbound(id) ON DELETE CASCADE,
+	ret         TEXT NOT NULL DEFAULT '',
+	envid       TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS outbound_rcpt_dsn (
+	outbound_id INTEGER NOT NULL REFERENCES outbound(id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL,
+	notify      TEXT NOT NULL DEFAULT '',
+	orcpt       TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (outbound_id, idx)
+);
+`
+
 var _ store.Queue = (*Store)(nil)
 
 func ms(t time.Time) int64 {
@@ -65,6 +84,12 @@ func fromMS(v int64) time.Time {
 // spooled and fsynced by the caller's goroutine, the committer places it
 // under its content address, syncs the directory and commits the rows.
 func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from string, rcpts []string) (store.OutboundMessage, error) {
+	return s.EnqueueEnvelope(ctx, body, store.EnvelopeOf(account, from, rcpts))
+}
+
+// EnqueueEnvelope implements store.Queue.
+func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.Envelope) (store.OutboundMessage, error) {
+	account, from, rcpts := env.Account, env.From, env.Rcpts
 	if len(rcpts) == 0 {
 		return store.OutboundMessage{}, errors.New("sqlite: enqueue without recipients")
 	}
@@ -82,7 +107,7 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 		return store.OutboundMessage{}, err
 	}
 	now := s.now()
-	msg := store.OutboundMessage{Account: account, From: from, BlobID: tb.ID, Size: tb.Size, Queued: now}
+	msg := store.OutboundMessage{Account: account, From: from, BlobID: tb.ID, Size: tb.Size, Queued: now, Ret: env.Ret, EnvID: env.EnvID}
 	placed := false
 	err = s.writeBlobs(ctx, func(w *wtx) error {
 		if _, err := w.account(account); err != nil {
@@ -95,13 +120,24 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 			account, from, tb.ID, tb.Size, ms(now)).Scan(&msg.ID); err != nil {
 			return err
 		}
+		if env.Ret != "" || env.EnvID != "" {
+			if _, err := w.exec(`INSERT INTO outbound_dsn (outbound_id, ret, envid) VALUES (?, ?, ?)`, msg.ID, env.Ret, env.EnvID); err != nil {
+				return err
+			}
+		}
 		msg.Recipients = msg.Recipients[:0]
 		for i, r := range rcpts {
 			if _, err := w.exec(`INSERT INTO outbound_rcpts (outbound_id, idx, address, next_attempt) VALUES (?, ?, ?, ?)`,
-				msg.ID, i, r, ms(now)); err != nil {
+				msg.ID, i, r.Address, ms(now)); err != nil {
 				return err
 			}
-			msg.Recipients = append(msg.Recipients, store.OutboundRecipient{Address: r, NextAttempt: fromMS(ms(now))})
+			if r.Notify != "" || r.ORcpt != "" {
+				if _, err := w.exec(`INSERT INTO outbound_rcpt_dsn (outbound_id, idx, notify, orcpt) VALUES (?, ?, ?, ?)`,
+					msg.ID, i, r.Notify, r.ORcpt); err != nil {
+					return err
+				}
+			}
+			msg.Recipients = append(msg.Recipients, store.OutboundRecipient{Address: r.Address, NextAttempt: fromMS(ms(now)), Notify: r.Notify, ORcpt: r.ORcpt})
 		}
 		w.blobCheckOnFailure(tb.ID)
 		if err := w.placeBlob(tb); err != nil {
@@ -124,8 +160,12 @@ func (s *Store) Enqueue(ctx context.Context, body io.Reader, account, from strin
 
 // queuedColumns reads message and recipient columns in one statement.
 const queuedSelect = `SELECT o.id, o.account, o.mail_from, o.blob_id, o.size, o.queued, o.delay_notified,
-	r.address, r.state, r.attempts, r.next_attempt, r.last_attempt, r.last_error, r.remote_mta, r.tls
-	FROM outbound o JOIN outbound_rcpts r ON r.outbound_id = o.id`
+	coalesce(d.ret, ''), coalesce(d.envid, ''),
+	r.address, r.state, r.attempts, r.next_attempt, r.last_attempt, r.last_error, r.remote_mta, r.tls,
+	coalesce(rd.notify, ''), coalesce(rd.orcpt, '')
+	FROM outbound o JOIN outbound_rcpts r ON r.outbound_id = o.id
+	LEFT JOIN outbound_dsn d ON d.outbound_id = o.id
+	LEFT JOIN outbound_rcpt_dsn rd ON rd.outbound_id = r.outbound_id AND rd.idx = r.idx`
 
 type rowScanner interface {
 	Next() bool
@@ -144,8 +184,8 @@ func scanQueued(rows rowScanner) ([]store.OutboundMessage, error) {
 			queued, next, last        int64
 			notified, tls, state, att int64
 		)
-		if err := rows.Scan(&m.ID, &m.Account, &m.From, &m.BlobID, &m.Size, &queued, &notified,
-			&r.Address, &state, &att, &next, &last, &r.LastError, &r.RemoteMTA, &tls); err != nil {
+		if err := rows.Scan(&m.ID, &m.Account, &m.From, &m.BlobID, &m.Size, &queued, &notified, &m.Ret, &m.EnvID,
+			&r.Address, &state, &att, &next, &last, &r.LastError, &r.RemoteMTA, &tls, &r.Notify, &r.ORcpt); err != nil {
 			return nil, err
 		}
 		r.State, r.Attempts, r.TLS = store.OutboundState(state), int(att), tls != 0

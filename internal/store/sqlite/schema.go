@@ -132,7 +132,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	aclSchema + // acl.go
 	aliasSchema + // alias.go
 	queueSchema + // queue.go
-	journalSchema // journal.go
+	journalSchema + // journal.go
+	queueDSNSchema // queue.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 4

@@ -172,3 +172,71 @@ func testQueueUpdate(t *testing.T, s store.Store) {
 		t.Errorf("queue after drop: %+v %v", all, err)
 	}
 }
+
+// testQueueDSN: the DSN parameters of RFC 3461 given to EnqueueEnvelope
+// (RET, ENVID; NOTIFY, ORCPT per recipient) come back from every read,
+// including ClaimDue, and survive an update; a message without them reads
+// as empty strings; Enqueue stores none.
+func testQueueDSN(t *testing.T, s store.Store) {
+	q := queueOf(t, s)
+	newAccount(t, s, "alice@example.com")
+	env := store.Envelope{Account: "alice@example.com", From: "alice@example.com", Ret: "HDRS", EnvID: "QQ314159",
+		Rcpts: []store.EnvelopeRcpt{
+			{Address: "bob@remote.example", Notify: "SUCCESS,DELAY", ORcpt: "rfc822;Bob@Remote.Example"},
+			{Address: "carol@remote.example"},
+			{Address: "dave@remote.example", Notify: "NEVER"},
+		}}
+	m, err := q.EnqueueEnvelope(ctx, strings.NewReader("Subject: dsn\n\nx\n"), env)
+	if err != nil {
+		t.Fatalf("EnqueueEnvelope: %v", err)
+	}
+	plain, err := q.Enqueue(ctx, strings.NewReader("x\n"), "alice@example.com", "alice@example.com", []string{"erin@remote.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got store.OutboundMessage) {
+		t.Helper()
+		if got.Ret != "HDRS" || got.EnvID != "QQ314159" || len(got.Recipients) != 3 {
+			t.Fatalf("%s: %+v", what, got)
+		}
+		want := env.Rcpts
+		for i, r := range got.Recipients {
+			if r.Address != want[i].Address || r.Notify != want[i].Notify || r.ORcpt != want[i].ORcpt {
+				t.Errorf("%s: recipient %d = %+v, want %+v", what, i, r, want[i])
+			}
+		}
+	}
+	check("EnqueueEnvelope", m)
+	one, err := q.QueuedMessage(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("QueuedMessage", one)
+	all, err := q.QueuedMessages(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("QueuedMessages = %+v, %v", all, err)
+	}
+	check("QueuedMessages", all[0])
+	if p := all[1]; p.ID != plain.ID || p.Ret != "" || p.EnvID != "" || p.Recipients[0].Notify != "" || p.Recipients[0].ORcpt != "" {
+		t.Errorf("message without DSN parameters: %+v", p)
+	}
+	claimed, err := q.ClaimDue(ctx, time.Now().Add(time.Second), time.Minute, 10)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("ClaimDue = %+v, %v", claimed, err)
+	}
+	check("ClaimDue", claimed[0])
+	if err := q.UpdateQueued(ctx, m.ID, []store.RecipientUpdate{{Address: "carol@remote.example", State: store.OutboundDelivered, Attempted: true, At: time.Now()}}, false); err != nil {
+		t.Fatal(err)
+	}
+	one, err = q.QueuedMessage(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after UpdateQueued", one)
+	if err := q.DropQueued(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.QueuedMessage(ctx, m.ID); !errors.Is(err, store.ErrNoSuchQueued) {
+		t.Errorf("after DropQueued: %v", err)
+	}
+}

@@ -84,6 +84,7 @@ var Tests = []Test{
 	{"QueueEnqueue", testQueueEnqueue},
 	{"QueueClaim", testQueueClaim},
 	{"QueueUpdate", testQueueUpdate},
+	{"QueueDSN", testQueueDSN},
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
