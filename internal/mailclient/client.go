@@ -113,7 +113,7 @@ func dialConn(ctx context.Context, c Config) (net.Conn, error) {
 	d := &net.Dialer{}
 	conn, err := d.DialContext(dctx, "tcp", c.Addr)
 	if err != nil {
-		return nil, err
+		return nil, dialError(c.Addr, err)
 	}
 	if c.Security != ImplicitTLS {
 		return conn, nil

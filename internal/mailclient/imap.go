@@ -65,10 +65,10 @@ func (s *imapSession) login() error {
 		return fmt.Errorf("IMAP greeting from %s: %w", s.cfg.Addr, err)
 	}
 	if s.c.Caps().Has(imap.CapLoginDisabled) {
-		return fmt.Errorf("%s refuses LOGIN without TLS (LOGINDISABLED): use imaps:// or STARTTLS", s.cfg.Addr)
+		return fmt.Errorf("%s refuses LOGIN without TLS (LOGINDISABLED): use imaps:// or STARTTLS (imap:// without ?tls=none)", s.cfg.Addr)
 	}
 	if err := s.c.Login(s.cfg.User, s.cfg.Password).Wait(); err != nil {
-		return fmt.Errorf("login as %s: %w", s.cfg.User, err)
+		return authError(s.cfg.User, s.cfg.Addr, err)
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (s *imapSession) open(mailbox string, write bool) (*imap.SelectData, error)
 	mailbox = orInbox(mailbox)
 	data, err := s.c.Select(mailbox, &imap.SelectOptions{ReadOnly: !write}).Wait()
 	if err != nil {
-		return nil, fmt.Errorf("select %s: %w", mailbox, err)
+		return nil, folderError("select", mailbox, err)
 	}
 	return data, nil
 }
@@ -386,7 +386,7 @@ func (s *imapSession) Move(ctx context.Context, mailbox string, ids []string, de
 	// UID MOVE (RFC 6851 §3.2), or COPY + STORE + EXPUNGE where the server
 	// lacks MOVE (imapclient falls back by itself).
 	if _, err := s.c.Move(set, dest).Wait(); err != nil {
-		return fmt.Errorf("move to %s: %w", dest, err)
+		return folderError("move to", dest, err)
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func (s *pop3Session) login() error {
 		err = s.c.Login(s.cfg.User, s.cfg.Password)
 	}
 	if err != nil {
-		return fmt.Errorf("login as %s: %w", s.cfg.User, err)
+		return authError(s.cfg.User, s.cfg.Addr, err)
 	}
 	return nil
 }
