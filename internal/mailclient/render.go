@@ -118,9 +118,23 @@ func addressField(h mail.Header, name string) string {
 	}
 	out := make([]string, len(list))
 	for i, a := range list {
-		out[i] = formatAddress(a.Name, a.Address)
+		out[i] = displayAddress(a.Name, a.Address)
 	}
 	return strings.Join(out, ", ")
+}
+
+// displayAddress is "Name <addr>" with the name quoted when it holds a
+// special character (RFC 5322 §3.2.3), so that the text parses back as
+// the same address (a reply's To: is made from it); non-ASCII stays as
+// it is (RFC 6532).
+func displayAddress(name, addr string) string {
+	if name == "" {
+		return addr
+	}
+	if strings.ContainsAny(name, "()<>[]:;@\\,.\"") {
+		name = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+	}
+	return name + " <" + addr + ">"
 }
 
 // partKind is what walkBody makes of a leaf part.
