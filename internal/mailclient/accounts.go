@@ -73,9 +73,6 @@ func DefaultAccountsPath(getenv func(string) string) string {
 	if dir == "" || !filepath.IsAbs(dir) {
 		home := getenv("HOME")
 		if home == "" {
-			home, _ = os.UserHomeDir()
-		}
-		if home == "" {
 			return ""
 		}
 		dir = filepath.Join(home, ".config")

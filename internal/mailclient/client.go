@@ -88,6 +88,9 @@ type UnreadOptions struct {
 	// KeepUnseen leaves \Seen alone over IMAP: the same messages are unread
 	// next time too.
 	KeepUnseen bool
+	// Start, when set, is told how many messages and octets are about to
+	// be downloaded, before the first (for progress figures).
+	Start func(messages int, octets int64)
 }
 
 // Dial connects, protects the connection as c.Security says, and logs in.

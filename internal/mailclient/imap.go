@@ -303,6 +303,20 @@ func (s *imapSession) FetchUnread(ctx context.Context, mailbox string, o UnreadO
 	if err != nil {
 		return 0, err
 	}
+	if o.Start != nil {
+		var octets int64
+		if len(uids) > 0 {
+			// RFC822.SIZE of them all in one FETCH (RFC 3501 §6.4.5).
+			sizes, err := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+			if err != nil {
+				return 0, fmt.Errorf("fetch sizes: %w", err)
+			}
+			for _, m := range sizes {
+				octets += m.RFC822Size
+			}
+		}
+		o.Start(len(uids), octets)
+	}
 	n := 0
 	for _, uid := range uids {
 		// One message at a time: PEEK so that a message whose delivery

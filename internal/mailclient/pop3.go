@@ -281,13 +281,21 @@ func (s *pop3Session) FetchUnread(ctx context.Context, mailbox string, o UnreadO
 			}
 		}
 	}()
+	var pending []Summary
+	var octets int64
 	for _, m := range msgs {
 		if m.UIDL == "" {
 			return n, unsupported("the server has no UIDL (RFC 1939 §7), so unread messages cannot be told apart")
 		}
-		if st.seen[m.UIDL] {
-			continue
+		if !st.seen[m.UIDL] {
+			pending = append(pending, m)
+			octets += m.Size
 		}
+	}
+	if o.Start != nil {
+		o.Start(len(pending), octets)
+	}
+	for _, m := range pending {
 		num, _ := strconv.Atoi(m.ID)
 		raw, err := s.retr(num)
 		if err != nil {
