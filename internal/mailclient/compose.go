@@ -363,7 +363,7 @@ func ReplyDraft(r *Rendered, self string, all bool) Draft {
 			for _, a := range addrList(l) {
 				if k := strings.ToLower(a.Address); !have[k] {
 					have[k] = true
-					cc = append(cc, a.String())
+					cc = append(cc, displayAddress(a.Name, a.Address))
 				}
 			}
 		}

@@ -20,7 +20,7 @@ type Progress struct {
 	bytes      int64
 	start      time.Time
 	last       time.Time
-	drawn      bool
+	lastLine   string
 	// Now is the clock (tests replace it).
 	Now func() time.Time
 }
@@ -65,10 +65,13 @@ func (p *Progress) Finish() {
 
 func (p *Progress) draw(now time.Time) {
 	line := p.Line(now)
+	if line == p.lastLine {
+		return
+	}
+	p.lastLine = line
 	if p.tty {
 		// \r and "erase to end of line" (ECMA-48 EL) redraw in place.
 		fmt.Fprintf(p.w, "\r\x1b[K%s", line)
-		p.drawn = true
 		return
 	}
 	fmt.Fprintln(p.w, line)
