@@ -175,9 +175,9 @@ func (d Draft) Build(now time.Time) (*Built, error) {
 	var h gomail.Header
 	h.SetDate(now)
 	h.SetMessageID(b.MessageID)
-	h.SetAddressList("From", toGoMail(from))
-	h.SetAddressList("To", toGoMail(to))
-	h.SetAddressList("Cc", toGoMail(cc))
+	setAddresses(&h, "From", from)
+	setAddresses(&h, "To", to)
+	setAddresses(&h, "Cc", cc)
 	h.SetSubject(d.Subject)
 	if d.InReplyTo != "" {
 		h.Set("In-Reply-To", d.InReplyTo)
@@ -313,12 +313,26 @@ func parseAddrs(field, s string) ([]*mail.Address, error) {
 	return l, nil
 }
 
-func toGoMail(l []*mail.Address) []*gomail.Address {
-	out := make([]*gomail.Address, len(l))
-	for i, a := range l {
-		out[i] = (*gomail.Address)(a)
+// setAddresses writes an address list as people write it: a bare
+// address, or a display name as atoms, quoted only when it needs to be
+// (RFC 5322 §3.2.3, §3.4), RFC 2047 encoded when not ASCII (§5 of RFC
+// 2047 allows encoded-words in a phrase).
+func setAddresses(h *gomail.Header, key string, l []*mail.Address) {
+	if len(l) == 0 {
+		return
 	}
-	return out
+	parts := make([]string, len(l))
+	for i, a := range l {
+		switch {
+		case a.Name == "":
+			parts[i] = a.Address
+		case !isASCII(a.Name):
+			parts[i] = stdmime.QEncoding.Encode("utf-8", a.Name) + " <" + a.Address + ">"
+		default:
+			parts[i] = displayAddress(a.Name, a.Address)
+		}
+	}
+	h.Set(key, strings.Join(parts, ", "))
 }
 
 // newMessageID is a unique id-left "@" domain (RFC 5322 §3.6.4): 128

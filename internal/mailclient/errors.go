@@ -54,8 +54,10 @@ func isTimeout(err error) bool {
 // lockout, in the server's own words.
 func authError(user, addr string, err error) error {
 	var ie *imap.Error
-	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeUnavailable {
-		return fmt.Errorf("login as %s at %s refused for now: %s (try again later)", user, addr, ie.Text)
+	if errors.As(err, &ie) && ie.Code != "" && ie.Code != imap.ResponseCodeAuthenticationFailed && ie.Code != imap.ResponseCodeAuthorizationFailed {
+		// RFC 5530 codes such as UNAVAILABLE or LIMIT: the credentials
+		// may be right; the server refuses for another reason.
+		return fmt.Errorf("login as %s at %s refused [%s]: %s (not a password problem: try again later, or ask the server's admin)", user, addr, ie.Code, ie.Text)
 	}
 	return fmt.Errorf("login as %s at %s: %w: check the user name and the password (--user, password_command, netrc) (server said: %v)", user, addr, ErrAuthFailed, err)
 }

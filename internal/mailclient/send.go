@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -148,13 +149,42 @@ func Submit(ctx context.Context, c SMTPConfig, from string, rcpts []string, msg 
 		}
 		return fmt.Errorf("AUTH at %s: %w", c.Addr, err)
 	}
-	if err := sc.SendMail(from, rcpts, bytes.NewReader(msg)); err != nil {
+	var mo *smtp.MailOptions
+	if !isASCII(from) || !isASCII(strings.Join(rcpts, "")) {
+		mo = &smtp.MailOptions{UTF8: true} // RFC 6531 SMTPUTF8
+	}
+	if err := sc.Mail(from, mo); err != nil {
+		return fmt.Errorf("submitting to %s: sender %s refused: %w", c.Addr, from, err)
+	}
+	for _, rc := range rcpts {
+		if err := sc.Rcpt(rc, nil); err != nil {
+			return fmt.Errorf("submitting to %s: recipient %s refused, nothing sent: %w", c.Addr, rc, err)
+		}
+	}
+	w, err := sc.Data()
+	if err != nil {
+		return fmt.Errorf("submitting to %s: DATA: %w", c.Addr, err)
+	}
+	if _, err := io.Copy(w, bytes.NewReader(msg)); err != nil {
+		w.Close()
 		return fmt.Errorf("submitting to %s: %w", c.Addr, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("submitting to %s: message refused: %w", c.Addr, err)
 	}
 	if err := sc.Quit(); err != nil {
 		return fmt.Errorf("QUIT at %s: %w", c.Addr, err)
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func hasWord(list, w string) bool {
