@@ -377,7 +377,7 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		if out.Downloaded != n || len(out.Messages) != n || !strings.HasPrefix(out.Messages[0].Path, dir) {
 			t.Fatalf("unread --json %+v", out)
 		}
-		if !regexp.MustCompile(fmt.Sprintf(`(?m)^unread: %d/%d messages`, n, n) + `, \d+\.\d KB of \d+\.\d KB, .*/s, done in `).MatchString(res.stderr) || strings.Contains(res.stderr, "\x1b") {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^unread: %d/%d messages`, n, n)+`, \d+\.\d KB of \d+\.\d KB, .*/s, done in `).MatchString(res.stderr) || strings.Contains(res.stderr, "\x1b") {
 			t.Fatalf("progress on a pipe: %q", res.stderr)
 		}
 		r.run("", "unread", "--out", dir).want(t, 0, `^0 message\(s\) downloaded\n$`)
@@ -395,6 +395,10 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		if b := mailboxJSONOf(t, r, "Work"); b == nil || b.Subscribed {
 			t.Fatalf("Work after unsubscribe: %+v", b)
 		}
+		r.run("", "flag", filesUID, "--flagged").want(t, 0, `1 message\(s\): \+\\Flagged`)
+		r.run("", "list", "--limit", "1").want(t, 0, `\n`+filesUID+` .* F`)
+		r.run("", "delete", "1").want(t, 0, `deleted 1 message`)
+		r.run("", "read", "1").wantErr(t, 1, `no message with UID 1`)
 		r.run("", "move", filesUID, "--to", "Work").want(t, 0, `moved 1`)
 		r.run("", "list", "--mailbox", "Work").want(t, 0, `files`)
 		r.run("", "rmdir", "Work").want(t, 0, `^deleted Work\n$`)
@@ -438,6 +442,14 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		if !strings.Contains(e.raw, "written in the editor") {
 			t.Fatalf("edited message:\n%s", e.raw)
 		}
+		// Implicit TLS submission (the 465 role).
+		r.run("over 465\n", "send", "--smtp-url", "submissions://"+r.lb.Submissions, "--to", "bob@example.com", "--subject", "implicit TLS").
+			want(t, 0, `^sent to bob@example\.com `)
+		find(t, messagesOf(t, r.lb.IMAP, rigBob, "INBOX"), `Subject: implicit TLS`)
+		// A wrong password fails the submission with the fix.
+		r.env["LETTERBOX_PASSWORD"] = "wrong"
+		r.run("x\n", "send", "--to", "bob@example.com", "--subject", "x").wantErr(t, 1, `login as alice@example\.com at 127\.0\.0\.1:\d+: authentication failed: check the user name and the password`)
+		delete(r.env, "LETTERBOX_PASSWORD")
 		r.env["EDITOR"] = "true" // unchanged: not sent
 		r.run("", "send", "--edit", "--to", "bob@example.com").wantErr(t, 1, `message not sent: the draft was not changed`)
 		delete(r.env, "EDITOR")
