@@ -361,13 +361,14 @@ func clientUnread(e *env, c mailclient.Client, cf *clientFlags, _ []string) erro
 			if err != nil {
 				return err
 			}
-			prog.Add(int64(len(m.Raw)))
+			defer prog.Add(int64(len(m.Raw)))
 			if cf.json {
 				mj := summaryJSON(c.Protocol(), m.Summary)
 				mj.Path = path
 				out.Messages = append(out.Messages, mj)
 				return nil
 			}
+			prog.Clear()
 			fmt.Fprintf(e.stdout, "%s\t%s\n", path, clean(m.Subject, 60))
 			return nil
 		})

@@ -112,6 +112,7 @@ func clientSave(e *env, c mailclient.Client, cf *clientFlags, pos []string) erro
 		return err
 	}
 	prog := newProgress(e, "save")
+	prog.Unit = "attachments"
 	var total int64
 	for _, a := range list {
 		total += a.Size
@@ -126,8 +127,9 @@ func clientSave(e *env, c mailclient.Client, cf *clientFlags, pos []string) erro
 		if err != nil {
 			return err
 		}
-		prog.Add(int64(len(data)))
+		prog.Clear()
 		fmt.Fprintf(e.stdout, "%s\t%s\t%d\n", path, a.Type, len(data))
+		prog.Add(int64(len(data)))
 	}
 	prog.Finish()
 	return nil

@@ -21,14 +21,15 @@ type Progress struct {
 	start      time.Time
 	last       time.Time
 	lastLine   string
+	// Unit names what is counted ("messages" by default).
+	Unit string
 	// Now is the clock (tests replace it).
 	Now func() time.Time
 }
 
-// NewProgress starts reporting a task of total messages and totalBytes
-// octets (0 when unknown).
+// NewProgress starts reporting a task; SetTotal says how big it is.
 func NewProgress(w io.Writer, tty bool, label string) *Progress {
-	p := &Progress{w: w, tty: tty, label: label, Now: time.Now}
+	p := &Progress{w: w, tty: tty, label: label, Unit: "messages", Now: time.Now}
 	p.start = p.Now()
 	return p
 }
@@ -48,11 +49,21 @@ func (p *Progress) Add(n int64) {
 	if p.tty {
 		every = 100 * time.Millisecond
 	}
-	if now.Sub(p.last) < every && p.done < p.total {
+	if now.Sub(p.last) < every && p.done < p.total && p.lastLine != "" {
 		return
 	}
 	p.last = now
 	p.draw(now)
+}
+
+// Clear takes the progress line off a terminal, so that output written
+// next (to stdout, often the same terminal) starts on a clean line; the
+// next Add or Finish draws it again below that output.
+func (p *Progress) Clear() {
+	if p.tty && p.lastLine != "" {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.lastLine = ""
+	}
 }
 
 // Finish prints the final figures and ends the line.
@@ -89,7 +100,7 @@ func (p *Progress) Line(now time.Time) string {
 	if p.total > 0 {
 		of = fmt.Sprintf("/%d", p.total)
 	}
-	s := fmt.Sprintf("%s: %d%s messages, %s", p.label, p.done, of, HumanBytes(p.bytes))
+	s := fmt.Sprintf("%s: %d%s %s, %s", p.label, p.done, of, p.Unit, HumanBytes(p.bytes))
 	if p.totalBytes > 0 {
 		s += " of " + HumanBytes(p.totalBytes)
 	}
@@ -105,6 +116,9 @@ func (p *Progress) Line(now time.Time) string {
 }
 
 func roundDuration(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
 	if d < time.Second {
 		return d.Round(time.Millisecond).String()
 	}
