@@ -298,3 +298,56 @@ func TestProgressLines(t *testing.T) {
 		t.Fatalf("tty %q", tty.String())
 	}
 }
+
+// fakeLine is a server that greets and then answers each command line
+// with answer(line).
+func fakeLine(t *testing.T, greeting string, answer func(line string) string) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				conn.Write([]byte(greeting))
+				r := bufio.NewReader(conn)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					conn.Write([]byte(answer(strings.TrimRight(line, "\r\n"))))
+				}
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestStartTLSMissing(t *testing.T) {
+	imapAddr := fakeLine(t, "* OK [CAPABILITY IMAP4rev1] fake\r\n", func(line string) string {
+		tag, _, _ := strings.Cut(line, " ")
+		return tag + " BAD STARTTLS not supported\r\n"
+	})
+	_, err := Dial(ctx, Config{Protocol: IMAP, Security: StartTLS, Addr: imapAddr, User: "u", Password: "p", Timeout: 3 * time.Second})
+	if !errors.Is(err, ErrMissingCapability) || !strings.Contains(err.Error(), "does not offer STARTTLS (RFC 3501 §6.2.1), needed to protect the login: use imaps://") {
+		t.Fatalf("IMAP: %v", err)
+	}
+	popAddr := fakeLine(t, "+OK fake\r\n", func(line string) string {
+		if line == "CAPA" {
+			return "+OK\r\nUSER\r\n.\r\n"
+		}
+		return "-ERR no\r\n"
+	})
+	_, err = Dial(ctx, Config{Protocol: POP3, Security: StartTLS, Addr: popAddr, User: "u", Password: "p", Timeout: 3 * time.Second})
+	if !errors.Is(err, ErrMissingCapability) || !strings.Contains(err.Error(), "does not offer STLS") {
+		t.Fatalf("POP3: %v", err)
+	}
+}

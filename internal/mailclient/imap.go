@@ -45,6 +45,10 @@ func dialIMAP(ctx context.Context, cfg Config) (Client, error) {
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
+			var ie *imap.Error
+			if errors.As(err, &ie) { // the server answered STARTTLS with NO or BAD
+				return nil, fmt.Errorf("%w (server said: %v)", lacks(cfg.Addr, "STARTTLS (RFC 3501 §6.2.1)", "to protect the login: use imaps:// (port 993)"), err)
+			}
 			return nil, guard.explain(fmt.Errorf("STARTTLS with %s: %w", cfg.Addr, err))
 		}
 	} else {

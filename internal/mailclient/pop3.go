@@ -53,7 +53,7 @@ func (s *pop3Session) login() error {
 	caps, capErr := s.c.Capa() // CAPA is optional (RFC 2449); nil then
 	if s.cfg.Security == StartTLS {
 		if capErr == nil && !pop3client.HasCapability(caps, "STLS") {
-			return fmt.Errorf("%s does not offer STLS: use pop3s:// or --tls none", s.cfg.Addr)
+			return lacks(s.cfg.Addr, "STLS (RFC 2595 §4)", "to protect the login: use pop3s:// (port 995)")
 		}
 		if err := s.c.STLS(s.cfg.tlsConfig()); err != nil {
 			return fmt.Errorf("STLS with %s: %w", s.cfg.Addr, err)
