@@ -27,7 +27,7 @@ import (
 func init() {
 	register(&command{
 		name:    "client",
-		usage:   "--url URL <verb> ...",
+		usage:   "[--account NAME | --url URL] <verb> ...",
 		summary: "mail client over IMAP/POP3 (letterbox client --help)",
 		run:     runClient,
 	})
@@ -131,7 +131,7 @@ func mailboxFlag(fs *flag.FlagSet, cf *clientFlags) {
 func connectionFlags(fs *flag.FlagSet, cf *clientFlags) {
 	fs.StringVar(&cf.url, "url", "", "server: imaps://[user@]host[:port], imap://, pop3s://, pop3:// (default $LETTERBOX_URL)")
 	fs.StringVar(&cf.user, "user", "", "user name (default: from the URL)")
-	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password from the first line of this file (else $LETTERBOX_PASSWORD, else prompt)")
+	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password from the first line of this file (else $LETTERBOX_PASSWORD, the account's password_command, ~/.netrc, a prompt)")
 	fs.StringVar(&cf.tlsMode, "tls", "", "implicit, starttls or none (default: imaps/pop3s implicit, imap/pop3 starttls)")
 	fs.StringVar(&cf.ca, "ca", "", "trust the certificates in this PEM file (e.g. DATA/tls/cert.pem)")
 	fs.StringVar(&cf.serverName, "servername", "", "name to verify the server certificate against (default: the URL host)")
