@@ -478,9 +478,12 @@ func clientMailboxes(e *env, c mailclient.Client, cf *clientFlags, _ []string) e
 		if b.Messages >= 0 {
 			msgs, unseen = strconv.Itoa(b.Messages), strconv.Itoa(b.Unseen)
 		}
-		sub := "no"
-		if subscribed[b.Name] {
+		sub := "-" // unknown
+		switch {
+		case subscribed[b.Name]:
 			sub = "yes"
+		case subscribed != nil:
+			sub = "no"
 		}
 		attrs := strings.Join(b.Attrs, " ")
 		if attrs == "" {

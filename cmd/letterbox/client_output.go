@@ -46,7 +46,7 @@ type mailboxJSON struct {
 	Attributes []string `json:"attributes"`
 	Messages   *int     `json:"messages"` // null when not selectable
 	Unseen     *int     `json:"unseen"`
-	Subscribed bool     `json:"subscribed"`
+	Subscribed *bool    `json:"subscribed"` // null when the server cannot list subscriptions
 }
 
 type readJSON struct {
@@ -116,7 +116,11 @@ func summariesJSON(p mailclient.Protocol, mailbox string, sums []mailclient.Summ
 func mailboxesJSON(boxes []mailclient.MailboxInfo, subscribed map[string]bool) map[string]any {
 	out := []mailboxJSON{}
 	for _, b := range boxes {
-		mj := mailboxJSON{Name: b.Name, Attributes: b.Attrs, Subscribed: subscribed[b.Name]}
+		mj := mailboxJSON{Name: b.Name, Attributes: b.Attrs}
+		if subscribed != nil {
+			sub := subscribed[b.Name]
+			mj.Subscribed = &sub
+		}
 		if mj.Attributes == nil {
 			mj.Attributes = []string{}
 		}
@@ -129,9 +133,9 @@ func mailboxesJSON(boxes []mailclient.MailboxInfo, subscribed map[string]bool) m
 	return map[string]any{"mailboxes": out}
 }
 
-// subscriptions returns the subscribed mailboxes (empty when the server
-// cannot list them: the column then says "no" rather than failing the
-// listing).
+// subscriptions returns the subscribed mailboxes, or nil when the server
+// cannot list them (POP3, or IMAP without LIST-EXTENDED): the listing then
+// shows "-" rather than failing.
 func subscriptions(e *env, c mailclient.Client) (map[string]bool, error) {
 	f, err := mailclient.FoldersOf(c)
 	if err != nil {
@@ -144,7 +148,7 @@ func subscriptions(e *env, c mailclient.Client) (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]bool{}
+	m := make(map[string]bool, len(names))
 	for _, n := range names {
 		m[n] = true
 	}

@@ -386,13 +386,13 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		r.run("", "mkdir", "Projects").want(t, 0, `^created Projects\n$`)
 		r.run("", "mkdir", "Projects").wantErr(t, 1, `mkdir "Projects": it already exists`)
 		r.run("", "subscribe", "Projects").want(t, 0, `^subscribed to Projects\n$`)
-		if b := mailboxJSONOf(t, r, "Projects"); b == nil || !b.Subscribed || b.Messages == nil || *b.Messages != 0 {
+		if b := mailboxJSONOf(t, r, "Projects"); b == nil || b.Subscribed == nil || !*b.Subscribed || b.Messages == nil || *b.Messages != 0 {
 			t.Fatalf("Projects after subscribe: %+v", b)
 		}
 		r.run("", "mailboxes").want(t, 0, `(?m)^Projects +0 +0 +yes +.*\n`)
 		r.run("", "rename", "Projects", "Work").want(t, 0, `^renamed Projects to Work\n$`)
 		r.run("", "unsubscribe", "Work").want(t, 0, `^unsubscribed from Work\n$`)
-		if b := mailboxJSONOf(t, r, "Work"); b == nil || b.Subscribed {
+		if b := mailboxJSONOf(t, r, "Work"); b == nil || b.Subscribed == nil || *b.Subscribed {
 			t.Fatalf("Work after unsubscribe: %+v", b)
 		}
 		r.run("", "flag", filesUID, "--flagged").want(t, 0, `1 message\(s\): \+\\Flagged`)
@@ -529,7 +529,7 @@ type mailboxEntry struct {
 	Attributes []string `json:"attributes"`
 	Messages   *int     `json:"messages"`
 	Unseen     *int     `json:"unseen"`
-	Subscribed bool     `json:"subscribed"`
+	Subscribed *bool    `json:"subscribed"`
 }
 
 func mailboxJSONOf(t *testing.T, r *clientRig, name string) *mailboxEntry {
