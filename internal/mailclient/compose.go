@@ -76,8 +76,10 @@ func ParseDraft(text []byte) (Draft, error) {
 		return Draft{Body: string(text)}, nil
 	}
 	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(head), strings.NewReader("\n\n")))
-	if err != nil {
-		return Draft{}, fmt.Errorf("the message header: %w", err)
+	if err != nil || !hasDraftField(msg.Header) {
+		// "Note: bring snacks" on the first line is text, not a header:
+		// a header needs at least one field a message has.
+		return Draft{Body: string(text)}, nil
 	}
 	h := msg.Header
 	if ct := h.Get("Content-Type"); ct != "" {
@@ -99,6 +101,16 @@ func ParseDraft(text []byte) (Draft, error) {
 	d.InReplyTo, d.References = strings.TrimSpace(h.Get("In-Reply-To")), strings.TrimSpace(h.Get("References"))
 	d.Body = string(body)
 	return d, nil
+}
+
+// hasDraftField reports whether h has a field of a message header.
+func hasDraftField(h mail.Header) bool {
+	for _, f := range []string{"From", "To", "Cc", "Bcc", "Subject", "Date", "Message-Id", "In-Reply-To", "References", "Reply-To", "Mime-Version", "Content-Type"} {
+		if _, ok := h[f]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeHeader reports whether the first line is "Name: value".

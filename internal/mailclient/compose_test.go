@@ -51,6 +51,14 @@ func TestParseDraft(t *testing.T) {
 	if err != nil || d.From != "a@example.com" || d.To != "b@example.com" || d.Cc != "" || d.Subject != "hi there" || d.Body != "body line\n" || d.Raw != nil {
 		t.Fatalf("%+v %v", d, err)
 	}
+	d, _ = ParseDraft([]byte("Note: bring snacks\n\nThanks\n"))
+	if d.Body != "Note: bring snacks\n\nThanks\n" || d.To != "" {
+		t.Fatalf("body with a colon: %+v", d)
+	}
+	d, _ = ParseDraft([]byte("To: b@example.com\nSubject: no body\n"))
+	if d.To != "b@example.com" || d.Subject != "no body" || d.Body != "" {
+		t.Fatalf("header only: %+v", d)
+	}
 	d, _ = ParseDraft([]byte("just a body\nwith two lines\n"))
 	if d.Body != "just a body\nwith two lines\n" || d.To != "" {
 		t.Fatalf("body only: %+v", d)
