@@ -497,6 +497,16 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		if strings.Contains(fwd.raw, "In-Reply-To") {
 			t.Errorf("forward has In-Reply-To:\n%s", fwd.raw)
 		}
+		// The editor opens on the prepared reply; the thread headers stay.
+		r.env["EDITOR"] = `sed -i -e 's/^Subject: .*/Subject: Re: Plans (edited)/' -e '$a answered in the editor'`
+		r.run("", "reply", uid, "--edit").want(t, 0, `^sent to bob@example\.com `)
+		delete(r.env, "EDITOR")
+		ed := find(t, messagesOf(t, r.lb.IMAP, rigBob, "INBOX"), `Subject: Re: Plans \(edited\)`)
+		for _, want := range []string{"In-Reply-To: <plans-2@example.com>\r\n", "> Shall we meet at the caf=C3=A9?", "answered in the editor"} {
+			if !strings.Contains(ed.raw, want) {
+				t.Errorf("edited reply lacks %q:\n%s", want, ed.raw)
+			}
+		}
 		r.run("x\n", "reply", "999").wantErr(t, 1, `no message with UID 999`)
 	})
 	t.Run("credentials and trust", func(t *testing.T) {

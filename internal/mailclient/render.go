@@ -106,6 +106,11 @@ func (r *Rendered) header(block []byte) {
 	r.MessageID = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
 	r.InReplyTo = strings.TrimSpace(h.Get("In-Reply-To"))
 	r.References = strings.TrimSpace(h.Get("References"))
+	// Raw 8-bit header text is UTF-8 (RFC 6532) or, in older mail, most
+	// often Latin-1: make every field valid UTF-8 the way bodies are.
+	for _, f := range []*string{&r.From, &r.To, &r.Cc, &r.ReplyTo, &r.Subject, &r.DateText, &r.MessageID, &r.InReplyTo, &r.References} {
+		*f = ToUTF8("", []byte(*f))
+	}
 }
 
 // addressField decodes an address list (RFC 5322 §3.4, display names RFC
