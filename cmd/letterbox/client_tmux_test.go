@@ -100,4 +100,31 @@ func TestClientInTmux(t *testing.T) {
 	if strings.Contains(screen, "unread: 1/3") || strings.Contains(screen, "unread: 2/3") {
 		t.Error("progress lines were not redrawn in place")
 	}
+
+	// An account with no password source asks on the terminal, without
+	// echo.
+	prompt := filepath.Join(dir, "prompt.sh")
+	os.WriteFile(prompt, []byte("clear\n"+lb+" client --account netrc list --limit 1\necho END-OF-PROMPT\nsleep 600\n"), 0o700)
+	run("-u", "new-session", "-d", "-s", "prompt", "-x", "160", "-y", "20", "sh "+q(prompt))
+	wait := func(s string) string {
+		var screen string
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if screen = run("capture-pane", "-p", "-t", "prompt"); strings.Contains(screen, s) {
+				return screen
+			}
+		}
+		t.Fatalf("the terminal never showed %q:\n%s", s, screen)
+		return ""
+	}
+	wait("Password for " + clientTestUser + " at " + r.target.imaps + ":") // capture-pane drops the trailing space
+	run("send-keys", "-t", "prompt", "-l", clientTestPass)
+	run("send-keys", "-t", "prompt", "Enter")
+	screen = wait("END-OF-PROMPT")
+	t.Logf("the prompt:\n%s", strings.TrimRight(screen, "\n"))
+	if strings.Contains(screen, clientTestPass) {
+		t.Error("the password was echoed")
+	}
+	if !regexp.MustCompile(`(?m)^UID +DATE +FLAGS +SIZE +FROM +SUBJECT\n\d+ `).MatchString(screen) {
+		t.Error("no listing after the prompt")
+	}
 }
