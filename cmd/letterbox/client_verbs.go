@@ -409,7 +409,12 @@ func submitDraft(e *env, s *clientSetup, cf *clientFlags, d mailclient.Draft, dr
 	if err != nil {
 		return fmt.Errorf("the message was sent, but keeping the copy failed: %w", err)
 	}
-	app, _ := c.(mailclient.Appender)
+	app, ok := c.(mailclient.Appender)
+	if !ok {
+		c.Close()
+		fmt.Fprintf(e.stdout, "no copy kept: %s cannot store messages\n", s.cfg.Protocol)
+		return nil
+	}
 	folder, err := app.AppendSent(e.ctx, first(cf.sentFolder, s.account.Sent), b.Raw)
 	if err == nil && after != nil {
 		err = after(c)
@@ -471,7 +476,10 @@ func clientReplyForward(forward bool) func(e *env, s *clientSetup, cf *clientFla
 			// Mark the original answered, as mail readers do (RFC 3501
 			// §2.3.2 \Answered).
 			after = func(c mailclient.Client) error {
-				return c.(mailclient.Appender).AddFlags(e.ctx, cf.mailbox, pos[0], `\Answered`)
+				if app, ok := c.(mailclient.Appender); ok {
+					return app.AddFlags(e.ctx, cf.mailbox, pos[0], `\Answered`)
+				}
+				return nil
 			}
 		}
 		return submitDraft(e, s, cf, d, draftPath, after)
