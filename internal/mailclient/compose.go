@@ -239,7 +239,16 @@ func (d Draft) Build(now time.Time) (*Built, error) {
 		}
 		ah.SetContentType(typ, nil)
 		ah.SetFilename(a.Name)
-		ah.Set("Content-Transfer-Encoding", "base64")
+		switch {
+		case strings.HasPrefix(strings.ToLower(typ), "message/") && isASCII(string(a.Data)):
+			// RFC 2046 §5.2.1: an embedded message is never base64 or
+			// quoted-printable, only 7bit/8bit/binary.
+			ah.Set("Content-Transfer-Encoding", "7bit")
+		case strings.HasPrefix(strings.ToLower(typ), "message/"):
+			ah.Set("Content-Transfer-Encoding", "8bit")
+		default:
+			ah.Set("Content-Transfer-Encoding", "base64")
+		}
 		aw, err := mw.CreateAttachment(ah)
 		if err != nil {
 			return nil, err

@@ -35,6 +35,11 @@ func TestBuildMessage(t *testing.T) {
 	if data, _ := r.AttachmentData(r.Attachments[1]); string(data) != "\x00\x01\x02\xff" {
 		t.Fatalf("binary attachment %q", data)
 	}
+	inner := "Subject: inner\r\n\r\nthe embedded message\r\n"
+	em, err := (Draft{From: "a@example.com", To: "b@example.com", Attachments: []FileAttachment{{Name: "fwd.eml", Type: "message/rfc822", Data: []byte(inner)}}}).Build(time.Now())
+	if err != nil || !strings.Contains(string(em.Raw), "Content-Transfer-Encoding: 7bit\r\n") || !strings.Contains(string(em.Raw), "\r\n\r\n"+inner) {
+		t.Fatalf("message/rfc822 attachment must not be base64 (RFC 2046 §5.2.1): %v\n%s", err, em.Raw)
+	}
 	if _, err := (Draft{From: "alice@example.com", Subject: "x"}).Build(time.Now()); err == nil || !strings.Contains(err.Error(), "no recipients") {
 		t.Fatalf("no recipients: %v", err)
 	}

@@ -149,9 +149,12 @@ func Submit(ctx context.Context, c SMTPConfig, from string, rcpts []string, msg 
 		}
 		return fmt.Errorf("AUTH at %s: %w", c.Addr, err)
 	}
-	var mo *smtp.MailOptions
+	mo := &smtp.MailOptions{}
 	if !isASCII(from) || !isASCII(strings.Join(rcpts, "")) {
-		mo = &smtp.MailOptions{UTF8: true} // RFC 6531 SMTPUTF8
+		mo.UTF8 = true // RFC 6531 SMTPUTF8
+	}
+	if ok, _ := sc.Extension("8BITMIME"); ok && !isASCII(string(msg)) {
+		mo.Body = smtp.Body8BitMIME // RFC 6152: a forwarded 8bit message
 	}
 	if err := sc.Mail(from, mo); err != nil {
 		return fmt.Errorf("submitting to %s: sender %s refused: %w", c.Addr, from, err)
