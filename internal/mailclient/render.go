@@ -217,8 +217,12 @@ func (r *Rendered) decodeText(p *mime.Part) string {
 		body = r.raw[p.BodyStart:p.End]
 	}
 	cs := p.Charset()
-	if cs == "" && p.Subtype == "html" {
-		cs = htmlMetaCharset(body)
+	if (cs == "" || cs == "us-ascii") && p.Subtype == "html" {
+		// No charset parameter (the parser reports the RFC 2045 §5.2
+		// default, us-ascii): the HTML may name its own.
+		if meta := htmlMetaCharset(body); meta != "" {
+			cs = meta
+		}
 	}
 	return ToUTF8(cs, body)
 }

@@ -64,3 +64,13 @@ func TestRenderBrokenAndHostile(t *testing.T) {
 		t.Fatalf("Terminal: %q", got)
 	}
 }
+
+func TestRenderHTMLMetaCharset(t *testing.T) {
+	// "Привет" in Windows-1251, the charset named only by the <meta> tag.
+	raw := "Content-Type: text/html\r\n\r\n<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"></head>" +
+		"<body><p>\xcf\xf0\xe8\xe2\xe5\xf2</p></body></html>\r\n"
+	r := Render([]byte(raw))
+	if r.Text != "Привет\n" || !r.FromHTML {
+		t.Fatalf("%q html=%v", r.Text, r.FromHTML)
+	}
+}
