@@ -25,7 +25,7 @@ func TestBuildMessage(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", want, raw)
 		}
 	}
-	if strings.Contains(strings.ToLower(raw), "bcc") || strings.Contains(raw, "dave@") {
+	if strings.Contains(strings.ToLower(raw), "\nbcc:") || strings.Contains(raw, "dave@") {
 		t.Fatalf("Bcc leaked:\n%s", raw)
 	}
 	r := Render(b.Raw)
@@ -74,7 +74,7 @@ func TestParseDraft(t *testing.T) {
 		t.Fatalf("MIME message: %+v", d)
 	}
 	b, err := d.Build(time.Now())
-	if err != nil || !strings.Contains(string(b.Raw), "Message-ID: <") || strings.Contains(string(b.Raw), "Bcc") || len(b.Rcpts) != 2 {
+	if err != nil || !strings.Contains(string(b.Raw), "Message-ID: <") || strings.Contains(string(b.Raw), "\nBcc:") || len(b.Rcpts) != 2 {
 		t.Fatalf("finished message: %q %v", b.Raw, err)
 	}
 }
