@@ -46,6 +46,8 @@ type clientVerb struct {
 	args func(cf *clientFlags, pos []string) error
 	// json says the verb has a --json form.
 	json bool
+	// offline is a verb that needs no server (accounts).
+	offline func(e *env, cf *clientFlags, pos []string) error
 }
 
 // clientFlags are the connection flags and the union of every verb's
@@ -185,7 +187,10 @@ func runClient(e *env, args []string) error {
 		return err
 	}
 	if cf.json && !v.json {
-		return usagef("%s has no --json output (the listing verbs have: list, search, unread, mailboxes, read)", v.name)
+		return usagef("%s has no --json output (the listing verbs have: list, search, unread, mailboxes, read, accounts)", v.name)
+	}
+	if v.offline != nil {
+		return v.offline(e, cf, pos)
 	}
 	setup, err := cf.setup(e)
 	if err != nil {

@@ -34,7 +34,7 @@ func moreConnectionFlags(fs *flag.FlagSet, cf *clientFlags) {
 	fs.StringVar(&cf.account, "account", "", "use the account `NAME` of $XDG_CONFIG_HOME/letterbox/client.toml (default: the file's default = ...; see docs/CLIENT.md)")
 	fs.StringVar(&cf.fingerprint, "fingerprint", "", "accept only the server certificate with this SHA-256 fingerprint (sha256:AB:CD:...)")
 	fs.StringVar(&cf.smtpURL, "smtp-url", "", "submission server for send/reply/forward: submission://host:587 or submissions://host:465 (default: the account's smtp_url, else the IMAP host on 587)")
-	fs.BoolVar(&cf.json, "json", false, "machine-readable output (list, search, unread, mailboxes, read; schema in docs/CLIENT.md)")
+	fs.BoolVar(&cf.json, "json", false, "machine-readable output (list, search, unread, mailboxes, read, accounts; schema in docs/CLIENT.md)")
 }
 
 // clientSetup is the resolved connection: the server, the credentials,

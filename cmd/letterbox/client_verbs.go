@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -21,6 +23,8 @@ import (
 // The verbs of reading attachments, managing folders and sending mail.
 func init() {
 	clientVerbs = append(clientVerbs,
+		&clientVerb{name: "accounts", summary: "list the accounts of the accounts file (no connection)",
+			args: wantArgs(0, ""), offline: clientAccounts, json: true},
 		&clientVerb{name: "save", usage: "ID --to DIR [--attachment N] [--mailbox M]", summary: "save a message's attachments (all, or number N of `read`)",
 			flags: func(fs *flag.FlagSet, cf *clientFlags) {
 				mailboxFlag(fs, cf)
@@ -484,4 +488,73 @@ func clientReplyForward(forward bool) func(e *env, s *clientSetup, cf *clientFla
 		}
 		return submitDraft(e, s, cf, d, draftPath, after)
 	}
+}
+
+// --- accounts ---
+
+// accountJSON is one account of `accounts --json`.
+type accountJSON struct {
+	Name     string `json:"name"`
+	Default  bool   `json:"default"`
+	URL      string `json:"url"`
+	User     string `json:"user"`
+	SMTPURL  string `json:"smtp_url"`
+	Password string `json:"password"` // where it comes from, never the password
+	Trust    string `json:"trust"`
+}
+
+// clientAccounts lists the accounts file: name, server, user, where the
+// password comes from and how the certificate is trusted.
+func clientAccounts(e *env, cf *clientFlags, _ []string) error {
+	path := accountsPath(e)
+	af, err := mailclient.LoadAccounts(path)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(af.Accounts))
+	for n := range af.Accounts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	def, _, _ := af.Account("")
+	var out []accountJSON
+	for _, n := range names {
+		a := af.Accounts[n]
+		aj := accountJSON{Name: n, Default: n == def.Name, URL: a.URL, User: a.User, SMTPURL: a.SMTPURL, Password: "prompt", Trust: "system roots"}
+		switch {
+		case a.PasswordCommand != "":
+			aj.Password = "password_command"
+		case a.UseNetrc():
+			aj.Password = "netrc, else prompt"
+		}
+		switch {
+		case a.Insecure:
+			aj.Trust = "none (insecure)"
+		case a.Fingerprint != "":
+			aj.Trust = "pinned " + a.Fingerprint
+		case a.CAFile != "":
+			aj.Trust = "ca_file " + a.CAFile
+		}
+		out = append(out, aj)
+	}
+	if cf.json {
+		if out == nil {
+			out = []accountJSON{}
+		}
+		return writeJSON(e.stdout, map[string]any{"file": path, "accounts": out})
+	}
+	if len(out) == 0 {
+		_, err := fmt.Fprintf(e.stdout, "no accounts in %s (see docs/CLIENT.md for an example)\n", path)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tURL\tUSER\tPASSWORD\tTRUST")
+	for _, a := range out {
+		name := a.Name
+		if a.Default {
+			name += " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, a.URL, first(a.User, "-"), a.Password, a.Trust)
+	}
+	return tw.Flush()
 }

@@ -509,6 +509,20 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		}
 		r.run("x\n", "reply", "999").wantErr(t, 1, `no message with UID 999`)
 	})
+	t.Run("accounts", func(t *testing.T) {
+		r.run("", "accounts").want(t, 0, `(?s)\AACCOUNT +URL +USER +PASSWORD +TRUST\nmain \(default\) +imaps://127\.0\.0\.1:\d+ +alice@example\.com +password_command +ca_file .*\nnetrc +imaps://\S+ +alice@example\.com +netrc, else prompt +ca_file .*\npop +pop3s://`)
+		var out struct {
+			File     string
+			Accounts []map[string]any
+		}
+		decodeJSON(t, r.run("", "accounts", "--json"), &out)
+		if !strings.HasSuffix(out.File, "/letterbox/client.toml") || len(out.Accounts) != 3 || out.Accounts[0]["default"] != true || out.Accounts[0]["password"] != "password_command" {
+			t.Fatalf("accounts --json %+v", out)
+		}
+		if strings.Contains(r.run("", "accounts", "--json").stdout, clientTestPass) {
+			t.Fatal("accounts shows a password")
+		}
+	})
 	t.Run("credentials and trust", func(t *testing.T) {
 		r.run("", "--account", "netrc", "list").wantErr(t, 1, `no password: set password_command`)
 		os.WriteFile(filepath.Join(r.home, ".netrc"), []byte(fmt.Sprintf("machine 127.0.0.1 login %s password %q\n", clientTestUser, clientTestPass)), 0o600)
