@@ -442,6 +442,13 @@ func testClientVerbs(t *testing.T, r *clientRig) {
 		if !strings.Contains(e.raw, "written in the editor") {
 			t.Fatalf("edited message:\n%s", e.raw)
 		}
+		if r.target.hasSentUse {
+			// The copy goes to the \Sent folder whatever its name.
+			r.run("", "rename", "Sent", "Sent Items").want(t, 0, `renamed`)
+			r.run("x\n", "send", "--to", "bob@example.com", "--subject", "special use").want(t, 0, `copy saved in Sent Items\n$`)
+			find(t, messagesOf(t, r.target.imap, clientTestUser, "Sent Items"), `Subject: special use`)
+			r.run("", "rename", "Sent Items", "Sent").want(t, 0, `renamed`)
+		}
 		// Implicit TLS submission (the 465 role).
 		r.run("over 465\n", "send", "--smtp-url", "submissions://"+r.lb.Submissions, "--to", "bob@example.com", "--subject", "implicit TLS").
 			want(t, 0, `^sent to bob@example\.com `)

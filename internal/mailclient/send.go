@@ -249,10 +249,17 @@ func (s *imapSession) appendSeen(mailbox string, msg []byte) error {
 	return err
 }
 
-// sentFolder finds the mailbox with the \Sent attribute (RFC 6154 §2):
-// LIST returns it among the attributes on servers with SPECIAL-USE.
+// sentFolder finds the mailbox with the \Sent attribute (RFC 6154 §2),
+// else "Sent".
 func (s *imapSession) sentFolder() (string, error) {
-	list, err := s.c.List("", "*", nil).Collect()
+	var opts *imap.ListOptions
+	caps := s.c.Caps()
+	if caps.Has(imap.CapSpecialUse) && (caps.Has(imap.CapListExtended) || caps.Has(imap.CapIMAP4rev2)) {
+		// RFC 6154 §2: RETURN (SPECIAL-USE) makes the server include the
+		// attributes (a plain LIST may leave them out).
+		opts = &imap.ListOptions{ReturnSpecialUse: true}
+	}
+	list, err := s.c.List("", "*", opts).Collect()
 	if err != nil {
 		return "", fmt.Errorf("list: %w", err)
 	}
