@@ -136,6 +136,19 @@ func TestFingerprintPinning(t *testing.T) {
 	if !strings.HasPrefix(ue.Fingerprint, "sha256:") || len(ue.Fingerprint) != len("sha256:")+64+31 {
 		t.Fatalf("fingerprint %q", ue.Fingerprint)
 	}
+	// The same error through STARTTLS and STLS, and over pop3s.
+	for _, pc := range []struct {
+		p   Protocol
+		sec Security
+	}{{IMAP, StartTLS}, {POP3, StartTLS}, {POP3, ImplicitTLS}} {
+		cfg := s.config(pc.p, pc.sec)
+		cfg.TLS = nil
+		_, err := Dial(ctx, cfg)
+		var e2 *UntrustedCertError
+		if !errors.As(err, &e2) || e2.Fingerprint != ue.Fingerprint || !strings.Contains(err.Error(), "--fingerprint "+ue.Fingerprint) {
+			t.Fatalf("%v %v: %v", pc.p, pc.sec, err)
+		}
+	}
 	for _, form := range []string{ue.Fingerprint, strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(ue.Fingerprint, "sha256:"), ":", ""))} {
 		pinned, err := NewTLSConfig("127.0.0.1", TLSOptions{Fingerprint: form})
 		if err != nil {
