@@ -37,7 +37,7 @@ func TestCLIClient(t *testing.T) {
 				t.Errorf("client search --subject quarterly:\n%s", r)
 			}
 			id := "2"
-			r = client(url, "read", id, "--peek")
+			r = client(url, "read", id, "--peek", "--raw")
 			if got := stripTrace([]byte(r.stdout)); !bytes.Equal(got, m2) && !bytes.Equal(bytes.ReplaceAll(got, []byte("\r\n"), []byte("\n")), bytes.ReplaceAll(m2, []byte("\r\n"), []byte("\n"))) {
 				t.Errorf("client read %s differs:\n%s", id, diffBytes(m2, got))
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,7 +27,7 @@ import (
 func init() {
 	register(&command{
 		name:    "client",
-		usage:   "--url URL <verb> ...",
+		usage:   "[--account NAME | --url URL] <verb> ...",
 		summary: "mail client over IMAP/POP3 (letterbox client --help)",
 		run:     runClient,
 	})
@@ -39,6 +38,16 @@ type clientVerb struct {
 	name, usage, summary string
 	flags                func(fs *flag.FlagSet, cf *clientFlags) // the verb's own flags
 	run                  func(e *env, c mailclient.Client, cf *clientFlags, pos []string) error
+	// own, instead of run, is a verb that connects by itself (or not at
+	// all): send, reply and forward edit before they connect.
+	own func(e *env, s *clientSetup, cf *clientFlags, pos []string) error
+	// args checks the positional arguments and flags before connecting
+	// (instead of the shared rules of check).
+	args func(cf *clientFlags, pos []string) error
+	// json says the verb has a --json form.
+	json bool
+	// offline is a verb that needs no server (accounts).
+	offline func(e *env, cf *clientFlags, pos []string) error
 }
 
 // clientFlags are the connection flags and the union of every verb's
@@ -51,6 +60,8 @@ type clientFlags struct {
 	mailbox, subject, from, out, state, to, maildir, keyword string
 	limit                                                    int
 	unseen, peek, keepUnseen, seen, flagged, answered, unset bool
+
+	clientMoreFlags
 }
 
 var clientVerbs = []*clientVerb{
@@ -59,13 +70,14 @@ var clientVerbs = []*clientVerb{
 			mailboxFlag(fs, cf)
 			fs.IntVar(&cf.limit, "limit", 0, "show only the last N messages")
 		},
-		run: clientList},
-	{name: "read", usage: "ID [--mailbox M] [--peek]", summary: "print a raw message (IMAP: UID; POP3: number or uidl:X)",
+		run: clientList, json: true},
+	{name: "read", usage: "ID [--mailbox M] [--peek] [--raw]", summary: "show a message: decoded header, text, attachments (IMAP: UID; POP3: number or uidl:X)",
 		flags: func(fs *flag.FlagSet, cf *clientFlags) {
 			mailboxFlag(fs, cf)
 			fs.BoolVar(&cf.peek, "peek", false, "IMAP: do not set \\Seen")
+			fs.BoolVar(&cf.raw, "raw", false, "print the raw RFC 5322 message instead")
 		},
-		run: clientRead},
+		run: clientRead, json: true},
 	{name: "search", usage: "[--subject WORD] [--from X] [--unseen] [--mailbox M] [--state FILE]", summary: "find messages by subject/sender",
 		flags: func(fs *flag.FlagSet, cf *clientFlags) {
 			mailboxFlag(fs, cf)
@@ -74,7 +86,7 @@ var clientVerbs = []*clientVerb{
 			fs.BoolVar(&cf.unseen, "unseen", false, "only unread messages (POP3: not in --state)")
 			fs.StringVar(&cf.state, "state", "", "POP3: the UIDL state file of `unread`")
 		},
-		run: clientSearch},
+		run: clientSearch, json: true},
 	{name: "unread", usage: "--out DIR [--mailbox M] [--state FILE] [--keep-unseen]", summary: "download unread messages as .eml files",
 		flags: func(fs *flag.FlagSet, cf *clientFlags) {
 			mailboxFlag(fs, cf)
@@ -82,7 +94,7 @@ var clientVerbs = []*clientVerb{
 			fs.StringVar(&cf.state, "state", "", "POP3: UIDL state file (default DIR/"+pop3StateFile+")")
 			fs.BoolVar(&cf.keepUnseen, "keep-unseen", false, "IMAP: leave the messages unread on the server")
 		},
-		run: clientUnread},
+		run: clientUnread, json: true},
 	{name: "delete", usage: "ID... [--mailbox M]", summary: "delete messages",
 		flags: mailboxFlag, run: clientDelete},
 	{name: "move", usage: "ID... --to M [--mailbox M]", summary: "move messages to another mailbox (IMAP)",
@@ -101,7 +113,7 @@ var clientVerbs = []*clientVerb{
 			fs.BoolVar(&cf.unset, "unset", false, "clear the flags instead of setting them")
 		},
 		run: clientFlag},
-	{name: "mailboxes", summary: "list mailboxes with message counts (IMAP)", run: clientMailboxes},
+	{name: "mailboxes", summary: "list mailboxes with message counts (IMAP)", run: clientMailboxes, json: true},
 	{name: "sync", usage: "--maildir DIR [--mailbox M]", summary: "mirror a mailbox into a Maildir, incrementally",
 		flags: func(fs *flag.FlagSet, cf *clientFlags) {
 			mailboxFlag(fs, cf)
@@ -121,12 +133,13 @@ func mailboxFlag(fs *flag.FlagSet, cf *clientFlags) {
 func connectionFlags(fs *flag.FlagSet, cf *clientFlags) {
 	fs.StringVar(&cf.url, "url", "", "server: imaps://[user@]host[:port], imap://, pop3s://, pop3:// (default $LETTERBOX_URL)")
 	fs.StringVar(&cf.user, "user", "", "user name (default: from the URL)")
-	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password from the first line of this file (else $LETTERBOX_PASSWORD, else prompt)")
+	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password from the first line of this file (else $LETTERBOX_PASSWORD, the account's password_command, ~/.netrc, a prompt)")
 	fs.StringVar(&cf.tlsMode, "tls", "", "implicit, starttls or none (default: imaps/pop3s implicit, imap/pop3 starttls)")
 	fs.StringVar(&cf.ca, "ca", "", "trust the certificates in this PEM file (e.g. DATA/tls/cert.pem)")
 	fs.StringVar(&cf.serverName, "servername", "", "name to verify the server certificate against (default: the URL host)")
 	fs.BoolVar(&cf.insecure, "insecure", false, "do not verify the server certificate")
 	fs.DurationVar(&cf.timeout, "timeout", mailclient.DefaultTimeout, "connect and login timeout")
+	moreConnectionFlags(fs, cf)
 }
 
 // clientValueFlags are the flags, of any verb, that take a value: findVerb
@@ -136,6 +149,8 @@ var clientValueFlags = map[string]bool{
 	"data": true, "config": true,
 	"mailbox": true, "limit": true, "subject": true, "from": true, "out": true, "state": true, "to": true,
 	"maildir": true, "keyword": true,
+	"account": true, "fingerprint": true, "smtp-url": true, "cc": true, "bcc": true, "attach": true,
+	"attachment": true, "sent": true,
 }
 
 func runClient(e *env, args []string) error {
@@ -171,11 +186,20 @@ func runClient(e *env, args []string) error {
 	if err := v.check(cf, pos); err != nil {
 		return err
 	}
-	cfg, err := cf.config(e)
+	if cf.json && !v.json {
+		return usagef("%s has no --json output (the listing verbs have: list, search, unread, mailboxes, read, accounts)", v.name)
+	}
+	if v.offline != nil {
+		return v.offline(e, cf, pos)
+	}
+	setup, err := cf.setup(e)
 	if err != nil {
 		return err
 	}
-	c, err := mailclient.Dial(e.ctx, cfg)
+	if v.own != nil {
+		return v.own(e, setup, cf, pos)
+	}
+	c, err := setup.dial(e)
 	if err != nil {
 		return err
 	}
@@ -190,6 +214,9 @@ func runClient(e *env, args []string) error {
 // check validates the arguments before connecting, so a typo costs no
 // login.
 func (v *clientVerb) check(cf *clientFlags, pos []string) error {
+	if v.args != nil {
+		return v.args(cf, pos)
+	}
 	switch v.name {
 	case "read":
 		if len(pos) != 1 {
@@ -272,76 +299,6 @@ func printClientUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nMessage ids: IMAP UIDs; POP3 message numbers or uidl:ID (as `list` shows them).")
 }
 
-// config builds the connection from the flags, $LETTERBOX_URL and the
-// password sources, in that order of preference.
-func (cf *clientFlags) config(e *env) (mailclient.Config, error) {
-	raw := cf.url
-	if raw == "" {
-		raw = e.getenv("LETTERBOX_URL")
-	}
-	if raw == "" {
-		return mailclient.Config{}, usagef("--url is required (e.g. imaps://alice@mail.example.com)")
-	}
-	cfg, err := mailclient.ParseURL(raw)
-	if err != nil {
-		return cfg, usagef("%v", err)
-	}
-	if cf.user != "" {
-		cfg.User = cf.user
-	}
-	if cfg.User == "" {
-		return cfg, usagef("no user: give --user or put it in the URL (imaps://alice@host)")
-	}
-	if cf.tlsMode != "" {
-		if cfg.Security, err = mailclient.ParseSecurity(cf.tlsMode); err != nil {
-			return cfg, usagef("%v", err)
-		}
-	}
-	cfg.Timeout = cf.timeout
-	if cfg.Security != mailclient.Plaintext {
-		cfg.TLS, err = mailclient.NewTLSConfig(cfg.Host(), mailclient.TLSOptions{CAFile: cf.ca, ServerName: cf.serverName, Insecure: cf.insecure})
-		if err != nil {
-			return cfg, err
-		}
-	}
-	cfg.Password, err = cf.password(e, cfg)
-	return cfg, err
-}
-
-// password comes from --password-file, $LETTERBOX_PASSWORD, the URL, or a
-// prompt on the terminal, in that order.
-func (cf *clientFlags) password(e *env, cfg mailclient.Config) (string, error) {
-	if cf.passwordFile != "" {
-		f, err := os.Open(cf.passwordFile)
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
-		line, err := bufio.NewReaderSize(io.LimitReader(f, maxPasswordLine+2), maxPasswordLine+2).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("reading %s: %w", cf.passwordFile, err)
-		}
-		pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if pw == "" {
-			return "", fmt.Errorf("%s: empty password", cf.passwordFile)
-		}
-		return pw, nil
-	}
-	if pw := e.getenv("LETTERBOX_PASSWORD"); pw != "" {
-		return pw, nil
-	}
-	if cfg.Password != "" {
-		return cfg.Password, nil
-	}
-	if f, ok := e.stdin.(*os.File); ok && isTerminal(f) {
-		fmt.Fprintf(e.stderr, "Password for %s at %s: ", cfg.User, cfg.Addr)
-		pw, err := readNoEcho(f)
-		fmt.Fprintln(e.stderr)
-		return pw, err
-	}
-	return "", errors.New("no password: use --password-file, $LETTERBOX_PASSWORD or run on a terminal")
-}
-
 func (cf *clientFlags) flagList() []string {
 	var fl []string
 	if cf.seen {
@@ -364,6 +321,9 @@ func clientList(e *env, c mailclient.Client, cf *clientFlags, _ []string) error 
 	if err != nil {
 		return err
 	}
+	if cf.json {
+		return writeJSON(e.stdout, summariesJSON(c.Protocol(), cf.mailbox, sums))
+	}
 	return writeSummaries(e.stdout, c.Protocol(), sums)
 }
 
@@ -372,14 +332,20 @@ func clientRead(e *env, c mailclient.Client, cf *clientFlags, pos []string) erro
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(raw)
-	return err
+	if cf.raw && !cf.json {
+		_, err = e.stdout.Write(raw)
+		return err
+	}
+	return showMessage(e, cf, pos[0], raw)
 }
 
 func clientSearch(e *env, c mailclient.Client, cf *clientFlags, _ []string) error {
 	sums, err := c.Search(e.ctx, cf.mailbox, mailclient.Query{Subject: cf.subject, From: cf.from, Unseen: cf.unseen, StateFile: cf.state})
 	if err != nil {
 		return err
+	}
+	if cf.json {
+		return writeJSON(e.stdout, summariesJSON(c.Protocol(), cf.mailbox, sums))
 	}
 	return writeSummaries(e.stdout, c.Protocol(), sums)
 }
@@ -392,15 +358,33 @@ func clientUnread(e *env, c mailclient.Client, cf *clientFlags, _ []string) erro
 	if state == "" && c.Protocol() == mailclient.POP3 {
 		state = filepath.Join(cf.out, pop3StateFile)
 	}
-	n, err := c.FetchUnread(e.ctx, cf.mailbox, mailclient.UnreadOptions{StateFile: state, KeepUnseen: cf.keepUnseen},
+	prog := newProgress(e, "unread")
+	out := unreadJSON{Protocol: c.Protocol().String(), Mailbox: mailboxName(c.Protocol(), cf.mailbox), Messages: []messageJSON{}}
+	n, err := c.FetchUnread(e.ctx, cf.mailbox, mailclient.UnreadOptions{StateFile: state, KeepUnseen: cf.keepUnseen, Start: prog.SetTotal},
 		func(m mailclient.Message) error {
 			path, err := saveMessage(cf.out, m)
 			if err != nil {
 				return err
 			}
+			defer prog.Add(int64(len(m.Raw)))
+			if cf.json {
+				mj := summaryJSON(c.Protocol(), m.Summary)
+				mj.Path = path
+				out.Messages = append(out.Messages, mj)
+				return nil
+			}
+			prog.Clear()
 			fmt.Fprintf(e.stdout, "%s\t%s\n", path, clean(m.Subject, 60))
 			return nil
 		})
+	prog.Finish()
+	if cf.json {
+		out.Downloaded = n
+		if jerr := writeJSON(e.stdout, out); err == nil {
+			err = jerr
+		}
+		return err
+	}
 	fmt.Fprintf(e.stdout, "%d message(s) downloaded\n", n)
 	return err
 }
@@ -480,19 +464,37 @@ func clientFlag(e *env, c mailclient.Client, cf *clientFlags, pos []string) erro
 	return nil
 }
 
-func clientMailboxes(e *env, c mailclient.Client, _ *clientFlags, _ []string) error {
+func clientMailboxes(e *env, c mailclient.Client, cf *clientFlags, _ []string) error {
 	boxes, err := c.Mailboxes(e.ctx)
 	if err != nil {
 		return err
 	}
+	subscribed, err := subscriptions(e, c)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return writeJSON(e.stdout, mailboxesJSON(boxes, subscribed))
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MAILBOX\tMESSAGES\tUNSEEN\tATTRIBUTES")
+	fmt.Fprintln(tw, "MAILBOX\tMESSAGES\tUNSEEN\tSUBSCRIBED\tATTRIBUTES")
 	for _, b := range boxes {
 		msgs, unseen := "-", "-"
 		if b.Messages >= 0 {
 			msgs, unseen = strconv.Itoa(b.Messages), strconv.Itoa(b.Unseen)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", clean(b.Name, 60), msgs, unseen, strings.Join(b.Attrs, " "))
+		sub := "-" // unknown
+		switch {
+		case subscribed[b.Name]:
+			sub = "yes"
+		case subscribed != nil:
+			sub = "no"
+		}
+		attrs := strings.Join(b.Attrs, " ")
+		if attrs == "" {
+			attrs = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clean(b.Name, 60), msgs, unseen, sub, attrs)
 	}
 	return tw.Flush()
 }

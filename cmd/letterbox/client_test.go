@@ -95,7 +95,8 @@ func TestClientIMAPVerbs(t *testing.T) {
 	m.client(t, url, "search", "--subject", "report", "--unseen", "--from", "bob").want(t, 0, `\n1 .*\n3 `)
 	m.client(t, url, "search", "--subject", "nothing").want(t, 0, `^no messages\n$`)
 
-	m.client(t, url, "read", "2", "--peek").want(t, 0, `(?s)^From: Bob.*Subject: Lunch plans\r\n.*body of Lunch plans\r\n$`)
+	m.client(t, url, "read", "2", "--peek", "--raw").want(t, 0, `(?s)^From: Bob.*Subject: Lunch plans\r\n.*body of Lunch plans\r\n$`)
+	m.client(t, url, "read", "2", "--peek").want(t, 0, `\AFrom: +Bob <bob@example.com>\nTo: +alice@example.com\nDate: +Mon, 2 Jan 2006 15:04:05 \+0000\nSubject: Lunch plans\n\nbody of Lunch plans\n\z`)
 	m.client(t, url, "read", "9").wantErr(t, 1, `no message with UID 9`)
 
 	out := t.TempDir()
@@ -114,7 +115,7 @@ func TestClientIMAPVerbs(t *testing.T) {
 	m.client(t, url, "move", "2", "3", "--to", "Archive").want(t, 0, `^moved 2 message\(s\) to Archive\n$`)
 	m.client(t, url, "list", "--mailbox", "Archive").want(t, 0, `(?s)Lunch plans.*red`)
 	m.client(t, url, "--mailbox", "Archive", "--limit", "1", "list").want(t, 0, `\A[^\n]*\n2 .*red\n\z`)
-	m.client(t, url, "mailboxes").want(t, 0, `(?m)^MAILBOX +MESSAGES +UNSEEN +ATTRIBUTES\nINBOX +1 +1 .*\n(?s:.*)^Archive +2 +0 `)
+	m.client(t, url, "mailboxes").want(t, 0, `(?m)^MAILBOX +MESSAGES +UNSEEN +SUBSCRIBED +ATTRIBUTES\nINBOX +1 +1 +yes .*\n(?s:.*)^Archive +2 +0 +yes [^\n]*\n(?s:.*)\n\z`)
 	m.client(t, url, "move", "1").wantErr(t, 2, `--to MAILBOX is required`)
 
 	m.client(t, url, "delete", "1").want(t, 0, `^deleted 1 message\(s\)\n$`)
@@ -144,8 +145,8 @@ func TestClientPOP3Verbs(t *testing.T) {
 	r := m.client(t, url, "list")
 	r.want(t, 0, `(?m)^ID +UIDL +DATE +SIZE +FROM +SUBJECT\n1 +\S+ +\d{4}-\d\d-\d\d \d\d:\d\d +\d+ +Bob <bob@example.com> +Weekly report\n2 .*Lunch plans\n$`)
 	uidl2 := strings.Fields(strings.Split(r.stdout, "\n")[2])[1]
-	m.client(t, url, "read", "uidl:"+uidl2).want(t, 0, `Subject: Lunch plans\r\n`)
-	m.client(t, url, "read", "1").want(t, 0, `Subject: Weekly report\r\n`)
+	m.client(t, url, "read", "uidl:"+uidl2, "--raw").want(t, 0, `Subject: Lunch plans\r\n`)
+	m.client(t, url, "read", "1").want(t, 0, `Subject: Weekly report\n\nbody of Weekly report\n`)
 	m.client(t, url, "read", "3").wantErr(t, 1, `no message 3`)
 	m.client(t, url, "search", "--subject", "lunch").want(t, 0, `\n2 .*Lunch plans\n$`)
 	m.client(t, url, "search", "--unseen").wantErr(t, 1, `state file`)
@@ -192,7 +193,7 @@ func TestClientTLSAndCredentials(t *testing.T) {
 	letterbox(t, "", map[string]string{"LETTERBOX_URL": url, "LETTERBOX_PASSWORD": "wrong"}, "client", "list").wantErr(t, 1, `login as alice@example.com`)
 	letterbox(t, "", map[string]string{"LETTERBOX_URL": url}, "client", "list").wantErr(t, 1, `no password`)
 
-	letterbox(t, "", nil, "client", "list").wantErr(t, 2, `--url is required`)
+	letterbox(t, "", nil, "client", "list").wantErr(t, 2, `no server: give --url`)
 	letterbox(t, "", nil, "client", "--url", url).wantErr(t, 2, `missing verb`)
 	letterbox(t, "", nil, "client", "--url", url, "frobnicate").wantErr(t, 2, `unknown verb "frobnicate"`)
 	letterbox(t, "", nil, "client", "--url", url, "read").wantErr(t, 2, `want one message id`)

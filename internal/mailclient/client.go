@@ -88,6 +88,9 @@ type UnreadOptions struct {
 	// KeepUnseen leaves \Seen alone over IMAP: the same messages are unread
 	// next time too.
 	KeepUnseen bool
+	// Start, when set, is told how many messages and octets are about to
+	// be downloaded, before the first (for progress figures).
+	Start func(messages int, octets int64)
 }
 
 // Dial connects, protects the connection as c.Security says, and logs in.
@@ -113,7 +116,7 @@ func dialConn(ctx context.Context, c Config) (net.Conn, error) {
 	d := &net.Dialer{}
 	conn, err := d.DialContext(dctx, "tcp", c.Addr)
 	if err != nil {
-		return nil, err
+		return nil, dialError(c.Addr, err)
 	}
 	if c.Security != ImplicitTLS {
 		return conn, nil

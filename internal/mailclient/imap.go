@@ -45,6 +45,10 @@ func dialIMAP(ctx context.Context, cfg Config) (Client, error) {
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
+			var ie *imap.Error
+			if errors.As(err, &ie) { // the server answered STARTTLS with NO or BAD
+				return nil, fmt.Errorf("%w (server said: %v)", lacks(cfg.Addr, "STARTTLS (RFC 3501 §6.2.1)", "to protect the login: use imaps:// (port 993)"), err)
+			}
 			return nil, guard.explain(fmt.Errorf("STARTTLS with %s: %w", cfg.Addr, err))
 		}
 	} else {
@@ -65,10 +69,10 @@ func (s *imapSession) login() error {
 		return fmt.Errorf("IMAP greeting from %s: %w", s.cfg.Addr, err)
 	}
 	if s.c.Caps().Has(imap.CapLoginDisabled) {
-		return fmt.Errorf("%s refuses LOGIN without TLS (LOGINDISABLED): use imaps:// or STARTTLS", s.cfg.Addr)
+		return fmt.Errorf("%s refuses LOGIN without TLS (LOGINDISABLED): use imaps:// or STARTTLS (imap:// without ?tls=none)", s.cfg.Addr)
 	}
 	if err := s.c.Login(s.cfg.User, s.cfg.Password).Wait(); err != nil {
-		return fmt.Errorf("login as %s: %w", s.cfg.User, err)
+		return authError(s.cfg.User, s.cfg.Addr, err)
 	}
 	return nil
 }
@@ -92,7 +96,7 @@ func (s *imapSession) open(mailbox string, write bool) (*imap.SelectData, error)
 	mailbox = orInbox(mailbox)
 	data, err := s.c.Select(mailbox, &imap.SelectOptions{ReadOnly: !write}).Wait()
 	if err != nil {
-		return nil, fmt.Errorf("select %s: %w", mailbox, err)
+		return nil, folderError("select", mailbox, err)
 	}
 	return data, nil
 }
@@ -303,6 +307,20 @@ func (s *imapSession) FetchUnread(ctx context.Context, mailbox string, o UnreadO
 	if err != nil {
 		return 0, err
 	}
+	if o.Start != nil {
+		var octets int64
+		if len(uids) > 0 {
+			// RFC822.SIZE of them all in one FETCH (RFC 3501 §6.4.5).
+			sizes, err := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+			if err != nil {
+				return 0, fmt.Errorf("fetch sizes: %w", err)
+			}
+			for _, m := range sizes {
+				octets += m.RFC822Size
+			}
+		}
+		o.Start(len(uids), octets)
+	}
 	n := 0
 	for _, uid := range uids {
 		// One message at a time: PEEK so that a message whose delivery
@@ -386,7 +404,7 @@ func (s *imapSession) Move(ctx context.Context, mailbox string, ids []string, de
 	// UID MOVE (RFC 6851 §3.2), or COPY + STORE + EXPUNGE where the server
 	// lacks MOVE (imapclient falls back by itself).
 	if _, err := s.c.Move(set, dest).Wait(); err != nil {
-		return fmt.Errorf("move to %s: %w", dest, err)
+		return folderError("move to", dest, err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (s *pop3Session) login() error {
 	caps, capErr := s.c.Capa() // CAPA is optional (RFC 2449); nil then
 	if s.cfg.Security == StartTLS {
 		if capErr == nil && !pop3client.HasCapability(caps, "STLS") {
-			return fmt.Errorf("%s does not offer STLS: use pop3s:// or --tls none", s.cfg.Addr)
+			return lacks(s.cfg.Addr, "STLS (RFC 2595 §4)", "to protect the login: use pop3s:// (port 995)")
 		}
 		if err := s.c.STLS(s.cfg.tlsConfig()); err != nil {
 			return fmt.Errorf("STLS with %s: %w", s.cfg.Addr, err)
@@ -69,7 +69,7 @@ func (s *pop3Session) login() error {
 		err = s.c.Login(s.cfg.User, s.cfg.Password)
 	}
 	if err != nil {
-		return fmt.Errorf("login as %s: %w", s.cfg.User, err)
+		return authError(s.cfg.User, s.cfg.Addr, err)
 	}
 	return nil
 }
@@ -281,13 +281,21 @@ func (s *pop3Session) FetchUnread(ctx context.Context, mailbox string, o UnreadO
 			}
 		}
 	}()
+	var pending []Summary
+	var octets int64
 	for _, m := range msgs {
 		if m.UIDL == "" {
 			return n, unsupported("the server has no UIDL (RFC 1939 §7), so unread messages cannot be told apart")
 		}
-		if st.seen[m.UIDL] {
-			continue
+		if !st.seen[m.UIDL] {
+			pending = append(pending, m)
+			octets += m.Size
 		}
+	}
+	if o.Start != nil {
+		o.Start(len(pending), octets)
+	}
+	for _, m := range pending {
 		num, _ := strconv.Atoi(m.ID)
 		raw, err := s.retr(num)
 		if err != nil {
