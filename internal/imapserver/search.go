@@ -219,9 +219,10 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	}
 	evalBatch := func(start, end int) error {
 		msgs := make([]searchMsg, 0, end-start)
+		anyRecent := len(v.recent) > 0 // most views have none: no map probe per message
 		for i := start; i < end; i++ {
 			u := v.uids[i]
-			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: v.recent[u], modseq: v.modseqs[i]})
+			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: anyRecent && v.recent[u], modseq: v.modseqs[i]})
 		}
 		if data {
 			if err := s.searchData(key, msgs, &needs, plan); err != nil {
@@ -336,12 +337,21 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 			continue
 		}
 		if m.have {
-			if structure {
+			// Header keys need the structure only to find the header
+			// when it is not cached: one lookup instead of two per
+			// message (at 100,000 messages the map probes are the cost).
+			needSt := structure
+			if needs.header && !needs.body {
+				if he, ok := headerCache.get(m.info.blobID); ok {
+					m.header, needSt = he, false
+				}
+			}
+			if needSt {
 				if st, ok := structCache.get(m.info.blobID); ok {
 					m.st, m.root = st, st.root
 				}
 			}
-			if (!needs.meta || m.info.meta) && (!structure || m.st != nil) && !needs.object {
+			if (!needs.meta || m.info.meta) && (!needSt || m.st != nil) && !needs.object {
 				continue
 			}
 		}
