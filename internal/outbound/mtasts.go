@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/atomicfile"
 )
 
 // MTA-STS (RFC 8461): a recipient domain publishes, over HTTPS with a
@@ -242,24 +244,7 @@ func (c *stsCache) put(domain string, p stsPolicy) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.Write(name, data, 0o600)
 }
 
 // stsFailure is why no live policy could be had, as a TLS-RPT result type

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/atomicfile"
 )
 
 // Options say where the certificate comes from.
@@ -139,31 +141,10 @@ func stillGood(leaf *x509.Certificate, hostnames []string, now time.Time) bool {
 	return true
 }
 
-// writeFileAtomic writes data to a temporary file, syncs it and renames it
-// over name, so a crash leaves either the old file or the new one.
+// writeFileAtomic replaces name with data (internal/atomicfile), with
+// errors that say they come from the TLS setup.
 func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tls: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("tls: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("tls: writing %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("tls: syncing %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("tls: %w", err)
-	}
-	if err := os.Rename(tmp, name); err != nil {
+	if err := atomicfile.Write(name, data, perm); err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
 	return nil
