@@ -195,7 +195,9 @@ func (r *syncRun) syncAll(root string) error {
 	if err := ensureDir(root); err != nil {
 		return err
 	}
+	s0, r0 := r.c.sent(), r.c.received()
 	listed, statuses, err := r.listFolders()
+	r.sum.ListSent, r.sum.ListReceived = r.c.sent()-s0, r.c.received()-r0
 	if err != nil {
 		return fmt.Errorf("list folders: %w", err)
 	}

@@ -47,6 +47,9 @@ type SyncSummary struct {
 	// SetupSent and SetupReceived are the part before the first folder:
 	// TCP/TLS, greeting, login, capabilities, ENABLE and the folder list.
 	SetupSent, SetupReceived int64
+	// ListSent and ListReceived are the folder list's part of the setup
+	// (it grows with the number of folders).
+	ListSent, ListReceived int64
 	Method                   string // "QRESYNC", "CONDSTORE" or "full flag scan"
 	MoveDetection            string // "OBJECTID (EMAILID)" or "size + header hash"
 	BodyFetches              int    // FETCH commands that downloaded bodies
