@@ -424,3 +424,118 @@ func perFolder(sum *SyncSummary) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// TestTwoWaySyncPaths takes the paths for servers that offer less:
+// CONDSTORE without QRESYNC (expunges found by counting, then UID SEARCH),
+// STATUS per folder without LIST-STATUS, and the full flag scan with the
+// header-hash move detection when there is neither CONDSTORE nor OBJECTID.
+func TestTwoWaySyncPaths(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		without []string
+		method  string
+	}{
+		{"condstore", []string{"QRESYNC"}, "CONDSTORE"},
+		{"condstore-status", []string{"QRESYNC", "LIST-STATUS", "ESEARCH"}, "CONDSTORE"},
+		{"full-scan", []string{"QRESYNC", "CONDSTORE", "LIST-STATUS", "OBJECTID"}, "full flag scan"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := letterboxSyncEnv(t)
+			root := t.TempDir()
+			inbox := filepath.Join(root, "INBOX")
+			for _, s := range []string{"keep", "flag there", "expunge there", "move there", "flag here", "delete here"} {
+				e.put("INBOX", s, strings.Repeat("body of "+s+"\r\n", 500))
+			}
+			sum := e.sync(root, tc.without...)
+			if sum.Method != tc.method || folder(t, sum, "INBOX").Fetched != 6 {
+				t.Fatalf("first sync %s %+v", sum.Method, folder(t, sum, "INBOX"))
+			}
+			e.store("INBOX", "flag there", imap.StoreFlagsAdd, imap.FlagFlagged)
+			e.expunge("INBOX", "expunge there")
+			e.move("INBOX", "move there", "Archive")
+			e.put("INBOX", "new there", "n")
+			setLocalFlags(t, inbox, "flag here", "S")
+			os.Remove(localFiles(t, inbox)["delete here"])
+			sum = e.sync(root, tc.without...)
+			got := folder(t, sum, "INBOX")
+			want := SyncReport{Fetched: 1, Updated: 1, Removed: 1, FlagsUp: 1, DeletedUp: 1, Kept: 1}
+			if got.SyncReport != want {
+				t.Fatalf("INBOX %+v, want %+v", got.SyncReport, want)
+			}
+			if a := folder(t, sum, "Archive"); a.Moved != 1 || a.Fetched != 0 {
+				t.Fatalf("Archive %+v", a)
+			}
+			if sum.BodyFetches != 1 {
+				t.Fatalf("%d body fetches, want 1 (the new message only)", sum.BodyFetches)
+			}
+			if got := localSubjects(t, inbox); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
+				t.Fatalf("local INBOX %q", got)
+			}
+			if got := e.subjects("INBOX"); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
+				t.Fatalf("server INBOX %q", got)
+			}
+			if e.flags("INBOX", "flag here") != "S" || fileLetters(localFiles(t, inbox)["flag there"]) != "F" {
+				t.Fatal("flags not in step")
+			}
+			for i := 0; i < 2; i++ {
+				sum = e.sync(root, tc.without...)
+				for _, f := range sum.Folders {
+					if f.SyncReport != (SyncReport{Kept: f.Kept}) {
+						t.Fatalf("no-change sync %d changed %s: %+v", i, f.Mailbox, f)
+					}
+					if f.Sent+f.Received > 2048 {
+						t.Fatalf("no-change sync %d of %s moved %d octets", i, f.Mailbox, f.Sent+f.Received)
+					}
+				}
+			}
+			t.Logf("%s: no-change sync: %s", tc.name, perFolder(sum))
+		})
+	}
+}
+
+// TestTwoWaySyncInterrupted cancels a first sync in the middle of a
+// download batch: the resumed sync neither downloads a message twice nor
+// uploads the files the interrupted one wrote, and loses none.
+func TestTwoWaySyncInterrupted(t *testing.T) {
+	for _, e := range []*syncEnv{letterboxSyncEnv(t), dovecotSyncEnv(t)} {
+		t.Run(e.name, func(t *testing.T) {
+			const n = 120
+			for i := 0; i < n; i++ {
+				e.put("INBOX", fmt.Sprintf("message %03d", i), strings.Repeat("x", 2000))
+			}
+			root := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := 0
+			_, err := syncFolders(ctx, e.cfg, root, SyncOptions{Progress: func(p SyncProgress) {
+				if p.Messages == 70 { // in the second batch of 50
+					cancel()
+				}
+				stopped = p.Messages
+			}})
+			cancel()
+			if err == nil {
+				t.Fatal("the cancelled sync reported no error")
+			}
+			have := len(localFiles(t, filepath.Join(root, "INBOX")))
+			if have < 50 || have >= n {
+				t.Fatalf("after the interruption %d files (progress said %d)", have, stopped)
+			}
+			sum := e.sync(root)
+			in := folder(t, sum, "INBOX")
+			if in.Appended != 0 || in.Fetched+have != n || in.Kept != have {
+				t.Fatalf("resumed: %+v with %d files from before", in.SyncReport, have)
+			}
+			if got := localFiles(t, filepath.Join(root, "INBOX")); len(got) != n {
+				t.Fatalf("after the resumed sync %d files, want %d", len(got), n)
+			}
+			if got := e.subjects("INBOX"); len(got) != n {
+				t.Fatalf("server holds %d messages, want %d", len(got), n)
+			}
+			sum = e.sync(root)
+			if in := folder(t, sum, "INBOX"); in.SyncReport != (SyncReport{Kept: n}) {
+				t.Fatalf("sync after the resumed one: %+v", in.SyncReport)
+			}
+			t.Logf("%s: interrupted with %d of %d downloaded, resumed: fetched %d, linked %d unsaved files", e.name, have, n, in.Fetched, have-50)
+		})
+	}
+}
