@@ -50,9 +50,9 @@ type SyncSummary struct {
 	// ListSent and ListReceived are the folder list's part of the setup
 	// (it grows with the number of folders).
 	ListSent, ListReceived int64
-	Method                   string // "QRESYNC", "CONDSTORE" or "full flag scan"
-	MoveDetection            string // "OBJECTID (EMAILID)" or "size + header hash"
-	BodyFetches              int    // FETCH commands that downloaded bodies
+	Method                 string // "QRESYNC", "CONDSTORE" or "full flag scan"
+	MoveDetection          string // "OBJECTID (EMAILID)" or "size + header hash"
+	BodyFetches            int    // FETCH commands that downloaded bodies
 }
 
 // FolderSyncer is implemented by the IMAP Client: the two-way sync of
