@@ -48,13 +48,15 @@ func folderDir(root, name, delim string) (string, error) {
 }
 
 // localFolders finds the Maildirs under root (not root itself), as
-// mailbox names built with delim.
-func localFolders(root, delim string) (map[string]string, error) {
-	out := map[string]string{}
+// mailbox names built with delim. A directory whose name holds the
+// delimiter would come back from the server as a different path, so it
+// is left out (in skipped, with the reason).
+func localFolders(root, delim string) (out map[string]string, skipped []FolderReport, err error) {
+	out = map[string]string{}
 	if delim == "" {
 		delim = "/"
 	}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root && os.IsNotExist(err) {
 				return filepath.SkipAll
@@ -75,10 +77,16 @@ func localFolders(root, delim string) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		out[strings.Join(strings.Split(filepath.ToSlash(rel), "/"), delim)] = path
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if delim != "/" && strings.Contains(rel, delim) {
+			skipped = append(skipped, FolderReport{Mailbox: strings.Join(parts, "/"), Dir: path,
+				Note: fmt.Sprintf("not synced: the name holds the server's hierarchy delimiter %q", delim)})
+			return nil
+		}
+		out[strings.Join(parts, delim)] = path
 		return nil
 	})
-	return out, err
+	return out, skipped, err
 }
 
 // listedFolder is one LIST response (RFC 3501 §7.2.2).
@@ -230,10 +238,11 @@ func (r *syncRun) syncAll(root string) error {
 	// Folders made locally go to the server; a folder the server no
 	// longer has keeps its local copy (deleting a folder is left to the
 	// user, both ways).
-	locals, err := localFolders(root, delim)
+	locals, badLocal, err := localFolders(root, delim)
 	if err != nil {
 		return err
 	}
+	skipped = append(skipped, badLocal...)
 	names := make([]string, 0, len(locals))
 	for name := range locals {
 		names = append(names, name)

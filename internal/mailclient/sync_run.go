@@ -75,6 +75,9 @@ type syncRun struct {
 
 	folders []*folderSync
 	cands   []*candidate
+	byEmail map[string][]*candidate // gone candidates by EMAILID
+	byFP    map[string][]*candidate // candidates by fingerprint, computed when first needed
+	dirty   map[*folderSync]bool    // states changed by links, not saved yet
 
 	start time.Time
 	prog  SyncProgress
@@ -89,13 +92,16 @@ type folderSync struct {
 	idx  map[string]string // base name → path of the files in new/ and cur/
 	rep  *FolderReport
 
-	untracked    []string // base names of local files the state does not know
+	untracked    map[string]bool // base names of local files the state does not know
 	localChanges bool
 	status       *mailboxStatus // from LIST-STATUS/STATUS, when asked
 	create       bool           // exists only locally: CREATE it on the server
 
 	newMsgs       []*newMsg // on the server, not here: to move or download
 	serverUIDNext uint32
+
+	unsaved  int // batches since the state was last saved
+	lastSave time.Time
 }
 
 // mailboxStatus is a STATUS response (RFC 3501 §7.2.4, RFC 7162 §3.1.8).
@@ -137,7 +143,7 @@ type selState struct {
 }
 
 func newSyncRun(ctx context.Context, c *wireConn, account string, opts SyncOptions) *syncRun {
-	r := &syncRun{ctx: ctx, c: c, account: account, opts: opts, start: time.Now(), sum: &SyncSummary{}}
+	r := &syncRun{ctx: ctx, c: c, account: account, opts: opts, start: time.Now(), sum: &SyncSummary{}, dirty: map[*folderSync]bool{}}
 	c.onUntagged = r.onUntagged
 	r.sel.changed = map[uint32]string{}
 	return r
@@ -323,7 +329,7 @@ func (f *folderSync) scan() error {
 	}
 	f.idx = idx
 	tracked := map[string]bool{}
-	f.untracked, f.localChanges = nil, false
+	f.untracked, f.localChanges = map[string]bool{}, false
 	for _, e := range f.st.Messages {
 		tracked[e.File] = true
 		p, ok := idx[e.File]
@@ -333,11 +339,10 @@ func (f *folderSync) scan() error {
 	}
 	for base := range idx {
 		if !tracked[base] {
-			f.untracked = append(f.untracked, base)
+			f.untracked[base] = true
 			f.localChanges = true
 		}
 	}
-	sort.Strings(f.untracked)
 	return nil
 }
 
@@ -354,6 +359,10 @@ func (r *syncRun) canSkip(f *folderSync) bool {
 	}
 	return s.uidValidity == st.UIDValidity && s.hms == st.HighestModSeq && s.uidNext == st.UIDNext && int(s.messages) == f.alive()
 }
+
+// linkSaveEvery is how many links (moves, adopted files) phase2 makes
+// between two saves of the states.
+const linkSaveEvery = 200
 
 // flagChange is one STORE to send: letters to add and to remove.
 type flagChange struct{ add, remove string }
@@ -558,8 +567,14 @@ func (r *syncRun) phase1(f *folderSync) error {
 		kept = append(kept, e)
 	}
 	st.Messages = kept
+	knownNow := map[uint32]bool{}
+	for _, e := range st.Messages {
+		if !e.Gone {
+			knownNow[e.UID] = true
+		}
+	}
 	for _, nm := range onServerNew {
-		if !f.knows(nm.uid) {
+		if !knownNow[nm.uid] {
 			f.newMsgs = append(f.newMsgs, nm)
 		}
 	}
@@ -586,15 +601,6 @@ func (r *syncRun) phase1(f *folderSync) error {
 		st.UIDNext = f.serverUIDNext
 	}
 	return f.save()
-}
-
-func (f *folderSync) knows(uid uint32) bool {
-	for _, e := range f.st.Messages {
-		if e.UID == uid && !e.Gone {
-			return true
-		}
-	}
-	return false
 }
 
 // push stores local flag changes (RFC 3501 §6.4.6, +FLAGS.SILENT and
@@ -725,7 +731,7 @@ func (r *syncRun) gatherCandidates() error {
 				r.cands = append(r.cands, &candidate{f: f, base: e.File, path: f.idx[e.File], gone: true, emailID: e.EmailID})
 			}
 		}
-		for _, base := range f.untracked {
+		for _, base := range sortedKeys(f.untracked) {
 			r.cands = append(r.cands, &candidate{f: f, base: base, path: f.idx[base]})
 		}
 	}
@@ -751,6 +757,7 @@ func (r *syncRun) phase2(f *folderSync) error {
 		return err
 	}
 	var rest []*newMsg
+	linked := 0
 	for _, nm := range f.newMsgs {
 		c, err := r.match(f, nm)
 		if err != nil {
@@ -763,8 +770,16 @@ func (r *syncRun) phase2(f *folderSync) error {
 		if err := r.link(f, nm, c); err != nil {
 			return err
 		}
+		if linked++; linked%linkSaveEvery == 0 {
+			if err := r.flush(f); err != nil {
+				return err
+			}
+		}
 		r.prog.TotalMessages--
 		r.prog.TotalBytes -= nm.size
+	}
+	if err := r.flush(f); err != nil {
+		return err
 	}
 	for len(rest) > 0 {
 		batch := rest[:min(syncBatch, len(rest))]
@@ -788,7 +803,7 @@ func (r *syncRun) identify(f *folderSync) error {
 		if c.used {
 			continue
 		}
-		if !c.gone || c.emailID == "" || !r.objectID {
+		if (!c.gone && c.f == f) || (c.gone && (c.emailID == "" || !r.objectID)) {
 			needFP = true
 		}
 	}
@@ -821,27 +836,40 @@ func (r *syncRun) identify(f *folderSync) error {
 // else by fingerprint. An untracked file matches only in its own folder
 // (it is this folder's message whose state was not saved).
 func (r *syncRun) match(f *folderSync, nm *newMsg) (*candidate, error) {
-	for _, c := range r.cands {
-		if c.used || (!c.gone && c.f != f) {
-			continue
+	if r.byEmail == nil {
+		r.byEmail = map[string][]*candidate{}
+		for _, c := range r.cands {
+			if c.gone && c.emailID != "" {
+				r.byEmail[c.emailID] = append(r.byEmail[c.emailID], c)
+			}
 		}
-		if nm.emailID != "" && c.emailID != "" && c.gone {
-			if nm.emailID == c.emailID {
+	}
+	if nm.emailID != "" {
+		for _, c := range r.byEmail[nm.emailID] {
+			if !c.used {
 				return c, nil
 			}
-			continue
 		}
-		if nm.fp == "" {
-			continue
-		}
-		if c.fp == "" {
+	}
+	if nm.fp == "" {
+		return nil, nil
+	}
+	if r.byFP == nil {
+		r.byFP = map[string][]*candidate{}
+		for _, c := range r.cands {
+			if c.gone && c.emailID != "" && r.objectID {
+				continue // matched by EMAILID only
+			}
 			fp, err := fileFingerprint(c.path)
 			if err != nil {
 				return nil, err
 			}
 			c.fp = fp
+			r.byFP[fp] = append(r.byFP[fp], c)
 		}
-		if c.fp == nm.fp {
+	}
+	for _, c := range r.byFP[nm.fp] {
+		if !c.used && (c.gone || c.f == f) {
 			return c, nil
 		}
 	}
@@ -857,13 +885,15 @@ func (r *syncRun) link(f *folderSync, nm *newMsg, c *candidate) error {
 	if !c.gone {
 		// The file's flags are this side's; a difference goes up next time.
 		f.st.Messages = append(f.st.Messages, syncEntry{UID: nm.uid, File: c.base, Flags: nm.letters, EmailID: nm.emailID})
-		f.untracked = removeString(f.untracked, c.base)
+		delete(f.untracked, c.base)
 		f.rep.Kept++
-		return f.save()
+		r.dirty[f] = true
+		return nil
 	}
 	// File first, then the destination's state, then the source's: a
 	// crash in between leaves an untracked file here (matched again next
-	// time), never an entry without its file.
+	// time), never an entry without its file. The states are saved by
+	// flush, every linkSaveEvery links and at the end of the folder.
 	np, err := f.md.adopt(c.path, c.base, nm.letters)
 	if err != nil {
 		return err
@@ -876,13 +906,12 @@ func (r *syncRun) link(f *folderSync, nm *newMsg, c *candidate) error {
 			}
 		}
 		f.rep.Moved++
-		return f.save()
+		r.dirty[f] = true
+		return nil
 	}
 	f.st.Messages = append(f.st.Messages, syncEntry{UID: nm.uid, File: c.base, Flags: nm.letters, EmailID: nm.emailID})
 	f.rep.Moved++
-	if err := f.save(); err != nil {
-		return err
-	}
+	r.dirty[f] = true
 	src := c.f
 	delete(src.idx, c.base)
 	kept := src.st.Messages[:0]
@@ -892,16 +921,35 @@ func (r *syncRun) link(f *folderSync, nm *newMsg, c *candidate) error {
 		}
 	}
 	src.st.Messages = kept
-	return src.save()
+	r.dirty[src] = true
+	return nil
 }
 
-func removeString(list []string, s string) []string {
-	out := list[:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
+// flush saves the states links changed: the destination f first, so a
+// crash between the saves leaves an untracked file (matched again next
+// time), never an entry whose file is in another folder.
+func (r *syncRun) flush(f *folderSync) error {
+	if r.dirty[f] {
+		if err := f.save(); err != nil {
+			return err
 		}
+		delete(r.dirty, f)
 	}
+	for g := range r.dirty {
+		if err := g.save(); err != nil {
+			return err
+		}
+		delete(r.dirty, g)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -942,13 +990,27 @@ func (r *syncRun) download(f *folderSync, batch []*newMsg) error {
 	if serr := f.md.syncDirs(); err == nil {
 		err = serr
 	}
-	if serr := f.save(); err == nil {
+	if serr := f.saveSometimes(err != nil); err == nil {
 		err = serr
 	}
 	if err != nil {
 		return fmt.Errorf("download into %s: %w", f.name, err)
 	}
 	return nil
+}
+
+// saveSometimes saves the state after a batch when enough changed since
+// the last save: every batch while the state is small, every twentieth
+// of it when it is large (a state of 100,000 entries is megabytes), or
+// after 30 seconds. What a crash loses in between is found again as
+// untracked files and linked, not downloaded (phase2).
+func (f *folderSync) saveSometimes(now bool) error {
+	f.unsaved++
+	if !now && f.unsaved*syncBatch < max(syncBatch, len(f.st.Messages)/20) && time.Since(f.lastSave) < 30*time.Second {
+		return nil
+	}
+	f.unsaved, f.lastSave = 0, time.Now()
+	return f.save()
 }
 
 func (r *syncRun) progress(f *folderSync) {
@@ -997,10 +1059,7 @@ func (r *syncRun) finish() error {
 // gives their UIDs. Without UIDPLUS the next sync links them by
 // fingerprint, as after an interrupted sync.
 func (r *syncRun) phase3(f *folderSync) error {
-	for _, base := range append([]string(nil), f.untracked...) {
-		if r.candidateUsed(f, base) {
-			continue
-		}
+	for _, base := range sortedKeys(f.untracked) {
 		path := f.idx[base]
 		data, err := crlfFile(path)
 		if err != nil {
@@ -1016,7 +1075,7 @@ func (r *syncRun) phase3(f *folderSync) error {
 			return fmt.Errorf("append to %s: %w", f.name, err)
 		}
 		f.rep.Appended++
-		f.untracked = removeString(f.untracked, base)
+		delete(f.untracked, base)
 		code, arg, _ := strings.Cut(ok.Code, " ")
 		if !strings.EqualFold(code, "APPENDUID") {
 			continue
@@ -1028,20 +1087,11 @@ func (r *syncRun) phase3(f *folderSync) error {
 			continue
 		}
 		f.st.Messages = append(f.st.Messages, syncEntry{UID: uint32(uid), File: base, Flags: letters})
-		if err := f.save(); err != nil {
+		if err := f.saveSometimes(false); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-func (r *syncRun) candidateUsed(f *folderSync, base string) bool {
-	for _, c := range r.cands {
-		if c.f == f && c.base == base && !c.gone {
-			return c.used
-		}
-	}
-	return false
+	return f.save()
 }
 
 // runFolders runs the phases over r.folders, accounting the octets of

@@ -539,3 +539,56 @@ func TestTwoWaySyncInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoWaySyncUnsavedState: a sync killed after writing files (or after
+// an APPEND) but before saving its state leaves files the state does not
+// know. The next sync finds them on the server by size and header hash
+// and links them: nothing is downloaded or uploaded twice.
+func TestTwoWaySyncUnsavedState(t *testing.T) {
+	for _, e := range []*syncEnv{letterboxSyncEnv(t), dovecotSyncEnv(t)} {
+		t.Run(e.name, func(t *testing.T) {
+			for i := 0; i < 10; i++ {
+				e.put("INBOX", fmt.Sprintf("message %d", i), "body")
+			}
+			root := t.TempDir()
+			inbox := filepath.Join(root, "INBOX")
+			e.sync(root)
+
+			// Killed after the downloads of the last four, before the save.
+			st, err := loadSyncState(inbox, syncState{Protocol: "imap", Account: e.cfg.User + "@" + e.cfg.Addr, Mailbox: "INBOX"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Messages = st.Messages[:6]
+			st.UIDNext = st.Messages[5].UID + 1
+			if err := st.save(inbox); err != nil {
+				t.Fatal(err)
+			}
+			sum := e.sync(root)
+			if in := folder(t, sum, "INBOX"); in.SyncReport != (SyncReport{Kept: 10}) || sum.BodyFetches != 0 {
+				t.Fatalf("after unsaved downloads: %+v, %d body fetches", in.SyncReport, sum.BodyFetches)
+			}
+
+			// Killed after an APPEND, before the save: the server has the
+			// local file's message under a UID the state does not know.
+			msg := testMessage("me@example.com", "appended before the crash", "x")
+			if err := os.WriteFile(filepath.Join(inbox, "cur", "1700000000.crash.host:2,S"), []byte(strings.ReplaceAll(msg, "\r\n", "\n")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			appendMsg(t, e.admin, "INBOX", msg, imap.FlagSeen)
+			sum = e.sync(root)
+			if in := folder(t, sum, "INBOX"); in.SyncReport != (SyncReport{Kept: 11}) || sum.BodyFetches != 0 {
+				t.Fatalf("after an unsaved append: %+v, %d body fetches", in.SyncReport, sum.BodyFetches)
+			}
+			if got := e.subjects("INBOX"); len(got) != 11 {
+				t.Fatalf("server holds %d messages, want 11", len(got))
+			}
+			if got := localFiles(t, inbox); len(got) != 11 {
+				t.Fatalf("local INBOX holds %d messages, want 11", len(got))
+			}
+			if in := folder(t, e.sync(root), "INBOX"); in.SyncReport != (SyncReport{Kept: 11}) {
+				t.Fatalf("next sync: %+v", in.SyncReport)
+			}
+		})
+	}
+}

@@ -24,13 +24,19 @@ import (
 // message body in memory at a time), and counts the octets on the TCP
 // connection, under TLS, so the sync can say what it cost.
 
-// countingConn counts the octets read and written on a connection.
+// countingConn counts the octets read and written on a connection. When
+// idle is set, a read that waits longer than idle fails: a server that
+// stops answering ends the sync instead of hanging it.
 type countingConn struct {
 	net.Conn
 	in, out atomic.Int64
+	idle    time.Duration
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
 	n, err := c.Conn.Read(p)
 	c.in.Add(int64(n))
 	return n, err
@@ -105,6 +111,7 @@ func dialWire(ctx context.Context, cfg Config) (*wireConn, error) {
 		return nil, err
 	}
 	raw.SetDeadline(time.Time{})
+	wc.count.idle = max(2*cfg.timeout(), time.Minute)
 	return wc, nil
 }
 
