@@ -803,7 +803,7 @@ func (r *syncRun) identify(f *folderSync) error {
 		if c.used {
 			continue
 		}
-		if (!c.gone && c.f == f) || (c.gone && (c.emailID == "" || !r.objectID)) {
+		if (!c.gone && c.f == f) || (c.gone && !r.byEmailOnly(c)) {
 			needFP = true
 		}
 	}
@@ -857,8 +857,8 @@ func (r *syncRun) match(f *folderSync, nm *newMsg) (*candidate, error) {
 	if r.byFP == nil {
 		r.byFP = map[string][]*candidate{}
 		for _, c := range r.cands {
-			if c.gone && c.emailID != "" && r.objectID {
-				continue // matched by EMAILID only
+			if r.byEmailOnly(c) {
+				continue
 			}
 			fp, err := fileFingerprint(c.path)
 			if err != nil {
@@ -874,6 +874,14 @@ func (r *syncRun) match(f *folderSync, nm *newMsg) (*candidate, error) {
 		}
 	}
 	return nil, nil
+}
+
+// byEmailOnly: a candidate with an EMAILID, on a server with OBJECTID, is
+// matched by EMAILID alone (RFC 8474 §5.1: it stays the same across
+// MOVE and COPY), unless its folder's UIDVALIDITY changed: a mailbox
+// that was rebuilt may hold the same messages under new EMAILIDs.
+func (r *syncRun) byEmailOnly(c *candidate) bool {
+	return c.gone && c.emailID != "" && r.objectID && !c.f.rep.Reset
 }
 
 // link makes candidate c the local copy of nm: an untracked file of this
@@ -905,7 +913,11 @@ func (r *syncRun) link(f *folderSync, nm *newMsg, c *candidate) error {
 				e.UID, e.Flags, e.Gone, e.EmailID = nm.uid, nm.letters, false, nm.emailID
 			}
 		}
-		f.rep.Moved++
+		if f.rep.Reset {
+			f.rep.Kept++ // the same message under its new UID
+		} else {
+			f.rep.Moved++ // expunged and added again here
+		}
 		r.dirty[f] = true
 		return nil
 	}
