@@ -279,8 +279,11 @@ func testTwoWaySync(t *testing.T, e *syncEnv) {
 		if per := after / int64(len(sum.Folders)); per > 2048 {
 			t.Fatalf("%s: %d octets per folder", step, per)
 		}
-		t.Logf("%s: %s no-change sync (%s): %d folders, whole session sent %d received %d (login/TLS/list %d+%d), per folder: %s",
-			step, e.name, sum.Method, len(sum.Folders), sum.Sent, sum.Received, sum.SetupSent, sum.SetupReceived, perFolder(sum))
+		t.Logf("%s: %s no-change sync (%s): %d folders, whole session sent %d received %d; TCP/TLS/login %d+%d, folder list %d+%d (%d per folder), after the list %d (%d per folder); per folder: %s",
+			step, e.name, sum.Method, len(sum.Folders), sum.Sent, sum.Received,
+			sum.SetupSent-sum.ListSent, sum.SetupReceived-sum.ListReceived, sum.ListSent, sum.ListReceived,
+			(sum.ListSent+sum.ListReceived)/int64(len(sum.Folders)), after-sum.ListSent-sum.ListReceived,
+			(after-sum.ListSent-sum.ListReceived)/int64(len(sum.Folders)), perFolder(sum))
 	}
 	noChange("second sync")
 
@@ -488,7 +491,8 @@ func TestTwoWaySyncPaths(t *testing.T) {
 					}
 				}
 			}
-			t.Logf("%s: no-change sync: %s", tc.name, perFolder(sum))
+			t.Logf("%s: no-change sync: whole session %d+%d, folder list %d+%d; per folder: %s", tc.name,
+				sum.Sent, sum.Received, sum.ListSent, sum.ListReceived, perFolder(sum))
 		})
 	}
 }
