@@ -442,59 +442,69 @@ func TestTwoWaySyncPaths(t *testing.T) {
 		{"condstore-status", []string{"QRESYNC", "LIST-STATUS", "ESEARCH"}, "CONDSTORE"},
 		{"full-scan", []string{"QRESYNC", "CONDSTORE", "LIST-STATUS", "OBJECTID"}, "full flag scan"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := letterboxSyncEnv(t)
-			root := t.TempDir()
-			inbox := filepath.Join(root, "INBOX")
-			for _, s := range []string{"keep", "flag there", "expunge there", "move there", "flag here", "delete here"} {
-				e.put("INBOX", s, strings.Repeat("body of "+s+"\r\n", 500))
-			}
-			sum := e.sync(root, tc.without...)
-			if sum.Method != tc.method || folder(t, sum, "INBOX").Fetched != 6 {
-				t.Fatalf("first sync %s %+v", sum.Method, folder(t, sum, "INBOX"))
-			}
-			e.store("INBOX", "flag there", imap.StoreFlagsAdd, imap.FlagFlagged)
-			e.expunge("INBOX", "expunge there")
-			e.move("INBOX", "move there", "Archive")
-			e.put("INBOX", "new there", "n")
-			setLocalFlags(t, inbox, "flag here", "S")
-			os.Remove(localFiles(t, inbox)["delete here"])
-			sum = e.sync(root, tc.without...)
-			got := folder(t, sum, "INBOX")
-			want := SyncReport{Fetched: 1, Updated: 1, Removed: 1, FlagsUp: 1, DeletedUp: 1, Kept: 1}
-			if got.SyncReport != want {
-				t.Fatalf("INBOX %+v, want %+v", got.SyncReport, want)
-			}
-			if a := folder(t, sum, "Archive"); a.Moved != 1 || a.Fetched != 0 {
-				t.Fatalf("Archive %+v", a)
-			}
-			if sum.BodyFetches != 1 {
-				t.Fatalf("%d body fetches, want 1 (the new message only)", sum.BodyFetches)
-			}
-			if got := localSubjects(t, inbox); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
-				t.Fatalf("local INBOX %q", got)
-			}
-			if got := e.subjects("INBOX"); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
-				t.Fatalf("server INBOX %q", got)
-			}
-			if e.flags("INBOX", "flag here") != "S" || fileLetters(localFiles(t, inbox)["flag there"]) != "F" {
-				t.Fatal("flags not in step")
-			}
-			for i := 0; i < 2; i++ {
-				sum = e.sync(root, tc.without...)
-				for _, f := range sum.Folders {
-					if f.SyncReport != (SyncReport{Kept: f.Kept}) {
-						t.Fatalf("no-change sync %d changed %s: %+v", i, f.Mailbox, f)
-					}
-					if f.Sent+f.Received > 2048 {
-						t.Fatalf("no-change sync %d of %s moved %d octets", i, f.Mailbox, f.Sent+f.Received)
-					}
+		for _, server := range []string{"letterbox", "dovecot"} {
+			t.Run(tc.name+"/"+server, func(t *testing.T) {
+				e := letterboxSyncEnv
+				if server == "dovecot" {
+					e = dovecotSyncEnv
 				}
-			}
-			t.Logf("%s: no-change sync: whole session %d+%d, folder list %d+%d; per folder: %s", tc.name,
-				sum.Sent, sum.Received, sum.ListSent, sum.ListReceived, perFolder(sum))
-		})
+				testSyncPath(t, e(t), tc.without, tc.method, tc.name)
+			})
+		}
 	}
+}
+
+func testSyncPath(t *testing.T, e *syncEnv, without []string, method, name string) {
+	e.create("Archive")
+	root := t.TempDir()
+	inbox := filepath.Join(root, "INBOX")
+	for _, s := range []string{"keep", "flag there", "expunge there", "move there", "flag here", "delete here"} {
+		e.put("INBOX", s, strings.Repeat("body of "+s+"\r\n", 500))
+	}
+	sum := e.sync(root, without...)
+	if sum.Method != method || folder(t, sum, "INBOX").Fetched != 6 {
+		t.Fatalf("first sync %s %+v", sum.Method, folder(t, sum, "INBOX"))
+	}
+	e.store("INBOX", "flag there", imap.StoreFlagsAdd, imap.FlagFlagged)
+	e.expunge("INBOX", "expunge there")
+	e.move("INBOX", "move there", "Archive")
+	e.put("INBOX", "new there", "n")
+	setLocalFlags(t, inbox, "flag here", "S")
+	os.Remove(localFiles(t, inbox)["delete here"])
+	sum = e.sync(root, without...)
+	got := folder(t, sum, "INBOX")
+	want := SyncReport{Fetched: 1, Updated: 1, Removed: 1, FlagsUp: 1, DeletedUp: 1, Kept: 1}
+	if got.SyncReport != want {
+		t.Fatalf("INBOX %+v, want %+v", got.SyncReport, want)
+	}
+	if a := folder(t, sum, "Archive"); a.Moved != 1 || a.Fetched != 0 {
+		t.Fatalf("Archive %+v", a)
+	}
+	if sum.BodyFetches != 1 {
+		t.Fatalf("%d body fetches, want 1 (the new message only)", sum.BodyFetches)
+	}
+	if got := localSubjects(t, inbox); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
+		t.Fatalf("local INBOX %q", got)
+	}
+	if got := e.subjects("INBOX"); !equalStrings(got, []string{"flag here", "flag there", "keep", "new there"}) {
+		t.Fatalf("server INBOX %q", got)
+	}
+	if e.flags("INBOX", "flag here") != "S" || fileLetters(localFiles(t, inbox)["flag there"]) != "F" {
+		t.Fatal("flags not in step")
+	}
+	for i := 0; i < 2; i++ {
+		sum = e.sync(root, without...)
+		for _, f := range sum.Folders {
+			if f.SyncReport != (SyncReport{Kept: f.Kept}) {
+				t.Fatalf("no-change sync %d changed %s: %+v", i, f.Mailbox, f)
+			}
+			if f.Sent+f.Received > 2048 {
+				t.Fatalf("no-change sync %d of %s moved %d octets", i, f.Mailbox, f.Sent+f.Received)
+			}
+		}
+	}
+	t.Logf("%s %s: no-change sync: whole session %d+%d, folder list %d+%d; per folder: %s", e.name, name,
+		sum.Sent, sum.Received, sum.ListSent, sum.ListReceived, perFolder(sum))
 }
 
 // TestTwoWaySyncInterrupted cancels a first sync in the middle of a
