@@ -16,6 +16,11 @@ const syncBatch = 50
 // expunged and re-added here.
 func (s *imapSession) Sync(ctx context.Context, mailbox, dir string) (SyncReport, error) {
 	mailbox = orInbox(mailbox)
+	unlock, err := lockTree(dir)
+	if err != nil {
+		return SyncReport{}, err
+	}
+	defer unlock()
 	c, err := dialWire(ctx, s.cfg)
 	if err != nil {
 		return SyncReport{}, err

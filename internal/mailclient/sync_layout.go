@@ -174,6 +174,14 @@ func (s *imapSession) SyncFolders(ctx context.Context, root string, o SyncOption
 // ignore (the tests use it to take the CONDSTORE-only and the full-scan
 // paths against servers that offer more).
 func syncFolders(ctx context.Context, cfg Config, root string, o SyncOptions, without ...string) (*SyncSummary, error) {
+	if _, err := os.Stat(filepath.Join(root, SyncStateFile)); err == nil && isMaildir(root) {
+		return nil, fmt.Errorf("%s is the Maildir of one mailbox (synced with --maildir): sync it with --maildir %s, or give another directory as the root", root, root)
+	}
+	unlock, err := lockTree(root)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	c, err := dialWire(ctx, cfg)
 	if err != nil {
 		return nil, err

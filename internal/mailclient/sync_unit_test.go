@@ -214,3 +214,30 @@ func TestWireParseMalformed(t *testing.T) {
 		newSyncRun(t.Context(), c, "", SyncOptions{}).onUntagged(r)
 	}
 }
+
+func TestSyncLockAndRootChecks(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockTree(dir); err == nil || !strings.Contains(err.Error(), "another sync is running") {
+		t.Fatalf("second lock: %v", err)
+	}
+	unlock()
+	again, err := lockTree(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
+
+	// A single-mailbox Maildir given as the root of a tree is refused
+	// before anything is dialed or written.
+	md := t.TempDir()
+	openMaildir(md)
+	(&syncState{Version: syncStateVersion, Protocol: "imap"}).save(md)
+	_, err = syncFolders(t.Context(), Config{Addr: "127.0.0.1:1", User: "u", Password: "p"}, md, SyncOptions{})
+	if err == nil || !strings.Contains(err.Error(), "--maildir") {
+		t.Fatalf("maildir as root: %v", err)
+	}
+}

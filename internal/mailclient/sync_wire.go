@@ -82,6 +82,7 @@ type wireConn struct {
 	// onUntagged sees every untagged response of every command, before
 	// the command's own callback (the selected mailbox's state).
 	onUntagged func(*wireResp)
+	bye        string // the text of the server's BYE, when it sent one
 }
 
 // dialWire connects and logs in as cfg says; ctx cancels the connection.
@@ -251,7 +252,7 @@ func (c *wireConn) waitContinuation(tag string, each func(*wireResp) error) erro
 	for {
 		r, err := c.read()
 		if err != nil {
-			return err
+			return c.closedErr(err)
 		}
 		switch r.Tag {
 		case "+":
@@ -271,7 +272,7 @@ func (c *wireConn) waitTagged(tag string, each func(*wireResp) error) (*wireResp
 	for {
 		r, err := c.read()
 		if err != nil {
-			return nil, err
+			return nil, c.closedErr(err)
 		}
 		switch r.Tag {
 		case "*":
@@ -297,6 +298,9 @@ func (c *wireConn) waitTagged(tag string, each func(*wireResp) error) (*wireResp
 }
 
 func (c *wireConn) untagged(r *wireResp, each func(*wireResp) error) error {
+	if r.Kind == "BYE" {
+		c.bye = r.Text
+	}
 	if c.onUntagged != nil {
 		c.onUntagged(r)
 	}
@@ -304,6 +308,15 @@ func (c *wireConn) untagged(r *wireResp, each func(*wireResp) error) error {
 		return each(r)
 	}
 	return nil
+}
+
+// closedErr explains a read error after the server said BYE (RFC 3501
+// §7.1.5: it is closing the connection, e.g. after an idle timeout).
+func (c *wireConn) closedErr(err error) error {
+	if c.bye != "" {
+		return fmt.Errorf("the server closed the connection (BYE %s): %w", c.bye, err)
+	}
+	return err
 }
 
 // statusErr is nil for OK and an error naming the server's text otherwise.
