@@ -224,8 +224,18 @@ func (r *syncRun) syncAll(root string) error {
 			break
 		}
 	}
-	onServer := map[string]bool{}
+	locals, badLocal, err := localFolders(root, delim)
+	if err != nil {
+		return err
+	}
 	var skipped []FolderReport
+	skipped = append(skipped, badLocal...)
+	if r.opts.Mailbox == "" {
+		if err := r.renameUp(root, delim, locals, listed, statuses); err != nil {
+			return err
+		}
+	}
+	onServer := map[string]bool{}
 	for _, lf := range listed {
 		onServer[lf.name] = true
 		if !lf.selectable || (r.opts.Mailbox != "" && lf.name != r.opts.Mailbox) {
@@ -241,16 +251,14 @@ func (r *syncRun) syncAll(root string) error {
 			return err
 		}
 		f.status = statuses[lf.name]
+		if old, ok := r.renamed[lf.name]; ok {
+			f.rep.Note = "renamed here from " + old + ", so renamed on the server"
+		}
 		r.folders = append(r.folders, f)
 	}
 	// Folders made locally go to the server; a folder the server no
 	// longer has keeps its local copy (deleting a folder is left to the
 	// user, both ways).
-	locals, badLocal, err := localFolders(root, delim)
-	if err != nil {
-		return err
-	}
-	skipped = append(skipped, badLocal...)
 	names := make([]string, 0, len(locals))
 	for name := range locals {
 		names = append(names, name)
@@ -287,6 +295,69 @@ func (r *syncRun) syncAll(root string) error {
 		}
 	}()
 	return r.runFolders()
+}
+
+// renameUp sends a folder renamed locally to the server: a Maildir whose
+// state names a server folder that has no directory of its own any more
+// was renamed (moved) by the user, so RENAME (RFC 3501 §6.3.5) follows,
+// and the hierarchy below it with it (on the server by RENAME itself,
+// here by the states of the subfolders moved along). listed, statuses
+// and the states are updated to the new names.
+func (r *syncRun) renameUp(root, delim string, locals map[string]string, listed []listedFolder, statuses map[string]*mailboxStatus) error {
+	onServer := map[string]bool{}
+	for _, lf := range listed {
+		onServer[lf.name] = lf.selectable
+	}
+	names := make([]string, 0, len(locals))
+	for name := range locals {
+		names = append(names, name)
+	}
+	sort.Strings(names) // parents before children
+	for _, name := range names {
+		dir := locals[name]
+		st, err := readSyncState(dir)
+		if err != nil || st == nil || onServer[name] || st.Protocol != "imap" || st.Account != r.account ||
+			st.Mailbox == name || !onServer[st.Mailbox] || strings.EqualFold(st.Mailbox, "INBOX") {
+			continue
+		}
+		old := st.Mailbox
+		if oldDir, err := folderDir(root, old, delim); err != nil || isMaildir(oldDir) {
+			continue // the old folder is still here: this is a copy, not a rename
+		}
+		if _, err := r.c.run("RENAME "+r.c.quoteMailbox(old)+" "+r.c.quoteMailbox(name), nil); err != nil {
+			return fmt.Errorf("rename %s to %s on the server: %w", old, name, err)
+		}
+		renamed := func(n string) (string, bool) {
+			if n == old {
+				return name, true
+			}
+			if rest, ok := strings.CutPrefix(n, old+delim); ok && delim != "" {
+				return name + delim + rest, true
+			}
+			return n, false
+		}
+		for i := range listed {
+			if nn, ok := renamed(listed[i].name); ok {
+				delete(statuses, listed[i].name)
+				listed[i].name = nn
+				onServer[nn] = listed[i].selectable
+			}
+		}
+		for _, n := range names {
+			sub, err := readSyncState(locals[n])
+			if err != nil || sub == nil || sub.Account != r.account {
+				continue
+			}
+			if nn, ok := renamed(sub.Mailbox); ok && nn == n {
+				sub.Mailbox = nn
+				if err := sub.save(locals[n]); err != nil {
+					return err
+				}
+			}
+		}
+		r.renamed[name] = old
+	}
+	return nil
 }
 
 // status asks STATUS (RFC 3501 §6.3.10, HIGHESTMODSEQ of RFC 7162

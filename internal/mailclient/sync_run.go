@@ -78,6 +78,7 @@ type syncRun struct {
 	byEmail map[string][]*candidate // gone candidates by EMAILID
 	byFP    map[string][]*candidate // candidates by fingerprint, computed when first needed
 	dirty   map[*folderSync]bool    // states changed by links, not saved yet
+	renamed map[string]string       // new name → old name of folders renamed here
 
 	start time.Time
 	prog  SyncProgress
@@ -143,7 +144,7 @@ type selState struct {
 }
 
 func newSyncRun(ctx context.Context, c *wireConn, account string, opts SyncOptions) *syncRun {
-	r := &syncRun{ctx: ctx, c: c, account: account, opts: opts, start: time.Now(), sum: &SyncSummary{}, dirty: map[*folderSync]bool{}}
+	r := &syncRun{ctx: ctx, c: c, account: account, opts: opts, start: time.Now(), sum: &SyncSummary{}, dirty: map[*folderSync]bool{}, renamed: map[string]string{}}
 	c.onUntagged = r.onUntagged
 	r.sel.changed = map[uint32]string{}
 	return r

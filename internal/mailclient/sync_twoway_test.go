@@ -413,6 +413,33 @@ func testTwoWaySync(t *testing.T, e *syncEnv) {
 	if got := e.subjects("Projects"); !equalStrings(got, []string{"project note"}) {
 		t.Fatalf("server Projects: %q", got)
 	}
+	// A folder renamed here (with its subfolder) is renamed on the server:
+	// nothing is downloaded or uploaded again.
+	if err := os.Rename(filepath.Join(root, "Projects"), filepath.Join(root, "Work")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "Lists"), filepath.Join(root, "Groups")); err != nil {
+		t.Fatal(err)
+	}
+	groupsGo := "Groups" + e.delim + "go"
+	sum = e.sync(root)
+	for _, f := range sum.Folders {
+		if f.Fetched+f.Appended+f.Removed+f.DeletedUp != 0 {
+			t.Fatalf("after local renames %s: %+v", f.Mailbox, f)
+		}
+	}
+	if w := folder(t, sum, "Work"); !strings.Contains(w.Note, "renamed here from Projects") {
+		t.Fatalf("Work: %+v", w)
+	}
+	if got := e.subjects("Work"); !equalStrings(got, []string{"project note"}) {
+		t.Fatalf("server Work: %q", got)
+	}
+	if got := e.subjects(groupsGo); !equalStrings(got, []string{"gopher", "new gopher"}) {
+		t.Fatalf("server %s: %q", groupsGo, got)
+	}
+	if _, err := e.admin.Select("Projects", nil).Wait(); err == nil {
+		t.Fatal("Projects still on the server")
+	}
 	noChange("after uploads, once more")
 	noChange("final")
 	if got := e.subjects("Archive"); !equalStrings(got, []string{"big one", "draft here", "old"}) {

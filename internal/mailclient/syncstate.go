@@ -97,6 +97,23 @@ func loadSyncState(dir string, want syncState) (*syncState, error) {
 	return &s, nil
 }
 
+// readSyncState reads a state file without checking whose it is; nil
+// when there is none.
+func readSyncState(dir string) (*syncState, error) {
+	data, err := os.ReadFile(filepath.Join(dir, SyncStateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s syncState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 // migrateV1 reads a one-way state: there a file the reader deleted was
 // remembered and never fetched again. Two-way, a missing file is a local
 // deletion that would expunge the message on the server, which the user
