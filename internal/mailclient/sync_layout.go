@@ -197,7 +197,7 @@ func syncFolders(ctx context.Context, cfg Config, root string, o SyncOptions, wi
 		err = c.logout()
 	}
 	r.sum.Sent, r.sum.Received = c.sent(), c.received()
-	for _, f := range r.folders {
+	for _, f := range append(r.folders, r.orphans...) {
 		r.sum.Folders = append(r.sum.Folders, *f.rep)
 	}
 	sort.Slice(r.sum.Folders, func(i, j int) bool { return r.sum.Folders[i].Mailbox < r.sum.Folders[j].Mailbox })
@@ -274,7 +274,15 @@ func (r *syncRun) syncAll(root string) error {
 			continue
 		}
 		if st.UIDValidity != 0 {
-			skipped = append(skipped, FolderReport{Mailbox: name, Dir: locals[name], Note: "deleted on the server; the local copy is kept (remove the directory to forget it)"})
+			// Deleted or renamed on the server: its messages are
+			// candidates for the new folders (a rename is then a move of
+			// every message); what nobody claims stays here.
+			f, err := r.newFolderSync(name, locals[name])
+			if err != nil {
+				return err
+			}
+			f.orphan = true
+			r.orphans = append(r.orphans, f)
 			continue
 		}
 		f, err := r.newFolderSync(name, locals[name])

@@ -2,6 +2,9 @@ package mailclient
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
 	"fmt"
 	"os"
 	"sort"
@@ -74,6 +77,7 @@ type syncRun struct {
 	selected string
 
 	folders []*folderSync
+	orphans []*folderSync // local folders whose server folder is gone
 	cands   []*candidate
 	byEmail map[string][]*candidate // gone candidates by EMAILID
 	byFP    map[string][]*candidate // candidates by fingerprint, computed when first needed
@@ -97,6 +101,7 @@ type folderSync struct {
 	localChanges bool
 	status       *mailboxStatus // from LIST-STATUS/STATUS, when asked
 	create       bool           // exists only locally: CREATE it on the server
+	orphan       bool           // its server folder is gone: only a source of moves
 
 	newMsgs       []*newMsg // on the server, not here: to move or download
 	serverUIDNext uint32
@@ -736,6 +741,16 @@ func (r *syncRun) gatherCandidates() error {
 			r.cands = append(r.cands, &candidate{f: f, base: base, path: f.idx[base]})
 		}
 	}
+	for _, f := range r.orphans {
+		if err := f.scan(); err != nil {
+			return err
+		}
+		for _, e := range f.st.Messages {
+			if p, ok := f.idx[e.File]; ok {
+				r.cands = append(r.cands, &candidate{f: f, base: e.File, path: p, gone: true, emailID: e.EmailID})
+			}
+		}
+	}
 	return nil
 }
 
@@ -929,7 +944,7 @@ func (r *syncRun) link(f *folderSync, nm *newMsg, c *candidate) error {
 	delete(src.idx, c.base)
 	kept := src.st.Messages[:0]
 	for _, e := range src.st.Messages {
-		if !(e.Gone && e.File == c.base) {
+		if !(e.File == c.base && (e.Gone || src.orphan)) {
 			kept = append(kept, e)
 		}
 	}
@@ -1067,6 +1082,48 @@ func (r *syncRun) finish() error {
 	return nil
 }
 
+// finishOrphans reports on the folders gone from the server and removes
+// the directory of one whose messages all went to other folders (a
+// folder renamed on the server): subfolders first, and only what the
+// sync made (empty cur/ new/ tmp/, the state and the lock); anything
+// else in it keeps it.
+func (r *syncRun) finishOrphans() error {
+	sort.Slice(r.orphans, func(i, j int) bool { return r.orphans[i].name > r.orphans[j].name })
+	for _, f := range r.orphans {
+		moved := 0
+		for _, c := range r.cands {
+			if c.f == f && c.used {
+				moved++
+			}
+		}
+		left := len(f.st.Messages) + len(f.untracked)
+		if left > 0 {
+			f.rep.Note = fmt.Sprintf("not on the server any more; %d messages found in other folders and moved there, the local copy of %d kept", moved, left)
+			continue
+		}
+		f.rep.Note = fmt.Sprintf("not on the server any more (renamed there?); its %d messages moved to their new folders", moved)
+		if removeEmptyMaildir(f.md.dir) == nil {
+			f.rep.Note += "; directory removed"
+		}
+	}
+	return nil
+}
+
+// removeEmptyMaildir removes a Maildir that holds no message.
+func removeEmptyMaildir(dir string) error {
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.Remove(filepath.Join(dir, sub)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for _, name := range []string{SyncStateFile, SyncLockFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return os.Remove(dir)
+}
+
 // phase3 uploads the local files no server message turned out to be
 // (APPEND, RFC 3501 §6.3.11) with their flags; APPENDUID (RFC 4315 §3)
 // gives their UIDs. Without UIDPLUS the next sync links them by
@@ -1156,6 +1213,9 @@ func (r *syncRun) runFolders() error {
 		return err
 	}
 	if err := r.finish(); err != nil {
+		return err
+	}
+	if err := r.finishOrphans(); err != nil {
 		return err
 	}
 	return each(r.phase3)

@@ -440,6 +440,29 @@ func testTwoWaySync(t *testing.T, e *syncEnv) {
 	if _, err := e.admin.Select("Projects", nil).Wait(); err == nil {
 		t.Fatal("Projects still on the server")
 	}
+	// A folder renamed on the server (with its subfolder): every message
+	// is moved into the new directories, none downloaded, and the old
+	// directories go.
+	if err := e.admin.Rename("Groups", "Teams", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	teamsGo := "Teams" + e.delim + "go"
+	sum = e.sync(root)
+	if tg := folder(t, sum, teamsGo); tg.Moved != 2 || tg.Fetched != 0 {
+		t.Fatalf("%s after the server rename: %+v", teamsGo, tg)
+	}
+	if old := folder(t, sum, groupsGo); !strings.Contains(old.Note, "directory removed") {
+		t.Fatalf("%s after the server rename: %+v", groupsGo, old)
+	}
+	if sum.BodyFetches != 0 {
+		t.Fatalf("server rename downloaded bodies (%d fetches)", sum.BodyFetches)
+	}
+	if _, err := os.Stat(filepath.Join(root, "Groups")); !os.IsNotExist(err) {
+		t.Fatalf("old directory Groups: %v", err)
+	}
+	if got := localSubjects(t, filepath.Join(root, "Teams", "go")); !equalStrings(got, []string{"gopher", "new gopher"}) {
+		t.Fatalf("local Teams/go: %q", got)
+	}
 	noChange("after uploads, once more")
 	noChange("final")
 	if got := e.subjects("Archive"); !equalStrings(got, []string{"big one", "draft here", "old"}) {
