@@ -3,10 +3,10 @@ package mailclient
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"path/filepath"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
