@@ -11,12 +11,16 @@ import (
 )
 
 // The tree of Maildirs under the sync root is the layout of mbsync's
-// "SubFolders Verbatim": a server folder is the directory whose path is
-// its name with the hierarchy delimiter turned into "/" (Archive/2024 →
-// ROOT/Archive/2024, Lists.go → ROOT/Lists/go on a server whose delimiter
-// is "."), INBOX is ROOT/INBOX, and a folder's Maildir may hold its
-// subfolders' directories next to cur/, new/ and tmp/. Each folder's
-// Maildir has its own state file (SyncStateFile).
+// "SubFolders Verbatim" (isync 1.4): a server folder is the directory
+// whose path is its name as the server sends it (modified UTF-7, RFC 3501
+// §5.1.3, as mbsync and Dovecot write it on disk) with the hierarchy
+// delimiter turned into "/" (Archive/2024 → ROOT/Archive/2024, Lists.go →
+// ROOT/Lists/go on a server whose delimiter is ".", Café → ROOT/Caf&AOk-),
+// INBOX is ROOT/INBOX, and a folder's Maildir may hold its subfolders'
+// directories next to cur/, new/ and tmp/. Each folder's Maildir has its
+// own state file (SyncStateFile). A tree mbsync made is therefore taken
+// over as it is: its files are untracked at first and are linked to the
+// server's messages by size and header hash, not downloaded again.
 //
 // A name component that cannot be a directory name here (empty, ".",
 // "..", starting with ".", containing "/", or cur/new/tmp, which are the
@@ -27,9 +31,10 @@ func folderDir(root, name, delim string) (string, error) {
 	if strings.EqualFold(name, "INBOX") {
 		return filepath.Join(root, "INBOX"), nil
 	}
-	parts := []string{name}
+	wire := encodeMUTF7(name)
+	parts := []string{wire}
 	if delim != "" {
-		parts = strings.Split(name, delim)
+		parts = strings.Split(wire, delim)
 	}
 	if len(parts) > 0 && strings.EqualFold(parts[0], "INBOX") {
 		parts[0] = "INBOX"
@@ -83,10 +88,28 @@ func localFolders(root, delim string) (out map[string]string, skipped []FolderRe
 				Note: fmt.Sprintf("not synced: the name holds the server's hierarchy delimiter %q", delim)})
 			return nil
 		}
-		out[strings.Join(parts, delim)] = path
+		wire := strings.Join(parts, delim)
+		name, err := decodeMUTF7(wire)
+		if err == nil && !isASCII(wire) {
+			err = fmt.Errorf("rename the directory to %s, the modified UTF-7 form mbsync and Dovecot use on disk", encodeMUTF7(wire))
+		}
+		if err != nil {
+			skipped = append(skipped, FolderReport{Mailbox: wire, Dir: path, Note: "not synced: " + err.Error()})
+			return nil
+		}
+		out[name] = path
 		return nil
 	})
 	return out, skipped, err
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // listedFolder is one LIST response (RFC 3501 §7.2.2).

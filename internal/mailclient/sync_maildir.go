@@ -122,7 +122,9 @@ func fingerprint(size int64, header []byte) string {
 
 // fileFingerprint computes fingerprint for a Maildir file (LF line ends):
 // the CRLF size and the header with CRLF line ends, up to and including
-// the empty line.
+// the empty line. An "X-TUID:" field is left out: mbsync adds it to its
+// local copies (and removes it when it uploads), so a tree mbsync made
+// matches the server's messages.
 func fileFingerprint(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -140,12 +142,14 @@ func fileFingerprint(path string) (string, error) {
 			if line[len(line)-1] == '\n' && (len(line) < 2 || line[len(line)-2] != '\r') {
 				crlf = append(line[:len(line)-1:len(line)-1], '\r', '\n')
 			}
-			size += int64(len(crlf))
-			if inHeader {
+			switch {
+			case inHeader && isTUID(crlf):
+			case inHeader:
+				size += int64(len(crlf))
 				header.Write(crlf)
-				if string(crlf) == "\r\n" {
-					inHeader = false
-				}
+				inHeader = string(crlf) != "\r\n"
+			default:
+				size += int64(len(crlf))
 			}
 		}
 		if err == io.EOF {
@@ -158,7 +162,8 @@ func fileFingerprint(path string) (string, error) {
 	return fingerprint(size, header.Bytes()), nil
 }
 
-// crlfFile reads a Maildir file with CRLF line ends, as APPEND wants it.
+// crlfFile reads a Maildir file with CRLF line ends, as APPEND wants it,
+// without mbsync's X-TUID field.
 func crlfFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -166,13 +171,31 @@ func crlfFile(path string) ([]byte, error) {
 	}
 	var out bytes.Buffer
 	out.Grow(len(data) + len(data)/40)
-	for i, b := range data {
-		if b == '\n' && (i == 0 || data[i-1] != '\r') {
-			out.WriteByte('\r')
+	inHeader := true
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line = data[:i+1]
 		}
-		out.WriteByte(b)
+		data = data[len(line):]
+		crlf := line
+		if bytes.HasSuffix(line, []byte("\n")) && !bytes.HasSuffix(line, []byte("\r\n")) {
+			crlf = append(line[:len(line)-1:len(line)-1], '\r', '\n')
+		}
+		if inHeader {
+			if isTUID(crlf) {
+				continue
+			}
+			inHeader = string(crlf) != "\r\n"
+		}
+		out.Write(crlf)
 	}
 	return out.Bytes(), nil
+}
+
+// isTUID reports whether a header line is mbsync's "X-TUID:" field.
+func isTUID(line []byte) bool {
+	return len(line) >= 7 && strings.EqualFold(string(line[:7]), "X-TUID:")
 }
 
 // headerOf is the header of a message with CRLF line ends, up to and

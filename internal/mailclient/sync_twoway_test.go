@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -25,6 +26,8 @@ type syncEnv struct {
 	admin  *imapclient.Client
 	delim  string // the server's hierarchy delimiter
 	dialAd func() *imapclient.Client
+	// plainAddr is letterbox's plain IMAP listener (for mbsync).
+	plainAddr string
 }
 
 func letterboxSyncEnv(t *testing.T) *syncEnv {
@@ -40,7 +43,7 @@ func letterboxSyncEnv(t *testing.T) *syncEnv {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	return &syncEnv{t: t, name: "letterbox", cfg: s.config(IMAP, ImplicitTLS), admin: dial(), delim: "/", dialAd: dial}
+	return &syncEnv{t: t, name: "letterbox", cfg: s.config(IMAP, ImplicitTLS), admin: dial(), delim: "/", dialAd: dial, plainAddr: s.imap}
 }
 
 func dovecotSyncEnv(t *testing.T) *syncEnv {
@@ -249,7 +252,7 @@ func testTwoWaySync(t *testing.T, e *syncEnv) {
 		inbox:                              {"big one", "conflict", "doomed", "flagged away", "hello", "read me"},
 		archive:                            {"old"},
 		filepath.Join(root, "Lists", "go"): {"gopher"},
-		filepath.Join(root, "Café"):        {"café au lait"},
+		filepath.Join(root, "Caf&AOk-"):    {"café au lait"},
 	} {
 		if got := localSubjects(t, dir); !equalStrings(got, want) {
 			t.Fatalf("%s holds %q, want %q", dir, got, want)
@@ -654,5 +657,83 @@ func TestTwoWaySyncUnsavedState(t *testing.T) {
 				t.Fatalf("next sync: %+v", in.SyncReport)
 			}
 		})
+	}
+}
+
+// TestTwoWaySyncTakesOverMbsyncTree: a tree mbsync (SubFolders Verbatim)
+// made is the same layout; the sync takes it over without downloading or
+// uploading a message (mbsync's X-TUID field is not part of the match),
+// and from then on local changes go up.
+func TestTwoWaySyncTakesOverMbsyncTree(t *testing.T) {
+	mbsync, err := exec.LookPath("mbsync")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mbsync (Debian isync) is not installed")
+		}
+		t.Skip("mbsync (Debian isync) is not installed")
+	}
+	e := letterboxSyncEnv(t)
+	e.create("Lists")
+	e.create("Lists/go")
+	e.create("Café")
+	for i := 0; i < 5; i++ {
+		e.put("INBOX", fmt.Sprintf("inbox %d", i), "body", imap.FlagSeen)
+	}
+	e.put("Lists/go", "gopher", "g")
+	e.put("Café", "café au lait", "c", imap.FlagFlagged)
+	root := filepath.Join(t.TempDir(), "Mail")
+	host, port, _ := strings.Cut(e.plainAddr, ":")
+	os.MkdirAll(root, 0o700) // mbsync does not make its Path
+	conf := filepath.Join(t.TempDir(), "mbsyncrc")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`IMAPAccount a
+Host %s
+Port %s
+User %s
+Pass "%s"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account a
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :remote:
+Near :local:
+Patterns *
+Create Near
+SyncState *
+`, host, port, testUser, testPass, root, root)), 0o600)
+	if out, err := exec.Command(mbsync, "-c", conf, "-a").CombinedOutput(); err != nil {
+		t.Fatalf("mbsync: %v\n%s", err, out)
+	}
+	sum := e.sync(root)
+	for _, f := range sum.Folders {
+		if f.Fetched+f.Appended+f.FlagsUp+f.Updated+f.DeletedUp+f.Removed+f.Moved != 0 || f.Note != "" {
+			t.Fatalf("taking over the mbsync tree changed %s: %+v", f.Mailbox, f)
+		}
+	}
+	if sum.BodyFetches != 0 {
+		t.Fatalf("%d body fetches", sum.BodyFetches)
+	}
+	if in := folder(t, sum, "INBOX"); in.Kept != 5 {
+		t.Fatalf("INBOX %+v", in)
+	}
+	if got := e.subjects("INBOX"); len(got) != 5 {
+		t.Fatalf("server INBOX holds %d messages", len(got))
+	}
+	if got := fileLetters(localFiles(t, filepath.Join(root, "Caf&AOk-"))["café au lait"]); got != "F" {
+		t.Fatalf("mbsync's Café copy has letters %q", got)
+	}
+	setLocalFlags(t, filepath.Join(root, "INBOX"), "inbox 3", "FS")
+	if in := folder(t, e.sync(root), "INBOX"); in.FlagsUp != 1 {
+		t.Fatalf("flag change in the taken-over tree: %+v", in)
+	}
+	if got := e.flags("INBOX", "inbox 3"); got != "FS" {
+		t.Fatalf("server flags %q", got)
 	}
 }

@@ -53,6 +53,7 @@ func TestUIDSets(t *testing.T) {
 func TestFolderDir(t *testing.T) {
 	for name, want := range map[string]string{
 		"INBOX": "R/INBOX", "inbox": "R/INBOX", "Archive/2024": "R/Archive/2024", "INBOX/sub": "R/INBOX/sub",
+		"Café/R&D": "R/Caf&AOk-/R&-D",
 	} {
 		if got, err := folderDir("R", name, "/"); err != nil || got != filepath.FromSlash(want) {
 			t.Errorf("folderDir(%q) = %q, %v", name, got, err)
@@ -98,6 +99,16 @@ func TestFileFingerprint(t *testing.T) {
 	data, _ := crlfFile(md.path(base, "S"))
 	if string(data) != msg {
 		t.Fatalf("crlfFile %q", data)
+	}
+	// mbsync's local copies carry an X-TUID field the server's lacks.
+	tuid := filepath.Join(dir, "cur", "1.mbsync,U=1:2,S")
+	withTUID := strings.Replace(strings.ReplaceAll(msg, "\r\n", "\n"), "Subject: x\n", "Subject: x\nX-TUID: UDPv7Q+nMVOU\n", 1)
+	os.WriteFile(tuid, []byte(withTUID), 0o600)
+	if fp, err := fileFingerprint(tuid); err != nil || fp != got {
+		t.Fatalf("with X-TUID: %s, %v; want %s", fp, err, got)
+	}
+	if data, _ := crlfFile(tuid); string(data) != msg {
+		t.Fatalf("crlfFile with X-TUID %q", data)
 	}
 }
 
