@@ -129,6 +129,14 @@ func (c *wireConn) login() error {
 	if err := c.capability(); err != nil {
 		return err
 	}
+	if g.Kind == "PREAUTH" {
+		// Already authenticated (RFC 3501 §7.1.4): no STARTTLS is
+		// possible any more, so it is refused when TLS was asked for.
+		if c.cfg.Security == StartTLS {
+			return fmt.Errorf("%s greets with PREAUTH, so STARTTLS cannot be used", c.cfg.Addr)
+		}
+		return nil
+	}
 	if c.cfg.Security == StartTLS {
 		if !c.caps["STARTTLS"] {
 			return fmt.Errorf("%s does not offer STARTTLS", c.cfg.Addr)
