@@ -602,7 +602,7 @@ func TestTwoWaySyncInterrupted(t *testing.T) {
 			if in := folder(t, sum, "INBOX"); in.SyncReport != (SyncReport{Kept: n}) {
 				t.Fatalf("sync after the resumed one: %+v", in.SyncReport)
 			}
-			t.Logf("%s: interrupted with %d of %d downloaded, resumed: fetched %d, linked %d unsaved files", e.name, have, n, in.Fetched, have-50)
+			t.Logf("%s: interrupted with %d of %d downloaded (progress said %d), resumed: fetched %d, kept %d", e.name, have, n, stopped, in.Fetched, in.Kept)
 		})
 	}
 }
