@@ -425,6 +425,13 @@ func (r *syncRun) phase1(f *folderSync) error {
 	}
 	st.UIDValidity = sel.uidValidity
 	modseqOK := r.condstore && !sel.noModSeq && sel.hms != 0
+	if sel.hms < st.HighestModSeq {
+		// The server's mod-sequences went back (restored from a backup
+		// without a new UIDVALIDITY, against RFC 7162 §3.1.2.1): what it
+		// says changed since our value cannot be trusted; scan it all.
+		useQR = false
+		st.HighestModSeq = 0
+	}
 
 	fullScan := false
 	switch {
