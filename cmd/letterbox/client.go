@@ -114,10 +114,10 @@ var clientVerbs = []*clientVerb{
 		},
 		run: clientFlag},
 	{name: "mailboxes", summary: "list mailboxes with message counts (IMAP)", run: clientMailboxes, json: true},
-	{name: "sync", usage: "--maildir DIR [--mailbox M]", summary: "mirror a mailbox into a Maildir, incrementally",
+	{name: "sync", usage: "--maildir DIR [--mailbox M] | ROOT [--mailbox M]", summary: "two-way sync: every folder under ROOT (IMAP), or one mailbox with the Maildir DIR",
 		flags: func(fs *flag.FlagSet, cf *clientFlags) {
-			mailboxFlag(fs, cf)
-			fs.StringVar(&cf.maildir, "maildir", "", "Maildir directory")
+			fs.StringVar(&cf.mailbox, "mailbox", "", "only this folder (default: every folder under ROOT; INBOX with --maildir)")
+			fs.StringVar(&cf.maildir, "maildir", "", "sync one mailbox with this Maildir itself")
 		},
 		run: clientSync},
 }
@@ -226,6 +226,10 @@ func (v *clientVerb) check(cf *clientFlags, pos []string) error {
 		if len(pos) == 0 {
 			return usagef("want at least one message id")
 		}
+	case "sync":
+		if len(pos) > 1 || (len(pos) == 1) == (cf.maildir != "") {
+			return usagef("give the Maildir root (letterbox client sync ~/Mail) or --maildir DIR, not both")
+		}
 	default:
 		if len(pos) != 0 {
 			return usagef("unexpected argument %q", pos[0])
@@ -236,8 +240,6 @@ func (v *clientVerb) check(cf *clientFlags, pos []string) error {
 		return usagef("--out DIR is required")
 	case v.name == "move" && cf.to == "":
 		return usagef("--to MAILBOX is required")
-	case v.name == "sync" && cf.maildir == "":
-		return usagef("--maildir DIR is required")
 	case v.name == "flag" && len(cf.flagList()) == 0:
 		return usagef("say which flags: --seen, --flagged, --answered or --keyword K")
 	case v.name == "list" && cf.limit < 0:
@@ -499,12 +501,14 @@ func clientMailboxes(e *env, c mailclient.Client, cf *clientFlags, _ []string) e
 	return tw.Flush()
 }
 
-func clientSync(e *env, c mailclient.Client, cf *clientFlags, _ []string) error {
-	rep, err := c.Sync(e.ctx, cf.mailbox, cf.maildir)
-	if rep.Reset {
-		fmt.Fprintln(e.stdout, "UIDVALIDITY changed: local copies replaced")
+// clientSync is `sync ROOT` (every folder, two-way; see client_sync.go)
+// or `sync --maildir DIR` (one mailbox with DIR itself).
+func clientSync(e *env, c mailclient.Client, cf *clientFlags, pos []string) error {
+	if len(pos) == 1 {
+		return syncTree(e, c, cf.mailbox, pos[0])
 	}
-	fmt.Fprintf(e.stdout, "fetched %d, updated %d, removed %d, unchanged %d\n", rep.Fetched, rep.Updated, rep.Removed, rep.Kept)
+	rep, err := c.Sync(e.ctx, cf.mailbox, cf.maildir)
+	writeSyncReport(e.stdout, rep)
 	return err
 }
 

@@ -86,7 +86,17 @@ func FlagLetters(flags []string) string {
 
 // deliver writes a message from r into tmp/, makes it durable, and moves it
 // into new/ (no flags) or cur/ (with flags). It returns the base name.
-func (m *maildir) deliver(r io.Reader, letters string) (base string, err error) {
+func (m *maildir) deliver(r io.Reader, letters string) (string, error) {
+	base, err := m.deliverNoSync(r, letters)
+	if err != nil {
+		return "", err
+	}
+	return base, m.syncDirs()
+}
+
+// deliverNoSync is deliver without making the rename durable: a batch
+// calls syncDirs once at its end, before its state is saved.
+func (m *maildir) deliverNoSync(r io.Reader, letters string) (base string, err error) {
 	unique := m.uniqueName()
 	tmp := filepath.Join(m.dir, "tmp", unique)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -116,7 +126,7 @@ func (m *maildir) deliver(r io.Reader, letters string) (base string, err error) 
 	if err = os.Rename(tmp, m.path(base, letters)); err != nil {
 		return "", err
 	}
-	return base, m.syncDirs()
+	return base, nil
 }
 
 // path is where a message with this base and these flags lives: new/ with

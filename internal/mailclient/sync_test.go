@@ -104,14 +104,17 @@ func TestIMAPSync(t *testing.T) {
 	}
 	step("expunged on the server", SyncReport{Removed: 1, Kept: 2}, "cur/one:2,FS", "new/three")
 
-	// A reader deleted a local copy: it is not fetched again.
-	entries, _ := os.ReadDir(filepath.Join(dir, "new"))
-	os.Remove(filepath.Join(dir, "new", entries[0].Name()))
-	step("deleted locally", SyncReport{Kept: 2}, "cur/one:2,FS")
-
 	// The sync did not mark anything \Seen (BODY.PEEK).
 	if got := s.messages("INBOX")[1].Flags; len(got) != 0 {
 		t.Fatalf("sync changed flags on the server: %q", got)
+	}
+
+	// A reader deleted a local copy: two-way, the server expunges it.
+	entries, _ := os.ReadDir(filepath.Join(dir, "new"))
+	os.Remove(filepath.Join(dir, "new", entries[0].Name()))
+	step("deleted locally", SyncReport{DeletedUp: 1, Kept: 1}, "cur/one:2,FS")
+	if got := s.messages("INBOX"); len(got) != 1 {
+		t.Fatalf("after a local deletion the server holds %d messages", len(got))
 	}
 
 	if _, err := c.Sync(ctx, "Archive", dir); err == nil || !strings.Contains(err.Error(), "another directory") {
@@ -128,10 +131,13 @@ func TestIMAPSyncUIDValidityChange(t *testing.T) {
 	if _, err := mbs.Create(ctx, "Lists", ""); err != nil {
 		t.Fatal(err)
 	}
-	s.deliver("Lists", testMessage("list@example.com", "old", "1"))
+	old := testMessage("list@example.com", "old", "1")
+	gone := testMessage("list@example.com", "gone", "0")
+	s.deliver("Lists", old)
+	s.deliver("Lists", gone)
 	c := s.dial(IMAP, Plaintext)
 	dir := t.TempDir()
-	if rep := syncOnce(t, c, "Lists", dir); rep.Fetched != 1 {
+	if rep := syncOnce(t, c, "Lists", dir); rep.Fetched != 2 {
 		t.Fatalf("first sync %+v", rep)
 	}
 	before, _ := mbs.Get(ctx, "Lists")
@@ -146,14 +152,17 @@ func TestIMAPSyncUIDValidityChange(t *testing.T) {
 		t.Fatalf("recreating the mailbox kept UIDVALIDITY %d", after.UIDValidity)
 	}
 	s.deliver("Lists", testMessage("list@example.com", "new a", "2"))
+	s.deliver("Lists", old) // the same message again, under a new UID
 	s.deliver("Lists", testMessage("list@example.com", "new b", "3"))
 	// The server may end a session whose selected mailbox was deleted
 	// (RFC 3501 §7.1.5 BYE); the CLI dials afresh each run anyway.
 	rep := syncOnce(t, s.dial(IMAP, Plaintext), "Lists", dir)
-	if rep != (SyncReport{Fetched: 2, Reset: true}) {
+	// The copy of "old" is matched by size and header hash (its EMAILID
+	// is new) and kept; "gone" is not on the server any more: removed.
+	if rep != (SyncReport{Fetched: 2, Kept: 1, Removed: 1, Reset: true}) {
 		t.Fatalf("sync after UIDVALIDITY change: %+v", rep)
 	}
-	if got := maildirFiles(t, dir); !reflect.DeepEqual(got, []string{"new/new a", "new/new b"}) {
+	if got := maildirFiles(t, dir); !reflect.DeepEqual(got, []string{"new/new a", "new/new b", "new/old"}) {
 		t.Fatalf("maildir holds %q", got)
 	}
 }
