@@ -13,7 +13,11 @@
 // on the client side: Search reads headers with TOP n 0, FetchUnread and
 // Sync remember the UIDLs already downloaded in a local state file.
 //
-// Sync mirrors one mailbox into a Maildir (new/cur/tmp, unique names,
-// ":2,FLAGS" info; see maildir.go) incrementally: a state file in the
-// Maildir remembers UIDVALIDITY and the UIDs (or UIDLs) already fetched.
+// Sync over POP3 mirrors INBOX one way into a Maildir (new/cur/tmp, unique
+// names, ":2,FLAGS" info; see maildir.go), remembering the UIDLs already
+// fetched. Over IMAP it is two-way and covers every folder (sync_*.go, on
+// its own small IMAP connection for QRESYNC, VANISHED and EMAILID): local
+// flag changes and deletions go to the server, server changes come down,
+// and a state file per folder remembers UIDVALIDITY, HIGHESTMODSEQ and
+// each UID's file and flags (docs/ARCHITECTURE.md, "Client two-way sync").
 package mailclient
