@@ -360,25 +360,46 @@ func TestWebmailBrowser(t *testing.T) {
 		t.Error("the flag set in the page is not seen over IMAP")
 	}
 
-	// Hostile HTML: a script, an on* handler, a javascript: link, a
-	// tracking pixel, a remote stylesheet, a meta refresh.
+	// Hostile HTML: a script, an on* handler, javascript: and data: URLs,
+	// a tracking pixel, a remote stylesheet, a meta refresh, a form, CSS
+	// that fetches (url(), @import) or overlays (position: fixed).
 	spyURL := spy.URL
 	hostile := `<html><head><meta http-equiv="refresh" content="0;url=` + spyURL + `/refresh">` +
-		`<link rel="stylesheet" href="` + spyURL + `/css"></head><body>` +
+		`<link rel="stylesheet" href="` + spyURL + `/css"><style>@import url(` + spyURL + `/import); body { background: url(` + spyURL + `/bodybg) }</style></head><body>` +
 		`<script>top.pwned = 1; fetch('` + spyURL + `/script');</script>` +
 		`<img src="` + spyURL + `/pixel" onerror="top.pwned = 2; fetch('` + spyURL + `/onerror')">` +
 		`<svg><script>top.pwned = 3</script></svg>` +
 		`<p style="background:url(` + spyURL + `/bg)">hostile but visible</p>` +
+		`<div style="position: fixed; top: 0; left: 0; width: 100%; height: 100%; background: red">overlay</div>` +
+		`<form action="` + spyURL + `/form" method="post"><input name="password" type="password"><button>Log in again</button></form>` +
+		`<a href="data:text/html,&lt;script&gt;top.pwned=5&lt;/script&gt;">data link</a>` +
 		`<a href="javascript:top.pwned=4">link</a></body></html>`
 	s.mustSend(t, alice, htmlMessage(bob, alice, "hostile", hostile))
+	frameLoaded := `performance.getEntriesByType('resource').some(e => e.initiatorType === 'iframe' && e.name.includes('/jmap/web/html/') && e.responseStatus === 200)`
 	err = chromedp.Do(ctx,
 		until(listHas("hostile")),
+		js(`performance.clearResourceTimings()`),
 		clickSubject("hostile"),
-		until(`!document.getElementById('msg-html').hidden && document.getElementById('msg-html').srcdoc.includes('hostile but visible')`),
+		until(`!document.getElementById('msg-html').hidden && document.getElementById('msg-html').src.includes('/jmap/web/html/')`),
+		until(frameLoaded),
+		until(`!document.getElementById('images-bar').hidden && document.getElementById('images-note').textContent === '1 remote image was not loaded.'`),
 		chromedp.Sleep(time.Second), // time for anything that would run or fetch
 	)
 	if err != nil {
 		t.Fatalf("hostile message: %v\n%s", err, pageState(ctx))
+	}
+	// What the server sends the frame: sanitised already.
+	doc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('msg-html').src).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(doc, "hostile but visible") {
+		t.Errorf("the sanitised document lost the text: %s", doc)
+	}
+	for _, bad := range []string{"<script", "onerror", "<svg", "refresh", "<meta http-equiv", "<link", "@import", "url(", "<form", "<input", "data:text", "javascript:", "position", spyURL} {
+		if strings.Contains(strings.ToLower(doc), strings.ToLower(bad)) {
+			t.Errorf("the sanitised document keeps %q: %s", bad, doc)
+		}
 	}
 	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.pwned)`))
 	if err != nil {
@@ -389,6 +410,51 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if n := leaks.Load(); n != 0 {
 		t.Errorf("the message made %d remote requests (last %v)", n, leaked.Load())
+	}
+	// With consent ("Load images"), the one remote image is fetched, and
+	// still nothing else.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("images-once")),
+		until(`document.getElementById('images-bar').hidden`),
+		chromedp.Poll[chromedp.Void](`true`, chromedp.WithPollingTimeout(time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("load images: %v", err)
+	}
+	for i := 0; i < 50 && leaks.Load() == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/pixel" {
+		t.Errorf("after Load images: %d requests (last %v), want 1 for /pixel", n, p)
+	}
+	leaks.Store(0)
+
+	// An inline (cid:) image is shown from the message's own part.
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+	related := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: with logo\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
+		`<p>our logo:</p><img id="logo" src="cid:logo@e2e.example" width="40" height="40">` + "\r\n" +
+		"--r\r\nContent-Type: image/png\r\nContent-ID: <logo@e2e.example>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + png + "\r\n--r--\r\n"
+	s.mustSend(t, alice, []byte(related))
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("with logo")),
+		clickSubject("with logo"),
+		until(`document.getElementById('msg-html').src.includes('/jmap/web/html/')`),
+		until(frameLoaded),
+	)
+	if err != nil {
+		t.Fatalf("cid image: %v\n%s", err, pageState(ctx))
+	}
+	doc, err = chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('msg-html').src).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(doc, `src="data:image/png;base64,`+png+`"`) {
+		t.Errorf("the cid: image is not inlined: %v %s", err, doc)
+	}
+	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('images-bar').hidden`)); !hidden {
+		t.Error("a message with only a cid: image offers to load remote images")
+	}
+	if err := chromedp.Do(ctx, screenshot(shots, "message-inline-image")); err != nil {
+		t.Fatal(err)
 	}
 	// The page stays usable.
 	err = chromedp.Do(ctx,

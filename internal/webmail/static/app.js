@@ -288,28 +288,63 @@ $('search-form').addEventListener('submit', (e) => {
 
 // ---- reading ----
 
-// frameDoc wraps an HTML body for the sandboxed iframe (no allow-scripts,
-// no allow-same-origin): its own CSP forbids script, frames, forms and any
-// remote fetch, so remote images stay blocked.
-function frameDoc(html) {
-  const csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'";
-  return '<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
-    '<meta name="referrer" content="no-referrer"><base target="_blank">' + html;
+// The HTML body is sanitised on the server (GET /jmap/web/html/{id}:
+// bluemonday with a mail policy, cid: images inlined, remote images held
+// back) and loaded into an iframe sandboxed without allow-scripts or
+// allow-same-origin, under the document's own no-script CSP. Remote
+// images load only when the user asks (once, or always for the sender:
+// a server-side setting of the account).
+function htmlURL(id, images) {
+  return '/jmap/web/html/' + encodeURIComponent(id) + (images ? '?images=1' : '');
 }
+
+async function showHTML(m) {
+  $('msg-text').hidden = true;
+  $('images-bar').hidden = true;
+  $('msg-html').hidden = false;
+  $('msg-html').src = htmlURL(m.id, false);
+  const info = await http('GET', htmlURL(m.id, false) + '/info');
+  if (!st.open || st.open.id !== m.id) return;
+  st.open.sender = info.sender;
+  if (info.blockedImages > 0 && !info.trusted) {
+    $('images-note').textContent = info.blockedImages + (info.blockedImages === 1 ? ' remote image was' : ' remote images were') + ' not loaded.';
+    $('images-always').textContent = 'Always load images from ' + info.sender;
+    $('images-always').hidden = !info.sender;
+    $('images-bar').hidden = false;
+  }
+}
+
+$('images-once').addEventListener('click', () => {
+  if (!st.open) return;
+  $('msg-html').src = htmlURL(st.open.id, true);
+  $('images-bar').hidden = true;
+});
+
+$('images-always').addEventListener('click', async () => {
+  const m = st.open;
+  if (!m || !m.sender) return;
+  try {
+    const cur = await http('GET', '/jmap/web/settings');
+    await http('POST', '/jmap/web/settings', { trustedSenders: cur.trustedSenders.concat(m.sender) });
+    $('msg-html').src = htmlURL(m.id, false); // trusted now: the server keeps the images
+    $('images-bar').hidden = true;
+    status('Images from ' + m.sender + ' will load.');
+  } catch (err) { status(err.message); }
+});
 
 function closeReader() {
   st.open = null;
   $('reader').hidden = true;
   $('app').classList.remove('reading');
-  $('msg-html').srcdoc = '';
+  $('msg-html').removeAttribute('src');
 }
 
 let openSeq = 0;
 async function openMessage(id) {
   const seq = ++openSeq;
   const [g] = await jmap([['Email/get', { ids: [id],
-    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments', 'blobId'],
-    fetchTextBodyValues: true, fetchHTMLBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
+    properties: ['subject', 'from', 'to', 'cc', 'replyTo', 'receivedAt', 'keywords', 'mailboxIds', 'messageId', 'references', 'textBody', 'htmlBody', 'bodyValues', 'attachments', 'blobId', 'threadId'],
+    fetchTextBodyValues: true, maxBodyValueBytes: 1 << 20 }]]);
   if (seq !== openSeq) return; // another message was opened meanwhile
   const m = g.list[0];
   if (!m) { status('That message is gone.'); closeReader(); return; }
@@ -347,13 +382,12 @@ async function openMessage(id) {
     ul.append(li);
   }
   const html = (m.htmlBody || []).filter((p) => p.type === 'text/html');
+  $('images-bar').hidden = true;
   if (html.length) {
-    $('msg-text').hidden = true;
-    $('msg-html').hidden = false;
-    $('msg-html').srcdoc = frameDoc(html.map((p) => (m.bodyValues[p.partId] || {}).value || '').join('<hr>'));
+    showHTML(m).catch((err) => status(err.message));
   } else {
     $('msg-html').hidden = true;
-    $('msg-html').srcdoc = '';
+    $('msg-html').removeAttribute('src');
     $('msg-text').hidden = false;
     $('msg-text').textContent = (m.textBody || []).map((p) => (m.bodyValues[p.partId] || {}).value || '').join('\n\n');
   }
@@ -406,7 +440,8 @@ $('source-btn').addEventListener('click', async () => {
     const r = await fetch(url, { credentials: 'same-origin' });
     if (!r.ok) throw new Error((await r.text()).trim());
     $('msg-html').hidden = true;
-    $('msg-html').srcdoc = '';
+    $('msg-html').removeAttribute('src');
+    $('images-bar').hidden = true;
     $('msg-text').hidden = false;
     $('msg-text').textContent = await r.text();
     $('source-btn').setAttribute('aria-pressed', 'true');
@@ -454,7 +489,13 @@ function openComposer(to, subject, body, cc, atts) {
 $('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', '', '', []); });
 $('cancel-btn').addEventListener('click', () => { $('composer').hidden = true; $('app').classList.remove('reading'); });
 
-function openText() { return $('msg-text').hidden ? '' : $('msg-text').textContent; }
+// openText is the open message's text for quoting: its text/plain body
+// parts (an HTML-only message quotes nothing).
+function openText() {
+  const m = st.open;
+  if (!m) return '';
+  return (m.textBody || []).filter((p) => p.type === 'text/plain').map((p) => (m.bodyValues[p.partId] || {}).value || '').join('\n\n');
+}
 
 function reply(all) {
   const m = st.open;
