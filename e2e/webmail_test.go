@@ -360,6 +360,80 @@ func TestWebmailBrowser(t *testing.T) {
 		t.Error("the flag set in the page is not seen over IMAP")
 	}
 
+	// Conversations: a message and its reply collapse into one row with a
+	// count; opening it lists both.
+	s.mustSend(t, alice, []byte("From: "+bob+"\r\nTo: "+alice+"\r\nSubject: thread start\r\nMessage-ID: <t1@e2e.example>\r\n\r\nfirst\r\n"))
+	s.mustSend(t, alice, []byte("From: "+bob+"\r\nTo: "+alice+"\r\nSubject: Re: thread start\r\nMessage-ID: <t2@e2e.example>\r\nIn-Reply-To: <t1@e2e.example>\r\nReferences: <t1@e2e.example>\r\n\r\nsecond\r\n"))
+	err = chromedp.Do(ctx,
+		until(listHas("thread start")+" && "+listHas("Re: thread start")),
+		chromedp.Click(chromedp.ID("threads-btn")),
+		// One row for the two (either may stand for the conversation: they
+		// arrived within the same second), with the count.
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'true' && !(`+listHas("thread start")+` && `+listHas("Re: thread start")+`)`),
+		until(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.subj')?.textContent.endsWith('thread start'))?.querySelector('.thread-count')?.textContent === '2'`),
+		js(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.thread-count')).querySelector('a').click()`),
+		until(`!document.getElementById('thread-list').hidden && document.querySelectorAll('#thread-list .thread-item').length === 2`),
+		screenshot(shots, "thread"),
+		js(`[...document.querySelectorAll('#thread-list .thread-item')].find(b => b.textContent.includes('first')).click()`),
+		until(`document.getElementById('msg-subject').textContent === 'thread start' && document.getElementById('msg-text').textContent.includes('first')`),
+		chromedp.Click(chromedp.ID("threads-btn")),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'false' && `+listHas("thread start")),
+	)
+	if err != nil {
+		t.Fatalf("conversation view: %v\n%s", err, pageState(ctx))
+	}
+
+	// Multi-select (a click, then a shift-click for the range) and bulk
+	// mark read, flag, archive; then delete one more.
+	for _, subj := range []string{"bulk one", "bulk two", "bulk three"} {
+		s.mustSend(t, alice, message(bob, alice, subj, "bulk\n"))
+	}
+	pickRow := func(subject string, shift bool) chromedp.Action[chromedp.Void] {
+		return js(fmt.Sprintf(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.subj')?.textContent === %q).querySelector('.pick').dispatchEvent(new MouseEvent('click', {bubbles: true, shiftKey: %v}))`, subject, shift))
+	}
+	err = chromedp.Do(ctx,
+		until(listHas("bulk one")+" && "+listHas("bulk three")),
+		// By subject, so the three are neighbours whatever their arrival.
+		chromedp.SetValue(chromedp.ID("sort-by"), "subject:asc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].slice(0, 3).map(e => e.textContent).join('|') === 'bulk one|bulk three|bulk two'`),
+		pickRow("bulk one", false),
+		pickRow("bulk two", true),
+		until(`document.getElementById('bulk-count').textContent === '3 selected' && !document.getElementById('bulk').hidden`),
+		screenshot(shots, "bulk"),
+		chromedp.Click(chromedp.ID("bulk-read")),
+		until(`document.getElementById('status').textContent === 'Marked read: 3 items.'`),
+		until(`![...document.querySelectorAll('#messages li.unread .subj')].some(e => e.textContent.startsWith('bulk '))`),
+		chromedp.Click(chromedp.ID("bulk-flag")),
+		until(`document.getElementById('status').textContent === 'Flagged: 3 items.'`),
+		chromedp.Click(chromedp.ID("bulk-archive")),
+		until(`document.getElementById('status').textContent === 'Archived: 3 items.' && !`+listHas("bulk two")+` && document.getElementById('bulk').hidden`),
+		pickRow("thread start", false),
+		chromedp.Click(chromedp.ID("bulk-delete")),
+		until(`document.getElementById('status').textContent === 'Deleted: 1 item.' && !`+listHas("thread start")),
+		chromedp.SetValue(chromedp.ID("sort-by"), "receivedAt:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+	)
+	if err != nil {
+		t.Fatalf("bulk actions: %v\n%s", err, pageState(ctx))
+	}
+	var bulkArchived int
+	for _, m := range fetchAll(t, ai, "Archive") {
+		if strings.HasPrefix(m.subj, "bulk ") && slices.Contains(m.flags, imap.FlagSeen) && slices.Contains(m.flags, imap.FlagFlagged) {
+			bulkArchived++
+		}
+	}
+	if bulkArchived != 3 {
+		t.Errorf("Archive over IMAP has %d of the 3 bulk messages seen and flagged", bulkArchived)
+	}
+	var threadTrashed bool
+	for _, m := range fetchAll(t, ai, "Trash") {
+		threadTrashed = threadTrashed || m.subj == "thread start"
+	}
+	if !threadTrashed {
+		t.Error("the bulk-deleted message is not in Trash over IMAP")
+	}
+
 	// Hostile HTML: a script, an on* handler, javascript: and data: URLs,
 	// a tracking pixel, a remote stylesheet, a meta refresh, a form, CSS
 	// that fetches (url(), @import) or overlays (position: fixed).
@@ -473,7 +547,15 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.KeyEvent("\x1b"),
 		until(`document.getElementById('help').hidden`),
 		chromedp.KeyEvent("o"),
-		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === 'second note'`),
+		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === document.querySelector('#messages li[data-id] .subj').textContent`),
+		// j opens the next row, x selects the open message.
+		chromedp.KeyEvent("j"),
+		until(`document.getElementById('msg-subject').textContent === document.querySelectorAll('#messages li[data-id] .subj')[1].textContent`),
+		chromedp.KeyEvent("x"),
+		until(`document.getElementById('bulk-count').textContent === '1 selected'`),
+		chromedp.Click(chromedp.ID("bulk-clear")),
+		until(`document.getElementById('bulk').hidden`),
+		js(`document.activeElement && document.activeElement.blur()`),
 		chromedp.KeyEvent("u"),
 		until(`document.getElementById('reader').hidden`),
 		chromedp.KeyEvent("c"),

@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 const st = {
   csrf: '', user: '', session: null, account: '',
   mailboxes: [], byRole: {}, current: '', search: '', carry: [],
-  position: 0, total: 0, ids: [], open: null, events: null, replyTo: null,
+  threads: localStorage.getItem('lb.threads') === '1', open: null, events: null, replyTo: null,
 };
 
 function status(text) { $('status').textContent = text; }
@@ -84,6 +84,7 @@ async function start(who) {
   st.session = await http('GET', '/.well-known/jmap');
   st.account = st.session.primaryAccounts['urn:ietf:params:jmap:mail'];
   $('whoami').textContent = st.user;
+  $('threads-btn').setAttribute('aria-pressed', String(st.threads));
   $('login').hidden = true;
   $('app').hidden = false;
   await loadMailboxes();
@@ -128,9 +129,9 @@ async function loadMailboxes() {
     if (m.id === st.current && !st.search) a.setAttribute('aria-current', 'true');
     a.addEventListener('click', (e) => {
       e.preventDefault();
-      st.current = m.id; st.search = ''; st.position = 0; $('search').value = '';
+      st.current = m.id; st.search = ''; $('search').value = '';
       closeReader();
-      loadList().then(loadMailboxes);
+      resetList().then(loadMailboxes);
     });
     li.append(a);
     ul.append(li);
@@ -140,6 +141,10 @@ async function loadMailboxes() {
     sel.append(o);
   }
   if (st.mailboxes.some((m) => m.id === chosen)) sel.value = chosen;
+  const bsel = $('bulk-move-to');
+  const bchosen = bsel.value;
+  bsel.replaceChildren(...[...sel.options].map((o) => o.cloneNode(true)));
+  if (st.mailboxes.some((m) => m.id === bchosen)) bsel.value = bchosen;
   const cur = st.mailboxes.find((m) => m.id === st.current);
   $('folder-rename').disabled = $('folder-delete').disabled = !cur || !!cur.role || !!st.search;
 }
@@ -172,7 +177,7 @@ $('folder-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   try {
     const r = await mailboxSet({ create: { f: { name: folderName(), parentId: null } } }, 'Folder created.');
-    st.current = r.created.f.id; st.search = ''; st.position = 0;
+    st.current = r.created.f.id; st.search = ''; sel.clear();
     $('folder-name').value = '';
     closeReader();
     await Promise.all([loadMailboxes(), loadList()]);
@@ -192,7 +197,7 @@ $('folder-delete').addEventListener('click', async () => {
   try {
     const m = currentPlain();
     await mailboxSet({ destroy: [m.id] }, 'Folder deleted.');
-    st.current = st.byRole.inbox; st.position = 0;
+    st.current = st.byRole.inbox; sel.clear();
     closeReader();
     await Promise.all([loadMailboxes(), loadList()]);
   } catch (err) { status(err.message); }
@@ -219,71 +224,262 @@ function sortSpec() {
   return s;
 }
 
-$('sort-by').addEventListener('change', () => { st.position = 0; loadList().catch((err) => status(err.message)); });
+$('sort-by').addEventListener('change', () => { resetList().catch((err) => status(err.message)); });
 
+// The list is virtualised: rows have a fixed height (ROW, the CSS
+// --row), the <ul> is as tall as all the results, and only the rows in
+// view (plus a margin) are in the DOM. Rows are fetched PAGE at a time by
+// position (Email/query position/limit with a back-referenced Email/get),
+// so a 100,000-message folder costs the same as a 100-message one. In
+// conversation mode the query collapses threads (RFC 8621 §4.4.3) and a
+// Thread/get gives each row its conversation's size.
+const ROW = 58;
+function newList() {
+  return { total: 0, byPos: [], emails: new Map(), threads: new Map(), loaded: new Set(), pending: new Map(), els: new Map() };
+}
+let lst = newList();
+const sel = new Set(); // selected row ids (a row is a thread in conversation mode)
+let anchor = -1; // position of the last checkbox clicked, for shift-click
+
+function queryArgs() {
+  return { filter: st.search ? { text: st.search } : { inMailbox: st.current }, sort: sortSpec(), collapseThreads: st.threads };
+}
+
+// loadChunk fetches the rows [start, start + PAGE) into list l.
+function loadChunk(l, start) {
+  if (l.loaded.has(start)) return Promise.resolve();
+  if (l.pending.has(start)) return l.pending.get(start);
+  const p = (async () => {
+    const calls = [
+      ['Email/query', Object.assign(queryArgs(), { position: start, limit: PAGE, calculateTotal: true })],
+      ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds', 'threadId', 'hasAttachment'] }],
+    ];
+    if (st.threads) calls.push(['Thread/get', { '#ids': { resultOf: '1', name: 'Email/get', path: '/list/*/threadId' } }]);
+    const [q, g, th] = await jmap(calls);
+    l.total = q.total;
+    for (const m of g.list) l.emails.set(m.id, m);
+    q.ids.forEach((id, i) => { l.byPos[start + i] = id; });
+    if (th) for (const t of th.list) l.threads.set(t.id, t.emailIds);
+    l.loaded.add(start);
+  })();
+  l.pending.set(start, p);
+  return p.finally(() => l.pending.delete(start));
+}
+
+function visibleRange() {
+  const sc = $('list-scroll');
+  const first = Math.max(0, Math.floor(sc.scrollTop / ROW) - 5);
+  const last = Math.min(lst.total, Math.ceil((sc.scrollTop + (sc.clientHeight || 600)) / ROW) + 5);
+  return [first, last];
+}
+
+function chunksOf(first, last) {
+  const out = [];
+  for (let c = Math.floor(first / PAGE) * PAGE; c < Math.max(last, 1); c += PAGE) out.push(c);
+  return out;
+}
+
+// loadList re-reads the rows in view after a change (new mail, a flag,
+// a move) and keeps the scroll position; resetList starts a new query
+// (folder, search, sort, conversation mode) at the top.
 let listSeq = 0;
 async function loadList() {
   const seq = ++listSeq;
-  const filter = st.search ? { text: st.search } : { inMailbox: st.current };
-  const [q, g] = await jmap([
-    ['Email/query', { filter, sort: sortSpec(), position: st.position, limit: PAGE, calculateTotal: true }],
-    ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['subject', 'from', 'receivedAt', 'keywords', 'preview', 'mailboxIds'] }],
-  ]);
+  const l = newList();
+  const [first, last] = visibleRange();
+  await Promise.all(chunksOf(first, Math.max(last, first + 1)).map((c) => loadChunk(l, c)));
   if (seq !== listSeq) return; // a later load is under way; it renders
-  st.total = q.total; st.ids = q.ids;
-  const byId = new Map(g.list.map((m) => [m.id, m]));
-  const mb = st.mailboxes.find((m) => m.id === st.current);
-  $('list-title').textContent = st.search ? 'Search: ' + st.search : (mb ? mb.name : '');
-  $('list-count').textContent = q.total ? '(' + (st.position + 1) + '–' + (st.position + q.ids.length) + ' of ' + q.total + ')' : '(empty)';
-  const ul = $('messages');
-  ul.replaceChildren();
-  for (const id of q.ids) {
-    const m = byId.get(id);
-    if (!m) continue;
-    const li = document.createElement('li');
-    if (!m.keywords.$seen) li.className = 'unread';
-    const a = document.createElement('a');
-    a.href = '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id);
-    a.dataset.id = id;
-    if (st.open && st.open.id === id) a.setAttribute('aria-current', 'true');
-    const l1 = document.createElement('span');
-    l1.className = 'line1';
-    const from = document.createElement('span');
-    from.className = 'from';
-    from.textContent = fmtAddr(m.from) || '(no sender)';
-    const date = document.createElement('span');
-    date.className = 'date';
-    date.textContent = fmtDate(m.receivedAt);
-    l1.append(from, date);
-    const subj = document.createElement('span');
-    subj.className = 'subj';
-    if (m.keywords.$flagged) {
-      const f = document.createElement('span');
-      f.className = 'flag';
-      f.textContent = '★';
-      f.setAttribute('aria-label', 'flagged');
-      l1.prepend(f);
-    }
-    subj.textContent = m.subject || '(no subject)';
-    a.append(l1, subj);
-    a.title = m.preview || '';
-    a.addEventListener('click', (e) => { e.preventDefault(); openMessage(id).catch((err) => status(err.message)); });
-    li.append(a);
-    ul.append(li);
-  }
-  $('prev-page').disabled = st.position === 0;
-  $('next-page').disabled = st.position + PAGE >= q.total;
+  lst = l;
+  for (const id of [...sel]) if (!l.emails.has(id) && !l.byPos.includes(id)) sel.delete(id);
+  renderList();
 }
 
-$('prev-page').addEventListener('click', () => { st.position = Math.max(0, st.position - PAGE); loadList(); });
-$('next-page').addEventListener('click', () => { st.position += PAGE; loadList(); });
+async function resetList() {
+  sel.clear(); anchor = -1;
+  $('list-scroll').scrollTop = 0;
+  await loadList();
+}
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => { renderQueued = false; renderList(); });
+}
+
+$('list-scroll').addEventListener('scroll', scheduleRender, { passive: true });
+
+function renderList() {
+  const mb = st.mailboxes.find((m) => m.id === st.current);
+  $('list-title').textContent = st.search ? 'Search: ' + st.search : (mb ? mb.name : '');
+  const noun = st.threads ? ' conversation' : ' message';
+  $('list-count').textContent = lst.total ? '(' + lst.total + noun + (lst.total === 1 ? '' : 's') + ')' : '(empty)';
+  const ul = $('messages');
+  ul.style.height = (lst.total * ROW) + 'px';
+  const [first, last] = visibleRange();
+  const want = [];
+  for (let i = first; i < last; i++) {
+    const id = lst.byPos[i];
+    const key = i + ':' + (id || '');
+    let li = lst.els.get(key);
+    if (!li) { li = rowElement(i, id); lst.els.set(key, li); }
+    want.push(li);
+  }
+  const keep = new Set(want);
+  for (const li of [...ul.children]) if (!keep.has(li)) li.remove();
+  want.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
+  for (const c of chunksOf(first, last)) if (!lst.loaded.has(c)) loadChunk(lst, c).then(scheduleRender, (err) => status(err.message));
+  updateBulk();
+}
+
+function rowElement(pos, id) {
+  const li = document.createElement('li');
+  li.style.top = (pos * ROW) + 'px';
+  li.setAttribute('aria-posinset', pos + 1);
+  li.setAttribute('aria-setsize', lst.total);
+  const m = id && lst.emails.get(id);
+  if (!m) {
+    li.className = 'loading';
+    li.textContent = 'Loading…';
+    return li;
+  }
+  li.dataset.id = id;
+  if (!m.keywords.$seen) li.classList.add('unread');
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.className = 'pick';
+  box.checked = sel.has(id);
+  box.setAttribute('aria-label', 'Select: ' + (m.subject || '(no subject)'));
+  box.addEventListener('click', (e) => pick(pos, id, box.checked, e.shiftKey));
+  const a = document.createElement('a');
+  a.href = '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id);
+  a.dataset.id = id;
+  if (st.open && st.open.id === id) a.setAttribute('aria-current', 'true');
+  const l1 = document.createElement('span');
+  l1.className = 'line1';
+  const from = document.createElement('span');
+  from.className = 'from';
+  from.textContent = fmtAddr(m.from) || '(no sender)';
+  const date = document.createElement('span');
+  date.className = 'date';
+  date.textContent = fmtDate(m.receivedAt);
+  l1.append(from, date);
+  if (m.keywords.$flagged) {
+    const f = document.createElement('span');
+    f.className = 'flag';
+    f.textContent = '★';
+    f.setAttribute('aria-label', 'flagged');
+    l1.prepend(f);
+  }
+  const subj = document.createElement('span');
+  subj.className = 'subj';
+  subj.textContent = m.subject || '(no subject)';
+  const n = st.threads ? (lst.threads.get(m.threadId) || []).length : 0;
+  if (n > 1) {
+    const c = document.createElement('span');
+    c.className = 'thread-count';
+    c.textContent = n;
+    c.setAttribute('aria-label', n + ' messages in the conversation');
+    l1.prepend(c);
+  }
+  a.append(l1, subj);
+  a.title = m.preview || '';
+  a.addEventListener('click', (e) => { e.preventDefault(); openMessage(id).catch((err) => status(err.message)); });
+  li.append(box, a);
+  return li;
+}
+
+// pick selects or unselects a row; with shift, every loaded row between
+// the last one picked and this one too.
+function pick(pos, id, on, shift) {
+  if (shift && anchor >= 0) {
+    for (let i = Math.min(anchor, pos); i <= Math.max(anchor, pos); i++) {
+      const x = lst.byPos[i];
+      if (x) { if (on) sel.add(x); else sel.delete(x); }
+    }
+  } else if (on) sel.add(id); else sel.delete(id);
+  anchor = pos;
+  for (const b of document.querySelectorAll('#messages li[data-id] .pick')) b.checked = sel.has(b.parentElement.dataset.id);
+  updateBulk();
+}
+
+function updateBulk() {
+  $('bulk').hidden = sel.size === 0;
+  $('bulk-count').textContent = sel.size + ' selected';
+}
+
+// selectedEmails expands the selection to Emails (a conversation's
+// Emails in conversation mode) with their mailboxIds.
+async function selectedEmails() {
+  let ids = [...sel];
+  if (st.threads) {
+    ids = ids.flatMap((id) => { const m = lst.emails.get(id); return (m && lst.threads.get(m.threadId)) || [id]; });
+  }
+  const [g] = await jmap([['Email/get', { ids: [...new Set(ids)], properties: ['mailboxIds', 'keywords'] }]]);
+  return g.list;
+}
+
+// bulk applies one change to every selected Email. Moves take the
+// Emails out of the folder shown (in a search: out of every folder);
+// in conversation mode only the conversation's Emails in that folder move.
+async function bulk(kind, target) {
+  const emails = await selectedEmails();
+  const update = {}, destroy = [];
+  const here = (m) => st.search || m.mailboxIds[st.current];
+  const move = (m, to) => {
+    if (st.search) return { mailboxIds: { [to]: true } };
+    return { ['mailboxIds/' + st.current]: null, ['mailboxIds/' + to]: true };
+  };
+  for (const m of emails) {
+    switch (kind) {
+      case 'read': update[m.id] = { 'keywords/$seen': true }; break;
+      case 'unread': update[m.id] = { 'keywords/$seen': null }; break;
+      case 'flag': update[m.id] = { 'keywords/$flagged': true }; break;
+      case 'unflag': update[m.id] = { 'keywords/$flagged': null }; break;
+      case 'move':
+        if (here(m) && !(m.mailboxIds[target] && Object.keys(m.mailboxIds).length === 1)) update[m.id] = move(m, target);
+        break;
+      case 'delete': {
+        const trash = st.byRole.trash;
+        if (!here(m)) break;
+        if (!trash || m.mailboxIds[trash]) destroy.push(m.id); else update[m.id] = move(m, trash);
+        break;
+      }
+    }
+  }
+  const [r] = await jmap([['Email/set', { update, destroy }]]);
+  const e = setError(r.notUpdated) || setError(r.notDestroyed);
+  if (e) throw new Error(e.description || e.type);
+  const n = sel.size;
+  if (kind === 'move' || kind === 'delete') { sel.clear(); if (st.open && (r.updated || {})[st.open.id] !== undefined) closeReader(); }
+  await Promise.all([loadMailboxes(), loadList()]);
+  const done = { read: 'Marked read', unread: 'Marked unread', flag: 'Flagged', unflag: 'Unflagged', move: target === st.byRole.archive ? 'Archived' : 'Moved', delete: 'Deleted' }[kind];
+  status(done + ': ' + n + (n === 1 ? ' item.' : ' items.'));
+}
+
+for (const [btn, kind] of [['bulk-read', 'read'], ['bulk-unread', 'unread'], ['bulk-flag', 'flag'], ['bulk-unflag', 'unflag'], ['bulk-delete', 'delete']]) {
+  $(btn).addEventListener('click', () => bulk(kind).catch((err) => status(err.message)));
+}
+$('bulk-archive').addEventListener('click', () => {
+  if (!st.byRole.archive) { status('This account has no Archive folder.'); return; }
+  bulk('move', st.byRole.archive).catch((err) => status(err.message));
+});
+$('bulk-move').addEventListener('click', () => bulk('move', $('bulk-move-to').value).catch((err) => status(err.message)));
+$('bulk-clear').addEventListener('click', () => { sel.clear(); anchor = -1; renderList(); for (const b of document.querySelectorAll('#messages .pick')) b.checked = false; });
+
+$('threads-btn').addEventListener('click', () => {
+  st.threads = !st.threads;
+  localStorage.setItem('lb.threads', st.threads ? '1' : '');
+  $('threads-btn').setAttribute('aria-pressed', String(st.threads));
+  closeReader();
+  resetList().catch((err) => status(err.message));
+});
 
 $('search-form').addEventListener('submit', (e) => {
   e.preventDefault();
   st.search = $('search').value.trim();
-  st.position = 0;
   closeReader();
-  loadList().then(loadMailboxes).catch((err) => status(err.message));
+  resetList().then(loadMailboxes).catch((err) => status(err.message));
 });
 
 // ---- reading ----
@@ -393,11 +589,47 @@ async function openMessage(id) {
   }
   $('move-to').value = st.current;
   history.replaceState(null, '', '#mb=' + encodeURIComponent(st.current) + '&msg=' + encodeURIComponent(id));
-  for (const a of document.querySelectorAll('#messages a')) a.toggleAttribute('aria-current', a.dataset.id === id);
+  for (const a of document.querySelectorAll('#messages a')) {
+    if (a.dataset.id === id) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current');
+  }
+  if (st.threads) showThread(m).catch((err) => status(err.message)); else $('thread-list').hidden = true;
   if (!m.keywords.$seen) {
     await jmap([['Email/set', { update: { [id]: { 'keywords/$seen': true } } }]]);
     await Promise.all([loadMailboxes(), loadList()]);
   }
+}
+
+// showThread lists the open message's conversation (Thread/get, RFC
+// 8621 §3), oldest first; each entry opens that message.
+async function showThread(m) {
+  const [t, g] = await jmap([
+    ['Thread/get', { ids: [m.threadId] }],
+    ['Email/get', { '#ids': { resultOf: '0', name: 'Thread/get', path: '/list/*/emailIds' }, properties: ['from', 'receivedAt', 'subject', 'keywords', 'preview'] }],
+  ]);
+  if (!st.open || st.open.id !== m.id) return;
+  const ol = $('thread-list');
+  const list = g.list.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+  ol.hidden = list.length < 2;
+  ol.replaceChildren(...list.map((x) => {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'thread-item' + (x.keywords.$seen ? '' : ' unread');
+    if (x.id === m.id) b.setAttribute('aria-current', 'true');
+    const who = document.createElement('span');
+    who.className = 'from';
+    who.textContent = fmtAddr(x.from) || '(no sender)';
+    const when = document.createElement('span');
+    when.className = 'date';
+    when.textContent = fmtDate(x.receivedAt);
+    const pv = document.createElement('span');
+    pv.className = 'preview';
+    pv.textContent = x.preview || x.subject || '';
+    b.append(who, when, pv);
+    b.addEventListener('click', () => openMessage(x.id).catch((err) => status(err.message)));
+    li.append(b);
+    return li;
+  }));
 }
 
 async function moveOpen(target) {
@@ -589,12 +821,18 @@ $('compose-form').addEventListener('submit', async (e) => {
 $('back-btn').addEventListener('click', () => { closeReader(); });
 $('help-btn').addEventListener('click', () => { $('help').hidden = !$('help').hidden; });
 
-// openAt opens the message delta places from the open one in the list.
-function openAt(delta) {
-  if (!st.ids.length) return;
-  const i = st.open ? st.ids.indexOf(st.open.id) : -1;
-  const j = i < 0 ? 0 : Math.min(st.ids.length - 1, Math.max(0, i + delta));
-  openMessage(st.ids[j]).catch((err) => status(err.message));
+// openAt opens the message delta rows from the open one in the list
+// (loading its rows first when they are not yet fetched) and scrolls it
+// into view.
+async function openAt(delta) {
+  if (!lst.total) return;
+  const i = st.open ? lst.byPos.indexOf(st.open.id) : -1;
+  const j = i < 0 ? 0 : Math.min(lst.total - 1, Math.max(0, i + delta));
+  if (!lst.byPos[j]) await loadChunk(lst, Math.floor(j / PAGE) * PAGE);
+  const sc = $('list-scroll');
+  if (j * ROW < sc.scrollTop || (j + 1) * ROW > sc.scrollTop + sc.clientHeight) sc.scrollTop = Math.max(0, j * ROW - sc.clientHeight / 2);
+  renderList();
+  await openMessage(lst.byPos[j]);
 }
 
 document.addEventListener('keydown', (e) => {
@@ -603,7 +841,9 @@ document.addEventListener('keydown', (e) => {
   if (e.target.closest('input, textarea, select, iframe')) return;
   if (e.target.closest('button, a') && (e.key === 'Enter' || e.key === ' ')) return;
   const act = {
-    j: () => openAt(1), k: () => openAt(-1), o: () => openAt(0), Enter: () => openAt(0),
+    j: () => openAt(1).catch((err) => status(err.message)), k: () => openAt(-1).catch((err) => status(err.message)),
+    o: () => openAt(0).catch((err) => status(err.message)), Enter: () => openAt(0).catch((err) => status(err.message)),
+    x: () => { if (st.open) { const i = lst.byPos.indexOf(st.open.id); pick(i, st.open.id, !sel.has(st.open.id), false); } },
     u: () => closeReader(), r: () => $('reply-btn').click(), c: () => $('compose-btn').click(),
     a: () => $('replyall-btn').click(), f: () => $('forward-btn').click(),
     '#': () => $('delete-btn').click(), '/': () => $('search').focus(),
