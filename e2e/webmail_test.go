@@ -34,7 +34,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, 150*time.Second)
 	return ctx, func() { tcancel(); cancel(); acancel() }
 }
 
@@ -86,7 +86,7 @@ func js(expr string) chromedp.Action[chromedp.Void] {
 func pageState(ctx context.Context) string {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById('status').textContent,
 		composeError: document.getElementById('compose-error').textContent, to: document.getElementById('c-to').value,
-		subject: document.getElementById('c-subject').value, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
+		subject: document.getElementById('c-subject').value, draft: document.getElementById('draft-status').textContent, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
 		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent),
 		text: document.getElementById('msg-text').textContent.slice(0, 300)})`))
 	if err != nil {
@@ -197,6 +197,74 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if d := fetchAll(t, ai, "Drafts"); len(d) != 0 {
 		t.Errorf("the sent copy stayed in Drafts: %d messages", len(d))
+	}
+
+	// Compose: bob is completed from Sent, the draft saves itself (one
+	// copy in Drafts, replaced as the text changes), a file is uploaded
+	// with a progress bar, and the message goes out with it.
+	attachment := filepath.Join(t.TempDir(), "report.txt")
+	if err := os.WriteFile(attachment, []byte(strings.Repeat("uploaded report line\n", 50000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("compose-btn")),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		chromedp.SendKeys(chromedp.ID("c-to"), "bo"),
+		until(`!document.getElementById('c-to-suggest').hidden && document.getElementById('c-to-suggest').textContent === 'bob@example.com'`),
+		chromedp.KeyEvent("\r"),
+		until(`document.getElementById('c-to').value === 'bob@example.com, '`),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "draft test"),
+		chromedp.SendKeys(chromedp.ID("c-body"), "first version"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+	)
+	if err != nil {
+		for _, mb := range []string{"Drafts", "Sent"} {
+			for _, m := range fetchAll(t, ai, mb) {
+				t.Logf("%s: %q %q", mb, m.subj, m.body)
+			}
+		}
+		t.Fatalf("compose and draft: %v\n%s", err, pageState(ctx))
+	}
+	draftIs := func(want string) {
+		t.Helper()
+		var got []imapMessage
+		for i := 0; i < 40; i++ {
+			if got = fetchAll(t, ai, "Drafts"); len(got) == 1 && strings.Contains(string(got[0].body), want) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("Drafts over IMAP: %d messages, want one with %q", len(got), want)
+	}
+	draftIs("first version")
+	err = chromedp.Do(ctx,
+		js(`window.sawProgress = false; new MutationObserver(() => { if (document.querySelector('#c-attachments progress')) window.sawProgress = true; }).observe(document.getElementById('c-attachments'), {childList: true, subtree: true})`),
+		chromedp.SetUploadFiles(chromedp.ID("c-file"), []string{attachment}),
+		until(`window.sawProgress && document.getElementById('c-attachments').textContent.includes('Attached: report.txt') && !document.getElementById('send-btn').disabled`),
+		chromedp.SendKeys(chromedp.ID("c-body"), " and a second"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+		screenshot(shots, "compose-attachment"),
+	)
+	if err != nil {
+		t.Fatalf("upload: %v\n%s", err, pageState(ctx))
+	}
+	draftIs("and a second")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("send with upload: %v\n%s", err, pageState(ctx))
+	}
+	if d := fetchAll(t, ai, "Drafts"); len(d) != 0 {
+		t.Errorf("Drafts after sending: %d messages", len(d))
+	}
+	var uploaded bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		uploaded = uploaded || m.subj == "draft test" && strings.Contains(string(m.body), "report.txt") && strings.Contains(string(m.body), "first version and a second")
+	}
+	if !uploaded {
+		t.Error("bob's INBOX over IMAP has no \"draft test\" with the text and report.txt")
 	}
 
 	// Search (Email/query text filter), then move and delete.
@@ -566,13 +634,15 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("c-subject"), "nowhere"),
 		chromedp.Click(chromedp.ID("send-btn")),
 		until(`document.getElementById('compose-error').textContent.includes('no such local user')`),
+		// The refused message stays a draft until Discard.
 		chromedp.Click(chromedp.ID("cancel-btn")),
+		until(`document.getElementById('status').textContent === 'Draft discarded.'`),
 	)
 	if err != nil {
 		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
 	}
-	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 2 {
-		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 2 (the reply, the forward)", len(d), len(sent))
+	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 3 {
+		t.Errorf("after a refused submission and Discard: %d in Drafts, %d in Sent; want 0 and 3 (the reply, the upload, the forward)", len(d), len(sent))
 	}
 
 	// Phone width: the list, then the message alone with a Back button.

@@ -423,6 +423,7 @@ async function selectedEmails() {
 // Emails out of the folder shown (in a search: out of every folder);
 // in conversation mode only the conversation's Emails in that folder move.
 async function bulk(kind, target) {
+  const n = sel.size;
   const emails = await selectedEmails();
   const update = {}, destroy = [];
   const here = (m) => st.search || m.mailboxIds[st.current];
@@ -450,7 +451,6 @@ async function bulk(kind, target) {
   const [r] = await jmap([['Email/set', { update, destroy }]]);
   const e = setError(r.notUpdated) || setError(r.notDestroyed);
   if (e) throw new Error(e.description || e.type);
-  const n = sel.size;
   if (kind === 'move' || kind === 'delete') { sel.clear(); if (st.open && (r.updated || {})[st.open.id] !== undefined) closeReader(); }
   await Promise.all([loadMailboxes(), loadList()]);
   const done = { read: 'Marked read', unread: 'Marked unread', flag: 'Flagged', unflag: 'Unflagged', move: target === st.byRole.archive ? 'Archived' : 'Moved', delete: 'Deleted' }[kind];
@@ -701,25 +701,124 @@ $('move-btn').addEventListener('click', () => {
 
 // ---- compose ----
 
-// openComposer shows the form; atts are body parts (blobId, type, name)
-// carried over by a forward.
-function openComposer(to, subject, body, cc, atts) {
-  closeReader();
-  $('composer').hidden = false;
-  $('app').classList.add('reading');
-  $('c-to').value = to; $('c-cc').value = cc || ''; $('c-subject').value = subject; $('c-body').value = body;
-  st.carry = atts || [];
-  $('c-attachments').replaceChildren(...st.carry.map((p) => {
-    const li = document.createElement('li');
-    li.textContent = 'Attached: ' + (p.name || 'attachment');
-    return li;
-  }));
-  $('compose-error').textContent = '';
-  (to ? $('c-body') : $('c-to')).focus();
+// The identity (name, signature) is read once and after Settings change it.
+async function identity() {
+  if (!st.ident) {
+    const [ids] = await jmap([['Identity/get', {}]]);
+    st.ident = ids.list.find((i) => i.email === st.user) || ids.list[0];
+  }
+  return st.ident;
 }
 
+// openComposer shows the form; atts are body parts (blobId, type, name,
+// size) carried over by a forward. The signature (RFC 3676 §4.3 "-- "
+// line) goes below the text, above a quote.
+async function openComposer(to, subject, body, cc, atts) {
+  closeReader();
+  await flushDraft();
+  st.draftId = null; st.draftSaved = '';
+  $('draft-status').textContent = '';
+  $('composer').hidden = false;
+  $('app').classList.add('reading');
+  let sig = '';
+  try { const id = await identity(); if (id.textSignature) sig = '\n\n-- \n' + id.textSignature; } catch (err) { status(err.message); }
+  $('c-to').value = to; $('c-cc').value = cc || ''; $('c-subject').value = subject;
+  $('c-body').value = body.startsWith('\n\n') ? sig + body : body + sig;
+  st.carry = (atts || []).map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, size: p.size }));
+  renderCarry();
+  $('compose-error').textContent = '';
+  (to ? $('c-body') : $('c-to')).focus();
+  if (to || body) $('c-body').setSelectionRange(0, 0);
+  contacts().catch(() => {});
+}
+
+function fmtSize(n) { return n < 1024 ? n + ' B' : n < 1 << 20 ? Math.round(n / 1024) + ' KB' : (n / 1048576).toFixed(1) + ' MB'; }
+
+// renderCarry lists the attachments: carried over, uploaded, or uploading
+// (with a progress bar).
+function renderCarry() {
+  $('c-attachments').replaceChildren(...st.carry.map((p, i) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = (p.progress !== undefined ? 'Uploading: ' : 'Attached: ') + (p.name || 'attachment') + (p.size ? ' (' + fmtSize(p.size) + ')' : '');
+    li.append(name);
+    if (p.progress !== undefined) {
+      const bar = document.createElement('progress');
+      bar.max = 1; bar.value = p.progress;
+      bar.setAttribute('aria-label', 'Upload of ' + p.name);
+      li.append(bar);
+    }
+    const rm = document.createElement('button');
+    rm.type = 'button'; rm.className = 'small secondary'; rm.textContent = 'Remove';
+    rm.setAttribute('aria-label', 'Remove ' + (p.name || 'attachment'));
+    rm.addEventListener('click', () => { if (p.xhr) p.xhr.abort(); st.carry.splice(st.carry.indexOf(p), 1); renderCarry(); scheduleDraft(); });
+    li.append(rm);
+    return li;
+  }));
+  $('send-btn').disabled = st.carry.some((p) => p.progress !== undefined);
+}
+
+// upload sends one file to the uploadUrl (RFC 8620 §6.1) with
+// XMLHttpRequest, whose upload events drive the progress bar.
+function upload(file) {
+  const p = { name: file.name, type: file.type || 'application/octet-stream', size: file.size, progress: 0 };
+  st.carry.push(p);
+  renderCarry();
+  const xhr = new XMLHttpRequest();
+  p.xhr = xhr;
+  xhr.open('POST', st.session.uploadUrl.replace('{accountId}', encodeURIComponent(st.account)));
+  xhr.setRequestHeader('X-CSRF-Token', st.csrf);
+  xhr.setRequestHeader('Content-Type', p.type);
+  xhr.upload.addEventListener('progress', (e) => {
+    if (!e.lengthComputable) return;
+    p.progress = e.loaded / e.total;
+    const bar = [...document.querySelectorAll('#c-attachments progress')].find((b) => b.getAttribute('aria-label') === 'Upload of ' + p.name);
+    if (bar) bar.value = p.progress;
+  });
+  xhr.addEventListener('load', () => {
+    delete p.xhr;
+    if (xhr.status === 201) {
+      const r = JSON.parse(xhr.responseText);
+      p.blobId = r.blobId;
+      delete p.progress;
+      status('Uploaded ' + p.name + '.');
+      scheduleDraft();
+    } else {
+      st.carry.splice(st.carry.indexOf(p), 1);
+      $('compose-error').textContent = p.name + ': ' + (xhr.responseText.trim() || xhr.statusText);
+    }
+    renderCarry();
+  });
+  xhr.addEventListener('error', () => {
+    delete p.xhr;
+    st.carry.splice(st.carry.indexOf(p), 1);
+    $('compose-error').textContent = p.name + ': the upload failed';
+    renderCarry();
+  });
+  xhr.send(file);
+}
+
+$('c-file').addEventListener('change', () => {
+  for (const f of $('c-file').files) upload(f);
+  $('c-file').value = '';
+});
+
 $('compose-btn').addEventListener('click', () => { st.replyTo = null; openComposer('', '', '', '', []); });
-$('cancel-btn').addEventListener('click', () => { $('composer').hidden = true; $('app').classList.remove('reading'); });
+
+// Discard closes the form and removes its autosaved draft.
+$('cancel-btn').addEventListener('click', async () => {
+  clearTimeout(st.draftTimer);
+  st.draftTimer = null;
+  await draftChain;
+  $('composer').hidden = true;
+  $('app').classList.remove('reading');
+  for (const p of st.carry) if (p.xhr) p.xhr.abort();
+  if (st.draftId) {
+    const id = st.draftId;
+    st.draftId = null;
+    try { await jmap([['Email/set', { destroy: [id] }]]); status('Draft discarded.'); } catch (err) { status(err.message); }
+  }
+});
 
 // openText is the open message's text for quoting: its text/plain body
 // parts (an HTML-only message quotes nothing).
@@ -732,7 +831,6 @@ function openText() {
 function reply(all) {
   const m = st.open;
   if (!m) return;
-  st.replyTo = m;
   const toList = m.replyTo && m.replyTo.length ? m.replyTo : (m.from || []);
   const me = st.user.toLowerCase();
   const seen = new Set(toList.map((a) => a.email.toLowerCase()).concat(me));
@@ -744,7 +842,8 @@ function reply(all) {
   }) : [];
   const subj = /^re:/i.test(m.subject || '') ? m.subject : 'Re: ' + (m.subject || '');
   const quoted = openText().split('\n').map((l) => '> ' + l).join('\n');
-  openComposer(fmtAddr(toList), subj, '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n', fmtAddr(cc));
+  const text = '\n\n' + fmtAddr(m.from) + ' wrote:\n' + quoted + '\n';
+  openComposer(fmtAddr(toList), subj, text, fmtAddr(cc)).then(() => { st.replyTo = m; });
 }
 
 $('reply-btn').addEventListener('click', () => reply(false));
@@ -768,43 +867,102 @@ function parseAddrs(s) {
   });
 }
 
-$('compose-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
+const validAddr = (a) => /^[^@\s]+@[^@\s]+$/.test(a.email);
+
+// draftEmail is the form as an Email in Drafts with $draft (RFC 8621
+// §4.6 create). Addresses still being typed are left out of a draft.
+async function draftEmail(forSending) {
+  const ident = await identity();
+  const drafts = st.byRole.drafts;
+  if (!drafts) throw new Error('This account has no Drafts folder.');
+  let to = parseAddrs($('c-to').value), cc = parseAddrs($('c-cc').value);
+  if (forSending) {
+    if (!to.length || to.concat(cc).some((a) => !validAddr(a))) throw new Error('Enter one or more valid addresses.');
+  } else {
+    to = to.filter(validAddr); cc = cc.filter(validAddr);
+  }
+  const email = {
+    mailboxIds: { [drafts]: true }, keywords: { $draft: true, $seen: true },
+    from: [{ name: ident.name || null, email: ident.email }], subject: $('c-subject').value,
+    bodyValues: { b: { value: $('c-body').value } }, textBody: [{ partId: 'b', type: 'text/plain' }],
+  };
+  if (to.length) email.to = to;
+  if (cc.length) email.cc = cc;
+  const atts = st.carry.filter((p) => p.blobId);
+  if (atts.length) email.attachments = atts.map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, disposition: 'attachment' }));
+  const r = st.replyTo;
+  if (r && r.messageId) {
+    email.inReplyTo = r.messageId;
+    email.references = (r.references || []).concat(r.messageId);
+  }
+  return { email, ident };
+}
+
+// Drafts save themselves: 1.5 s after the last change the form is
+// written to Drafts as a new Email and the previous draft destroyed in
+// the same Email/set, so Drafts holds one copy. Saves run one at a time.
+let draftChain = Promise.resolve();
+function scheduleDraft() {
+  if ($('composer').hidden) return;
+  clearTimeout(st.draftTimer);
+  st.draftTimer = setTimeout(() => { st.draftTimer = null; draftChain = draftChain.then(saveDraft); }, 1500);
+}
+
+async function saveDraft() {
+  if ($('composer').hidden) return;
+  if (!$('c-to').value.trim() && !$('c-subject').value.trim() && !$('c-body').value.trim() && !st.carry.length) return;
+  try {
+    const { email } = await draftEmail(false);
+    const [r] = await jmap([['Email/set', { create: { d: email }, destroy: st.draftId ? [st.draftId] : [] }]]);
+    const e = setError(r.notCreated);
+    if (e) throw new Error(e.description || e.type);
+    st.draftId = r.created.d.id;
+    $('draft-status').textContent = 'Draft saved at ' + new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) + '.';
+  } catch (err) {
+    $('draft-status').textContent = 'Draft not saved: ' + err.message;
+  }
+}
+
+// flushDraft saves a pending change now (before the form is reused).
+async function flushDraft() {
+  if (st.draftTimer) {
+    clearTimeout(st.draftTimer);
+    st.draftTimer = null;
+    draftChain = draftChain.then(saveDraft);
+  }
+  await draftChain;
+}
+
+$('compose-form').addEventListener('input', (e) => { if (e.target.id !== 'c-file') scheduleDraft(); });
+
+// Enter in a field must not send: the Send button is not a submit button,
+// so the form (several fields, no submit button) has no implicit
+// submission; a submit event is ignored anyway.
+$('compose-form').addEventListener('submit', (e) => e.preventDefault());
+
+$('send-btn').addEventListener('click', async () => {
   $('send-btn').disabled = true;
   $('compose-error').textContent = '';
+  clearTimeout(st.draftTimer);
+  st.draftTimer = null;
   try {
-    const to = parseAddrs($('c-to').value), cc = parseAddrs($('c-cc').value);
-    if (!to.length || to.concat(cc).some((a) => !/^[^@\s]+@[^@\s]+$/.test(a.email))) throw new Error('Enter one or more valid addresses.');
-    const [ids] = await jmap([['Identity/get', {}]]);
-    const ident = ids.list.find((i) => i.email === st.user) || ids.list[0];
+    await draftChain;
+    const { email, ident } = await draftEmail(true);
     const drafts = st.byRole.drafts, sent = st.byRole.sent;
-    if (!drafts || !sent) throw new Error('This account has no Drafts or Sent folder.');
-    const email = {
-      mailboxIds: { [drafts]: true }, keywords: { $draft: true, $seen: true },
-      from: [{ name: ident.name || null, email: ident.email }], to, subject: $('c-subject').value,
-      bodyValues: { b: { value: $('c-body').value } }, textBody: [{ partId: 'b', type: 'text/plain' }],
-    };
-    if (cc.length) email.cc = cc;
-    if (st.carry.length) {
-      email.attachments = st.carry.map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, disposition: 'attachment' }));
-    }
-    const r = st.replyTo;
-    if (r && r.messageId) {
-      email.inReplyTo = r.messageId;
-      email.references = (r.references || []).concat(r.messageId);
-    }
+    if (!sent) throw new Error('This account has no Sent folder.');
+    const old = st.draftId;
     const [set, sub] = await jmap([
-      ['Email/set', { create: { draft: email } }],
+      ['Email/set', { create: { draft: email }, destroy: old ? [old] : [] }],
       ['EmailSubmission/set', { create: { send: { identityId: ident.id, emailId: '#draft' } },
         onSuccessUpdateEmail: { '#send': { ['mailboxIds/' + drafts]: null, ['mailboxIds/' + sent]: true, 'keywords/$draft': null } } }],
     ]);
     const e1 = setError(set.notCreated);
     if (e1) throw new Error(e1.description || e1.type);
+    st.draftId = set.created.draft.id;
     const err = setError(sub.notCreated);
-    if (err) {
-      await jmap([['Email/set', { destroy: [set.created.draft.id] }]]);
-      throw new Error(err.description || err.type);
-    }
+    if (err) throw new Error(err.description || err.type); // the draft stays in Drafts
+    st.draftId = null;
+    for (const a of to_cc(email)) st.contactMap && !st.contactMap.has(a.email.toLowerCase()) && st.contactMap.set(a.email.toLowerCase(), a);
     $('composer').hidden = true;
     $('app').classList.remove('reading');
     status('Sent.');
@@ -815,6 +973,104 @@ $('compose-form').addEventListener('submit', async (e) => {
     $('send-btn').disabled = false;
   }
 });
+
+function to_cc(email) { return (email.to || []).concat(email.cc || []); }
+
+// ---- address completion: the people written to (Sent), cached ----
+
+// contacts reads the addresses of the newest 500 messages in Sent once
+// per page load (To and Cc, newest first) into st.contactMap.
+async function contacts() {
+  if (st.contactMap) return st.contactMap;
+  if (st.contactLoad) return st.contactLoad;
+  st.contactLoad = (async () => {
+    const map = new Map();
+    if (st.byRole.sent) {
+      const [, g] = await jmap([
+        ['Email/query', { filter: { inMailbox: st.byRole.sent }, sort: [{ property: 'receivedAt', isAscending: false }], limit: 500 }],
+        ['Email/get', { '#ids': { resultOf: '0', name: 'Email/query', path: '/ids' }, properties: ['to', 'cc', 'bcc'] }],
+      ]);
+      for (const m of g.list) {
+        for (const a of (m.to || []).concat(m.cc || [], m.bcc || [])) {
+          const k = a.email.toLowerCase();
+          if (!map.has(k) && k !== st.user.toLowerCase()) map.set(k, a);
+        }
+      }
+    }
+    st.contactMap = map;
+    return map;
+  })();
+  try { return await st.contactLoad; } finally { st.contactLoad = null; }
+}
+
+// Completion for the To and Cc fields (comma-separated): the word being
+// typed is matched against names and addresses; Up/Down choose, Enter or
+// Tab takes the choice, Escape closes (ARIA combobox with a listbox).
+function completer(input) {
+  const list = document.createElement('ul');
+  list.id = input.id + '-suggest';
+  list.className = 'suggest';
+  list.setAttribute('role', 'listbox');
+  list.setAttribute('aria-label', 'Suggested addresses');
+  list.hidden = true;
+  input.after(list);
+  input.setAttribute('role', 'combobox');
+  input.setAttribute('aria-autocomplete', 'list');
+  input.setAttribute('aria-expanded', 'false');
+  input.setAttribute('aria-controls', list.id);
+  input.setAttribute('autocomplete', 'off');
+  let items = [], active = -1;
+  const close = () => { list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
+  const mark = () => {
+    [...list.children].forEach((li, i) => li.setAttribute('aria-selected', String(i === active)));
+    if (active >= 0) input.setAttribute('aria-activedescendant', list.id + '-' + active); else input.removeAttribute('aria-activedescendant');
+  };
+  const take = (a) => {
+    const parts = input.value.split(',');
+    parts[parts.length - 1] = ' ' + (a.name ? a.name + ' <' + a.email + '>' : a.email);
+    input.value = parts.join(',').replace(/^\s+/, '') + ', ';
+    close();
+    input.focus();
+    scheduleDraft();
+  };
+  input.addEventListener('input', async () => {
+    const word = input.value.split(',').pop().trim().toLowerCase();
+    if (word.length < 1) { close(); return; }
+    const map = await contacts().catch(() => new Map());
+    const already = new Set(parseAddrs(input.value).map((a) => a.email.toLowerCase()));
+    items = [...map.values()].filter((a) => !already.has(a.email.toLowerCase()) &&
+      (a.email.toLowerCase().includes(word) || (a.name || '').toLowerCase().includes(word))).slice(0, 6);
+    list.replaceChildren(...items.map((a, i) => {
+      const li = document.createElement('li');
+      li.id = list.id + '-' + i;
+      li.setAttribute('role', 'option');
+      li.textContent = a.name ? a.name + ' <' + a.email + '>' : a.email;
+      li.addEventListener('mousedown', (e) => { e.preventDefault(); take(a); });
+      return li;
+    }));
+    active = items.length ? 0 : -1;
+    list.hidden = !items.length;
+    input.setAttribute('aria-expanded', String(!!items.length));
+    mark();
+  });
+  input.addEventListener('keydown', (e) => {
+    if (list.hidden) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      active = (active + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+      mark();
+    } else if ((e.key === 'Enter' || e.key === 'Tab') && active >= 0) {
+      e.preventDefault();
+      take(items[active]);
+    } else if (e.key === 'Escape') {
+      e.stopPropagation();
+      close();
+    }
+  });
+  input.addEventListener('blur', () => setTimeout(close, 100));
+}
+completer($('c-to'));
+completer($('c-cc'));
 
 // ---- keyboard ----
 
