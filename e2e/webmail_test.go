@@ -659,11 +659,74 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("composer")),
 		screenshot(shots, "compose-phone"),
 		chromedp.Click(chromedp.ID("cancel-btn")),
+		// The conversation of "Re: thread start" (its first message is in
+		// Trash now) at phone width.
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("Re: thread start")),
+		js(`document.getElementById('threads-btn').click()`),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'true'`),
+		until(listHas("Re: thread start")),
+		clickSubject("Re: thread start"),
+		until(`!document.getElementById('thread-list').hidden && document.querySelectorAll('#thread-list .thread-item').length === 2`),
+		screenshot(shots, "thread-phone"),
+		chromedp.Click(chromedp.ID("back-btn")),
+		js(`document.getElementById('threads-btn').click()`),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'false'`),
+		js(`document.getElementById('settings-btn').click()`),
+		until(`!document.getElementById('settings').hidden && document.getElementById('trusted-list').textContent !== ''`),
+		screenshot(shots, "settings-phone"),
+		chromedp.Click(chromedp.ID("settings-close")),
 		chromedp.EmulateReset(),
 	)
 	if err != nil {
 		t.Fatalf("phone width: %v\n%s", err, pageState(ctx))
 	}
+
+	// Settings: name and signature (JMAP Identity/set) show in a new
+	// message; a trusted sender is added and removed; the password is
+	// changed (the current one is needed) and the next login uses it.
+	const newPass = "a brand new passphrase"
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("settings-btn")),
+		until(`!document.getElementById('settings').hidden && document.activeElement.id === 's-name'`),
+		chromedp.SetValue(chromedp.ID("s-name"), "Alice Liddell"),
+		chromedp.SetValue(chromedp.ID("s-signature"), "Alice, via the e2e"),
+		chromedp.Click(chromedp.ID("identity-save")),
+		until(`document.getElementById('settings-msg').textContent === 'Name and signature saved.'`),
+		chromedp.SendKeys(chromedp.ID("s-trusted"), "News@Shop.example"),
+		chromedp.Click(chromedp.ID("trusted-add")),
+		until(`document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
+		screenshot(shots, "settings"),
+		js(`document.querySelector('#trusted-list button[aria-label="Remove news@shop.example"]').click()`),
+		until(`document.getElementById('settings-msg').textContent === 'Removed news@shop.example.' && !document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
+		chromedp.SendKeys(chromedp.ID("s-current"), "not my password"),
+		chromedp.SendKeys(chromedp.ID("s-new"), newPass),
+		chromedp.SendKeys(chromedp.ID("s-repeat"), newPass),
+		chromedp.Click(chromedp.ID("password-save")),
+		until(`document.getElementById('settings-msg').textContent === 'the current password is wrong'`),
+		chromedp.SetValue(chromedp.ID("s-current"), alicePass),
+		chromedp.Click(chromedp.ID("password-save")),
+		until(`document.getElementById('settings-msg').textContent.startsWith('Password changed.')`),
+		chromedp.Click(chromedp.ID("settings-close")),
+		chromedp.Click(chromedp.ID("compose-btn")),
+		until(`!document.getElementById('composer').hidden && document.getElementById('c-body').value === '\n\n-- \nAlice, via the e2e'`),
+		chromedp.SendKeys(chromedp.ID("c-to"), bob),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "signed"),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("settings: %v\n%s", err, pageState(ctx))
+	}
+	var signed bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		signed = signed || m.subj == "signed" && strings.Contains(string(m.body), `From: "Alice Liddell" <alice@example.com>`) &&
+			strings.Contains(string(m.body), "--=20\r\nAlice, via the e2e") // "-- " quoted-printable
+	}
+	if !signed {
+		t.Error("bob's INBOX has no \"signed\" message from Alice Liddell with the signature")
+	}
+	s.dialIMAPS(t, alice, newPass) // IMAP takes the new password too
 
 	// Log out: the cookie is gone, a reload shows the login form.
 	err = chromedp.Do(ctx,
@@ -672,9 +735,17 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("login-user")),
 		until(`document.getElementById('app').hidden`),
+		// The old password no longer works, the new one does.
+		chromedp.SetValue(chromedp.ID("login-user"), alice),
+		chromedp.SetValue(chromedp.ID("login-pass"), alicePass),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.getElementById('login-error').textContent.includes('invalid credentials')`),
+		chromedp.SetValue(chromedp.ID("login-pass"), newPass),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.querySelector('#folders a[data-role="inbox"]') !== null && !document.getElementById('app').hidden`),
 	)
 	if err != nil {
-		t.Fatalf("logout: %v", err)
+		t.Fatalf("logout and login with the new password: %v\n%s", err, pageState(ctx))
 	}
 	t.Logf("browser run %v; screenshots in %s", time.Since(start), shots)
 }

@@ -546,6 +546,7 @@ async function openMessage(id) {
   if (!m) { status('That message is gone.'); closeReader(); return; }
   st.open = m;
   $('composer').hidden = true;
+  $('settings').hidden = true;
   $('reader').hidden = false;
   $('app').classList.add('reading');
   $('msg-subject').textContent = m.subject || '(no subject)';
@@ -715,6 +716,7 @@ async function identity() {
 // line) goes below the text, above a quote.
 async function openComposer(to, subject, body, cc, atts) {
   closeReader();
+  $('settings').hidden = true;
   await flushDraft();
   st.draftId = null; st.draftSaved = '';
   $('draft-status').textContent = '';
@@ -1071,6 +1073,92 @@ function completer(input) {
 }
 completer($('c-to'));
 completer($('c-cc'));
+
+// ---- settings ----
+
+// Name and signature are the JMAP Identity (Identity/set, RFC 8621 §6.3);
+// the trusted senders and the password have endpoints of their own on
+// the cookie session (POST with the CSRF token).
+function settingsMsg(t) { $('settings-msg').textContent = t; }
+
+async function openSettings() {
+  closeReader();
+  $('composer').hidden = true;
+  $('settings').hidden = false;
+  $('app').classList.add('reading');
+  settingsMsg('');
+  st.ident = null;
+  const [id, set] = await Promise.all([identity(), http('GET', '/jmap/web/settings')]);
+  $('s-name').value = id.name || '';
+  $('s-signature').value = id.textSignature || '';
+  renderTrusted(set.trustedSenders);
+  $('s-name').focus();
+}
+
+function closeSettings() {
+  $('settings').hidden = true;
+  $('app').classList.remove('reading');
+}
+
+function renderTrusted(list) {
+  st.trusted = list;
+  $('trusted-list').replaceChildren(...(list.length ? list.map((a) => {
+    const li = document.createElement('li');
+    const t = document.createElement('span');
+    t.textContent = a;
+    const rm = document.createElement('button');
+    rm.type = 'button'; rm.className = 'small secondary'; rm.textContent = 'Remove';
+    rm.setAttribute('aria-label', 'Remove ' + a);
+    rm.addEventListener('click', () => saveTrusted(st.trusted.filter((x) => x !== a), 'Removed ' + a + '.'));
+    li.append(t, rm);
+    return li;
+  }) : [Object.assign(document.createElement('li'), { textContent: 'None: remote images are asked for.' })]));
+}
+
+async function saveTrusted(list, msg) {
+  try {
+    const r = await http('POST', '/jmap/web/settings', { trustedSenders: list });
+    renderTrusted(r.trustedSenders);
+    settingsMsg(msg);
+  } catch (err) { settingsMsg(err.message); }
+}
+
+$('settings-btn').addEventListener('click', () => openSettings().catch((err) => settingsMsg(err.message)));
+$('settings-close').addEventListener('click', closeSettings);
+
+$('identity-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    const id = await identity();
+    const [r] = await jmap([['Identity/set', { update: { [id.id]: { name: $('s-name').value.trim(), textSignature: $('s-signature').value } } }]]);
+    const err = setError(r.notUpdated);
+    if (err) throw new Error(err.description || err.type);
+    st.ident = null;
+    settingsMsg('Name and signature saved.');
+  } catch (err) { settingsMsg(err.message); }
+});
+
+$('password-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if ($('s-new').value !== $('s-repeat').value) { settingsMsg('The new passwords differ.'); return; }
+  $('password-save').disabled = true;
+  try {
+    const r = await fetch('/jmap/web/password', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': st.csrf },
+      body: JSON.stringify({ currentPassword: $('s-current').value, newPassword: $('s-new').value }) });
+    if (!r.ok) throw new Error((await r.text()).trim() || r.statusText);
+    $('s-current').value = $('s-new').value = $('s-repeat').value = '';
+    settingsMsg('Password changed. Other sessions were logged out.');
+  } catch (err) { settingsMsg(err.message); } finally { $('password-save').disabled = false; }
+});
+
+$('trusted-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const a = $('s-trusted').value.trim().toLowerCase();
+  if (!a) return;
+  $('s-trusted').value = '';
+  saveTrusted((st.trusted || []).concat(a), 'Images from ' + a + ' will load.');
+});
 
 // ---- keyboard ----
 
