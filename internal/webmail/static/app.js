@@ -47,6 +47,13 @@ async function jmap(calls) {
 
 function showLogin(msg) {
   if (st.events) { st.events.close(); st.events = null; }
+  // Nothing of the last user stays for the next one.
+  st.ident = null; st.contactMap = null; st.trusted = null; st.draftId = null; st.open = null;
+  clearTimeout(st.draftTimer); st.draftTimer = null;
+  $('reader').hidden = $('composer').hidden = $('settings').hidden = true;
+  $('app').classList.remove('reading');
+  $('msg-html').removeAttribute('src');
+  sel.clear(); lst = newList(); $('messages').replaceChildren();
   $('app').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = msg || '';
@@ -90,7 +97,7 @@ async function start(who) {
   await loadMailboxes();
   const h = new URLSearchParams(location.hash.slice(1));
   st.current = st.mailboxes.some((m) => m.id === h.get('mb')) ? h.get('mb') : (st.byRole.inbox || (st.mailboxes[0] || {}).id);
-  await Promise.all([loadList(), loadMailboxes()]);
+  await Promise.all([resetList(), loadMailboxes()]);
   if (h.get('msg')) openMessage(h.get('msg')).catch(() => {});
   listen();
 }
