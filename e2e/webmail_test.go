@@ -728,6 +728,29 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	s.dialIMAPS(t, alice, newPass) // IMAP takes the new password too
 
+	// Accessibility: every control has an accessible name, and keyboard
+	// focus is drawn (a 3 px outline; its contrast is TestContrast's).
+	unnamed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const label = (el) => (el.getAttribute('aria-label') || '').trim() ||
+			(el.getAttribute('aria-labelledby') || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ').trim() ||
+			(el.id && document.querySelector('label[for="' + el.id + '"]')?.textContent.trim()) || '';
+		const bad = [];
+		for (const el of document.querySelectorAll('input, select, textarea, ul[role=listbox], iframe')) if (!label(el) && !el.title) bad.push(el.outerHTML.slice(0, 90));
+		for (const el of document.querySelectorAll('button, a[href]')) if (!(el.getAttribute('aria-label') || el.textContent).trim()) bad.push(el.outerHTML.slice(0, 90));
+		return bad;
+	})()`))
+	if err != nil || len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name (%v): %q", err, unnamed)
+	}
+	err = chromedp.Do(ctx,
+		js(`document.getElementById('search').focus()`),
+		chromedp.KeyEvent("\t"),
+		until(`document.activeElement.id === 'compose-btn' && getComputedStyle(document.activeElement).outlineStyle === 'solid' && getComputedStyle(document.activeElement).outlineWidth === '3px'`),
+	)
+	if err != nil {
+		t.Errorf("keyboard focus is not drawn: %v", err)
+	}
+
 	// Log out: the cookie is gone, a reload shows the login form.
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("logout-btn")),

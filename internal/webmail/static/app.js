@@ -1167,6 +1167,12 @@ $('trusted-form').addEventListener('submit', (e) => {
   saveTrusted((st.trusted || []).concat(a), 'Images from ' + a + ' will load.');
 });
 
+$('skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  const a = document.querySelector('#messages li[data-id] a');
+  (a || $('list-scroll')).focus();
+});
+
 // ---- keyboard ----
 
 $('back-btn').addEventListener('click', () => { closeReader(); });
