@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -95,6 +96,30 @@ func pageState(ctx context.Context) string {
 	return v
 }
 
+// redPixels counts the pure red pixels of a PNG screenshot.
+func redPixels(t *testing.T, file string) int {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r>>8 == 255 && g>>8 == 0 && bl>>8 == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func htmlMessage(from, to, subject, html string) []byte {
 	msg := string(message(from, to, subject, "x\n"))
 	msg = strings.Replace(msg, "Content-Type: text/plain; charset=utf-8", "Content-Type: text/html; charset=utf-8", 1)
@@ -152,7 +177,6 @@ func TestWebmailBrowser(t *testing.T) {
 	t.Logf("delivered message painted %v after the SMTP 250", time.Since(delivered))
 	err = chromedp.Do(ctx,
 		until(`document.querySelector('#folders a[data-role="inbox"] .count')?.textContent === '1'`),
-		screenshot(shots, "list"),
 		clickSubject("live hello"),
 		until(`document.getElementById('msg-text').textContent.includes('the zebracorn says hi')`),
 		until(`document.querySelector('#folders a[data-role="inbox"] .count') === null`), // read
@@ -461,6 +485,7 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	err = chromedp.Do(ctx,
 		until(listHas("bulk one")+" && "+listHas("bulk three")),
+		screenshot(shots, "list"),
 		// By subject, so the three are neighbours whatever their arrival.
 		chromedp.SetValue(chromedp.ID("sort-by"), "subject:asc"),
 		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
@@ -595,8 +620,12 @@ func TestWebmailBrowser(t *testing.T) {
 	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('images-bar').hidden`)); !hidden {
 		t.Error("a message with only a cid: image offers to load remote images")
 	}
-	if err := chromedp.Do(ctx, screenshot(shots, "message-inline-image")); err != nil {
+	if err := chromedp.Do(ctx, until(`document.getElementById('msg-attachments').children.length === 0`), chromedp.Sleep(300*time.Millisecond), screenshot(shots, "message-inline-image")); err != nil {
 		t.Fatal(err)
+	}
+	// The image (one red pixel, drawn 40 x 40) is on the screen.
+	if red := redPixels(t, filepath.Join(shots, "message-inline-image.png")); red < 1000 {
+		t.Errorf("the cid: image is not drawn: %d red pixels on the screen", red)
 	}
 	// The page stays usable.
 	err = chromedp.Do(ctx,
@@ -677,6 +706,7 @@ func TestWebmailBrowser(t *testing.T) {
 		screenshot(shots, "settings-phone"),
 		chromedp.Click(chromedp.ID("settings-close")),
 		chromedp.EmulateReset(),
+		chromedp.EmulateViewport(1280, 860),
 	)
 	if err != nil {
 		t.Fatalf("phone width: %v\n%s", err, pageState(ctx))

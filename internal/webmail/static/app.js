@@ -571,7 +571,11 @@ async function openMessage(id) {
   $('flag-btn').setAttribute('aria-pressed', String(flagged));
   const ul = $('msg-attachments');
   ul.replaceChildren();
+  const hasHTML = (m.htmlBody || []).some((p) => p.type === 'text/html');
   for (const p of m.attachments || []) {
+    // An inline image with a Content-ID is part of the HTML body (shown
+    // there through cid:), not an attachment to list.
+    if (hasHTML && p.cid && p.disposition !== 'attachment' && /^image\//.test(p.type)) continue;
     // Downloaded as application/octet-stream with Content-Disposition:
     // attachment, so nothing an attacker attached renders in our origin.
     const name = p.name || 'attachment';
