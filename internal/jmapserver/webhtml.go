@@ -89,15 +89,19 @@ func (s *Server) renderWebHTML(r *http.Request, acct store.Account, emailID stri
 		if i > 0 {
 			b.WriteString("<hr>")
 		}
+		limit := maxWebHTML - b.Len()
+		if limit <= 0 {
+			break // v.text takes 0 as no limit
+		}
 		switch mediaType(p) {
 		case "text/html":
-			t, _, err := v.text(p, maxWebHTML-b.Len())
+			t, _, err := v.text(p, limit)
 			if err != nil {
 				return webHTML{}, false, err
 			}
 			b.WriteString(t)
 		case "text/plain":
-			t, _, err := v.text(p, maxWebHTML-b.Len())
+			t, _, err := v.text(p, limit)
 			if err != nil {
 				return webHTML{}, false, err
 			}
@@ -108,9 +112,6 @@ func (s *Server) renderWebHTML(r *http.Request, acct store.Account, emailID stri
 			if isInlineMediaType(p) && p.Type == "image" {
 				b.WriteString(`<img src="cid:` + html.EscapeString(contentIDOf(p, i)) + `">`)
 			}
-		}
-		if b.Len() >= maxWebHTML {
-			break
 		}
 	}
 	budget := maxInlineImages

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/letterbox/letterbox/internal/auth"
+	"github.com/letterbox/letterbox/internal/htmlsafe"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -196,5 +197,27 @@ func TestIdentitySet(t *testing.T) {
 	r = h.one("Identity/set", map[string]any{"update": map[string]any{id: map[string]any{"email": "x@y"}}})
 	if r["notUpdated"].(map[string]any)[id] == nil {
 		t.Errorf("email changed: %v", r)
+	}
+}
+
+// TestWebHTMLMalformed: an unterminated multipart, a cid: image whose
+// base64 is broken, an image claiming SVG, and an HTML body over the
+// sanitising bound are shown (200, bounded) without a panic.
+func TestWebHTMLMalformed(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("", "From: a@example.org\r\nSubject: broken\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=x\r\n\r\n"+
+		"--x\r\nContent-Type: text/html\r\n\r\n<p>still here<img src=\"cid:bad@x\"><img src=\"cid:svg@x\">\r\n"+
+		"--x\r\nContent-Type: image/png\r\nContent-ID: <bad@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64!!!\r\n"+
+		"--x\r\nContent-Type: image/svg+xml\r\nContent-ID: <svg@x>\r\n\r\n<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>\r\n")
+	h.deliver("", "From: a@example.org\r\nSubject: huge\r\nContent-Type: text/html\r\n\r\n"+strings.Repeat("<p>long line of html</p>\r\n", 250000))
+	cookie, _ := webLogin(t, h, testPassword)
+	for _, id := range strs(h.one("Email/query", map[string]any{})["ids"]) {
+		resp, doc := webReq(t, h, "GET", "/jmap/web/html/"+id, cookie, "", "", "")
+		if resp.StatusCode != 200 || len(doc) > maxWebHTML+4096 {
+			t.Fatalf("%s: status %d, %d octets", id, resp.StatusCode, len(doc))
+		}
+		if strings.Contains(doc, "still here") && (strings.Contains(doc, "onload") || !strings.Contains(doc, htmlsafe.Placeholder)) {
+			t.Errorf("an SVG part became an image, not the placeholder: %s", doc)
+		}
 	}
 }
