@@ -273,6 +273,21 @@ func TestWebmailBrowser(t *testing.T) {
 		t.Fatalf("upload: %v\n%s", err, pageState(ctx))
 	}
 	draftIs("and a second")
+	// The draft opens again from Drafts and goes on saving over itself.
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="drafts"]').click()`),
+		until(listHas("draft test")),
+		clickSubject("draft test"),
+		until(`!document.getElementById('edit-draft-btn').hidden`),
+		chromedp.Click(chromedp.ID("edit-draft-btn")),
+		until(`!document.getElementById('composer').hidden && document.getElementById('c-subject').value === 'draft test' && document.getElementById('c-body').value.startsWith('first version and a second') && document.getElementById('c-attachments').textContent.includes('report.txt')`),
+		chromedp.SendKeys(chromedp.ID("c-body"), "!"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+	)
+	if err != nil {
+		t.Fatalf("edit draft: %v\n%s", err, pageState(ctx))
+	}
+	draftIs("!")
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("send-btn")),
 		until(`document.getElementById('status').textContent === 'Sent.'`),
@@ -285,7 +300,7 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	var uploaded bool
 	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
-		uploaded = uploaded || m.subj == "draft test" && strings.Contains(string(m.body), "report.txt") && strings.Contains(string(m.body), "first version and a second")
+		uploaded = uploaded || m.subj == "draft test" && strings.Contains(string(m.body), "report.txt") && strings.Contains(string(m.body), "first version and a second!")
 	}
 	if !uploaded {
 		t.Error("bob's INBOX over IMAP has no \"draft test\" with the text and report.txt")

@@ -566,6 +566,7 @@ async function openMessage(id) {
     dl.append(dt, dd);
   }
   $('source-btn').setAttribute('aria-pressed', 'false');
+  $('edit-draft-btn').hidden = !m.keywords.$draft;
   const flagged = !!m.keywords.$flagged;
   $('flag-btn').textContent = flagged ? 'Unflag' : 'Flag';
   $('flag-btn').setAttribute('aria-pressed', String(flagged));
@@ -725,23 +726,26 @@ async function identity() {
 // openComposer shows the form; atts are body parts (blobId, type, name,
 // size) carried over by a forward. The signature (RFC 3676 §4.3 "-- "
 // line) goes below the text, above a quote.
-async function openComposer(to, subject, body, cc, atts) {
+async function openComposer(to, subject, body, cc, atts, draftId) {
   closeReader();
   $('settings').hidden = true;
   await flushDraft();
-  st.draftId = null; st.draftSaved = '';
+  st.draftId = draftId || null;
   $('draft-status').textContent = '';
   $('composer').hidden = false;
   $('app').classList.add('reading');
   let sig = '';
-  try { const id = await identity(); if (id.textSignature) sig = '\n\n-- \n' + id.textSignature; } catch (err) { status(err.message); }
+  if (!draftId) {
+    try { const id = await identity(); if (id.textSignature) sig = '\n\n-- \n' + id.textSignature; } catch (err) { status(err.message); }
+  }
   $('c-to').value = to; $('c-cc').value = cc || ''; $('c-subject').value = subject;
   $('c-body').value = body.startsWith('\n\n') ? sig + body : body + sig;
   st.carry = (atts || []).map((p) => ({ blobId: p.blobId, type: p.type, name: p.name, size: p.size }));
   renderCarry();
   $('compose-error').textContent = '';
   (to ? $('c-body') : $('c-to')).focus();
-  if (to || body) $('c-body').setSelectionRange(0, 0);
+  if (draftId) $('c-body').setSelectionRange($('c-body').value.length, $('c-body').value.length);
+  else if (to || body) $('c-body').setSelectionRange(0, 0);
   contacts().catch(() => {});
 }
 
@@ -860,6 +864,16 @@ function reply(all) {
 }
 
 $('reply-btn').addEventListener('click', () => reply(false));
+
+// A saved draft opens in the form again; the next save replaces it.
+$('edit-draft-btn').addEventListener('click', () => {
+  const m = st.open;
+  if (!m) return;
+  st.replyTo = null;
+  // The stored text ends with the line break the message format added.
+  const text = openText().replace(/\r\n/g, '\n').replace(/\n$/, '');
+  openComposer(fmtAddr(m.to), m.subject || '', text, fmtAddr(m.cc), m.attachments || [], m.id);
+});
 $('replyall-btn').addEventListener('click', () => reply(true));
 
 $('forward-btn').addEventListener('click', () => {
@@ -930,10 +944,20 @@ async function saveDraft() {
     const e = setError(r.notCreated);
     if (e) throw new Error(e.description || e.type);
     st.draftId = r.created.d.id;
+    await rebaseCarry(st.draftId);
     $('draft-status').textContent = 'Draft saved at ' + new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) + '.';
   } catch (err) {
     $('draft-status').textContent = 'Draft not saved: ' + err.message;
   }
+}
+
+// rebaseCarry points the attachments at the parts of the draft just
+// saved: the draft they came from (a reopened draft, or the previous
+// save) is gone, and with it the blob ids of its parts.
+async function rebaseCarry(id) {
+  const [g] = await jmap([['Email/get', { ids: [id], properties: ['attachments'] }]]);
+  const parts = (g.list[0] || {}).attachments || [];
+  st.carry.filter((p) => p.blobId).forEach((p, i) => { if (parts[i]) p.blobId = parts[i].blobId; });
 }
 
 // flushDraft saves a pending change now (before the form is reused).
@@ -973,7 +997,10 @@ $('send-btn').addEventListener('click', async () => {
     if (e1) throw new Error(e1.description || e1.type);
     st.draftId = set.created.draft.id;
     const err = setError(sub.notCreated);
-    if (err) throw new Error(err.description || err.type); // the draft stays in Drafts
+    if (err) { // the draft stays in Drafts
+      await rebaseCarry(st.draftId);
+      throw new Error(err.description || err.type);
+    }
     st.draftId = null;
     for (const a of to_cc(email)) st.contactMap && !st.contactMap.has(a.email.toLowerCase()) && st.contactMap.set(a.email.toLowerCase(), a);
     $('composer').hidden = true;
