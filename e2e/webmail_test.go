@@ -731,6 +731,26 @@ func TestWebmailBrowser(t *testing.T) {
 	// message; a trusted sender is added and removed; the password is
 	// changed (the current one is needed) and the next login uses it.
 	const newPass = "a brand new passphrase"
+	// "Always load images" from the hostile message's sender: the image
+	// loads at once, and the sender is listed in Settings.
+	leaks.Store(0)
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("hostile")),
+		clickSubject("hostile"),
+		until(`!document.getElementById('images-bar').hidden && document.getElementById('images-always').textContent === 'Always load images from bob@example.com'`),
+		chromedp.Click(chromedp.ID("images-always")),
+		until(`document.getElementById('status').textContent === 'Images from bob@example.com will load.' && document.getElementById('images-bar').hidden`),
+	)
+	if err != nil {
+		t.Fatalf("always load images: %v\n%s", err, pageState(ctx))
+	}
+	for i := 0; i < 50 && leaks.Load() == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/pixel" {
+		t.Errorf("after Always load images: %d requests (last %v), want 1 for /pixel", n, p)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("settings-btn")),
 		until(`!document.getElementById('settings').hidden && document.activeElement.id === 's-name'`),
@@ -738,12 +758,15 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("s-signature"), "Alice, via the e2e"),
 		chromedp.Click(chromedp.ID("identity-save")),
 		until(`document.getElementById('settings-msg').textContent === 'Name and signature saved.'`),
+		until(`document.getElementById('trusted-list').textContent.includes('bob@example.com')`),
 		chromedp.SendKeys(chromedp.ID("s-trusted"), "News@Shop.example"),
 		chromedp.Click(chromedp.ID("trusted-add")),
 		until(`document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
 		screenshot(shots, "settings"),
 		js(`document.querySelector('#trusted-list button[aria-label="Remove news@shop.example"]').click()`),
 		until(`document.getElementById('settings-msg').textContent === 'Removed news@shop.example.' && !document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
+		js(`document.querySelector('#trusted-list button[aria-label="Remove bob@example.com"]').click()`),
+		until(`document.getElementById('settings-msg').textContent === 'Removed bob@example.com.' && document.getElementById('trusted-list').textContent.startsWith('None')`),
 		chromedp.SendKeys(chromedp.ID("s-current"), "not my password"),
 		chromedp.SendKeys(chromedp.ID("s-new"), newPass),
 		chromedp.SendKeys(chromedp.ID("s-repeat"), newPass),

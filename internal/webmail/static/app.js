@@ -1234,11 +1234,13 @@ document.addEventListener('keydown', (e) => {
     x: () => { if (st.open) { const i = lst.byPos.indexOf(st.open.id); pick(i, st.open.id, !sel.has(st.open.id), false); } },
     u: () => closeReader(), r: () => $('reply-btn').click(), c: () => $('compose-btn').click(),
     a: () => $('replyall-btn').click(), f: () => $('forward-btn').click(),
-    '#': () => $('delete-btn').click(), '/': () => $('search').focus(),
+    // e and # act on the selection when there is one, else on the open message.
+    '#': () => (sel.size ? $('bulk-delete') : $('delete-btn')).click(), '/': () => $('search').focus(),
     '?': () => { $('help').hidden = !$('help').hidden; },
     e: () => {
       const a = st.byRole.archive;
-      if (st.open && a) moveOpen(a).then(() => status('Archived.'), (err) => status(err.message));
+      if (sel.size) $('bulk-archive').click();
+      else if (st.open && a) moveOpen(a).then(() => status('Archived.'), (err) => status(err.message));
     },
   }[e.key];
   if (!act) return;
