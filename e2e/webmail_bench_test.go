@@ -74,6 +74,9 @@ func TestWebmailBenchmarks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if timing, err := chromedp.Run(ctx, chromedp.Evaluate[string](`performance.getEntriesByType('resource').filter((e) => e.startTime >= window.benchT0).map((e) => e.name.replace(/^https:\/\/[^/]+/, '') + ' at ' + Math.round(e.startTime - window.benchT0) + ' ms took ' + Math.round(e.duration) + ' ms (wait ' + Math.round(e.responseStart - e.requestStart) + ')').join('; ')`)); err == nil {
+			t.Logf("%s requests: %s", label, timing)
+		}
 		d := time.Duration(ms * float64(time.Millisecond))
 		t.Logf("%s: login to the painted newest 50 of %d messages: %v", label, n, d)
 		if d >= time.Second {

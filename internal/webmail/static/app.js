@@ -94,9 +94,14 @@ async function start(who) {
   $('threads-btn').setAttribute('aria-pressed', String(st.threads));
   $('login').hidden = true;
   $('app').hidden = false;
-  await loadMailboxes();
+  // The list needs only the folder's id: a Mailbox/get of names and
+  // roles (no counts, cheap) finds it, and the list loads while the
+  // folder list with its counts loads beside it.
+  const [r] = await jmap([['Mailbox/get', { properties: ['name', 'role'] }]]);
   const h = new URLSearchParams(location.hash.slice(1));
-  st.current = st.mailboxes.some((m) => m.id === h.get('mb')) ? h.get('mb') : (st.byRole.inbox || (st.mailboxes[0] || {}).id);
+  const inbox = r.list.find((m) => m.role === 'inbox') || r.list[0] || {};
+  st.current = r.list.some((m) => m.id === h.get('mb')) ? h.get('mb') : inbox.id;
+  st.mailboxes = r.list;
   await Promise.all([resetList(), loadMailboxes()]);
   if (h.get('msg')) openMessage(h.get('msg')).catch(() => {});
   listen();
@@ -296,6 +301,7 @@ async function loadList() {
   const [first, last] = visibleRange();
   await Promise.all(chunksOf(first, Math.max(last, first + 1)).map((c) => loadChunk(l, c)));
   if (seq !== listSeq) return; // a later load is under way; it renders
+  l.ready = true;
   lst = l;
   for (const id of [...sel]) if (!l.emails.has(id) && !l.byPos.includes(id)) sel.delete(id);
   renderList();
@@ -335,7 +341,9 @@ function renderList() {
   const keep = new Set(want);
   for (const li of [...ul.children]) if (!keep.has(li)) li.remove();
   want.forEach((li, i) => { if (ul.children[i] !== li) ul.insertBefore(li, ul.children[i] || null); });
-  for (const c of chunksOf(first, last)) if (!lst.loaded.has(c)) loadChunk(lst, c).then(scheduleRender, (err) => status(err.message));
+  // Rows scrolled into view are fetched; a list not yet loaded (a login
+  // under way) is left to loadList.
+  if (lst.ready) for (const c of chunksOf(first, last)) if (!lst.loaded.has(c)) loadChunk(lst, c).then(scheduleRender, (err) => status(err.message));
   updateBulk();
 }
 
