@@ -611,6 +611,28 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	leaks.Store(0)
 
+	// Malformed and oversized MIME: an unterminated multipart, broken
+	// base64, a truncated message/rfc822, 2 MB of HTML. It opens, the page
+	// stays usable.
+	malformed := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: malformed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n" +
+		"--zz\r\nContent-Type: text/html; charset=x-unknown-charset\r\n\r\n<p>malformed but shown</p>" + strings.Repeat("<div>filler <b>bold</b> text</div>\r\n", 60000) +
+		"--zz\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@@ not base64 @@@@\r\n" +
+		"--zz\r\nContent-Type: message/rfc822\r\n\r\nSubject: cut\r\nContent-Type: multipart/alternative; boundary=qq\r\n\r\n--qq\r\nContent-Type: text/plain\r\n\r\ntrunc"
+	s.mustSend(t, alice, []byte(malformed))
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("malformed")),
+		js(`performance.clearResourceTimings()`),
+		clickSubject("malformed"),
+		until(`document.getElementById('msg-subject').textContent === 'malformed'`),
+		until(frameLoaded),
+		js(`document.querySelector('#folders a[data-role="archive"]').click()`),
+		until(listHas("second note")),
+	)
+	if err != nil {
+		t.Fatalf("malformed message: %v\n%s", err, pageState(ctx))
+	}
+
 	// An inline (cid:) image is shown from the message's own part.
 	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 	related := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: with logo\r\nMIME-Version: 1.0\r\n" +

@@ -537,7 +537,7 @@ $('images-always').addEventListener('click', async () => {
   try {
     const cur = await http('GET', '/jmap/web/settings');
     await http('POST', '/jmap/web/settings', { trustedSenders: cur.trustedSenders.concat(m.sender) });
-    $('msg-html').src = htmlURL(m.id, false); // trusted now: the server keeps the images
+    $('msg-html').src = htmlURL(m.id, true); // a new URL, so the frame surely loads again
     $('images-bar').hidden = true;
     status('Images from ' + m.sender + ' will load.');
   } catch (err) { status(err.message); }
