@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,7 +35,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, tcancel := context.WithTimeout(ctx, 150*time.Second)
 	return ctx, func() { tcancel(); cancel(); acancel() }
 }
 
@@ -86,13 +87,37 @@ func js(expr string) chromedp.Action[chromedp.Void] {
 func pageState(ctx context.Context) string {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById('status').textContent,
 		composeError: document.getElementById('compose-error').textContent, to: document.getElementById('c-to').value,
-		subject: document.getElementById('c-subject').value, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
+		subject: document.getElementById('c-subject').value, draft: document.getElementById('draft-status').textContent, cc: document.getElementById('c-cc').value, title: document.getElementById('list-title').textContent,
 		list: [...document.querySelectorAll('#messages .subj')].map(e => e.textContent),
 		text: document.getElementById('msg-text').textContent.slice(0, 300)})`))
 	if err != nil {
 		return err.Error()
 	}
 	return v
+}
+
+// redPixels counts the pure red pixels of a PNG screenshot.
+func redPixels(t *testing.T, file string) int {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r>>8 == 255 && g>>8 == 0 && bl>>8 == 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func htmlMessage(from, to, subject, html string) []byte {
@@ -152,7 +177,6 @@ func TestWebmailBrowser(t *testing.T) {
 	t.Logf("delivered message painted %v after the SMTP 250", time.Since(delivered))
 	err = chromedp.Do(ctx,
 		until(`document.querySelector('#folders a[data-role="inbox"] .count')?.textContent === '1'`),
-		screenshot(shots, "list"),
 		clickSubject("live hello"),
 		until(`document.getElementById('msg-text').textContent.includes('the zebracorn says hi')`),
 		until(`document.querySelector('#folders a[data-role="inbox"] .count') === null`), // read
@@ -197,6 +221,89 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if d := fetchAll(t, ai, "Drafts"); len(d) != 0 {
 		t.Errorf("the sent copy stayed in Drafts: %d messages", len(d))
+	}
+
+	// Compose: bob is completed from Sent, the draft saves itself (one
+	// copy in Drafts, replaced as the text changes), a file is uploaded
+	// with a progress bar, and the message goes out with it.
+	attachment := filepath.Join(t.TempDir(), "report.txt")
+	if err := os.WriteFile(attachment, []byte(strings.Repeat("uploaded report line\n", 50000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("compose-btn")),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		chromedp.SendKeys(chromedp.ID("c-to"), "bo"),
+		until(`!document.getElementById('c-to-suggest').hidden && document.getElementById('c-to-suggest').textContent === 'bob@example.com'`),
+		chromedp.KeyEvent("\r"),
+		until(`document.getElementById('c-to').value === 'bob@example.com, '`),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "draft test"),
+		chromedp.SendKeys(chromedp.ID("c-body"), "first version"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+	)
+	if err != nil {
+		for _, mb := range []string{"Drafts", "Sent"} {
+			for _, m := range fetchAll(t, ai, mb) {
+				t.Logf("%s: %q %q", mb, m.subj, m.body)
+			}
+		}
+		t.Fatalf("compose and draft: %v\n%s", err, pageState(ctx))
+	}
+	draftIs := func(want string) {
+		t.Helper()
+		var got []imapMessage
+		for i := 0; i < 40; i++ {
+			if got = fetchAll(t, ai, "Drafts"); len(got) == 1 && strings.Contains(string(got[0].body), want) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("Drafts over IMAP: %d messages, want one with %q", len(got), want)
+	}
+	draftIs("first version")
+	err = chromedp.Do(ctx,
+		js(`window.sawProgress = false; new MutationObserver(() => { if (document.querySelector('#c-attachments progress')) window.sawProgress = true; }).observe(document.getElementById('c-attachments'), {childList: true, subtree: true})`),
+		chromedp.SetUploadFiles(chromedp.ID("c-file"), []string{attachment}),
+		until(`window.sawProgress && document.getElementById('c-attachments').textContent.includes('Attached: report.txt') && !document.getElementById('send-btn').disabled`),
+		chromedp.SendKeys(chromedp.ID("c-body"), " and a second"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+		screenshot(shots, "compose-attachment"),
+	)
+	if err != nil {
+		t.Fatalf("upload: %v\n%s", err, pageState(ctx))
+	}
+	draftIs("and a second")
+	// The draft opens again from Drafts and goes on saving over itself.
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="drafts"]').click()`),
+		until(listHas("draft test")),
+		clickSubject("draft test"),
+		until(`!document.getElementById('edit-draft-btn').hidden`),
+		chromedp.Click(chromedp.ID("edit-draft-btn")),
+		until(`!document.getElementById('composer').hidden && document.getElementById('c-subject').value === 'draft test' && document.getElementById('c-body').value.startsWith('first version and a second') && document.getElementById('c-attachments').textContent.includes('report.txt')`),
+		chromedp.SendKeys(chromedp.ID("c-body"), "!"),
+		until(`document.getElementById('draft-status').textContent.startsWith('Draft saved')`),
+	)
+	if err != nil {
+		t.Fatalf("edit draft: %v\n%s", err, pageState(ctx))
+	}
+	draftIs("!")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("send with upload: %v\n%s", err, pageState(ctx))
+	}
+	if d := fetchAll(t, ai, "Drafts"); len(d) != 0 {
+		t.Errorf("Drafts after sending: %d messages", len(d))
+	}
+	var uploaded bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		uploaded = uploaded || m.subj == "draft test" && strings.Contains(string(m.body), "report.txt") && strings.Contains(string(m.body), "first version and a second!")
+	}
+	if !uploaded {
+		t.Error("bob's INBOX over IMAP has no \"draft test\" with the text and report.txt")
 	}
 
 	// Search (Email/query text filter), then move and delete.
@@ -360,25 +467,121 @@ func TestWebmailBrowser(t *testing.T) {
 		t.Error("the flag set in the page is not seen over IMAP")
 	}
 
-	// Hostile HTML: a script, an on* handler, a javascript: link, a
-	// tracking pixel, a remote stylesheet, a meta refresh.
+	// Conversations: a message and its reply collapse into one row with a
+	// count; opening it lists both.
+	s.mustSend(t, alice, []byte("From: "+bob+"\r\nTo: "+alice+"\r\nSubject: thread start\r\nMessage-ID: <t1@e2e.example>\r\n\r\nfirst\r\n"))
+	s.mustSend(t, alice, []byte("From: "+bob+"\r\nTo: "+alice+"\r\nSubject: Re: thread start\r\nMessage-ID: <t2@e2e.example>\r\nIn-Reply-To: <t1@e2e.example>\r\nReferences: <t1@e2e.example>\r\n\r\nsecond\r\n"))
+	err = chromedp.Do(ctx,
+		until(listHas("thread start")+" && "+listHas("Re: thread start")),
+		chromedp.Click(chromedp.ID("threads-btn")),
+		// One row for the two (either may stand for the conversation: they
+		// arrived within the same second), with the count.
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'true' && !(`+listHas("thread start")+` && `+listHas("Re: thread start")+`)`),
+		until(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.subj')?.textContent.endsWith('thread start'))?.querySelector('.thread-count')?.textContent === '2'`),
+		js(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.thread-count')).querySelector('a').click()`),
+		until(`!document.getElementById('thread-list').hidden && document.querySelectorAll('#thread-list .thread-item').length === 2`),
+		screenshot(shots, "thread"),
+		js(`[...document.querySelectorAll('#thread-list .thread-item')].find(b => b.textContent.includes('first')).click()`),
+		until(`document.getElementById('msg-subject').textContent === 'thread start' && document.getElementById('msg-text').textContent.includes('first')`),
+		chromedp.Click(chromedp.ID("threads-btn")),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'false' && `+listHas("thread start")),
+	)
+	if err != nil {
+		t.Fatalf("conversation view: %v\n%s", err, pageState(ctx))
+	}
+
+	// Multi-select (a click, then a shift-click for the range) and bulk
+	// mark read, flag, archive; then delete one more.
+	for _, subj := range []string{"bulk one", "bulk two", "bulk three"} {
+		s.mustSend(t, alice, message(bob, alice, subj, "bulk\n"))
+	}
+	pickRow := func(subject string, shift bool) chromedp.Action[chromedp.Void] {
+		return js(fmt.Sprintf(`[...document.querySelectorAll('#messages li')].find(li => li.querySelector('.subj')?.textContent === %q).querySelector('.pick').dispatchEvent(new MouseEvent('click', {bubbles: true, shiftKey: %v}))`, subject, shift))
+	}
+	err = chromedp.Do(ctx,
+		until(listHas("bulk one")+" && "+listHas("bulk three")),
+		screenshot(shots, "list"),
+		// By subject, so the three are neighbours whatever their arrival.
+		chromedp.SetValue(chromedp.ID("sort-by"), "subject:asc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+		until(`[...document.querySelectorAll('#messages .subj')].slice(0, 3).map(e => e.textContent).join('|') === 'bulk one|bulk three|bulk two'`),
+		pickRow("bulk one", false),
+		pickRow("bulk two", true),
+		until(`document.getElementById('bulk-count').textContent === '3 selected' && !document.getElementById('bulk').hidden`),
+		screenshot(shots, "bulk"),
+		chromedp.Click(chromedp.ID("bulk-read")),
+		until(`document.getElementById('status').textContent === 'Marked read: 3 items.'`),
+		until(`![...document.querySelectorAll('#messages li.unread .subj')].some(e => e.textContent.startsWith('bulk '))`),
+		chromedp.Click(chromedp.ID("bulk-flag")),
+		until(`document.getElementById('status').textContent === 'Flagged: 3 items.'`),
+		chromedp.Click(chromedp.ID("bulk-archive")),
+		until(`document.getElementById('status').textContent === 'Archived: 3 items.' && !`+listHas("bulk two")+` && document.getElementById('bulk').hidden`),
+		pickRow("thread start", false),
+		chromedp.Click(chromedp.ID("bulk-delete")),
+		until(`document.getElementById('status').textContent === 'Deleted: 1 item.' && !`+listHas("thread start")),
+		chromedp.SetValue(chromedp.ID("sort-by"), "receivedAt:desc"),
+		js(`document.getElementById('sort-by').dispatchEvent(new Event('change'))`),
+	)
+	if err != nil {
+		t.Fatalf("bulk actions: %v\n%s", err, pageState(ctx))
+	}
+	var bulkArchived int
+	for _, m := range fetchAll(t, ai, "Archive") {
+		if strings.HasPrefix(m.subj, "bulk ") && slices.Contains(m.flags, imap.FlagSeen) && slices.Contains(m.flags, imap.FlagFlagged) {
+			bulkArchived++
+		}
+	}
+	if bulkArchived != 3 {
+		t.Errorf("Archive over IMAP has %d of the 3 bulk messages seen and flagged", bulkArchived)
+	}
+	var threadTrashed bool
+	for _, m := range fetchAll(t, ai, "Trash") {
+		threadTrashed = threadTrashed || m.subj == "thread start"
+	}
+	if !threadTrashed {
+		t.Error("the bulk-deleted message is not in Trash over IMAP")
+	}
+
+	// Hostile HTML: a script, an on* handler, javascript: and data: URLs,
+	// a tracking pixel, a remote stylesheet, a meta refresh, a form, CSS
+	// that fetches (url(), @import) or overlays (position: fixed).
 	spyURL := spy.URL
 	hostile := `<html><head><meta http-equiv="refresh" content="0;url=` + spyURL + `/refresh">` +
-		`<link rel="stylesheet" href="` + spyURL + `/css"></head><body>` +
+		`<link rel="stylesheet" href="` + spyURL + `/css"><style>@import url(` + spyURL + `/import); body { background: url(` + spyURL + `/bodybg) }</style></head><body>` +
 		`<script>top.pwned = 1; fetch('` + spyURL + `/script');</script>` +
 		`<img src="` + spyURL + `/pixel" onerror="top.pwned = 2; fetch('` + spyURL + `/onerror')">` +
 		`<svg><script>top.pwned = 3</script></svg>` +
 		`<p style="background:url(` + spyURL + `/bg)">hostile but visible</p>` +
+		`<div style="position: fixed; top: 0; left: 0; width: 100%; height: 100%; background: red">overlay</div>` +
+		`<form action="` + spyURL + `/form" method="post"><input name="password" type="password"><button>Log in again</button></form>` +
+		`<a href="data:text/html,&lt;script&gt;top.pwned=5&lt;/script&gt;">data link</a>` +
 		`<a href="javascript:top.pwned=4">link</a></body></html>`
 	s.mustSend(t, alice, htmlMessage(bob, alice, "hostile", hostile))
+	frameLoaded := `performance.getEntriesByType('resource').some(e => e.initiatorType === 'iframe' && e.name.includes('/jmap/web/html/') && e.responseStatus === 200)`
 	err = chromedp.Do(ctx,
 		until(listHas("hostile")),
+		js(`performance.clearResourceTimings()`),
 		clickSubject("hostile"),
-		until(`!document.getElementById('msg-html').hidden && document.getElementById('msg-html').srcdoc.includes('hostile but visible')`),
+		until(`!document.getElementById('msg-html').hidden && document.getElementById('msg-html').src.includes('/jmap/web/html/')`),
+		until(frameLoaded),
+		until(`!document.getElementById('images-bar').hidden && document.getElementById('images-note').textContent === '1 remote image was not loaded.'`),
 		chromedp.Sleep(time.Second), // time for anything that would run or fetch
 	)
 	if err != nil {
 		t.Fatalf("hostile message: %v\n%s", err, pageState(ctx))
+	}
+	// What the server sends the frame: sanitised already.
+	doc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('msg-html').src).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(doc, "hostile but visible") {
+		t.Errorf("the sanitised document lost the text: %s", doc)
+	}
+	for _, bad := range []string{"<script", "onerror", "<svg", "refresh", "<meta http-equiv", "<link", "@import", "url(", "<form", "<input", "data:text", "javascript:", "position", spyURL} {
+		if strings.Contains(strings.ToLower(doc), strings.ToLower(bad)) {
+			t.Errorf("the sanitised document keeps %q: %s", bad, doc)
+		}
 	}
 	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.pwned)`))
 	if err != nil {
@@ -389,6 +592,77 @@ func TestWebmailBrowser(t *testing.T) {
 	}
 	if n := leaks.Load(); n != 0 {
 		t.Errorf("the message made %d remote requests (last %v)", n, leaked.Load())
+	}
+	// With consent ("Load images"), the one remote image is fetched, and
+	// still nothing else.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("images-once")),
+		until(`document.getElementById('images-bar').hidden`),
+		chromedp.Poll[chromedp.Void](`true`, chromedp.WithPollingTimeout(time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("load images: %v", err)
+	}
+	for i := 0; i < 50 && leaks.Load() == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/pixel" {
+		t.Errorf("after Load images: %d requests (last %v), want 1 for /pixel", n, p)
+	}
+	leaks.Store(0)
+
+	// Malformed and oversized MIME: an unterminated multipart, broken
+	// base64, a truncated message/rfc822, 2 MB of HTML. It opens, the page
+	// stays usable.
+	malformed := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: malformed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n" +
+		"--zz\r\nContent-Type: text/html; charset=x-unknown-charset\r\n\r\n<p>malformed but shown</p>" + strings.Repeat("<div>filler <b>bold</b> text</div>\r\n", 60000) +
+		"--zz\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n@@@@ not base64 @@@@\r\n" +
+		"--zz\r\nContent-Type: message/rfc822\r\n\r\nSubject: cut\r\nContent-Type: multipart/alternative; boundary=qq\r\n\r\n--qq\r\nContent-Type: text/plain\r\n\r\ntrunc"
+	s.mustSend(t, alice, []byte(malformed))
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("malformed")),
+		js(`performance.clearResourceTimings()`),
+		clickSubject("malformed"),
+		until(`document.getElementById('msg-subject').textContent === 'malformed'`),
+		until(frameLoaded),
+		js(`document.querySelector('#folders a[data-role="archive"]').click()`),
+		until(listHas("second note")),
+	)
+	if err != nil {
+		t.Fatalf("malformed message: %v\n%s", err, pageState(ctx))
+	}
+
+	// An inline (cid:) image is shown from the message's own part.
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+	related := "From: " + bob + "\r\nTo: " + alice + "\r\nSubject: with logo\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
+		`<p>our logo:</p><img id="logo" src="cid:logo@e2e.example" width="40" height="40">` + "\r\n" +
+		"--r\r\nContent-Type: image/png\r\nContent-ID: <logo@e2e.example>\r\nContent-Transfer-Encoding: base64\r\n\r\n" + png + "\r\n--r--\r\n"
+	s.mustSend(t, alice, []byte(related))
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("with logo")),
+		clickSubject("with logo"),
+		until(`document.getElementById('msg-html').src.includes('/jmap/web/html/')`),
+		until(frameLoaded),
+	)
+	if err != nil {
+		t.Fatalf("cid image: %v\n%s", err, pageState(ctx))
+	}
+	doc, err = chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.getElementById('msg-html').src).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil || !strings.Contains(doc, `src="data:image/png;base64,`+png+`"`) {
+		t.Errorf("the cid: image is not inlined: %v %s", err, doc)
+	}
+	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('images-bar').hidden`)); !hidden {
+		t.Error("a message with only a cid: image offers to load remote images")
+	}
+	if err := chromedp.Do(ctx, until(`document.getElementById('msg-attachments').children.length === 0`), chromedp.Sleep(300*time.Millisecond), screenshot(shots, "message-inline-image")); err != nil {
+		t.Fatal(err)
+	}
+	// The image (one red pixel, drawn 40 x 40) is on the screen.
+	if red := redPixels(t, filepath.Join(shots, "message-inline-image.png")); red < 1000 {
+		t.Errorf("the cid: image is not drawn: %d red pixels on the screen", red)
 	}
 	// The page stays usable.
 	err = chromedp.Do(ctx,
@@ -407,7 +681,15 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.KeyEvent("\x1b"),
 		until(`document.getElementById('help').hidden`),
 		chromedp.KeyEvent("o"),
-		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === 'second note'`),
+		until(`!document.getElementById('reader').hidden && document.getElementById('msg-subject').textContent === document.querySelector('#messages li[data-id] .subj').textContent`),
+		// j opens the next row, x selects the open message.
+		chromedp.KeyEvent("j"),
+		until(`document.getElementById('msg-subject').textContent === document.querySelectorAll('#messages li[data-id] .subj')[1].textContent`),
+		chromedp.KeyEvent("x"),
+		until(`document.getElementById('bulk-count').textContent === '1 selected'`),
+		chromedp.Click(chromedp.ID("bulk-clear")),
+		until(`document.getElementById('bulk').hidden`),
+		js(`document.activeElement && document.activeElement.blur()`),
 		chromedp.KeyEvent("u"),
 		until(`document.getElementById('reader').hidden`),
 		chromedp.KeyEvent("c"),
@@ -418,13 +700,15 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("c-subject"), "nowhere"),
 		chromedp.Click(chromedp.ID("send-btn")),
 		until(`document.getElementById('compose-error').textContent.includes('no such local user')`),
+		// The refused message stays a draft until Discard.
 		chromedp.Click(chromedp.ID("cancel-btn")),
+		until(`document.getElementById('status').textContent === 'Draft discarded.'`),
 	)
 	if err != nil {
 		t.Fatalf("keyboard: %v\n%s", err, pageState(ctx))
 	}
-	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 2 {
-		t.Errorf("after a refused submission: %d in Drafts, %d in Sent; want 0 and 2 (the reply, the forward)", len(d), len(sent))
+	if d, sent := fetchAll(t, ai, "Drafts"), fetchAll(t, ai, "Sent"); len(d) != 0 || len(sent) != 3 {
+		t.Errorf("after a refused submission and Discard: %d in Drafts, %d in Sent; want 0 and 3 (the reply, the upload, the forward)", len(d), len(sent))
 	}
 
 	// Phone width: the list, then the message alone with a Back button.
@@ -441,10 +725,120 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("composer")),
 		screenshot(shots, "compose-phone"),
 		chromedp.Click(chromedp.ID("cancel-btn")),
+		// The conversation of "Re: thread start" (its first message is in
+		// Trash now) at phone width.
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("Re: thread start")),
+		js(`document.getElementById('threads-btn').click()`),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'true'`),
+		until(listHas("Re: thread start")),
+		clickSubject("Re: thread start"),
+		until(`!document.getElementById('thread-list').hidden && document.querySelectorAll('#thread-list .thread-item').length === 2`),
+		screenshot(shots, "thread-phone"),
+		chromedp.Click(chromedp.ID("back-btn")),
+		js(`document.getElementById('threads-btn').click()`),
+		until(`document.getElementById('threads-btn').getAttribute('aria-pressed') === 'false'`),
+		js(`document.getElementById('settings-btn').click()`),
+		until(`!document.getElementById('settings').hidden && document.getElementById('trusted-list').textContent !== ''`),
+		screenshot(shots, "settings-phone"),
+		chromedp.Click(chromedp.ID("settings-close")),
 		chromedp.EmulateReset(),
+		chromedp.EmulateViewport(1280, 860),
 	)
 	if err != nil {
 		t.Fatalf("phone width: %v\n%s", err, pageState(ctx))
+	}
+
+	// Settings: name and signature (JMAP Identity/set) show in a new
+	// message; a trusted sender is added and removed; the password is
+	// changed (the current one is needed) and the next login uses it.
+	const newPass = "a brand new passphrase"
+	// "Always load images" from the hostile message's sender: the image
+	// loads at once, and the sender is listed in Settings.
+	leaks.Store(0)
+	err = chromedp.Do(ctx,
+		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
+		until(listHas("hostile")),
+		clickSubject("hostile"),
+		until(`!document.getElementById('images-bar').hidden && document.getElementById('images-always').textContent === 'Always load images from bob@example.com'`),
+		chromedp.Click(chromedp.ID("images-always")),
+		until(`document.getElementById('status').textContent === 'Images from bob@example.com will load.' && document.getElementById('images-bar').hidden`),
+	)
+	if err != nil {
+		t.Fatalf("always load images: %v\n%s", err, pageState(ctx))
+	}
+	for i := 0; i < 50 && leaks.Load() == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/pixel" {
+		t.Errorf("after Always load images: %d requests (last %v), want 1 for /pixel", n, p)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("settings-btn")),
+		until(`!document.getElementById('settings').hidden && document.activeElement.id === 's-name'`),
+		chromedp.SetValue(chromedp.ID("s-name"), "Alice Liddell"),
+		chromedp.SetValue(chromedp.ID("s-signature"), "Alice, via the e2e"),
+		chromedp.Click(chromedp.ID("identity-save")),
+		until(`document.getElementById('settings-msg').textContent === 'Name and signature saved.'`),
+		until(`document.getElementById('trusted-list').textContent.includes('bob@example.com')`),
+		chromedp.SendKeys(chromedp.ID("s-trusted"), "News@Shop.example"),
+		chromedp.Click(chromedp.ID("trusted-add")),
+		until(`document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
+		screenshot(shots, "settings"),
+		js(`document.querySelector('#trusted-list button[aria-label="Remove news@shop.example"]').click()`),
+		until(`document.getElementById('settings-msg').textContent === 'Removed news@shop.example.' && !document.getElementById('trusted-list').textContent.includes('news@shop.example')`),
+		js(`document.querySelector('#trusted-list button[aria-label="Remove bob@example.com"]').click()`),
+		until(`document.getElementById('settings-msg').textContent === 'Removed bob@example.com.' && document.getElementById('trusted-list').textContent.startsWith('None')`),
+		chromedp.SendKeys(chromedp.ID("s-current"), "not my password"),
+		chromedp.SendKeys(chromedp.ID("s-new"), newPass),
+		chromedp.SendKeys(chromedp.ID("s-repeat"), newPass),
+		chromedp.Click(chromedp.ID("password-save")),
+		until(`document.getElementById('settings-msg').textContent === 'the current password is wrong'`),
+		chromedp.SetValue(chromedp.ID("s-current"), alicePass),
+		chromedp.Click(chromedp.ID("password-save")),
+		until(`document.getElementById('settings-msg').textContent.startsWith('Password changed.')`),
+		chromedp.Click(chromedp.ID("settings-close")),
+		chromedp.Click(chromedp.ID("compose-btn")),
+		until(`!document.getElementById('composer').hidden && document.getElementById('c-body').value === '\n\n-- \nAlice, via the e2e'`),
+		chromedp.SendKeys(chromedp.ID("c-to"), bob),
+		chromedp.SendKeys(chromedp.ID("c-subject"), "signed"),
+		chromedp.Click(chromedp.ID("send-btn")),
+		until(`document.getElementById('status').textContent === 'Sent.'`),
+	)
+	if err != nil {
+		t.Fatalf("settings: %v\n%s", err, pageState(ctx))
+	}
+	var signed bool
+	for _, m := range fetchAll(t, s.dialIMAPS(t, bob, bobPass), "INBOX") {
+		signed = signed || m.subj == "signed" && strings.Contains(string(m.body), `From: "Alice Liddell" <alice@example.com>`) &&
+			strings.Contains(string(m.body), "--=20\r\nAlice, via the e2e") // "-- " quoted-printable
+	}
+	if !signed {
+		t.Error("bob's INBOX has no \"signed\" message from Alice Liddell with the signature")
+	}
+	s.dialIMAPS(t, alice, newPass) // IMAP takes the new password too
+
+	// Accessibility: every control has an accessible name, and keyboard
+	// focus is drawn (a 3 px outline; its contrast is TestContrast's).
+	unnamed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		const label = (el) => (el.getAttribute('aria-label') || '').trim() ||
+			(el.getAttribute('aria-labelledby') || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ').trim() ||
+			(el.id && document.querySelector('label[for="' + el.id + '"]')?.textContent.trim()) || '';
+		const bad = [];
+		for (const el of document.querySelectorAll('input, select, textarea, ul[role=listbox], iframe')) if (!label(el) && !el.title) bad.push(el.outerHTML.slice(0, 90));
+		for (const el of document.querySelectorAll('button, a[href]')) if (!(el.getAttribute('aria-label') || el.textContent).trim()) bad.push(el.outerHTML.slice(0, 90));
+		return bad;
+	})()`))
+	if err != nil || len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name (%v): %q", err, unnamed)
+	}
+	err = chromedp.Do(ctx,
+		js(`document.getElementById('search').focus()`),
+		chromedp.KeyEvent("\t"),
+		until(`document.activeElement.id === 'compose-btn' && getComputedStyle(document.activeElement).outlineStyle === 'solid' && getComputedStyle(document.activeElement).outlineWidth === '3px'`),
+	)
+	if err != nil {
+		t.Errorf("keyboard focus is not drawn: %v", err)
 	}
 
 	// Log out: the cookie is gone, a reload shows the login form.
@@ -454,9 +848,17 @@ func TestWebmailBrowser(t *testing.T) {
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.ID("login-user")),
 		until(`document.getElementById('app').hidden`),
+		// The old password no longer works, the new one does.
+		chromedp.SetValue(chromedp.ID("login-user"), alice),
+		chromedp.SetValue(chromedp.ID("login-pass"), alicePass),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.getElementById('login-error').textContent.includes('invalid credentials')`),
+		chromedp.SetValue(chromedp.ID("login-pass"), newPass),
+		chromedp.Click(chromedp.ID("login-submit")),
+		until(`document.querySelector('#folders a[data-role="inbox"]') !== null && !document.getElementById('app').hidden`),
 	)
 	if err != nil {
-		t.Fatalf("logout: %v", err)
+		t.Fatalf("logout and login with the new password: %v\n%s", err, pageState(ctx))
 	}
 	t.Logf("browser run %v; screenshots in %s", time.Since(start), shots)
 }

@@ -38,3 +38,11 @@ type Authenticator interface {
 	// often recently (see throttle.go for the policy).
 	Authenticate(ctx context.Context, a Attempt) (store.Account, error)
 }
+
+// PasswordSetter is implemented by Authenticators that can change an
+// account's password (the Service: it hashes the new one and forgets the
+// cached logins of the account). Front ends that let a user change their
+// password check for it once with a type assertion.
+type PasswordSetter interface {
+	SetPassword(ctx context.Context, username, password string) error
+}

@@ -185,3 +185,16 @@ func (s *Server) handleWebLogout(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, r, "")
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// revokeAccount ends every session of account but the one whose cookie
+// value is keep.
+func (t *webSessions) revokeAccount(account, keep string) {
+	k := sha256.Sum256([]byte(keep))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, e := range t.m {
+		if e.account == account && (keep == "" || id != k) {
+			delete(t.m, id)
+		}
+	}
+}

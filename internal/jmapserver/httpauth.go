@@ -224,6 +224,17 @@ func (t *tokenTable) revoke(tok string) {
 	t.mu.Unlock()
 }
 
+// revokeAccount ends every token of account.
+func (t *tokenTable) revokeAccount(account string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, e := range t.m {
+		if e.account == account {
+			delete(t.m, k)
+		}
+	}
+}
+
 // basicCache remembers a verified Basic header for a short time, so a
 // client sending it with every request does not leave a login line (and a
 // throttle check) per request. Keyed by the header's SHA-256.
@@ -262,6 +273,17 @@ func (c *basicCache) add(h, account string) {
 		}
 	}
 	c.m[sha256.Sum256([]byte(h))] = tokenEntry{account: account, expires: now.Add(c.ttl)}
+}
+
+// revokeAccount forgets the verified Basic headers of account.
+func (c *basicCache) revokeAccount(account string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.account == account {
+			delete(c.m, k)
+		}
+	}
 }
 
 // slotTable counts the API requests and uploads running per account

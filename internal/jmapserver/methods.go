@@ -42,6 +42,7 @@ func init() {
 
 		"Identity/get":     {capSubmission, (*call).identityGet},
 		"Identity/changes": {capSubmission, (*call).identityChanges},
+		"Identity/set":     {capSubmission, (*call).identitySet},
 
 		"EmailSubmission/get":     {capSubmission, (*call).submissionGet},
 		"EmailSubmission/changes": {capSubmission, (*call).submissionChanges},

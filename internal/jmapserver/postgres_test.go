@@ -32,6 +32,8 @@ func TestOnPostgres(t *testing.T) {
 		"MailboxGetSetChanges":         TestMailboxGetSetChanges,
 		"ResultReferences":             TestResultReferences,
 		"JamClient":                    TestJamClient,
+		"IdentitySet":                  TestIdentitySet,
+		"WebHTML":                      TestWebHTML,
 	} {
 		t.Run(name, f)
 	}

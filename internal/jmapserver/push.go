@@ -37,6 +37,10 @@ func (s *Server) accountStates(ctx context.Context, acct store.Account) (map[str
 	for i, e := range v {
 		dv[i] = vecEntry{id: e.id, uidnext: e.uidnext}
 	}
+	_, identityState, err := readIdentity(ctx, s.opts.Store, acct.Name)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
 		"Mailbox":         mailboxVector(l, readSortOrders(ctx, s.opts.Store, acct.Name)).encode('m'),
 		"Email":           v.encode('e'),

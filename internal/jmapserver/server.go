@@ -127,6 +127,11 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /jmap/web/login", s.handleWebLogin)
 	mux.HandleFunc("GET /jmap/web/session", s.handleWebSession)
 	mux.HandleFunc("POST /jmap/web/logout", s.handleWebLogout)
+	mux.HandleFunc("GET /jmap/web/html/{emailId}", s.authed(s.handleWebHTML))
+	mux.HandleFunc("GET /jmap/web/html/{emailId}/info", s.authed(s.handleWebHTMLInfo))
+	mux.HandleFunc("GET /jmap/web/settings", s.authed(s.handleWebSettingsGet))
+	mux.HandleFunc("POST /jmap/web/settings", s.authed(s.handleWebSettingsSet))
+	mux.HandleFunc("POST /jmap/web/password", s.authed(s.handleWebPassword))
 	if opts.Web != nil {
 		mux.Handle("GET /", opts.Web)
 	}
