@@ -30,8 +30,9 @@ const (
 // webSessions holds cookie sessions in memory, keyed by the SHA-256 of the
 // cookie value (a restart logs every page out).
 type webSessions struct {
-	ttl time.Duration
-	mu  sync.Mutex
+	ttl    time.Duration
+	stored *storedTokens // non-nil: sessions kept in the store (tokens.go)
+	mu     sync.Mutex
 	m   map[[32]byte]webSession
 }
 
@@ -48,6 +49,11 @@ func newWebSessions(ttl time.Duration) *webSessions {
 // issue starts a session: it returns the cookie value and the CSRF token.
 func (t *webSessions) issue(account string) (string, string) {
 	id, csrf := randomToken(32), randomToken(32)
+	if t.stored != nil {
+		if sid, err := t.stored.issue(tokenKindWeb, account, csrf); err == nil {
+			return sid, csrf
+		} // else kept in memory below, until a restart
+	}
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -61,6 +67,11 @@ func (t *webSessions) issue(account string) (string, string) {
 }
 
 func (t *webSessions) lookup(id string) (webSession, bool) {
+	if t.stored != nil {
+		if st, ok := t.stored.lookup(tokenKindWeb, id); ok {
+			return webSession{account: st.Account, csrf: st.Data, expires: st.Expires}, true
+		}
+	}
 	k := sha256.Sum256([]byte(id))
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -73,6 +84,9 @@ func (t *webSessions) lookup(id string) (webSession, bool) {
 }
 
 func (t *webSessions) revoke(id string) {
+	if t.stored != nil {
+		t.stored.revoke(id)
+	}
 	t.mu.Lock()
 	delete(t.m, sha256.Sum256([]byte(id)))
 	t.mu.Unlock()

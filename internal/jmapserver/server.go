@@ -111,6 +111,7 @@ func New(opts Options) *Server {
 		opts.MaxMessageSize = limits.MaxSizeUpload
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	stored := newStoredTokens(opts.Store, opts.TokenTTL, log) // nil: tokens in memory
 	s := &Server{
 		opts: opts, limits: limits, log: log, ctx: ctx, cancel: cancel,
 		tokens:  newTokenTable(opts.TokenTTL),
@@ -122,6 +123,7 @@ func New(opts Options) *Server {
 		lists:   newListCache(),
 		tc:      map[int64]threadCount{},
 	}
+	s.tokens.stored, s.web.stored = stored, stored
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jmap", s.authed(s.handleSession))
 	mux.HandleFunc("POST /jmap", s.authed(s.handleAPI))
