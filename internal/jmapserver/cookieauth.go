@@ -33,7 +33,7 @@ type webSessions struct {
 	ttl    time.Duration
 	stored *storedTokens // non-nil: sessions kept in the store (tokens.go)
 	mu     sync.Mutex
-	m   map[[32]byte]webSession
+	m      map[[32]byte]webSession
 }
 
 type webSession struct {
