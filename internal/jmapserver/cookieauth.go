@@ -27,8 +27,10 @@ const (
 	csrfHeader    = "X-CSRF-Token"
 )
 
-// webSessions holds cookie sessions in memory, keyed by the SHA-256 of the
-// cookie value (a restart logs every page out).
+// webSessions holds cookie sessions keyed by the SHA-256 of the cookie
+// value: in the store when it keeps tokens (tokens.go, kind "web", the
+// CSRF token as data: they survive a restart), else in memory (a restart
+// logs every page out).
 type webSessions struct {
 	ttl    time.Duration
 	stored *storedTokens // non-nil: sessions kept in the store (tokens.go)
