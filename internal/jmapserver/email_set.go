@@ -68,7 +68,7 @@ func (c *call) storeMessage(data []byte, mboxes []store.MailboxInfo, flags []str
 		return nil, &setError{Type: "tooLarge", Description: fmt.Sprintf("messages are at most %d octets", c.s.opts.MaxMessageSize)}, nil
 	}
 	res, err := c.s.opts.Store.Deliver(c.ctx, bytes.NewReader(data), []store.Target{{
-		Account: c.acct.Name, Mailbox: mboxes[0].Name, Flags: flags, InternalDate: received,
+		Account: c.owner.Name, Mailbox: mboxes[0].Name, Flags: flags, InternalDate: received,
 	}})
 	if err != nil {
 		return nil, nil, err
@@ -133,7 +133,7 @@ func (c *call) emailSet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	return c.doEmailSet(a)
@@ -191,6 +191,10 @@ func (c *call) doEmailSet(a setArgs) (*setResponse, error) {
 			resp.NotDestroyed[id] = seNotFound("no Email " + id)
 			continue
 		}
+		if se := c.checkRemoveAll(rec.copies); se != nil {
+			resp.NotDestroyed[id] = se
+			continue
+		}
 		if err := c.expungeCopies(rec.copies); err != nil {
 			return nil, err
 		}
@@ -226,6 +230,9 @@ func (c *call) createEmail(obj map[string]json.RawMessage) (*emailRec, *setError
 	}
 	flags, se := flagsOfKeywords(obj["keywords"])
 	if se != nil {
+		return nil, se, nil
+	}
+	if se := c.checkInsert(mboxes, flags); se != nil {
 		return nil, se, nil
 	}
 	var received time.Time
@@ -322,6 +329,43 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 	}
 	if newMboxes != nil && len(newMboxes) == 0 {
 		return seInvalid("an Email must be in at least one mailbox", "mailboxIds"), nil
+	}
+	if c.rights != nil {
+		// In a shared account every change must be allowed before any
+		// is made (RFC 4314 §4, as IMAP STORE, COPY and MOVE check).
+		for _, cp := range rec.copies {
+			next := slices.Clone(cp.msg.Flags)
+			switch {
+			case replaceKW:
+				next = slices.Clone(replace)
+			default:
+				for _, f := range add {
+					if !slices.Contains(next, f) {
+						next = append(next, f)
+					}
+				}
+				next = slices.DeleteFunc(next, func(f string) bool { return slices.Contains(remove, f) })
+			}
+			if se := c.checkKeywordChange(cp.ref.mbox, cp.msg.Flags, next); se != nil {
+				return se, nil
+			}
+		}
+		if newMboxes != nil {
+			have := map[int64]bool{}
+			for _, cp := range rec.copies {
+				have[cp.ref.mbox] = true
+				if _, stays := newMboxes[cp.ref.mbox]; !stays {
+					if se := c.checkRemove(cp.ref.mbox); se != nil {
+						return se, nil
+					}
+				}
+			}
+			for _, mb := range newMboxes {
+				if !have[mb.ID] && !c.may(mb.ID, store.RightInsert) {
+					return forbidden("no right to add Emails to %s (ACL right i)", leafName(mb.Name)), nil
+				}
+			}
+		}
 	}
 	// Keywords are set on every copy.
 	for _, cp := range rec.copies {
@@ -440,7 +484,7 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if len(a.Emails) > c.s.limits.MaxObjectsInSet {
@@ -463,6 +507,10 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 		}
 		flags, se := flagsOfKeywords(e.Keywords)
 		if se != nil {
+			notCreated[cid] = se
+			continue
+		}
+		if se := c.checkInsert(mboxes, flags); se != nil {
 			notCreated[cid] = se
 			continue
 		}
@@ -508,8 +556,9 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 	return out, nil
 }
 
-// emailCopy is Email/copy. One account per user: fromAccountId must be
-// the user's own, and a copy is an IMAP COPY into mailboxIds.
+// emailCopy is Email/copy. Within one account a copy is an IMAP COPY
+// into mailboxIds (the Email keeps its id); between the user's account
+// and a shared one see emailCopyAcross.
 func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 	var a struct {
 		FromAccountID            string  `json:"fromAccountId"`
@@ -523,11 +572,12 @@ func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
-		return nil, err
+	if a.FromAccountID != a.AccountID {
+		return c.emailCopyAcross(a.FromAccountID, a.IfFromInState, a.AccountID, a.IfInState, a.Create,
+			a.OnSuccessDestroyOriginal, a.DestroyFromIfInState)
 	}
-	if a.FromAccountID != accountID(c.acct) {
-		return nil, mErr(meFromAccountNotFound, fmt.Sprintf("no account %q", a.FromAccountID))
+	if err := c.useAccount(a.AccountID); err != nil {
+		return nil, err
 	}
 	old, err := c.emailState()
 	if err != nil {
@@ -554,6 +604,14 @@ func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 		}
 		mboxes, se := c.targetMailboxes(obj["mailboxIds"])
 		if se != nil {
+			notCreated[cid] = se
+			continue
+		}
+		kwFlags := rec.msg.Flags
+		if kw, ok := obj["keywords"]; ok {
+			kwFlags, _ = flagsOfKeywords(kw)
+		}
+		if se := c.checkInsert(mboxes, kwFlags); se != nil {
 			notCreated[cid] = se
 			continue
 		}
@@ -628,7 +686,7 @@ func (c *call) emailParse(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if a.IDs != nil {

@@ -32,6 +32,10 @@ func TestOnPostgres(t *testing.T) {
 		"MailboxGetSetChanges":         TestMailboxGetSetChanges,
 		"ResultReferences":             TestResultReferences,
 		"JamClient":                    TestJamClient,
+		"SharedAccountView":            TestSharedAccountView,
+		"SharedAccountRights":          TestSharedAccountRights,
+		"SharedAccountChangesAndPush":  TestSharedAccountChangesAndPush,
+		"SubmissionDeliveredHook":      TestSubmissionDeliveredHook,
 	} {
 		t.Run(name, f)
 	}
