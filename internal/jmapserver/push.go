@@ -209,6 +209,11 @@ func (s *Server) handleEventSource(w http.ResponseWriter, r *http.Request) {
 // the store failed: the next signal tries again).
 func (s *Server) pushChanged(w http.ResponseWriter, r *http.Request, acct store.Account, shared []sharedAccount,
 	want map[string]bool, last *map[string]map[string]string) bool {
+	// The rights are read again, as for every method call: an account
+	// whose shares went is no longer reported, and new rights count.
+	if now, err := s.sharedAccounts(r.Context(), acct); err == nil {
+		shared = now
+	}
 	cur, err := s.accountStates(r.Context(), acct, shared)
 	if err != nil {
 		return false

@@ -177,6 +177,11 @@ func TestSharedAccountView(t *testing.T) {
 	if len(g["list"].([]any)) != 1 || len(strs(g["notFound"])) != 3 {
 		t.Fatalf("Email/get: %v", g)
 	}
+	for name, code := range map[string]int{"Ro": 200, "Hidden": 404, "Listed": 404} {
+		if resp, _ := h.do("GET", "/jmap/download/"+f.bob+"/"+blobID(f.email[name])+"/m.eml", "", nil); resp.StatusCode != code {
+			t.Errorf("download of the message in %s: %d, want %d", name, resp.StatusCode, code)
+		}
+	}
 	if ids := strs(f.in("Email/query", map[string]any{"filter": map[string]any{"inMailbox": f.mbox["Listed"]}})["ids"]); len(ids) != 0 {
 		t.Fatalf("inMailbox of a mailbox without r: %v", ids)
 	}
