@@ -112,6 +112,11 @@ func (c *call) storeMessage(data []byte, mboxes []store.MailboxInfo, flags []str
 		return nil, nil, err
 	}
 	if recs[eid] == nil {
+		if c.rights != nil {
+			// Added to shared mailboxes the user may not read (ACL i
+			// without r): the created Email is still answered.
+			return &emailRec{id: eid, thread: ds[0].ThreadID, emailCopy: emailCopy{ref: ref, mbox: mboxes[0], msg: ds[0]}}, nil, nil
+		}
 		return nil, nil, fmt.Errorf("the stored message %s is gone", eid)
 	}
 	return recs[eid], nil, nil

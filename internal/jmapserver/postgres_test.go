@@ -36,6 +36,7 @@ func TestOnPostgres(t *testing.T) {
 		"SharedAccountRights":          TestSharedAccountRights,
 		"SharedAccountChangesAndPush":  TestSharedAccountChangesAndPush,
 		"SubmissionDeliveredHook":      TestSubmissionDeliveredHook,
+		"JamSharedAccount":             TestJamSharedAccount,
 	} {
 		t.Run(name, f)
 	}
