@@ -429,7 +429,11 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 			if !ok {
 				return seNotFound("no Email " + id), nil
 			}
-			if _, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, arrive[len(arrive)-1].Name); err != nil {
+			res, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, arrive[len(arrive)-1].Name)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.arrived(arrive[len(arrive)-1], res, rec.msg.Flags); err != nil {
 				return nil, err
 			}
 			arrive = arrive[:len(arrive)-1]
@@ -440,7 +444,11 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 				return nil, err
 			}
 			if ok {
-				if _, err := h.MoveTo(c.ctx, []store.UID{leave[i].ref.uid}, mb.Name); err != nil {
+				res, err := h.MoveTo(c.ctx, []store.UID{leave[i].ref.uid}, mb.Name)
+				if err != nil {
+					return nil, err
+				}
+				if err := c.arrived(mb, res, leave[i].msg.Flags); err != nil {
 					return nil, err
 				}
 			}

@@ -361,3 +361,38 @@ func (c *call) checkRemoveAll(copies []emailCopy) *setError {
 	}
 	return nil
 }
+
+// arrived clears, on the copies a COPY or MOVE put into dest, the flags
+// of flags (the source's) that the user's rights there do not let them
+// set: as IMAP COPY and MOVE into a shared mailbox do (RFC 4314 §4:
+// \Seen needs s, \Deleted t, any other flag w). The move itself needed
+// only i, so it is not refused.
+func (c *call) arrived(dest store.MailboxInfo, res store.CopyResult, flags []string) error {
+	if c.rights == nil || len(res.DestUIDs) == 0 {
+		return nil
+	}
+	r := c.rights[dest.ID]
+	var drop []string
+	for _, f := range flags {
+		need := keywordRight(f)
+		if f == store.FlagDeleted {
+			need = store.RightDeleteMessage
+		}
+		if !r.Has(need) {
+			drop = append(drop, f)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	mbs, err := c.mailboxes()
+	if err != nil {
+		return err
+	}
+	h, err := mbs.Open(c.ctx, dest.Name)
+	if err != nil {
+		return err
+	}
+	_, err = h.StoreFlags(c.ctx, res.DestUIDs, store.FlagsRemove, drop, 0)
+	return err
+}

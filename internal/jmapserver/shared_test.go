@@ -280,9 +280,17 @@ func TestSharedAccountRights(t *testing.T) {
 		t.Errorf("destroy: %v", res)
 	}
 	// Move out of Team (t, e) into Insert (i).
+	// The flags alice may not set in Insert (no s, no w) do not go with
+	// it, as IMAP MOVE into a shared mailbox leaves them behind.
 	f.email["Team"] = f.deliver("Team", "again")
+	if got := upd("Team", map[string]any{"keywords": map[string]any{"$seen": true, "$flagged": true}}); got != "" {
+		t.Errorf("keywords in Team: %q", got)
+	}
 	if got := upd("Team", map[string]any{"mailboxIds": map[string]any{f.mbox["Insert"]: true}}); got != "" {
 		t.Errorf("move Team → Insert: %q", got)
+	}
+	if g := keywords("Team"); len(g["keywords"].(map[string]any)) != 0 || g["mailboxIds"].(map[string]any)[f.mbox["Insert"]] != true {
+		t.Errorf("after the move into Insert: %v", g)
 	}
 	// Create (APPEND): i, and the keywords' rights.
 	create := func(mbox string, kw map[string]any) string {
