@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
 	"github.com/letterbox/letterbox/internal/store/sqlite"
@@ -146,5 +147,35 @@ func TestTokensSurviveRestart(t *testing.T) {
 	}
 	if webWorks(n, c2, csrf2) {
 		t.Fatal("web logout must end the stored session")
+	}
+}
+
+// A stored bearer token stops working at its expiry (Options.TokenTTL).
+func TestStoredTokenExpires(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.TokenTTL = time.Second })
+	if _, ok := h.st.(store.Tokens); !ok {
+		t.Skip("store keeps no tokens")
+	}
+	resp, b := h.do("POST", "/jmap/login", "application/json", []byte(`{"username":"alice@example.com","password":"`+testPassword+`"}`))
+	var out struct{ AccessToken string }
+	if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil {
+		t.Fatalf("login: %d %s", resp.StatusCode, b)
+	}
+	get := func() int {
+		req, _ := http.NewRequest("GET", h.http.URL+"/.well-known/jmap", nil)
+		req.Header.Set("Authorization", "Bearer "+out.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != 200 {
+		t.Fatalf("fresh token: %d", code)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if code := get(); code != http.StatusUnauthorized {
+		t.Fatalf("expired token: %d, want 401", code)
 	}
 }
