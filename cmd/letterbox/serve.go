@@ -350,6 +350,13 @@ func buildEndpoints(cfg config.Config, st store.Store, authSvc *auth.Service, tl
 			LocalDomains:       lv.domains,
 			Metrics:            mx,
 			Web:                webmail.Handler(),
+			// Local recipients of an EmailSubmission get the same
+			// autoresponder as those of SMTP and LMTP.
+			Delivered: func(ctx context.Context, account, rcpt, envFrom string, head []byte) {
+				ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				away.Delivered(ctx, account, rcpt, envFrom, head)
+			},
 		})
 		eps = append(eps, endpoint{key: "jmap", note: "HTTPS (and HTTP), /.well-known/jmap, web mail at /", server: srv})
 	}

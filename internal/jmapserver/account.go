@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/letterbox/letterbox/internal/store"
@@ -12,7 +13,7 @@ import (
 // mailboxes opens the account's mailbox store once per request.
 func (c *call) mailboxes() (store.Mailboxes, error) {
 	if c.mbs == nil {
-		mbs, err := c.s.opts.Store.Mailboxes(c.ctx, c.acct.Name)
+		mbs, err := c.s.opts.Store.Mailboxes(c.ctx, c.owner.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -34,6 +35,11 @@ func (c *call) list() ([]store.MailboxInfo, error) {
 	l, err := mbs.List(c.ctx)
 	if err != nil {
 		return nil, err
+	}
+	if c.rights != nil {
+		if l, err = c.sharedView(l); err != nil {
+			return nil, err
+		}
 	}
 	c.mboxCache = l
 	return l, nil
@@ -74,11 +80,13 @@ func (c *call) mailboxByJMAPID(jid string) (store.MailboxInfo, bool, error) {
 	return c.mailboxByID(id)
 }
 
-// open opens a mailbox by store id; ok is false when it is gone.
+// open opens a mailbox by store id to read or change its Emails; ok is
+// false when it is gone, or in a shared account when the user may not
+// read it (ACL r).
 func (c *call) open(id int64) (store.Mailbox, store.MailboxInfo, bool, error) {
 	mb, ok, err := c.mailboxByID(id)
-	if err != nil || !ok {
-		return nil, mb, ok, err
+	if err != nil || !ok || !c.may(id, store.RightRead) {
+		return nil, mb, false, err
 	}
 	mbs, err := c.mailboxes()
 	if err != nil {
@@ -100,7 +108,7 @@ func (c *call) open(id int64) (store.Mailbox, store.MailboxInfo, bool, error) {
 const sortOrderEntry = "/private/vendor/letterbox/jmap-sortorder"
 
 func (c *call) sortOrders() map[int64]int {
-	return readSortOrders(c.ctx, c.s.opts.Store, c.acct.Name)
+	return readSortOrders(c.ctx, c.s.opts.Store, c.owner.Name)
 }
 
 func readSortOrders(ctx context.Context, st store.Store, account string) map[int64]int {
@@ -125,7 +133,7 @@ func (c *call) writeSortOrders(m map[int64]int) error {
 		return errors.New("this store keeps no sortOrder")
 	}
 	b, _ := json.Marshal(m)
-	return md.SetMetadata(c.ctx, c.acct.Name, store.ServerMetadata, []store.MetadataEntry{{Name: sortOrderEntry, Value: b}}, store.MetadataLimits{})
+	return md.SetMetadata(c.ctx, c.owner.Name, store.ServerMetadata, []store.MetadataEntry{{Name: sortOrderEntry, Value: b}}, store.MetadataLimits{})
 }
 
 // roleOf maps a mailbox to its JMAP role (RFC 8621 §2, the IANA registry
@@ -207,7 +215,7 @@ func parentName(name string) string {
 // Account states (see state.go).
 
 func (c *call) emailState() (string, error) {
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return "", err
 	}
@@ -215,7 +223,7 @@ func (c *call) emailState() (string, error) {
 }
 
 func (c *call) threadState() (string, error) {
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return "", err
 	}
@@ -227,14 +235,29 @@ func (c *call) mailboxState() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return mailboxVector(l, c.sortOrders()).encode('m'), nil
+	return mailboxVector(l, c.sortOrders(), c.rights).encode('m'), nil
 }
 
-func mailboxVector(l []store.MailboxInfo, orders map[int64]int) stateVec {
+// mailboxVector is the Mailbox state vector; in a shared account the
+// user's rights are part of each mailbox's tag (myRights).
+func mailboxVector(l []store.MailboxInfo, orders map[int64]int, rights map[int64]store.Rights) stateVec {
+	if rights != nil {
+		// The counts of a mailbox the user may not read are not shown,
+		// so its changes must not move the state either.
+		l = slices.Clone(l)
+		for i := range l {
+			if !rights[l[i].ID].Has(store.RightRead) {
+				l[i].HighestModSeq, l[i].UIDNext = 0, 0
+			}
+		}
+	}
 	return vectorOf(l, func(mb store.MailboxInfo) uint32 {
 		sub := "0"
 		if mb.Subscribed {
 			sub = "1"
+		}
+		if rights != nil {
+			return hashTag(mb.Name, mb.SpecialUse, sub, string(rune(sortOrderOf(mb, orders))), rights[mb.ID].Letters())
 		}
 		return hashTag(mb.Name, mb.SpecialUse, sub, string(rune(sortOrderOf(mb, orders))))
 	})

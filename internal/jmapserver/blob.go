@@ -82,7 +82,12 @@ func (u *uploadStore) get(account, id string) (*upload, bool) {
 // handleUpload serves the uploadUrl (RFC 8620 §6.1).
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	acct := principalOf(r).acct
-	if r.PathValue("accountId") != accountID(acct) {
+	// Uploads are the user's, whichever of their accounts (their own or a
+	// shared one) the URL names: a blob uploaded once may be imported
+	// into any of them.
+	target := r.PathValue("accountId")
+	c := &call{s: s, ctx: r.Context(), acct: acct, owner: acct, created: map[string]string{}}
+	if err := c.useAccount(target); err != nil {
 		http.Error(w, "no such account", http.StatusNotFound)
 		return
 	}
@@ -110,7 +115,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	id := s.uploads.put(acct.Name, typ, data)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(map[string]any{"accountId": accountID(acct), "blobId": id, "type": typ, "size": len(data)})
+	json.NewEncoder(w).Encode(map[string]any{"accountId": target, "blobId": id, "type": typ, "size": len(data)})
 }
 
 // openBlob returns the content of a blob id of the account.
@@ -161,11 +166,11 @@ func (c *call) openBlob(id string) ([]byte, string, bool, error) {
 // handleDownload serves the downloadUrl (RFC 8620 §6.2).
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	acct := principalOf(r).acct
-	if r.PathValue("accountId") != accountID(acct) {
+	c := &call{s: s, ctx: r.Context(), acct: acct, owner: acct, created: map[string]string{}}
+	if err := c.useAccount(r.PathValue("accountId")); err != nil {
 		http.Error(w, "no such account", http.StatusNotFound)
 		return
 	}
-	c := &call{s: s, ctx: r.Context(), acct: acct, created: map[string]string{}}
 	data, typ, ok, err := c.openBlob(r.PathValue("blobId"))
 	if err != nil {
 		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
@@ -188,8 +193,10 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 
-// blobCopy is Blob/copy (RFC 8620 §6.3). There is one account per user,
-// so the only other account a client can name does not exist for it.
+// blobCopy is Blob/copy (RFC 8620 §6.3) between the user's accounts (their
+// own and the shared ones): the blob is read in the source account and
+// kept as an upload of the user, which every one of their accounts can
+// use (a blob of an Email is reachable only through its account).
 func (c *call) blobCopy(raw json.RawMessage) (any, error) {
 	var a struct {
 		FromAccountID string   `json:"fromAccountId"`
@@ -199,22 +206,27 @@ func (c *call) blobCopy(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
-	if a.FromAccountID != accountID(c.acct) {
+	if err := c.useAccount(a.FromAccountID); err != nil {
 		return nil, mErr(meFromAccountNotFound, fmt.Sprintf("no account %q", a.FromAccountID))
 	}
 	copied := map[string]string{}
 	notCopied := map[string]*setError{}
 	for _, id := range a.BlobIDs {
-		if _, _, ok, err := c.openBlob(id); err != nil {
+		data, typ, ok, err := c.openBlob(id)
+		if err != nil {
 			return nil, err
 		} else if !ok {
 			notCopied[id] = &setError{Type: "blobNotFound", Description: "no such blob", NotFound: []string{id}}
 			continue
 		}
-		copied[id] = id // same account: the blob is already there
+		if a.FromAccountID == a.AccountID {
+			copied[id] = id // same account: the blob is already there
+			continue
+		}
+		copied[id] = c.s.uploads.put(c.acct.Name, typ, data)
 	}
 	out := map[string]any{"fromAccountId": a.FromAccountID, "accountId": a.AccountID, "copied": nil, "notCopied": nil}
 	if len(copied) > 0 {

@@ -27,12 +27,15 @@ const (
 	csrfHeader    = "X-CSRF-Token"
 )
 
-// webSessions holds cookie sessions in memory, keyed by the SHA-256 of the
-// cookie value (a restart logs every page out).
+// webSessions holds cookie sessions keyed by the SHA-256 of the cookie
+// value: in the store when it keeps tokens (tokens.go, kind "web", the
+// CSRF token as data: they survive a restart), else in memory (a restart
+// logs every page out).
 type webSessions struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[[32]byte]webSession
+	ttl    time.Duration
+	stored *storedTokens // non-nil: sessions kept in the store (tokens.go)
+	mu     sync.Mutex
+	m      map[[32]byte]webSession
 }
 
 type webSession struct {
@@ -48,6 +51,11 @@ func newWebSessions(ttl time.Duration) *webSessions {
 // issue starts a session: it returns the cookie value and the CSRF token.
 func (t *webSessions) issue(account string) (string, string) {
 	id, csrf := randomToken(32), randomToken(32)
+	if t.stored != nil {
+		if sid, err := t.stored.issue(tokenKindWeb, account, csrf); err == nil {
+			return sid, csrf
+		} // else kept in memory below, until a restart
+	}
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -61,6 +69,11 @@ func (t *webSessions) issue(account string) (string, string) {
 }
 
 func (t *webSessions) lookup(id string) (webSession, bool) {
+	if t.stored != nil {
+		if st, ok := t.stored.lookup(tokenKindWeb, id); ok {
+			return webSession{account: st.Account, csrf: st.Data, expires: st.Expires}, true
+		}
+	}
 	k := sha256.Sum256([]byte(id))
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -73,6 +86,9 @@ func (t *webSessions) lookup(id string) (webSession, bool) {
 }
 
 func (t *webSessions) revoke(id string) {
+	if t.stored != nil {
+		t.stored.revoke(id)
+	}
 	t.mu.Lock()
 	delete(t.m, sha256.Sum256([]byte(id)))
 	t.mu.Unlock()
@@ -186,9 +202,25 @@ func (s *Server) handleWebLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// keep makes sure session id (as it was: e) still exists, restoring it in
+// the store when a password change deleted it there.
+func (t *webSessions) keep(id string, e webSession) {
+	if id == "" || e.account == "" || t.stored == nil {
+		return
+	}
+	if _, ok := t.stored.lookup(tokenKindWeb, id); ok {
+		return
+	}
+	t.stored.restore(tokenKindWeb, id, e.account, e.csrf, e.expires)
+}
+
 // revokeAccount ends every session of account but the one whose cookie
 // value is keep.
 func (t *webSessions) revokeAccount(account, keep string) {
+	if t.stored != nil {
+		// Bearer tokens are in the same store: they go too.
+		t.stored.revokeAccount(account, keep)
+	}
 	k := sha256.Sum256([]byte(keep))
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -13,6 +13,8 @@
 // session.go (the session resource, §2), request.go (request/response and
 // result references, §3), errors.go (error types and limits, §3.6),
 // pointer.go (JSON pointers, §3.7), state.go (state strings), blob.go
-// (upload/download, Blob/copy, §6), push.go (EventSource, §7.3), and one
-// file per object type's methods.
+// (upload/download, Blob/copy, §6), push.go (EventSource, §7.3),
+// shared.go (accounts of the mailboxes other users shared through IMAP
+// ACLs, with their rights), tokens.go (login tokens kept in the store), and
+// one file per object type's methods.
 package jmapserver

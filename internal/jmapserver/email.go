@@ -109,7 +109,7 @@ func (c *call) loadEmails(ids []string) (map[string]*emailRec, error) {
 	if !ok {
 		return nil, errors.New("the store keeps no object ids (store.ObjectLookup)")
 	}
-	locs, err := ol.FindEmails(c.ctx, c.acct.Name, want)
+	locs, err := c.findEmails(ol, want)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +252,7 @@ func (c *call) emailGet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	sp, err := a.spec(false)
@@ -320,7 +320,7 @@ func (c *call) emailGet(raw json.RawMessage) (any, error) {
 
 // allEmailIDs lists up to n Email ids of the account.
 func (c *call) allEmailIDs(n int) ([]string, error) {
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return nil, err
 	}

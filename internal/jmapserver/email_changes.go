@@ -71,7 +71,7 @@ func (c *call) computeEmailChanges(since string, maxChanges int) (emailChanges, 
 	if !ok {
 		return resp, mErr(meCannotCalculateChanges, "sinceState is not an Email state of this server")
 	}
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return resp, err
 	}
@@ -197,7 +197,7 @@ func (c *call) computeEmailChanges(since string, maxChanges int) (emailChanges, 
 		if !ok {
 			return resp, mErr(meCannotCalculateChanges, "the store keeps no object ids")
 		}
-		if live, err = ol.FindEmails(c.ctx, c.acct.Name, ask); err != nil {
+		if live, err = c.findEmails(ol, ask); err != nil {
 			return resp, err
 		}
 	}
@@ -233,7 +233,7 @@ func (c *call) emailChanges(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	max := 0
@@ -259,7 +259,7 @@ func (c *call) threadChanges(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	max := 0
@@ -291,7 +291,7 @@ func (c *call) threadChanges(raw json.RawMessage) (any, error) {
 				continue
 			}
 			done[t] = true
-			emails, err := ol.ThreadEmails(c.ctx, c.acct.Name, t)
+			emails, err := c.threadEmails(ol, t)
 			if err != nil {
 				return nil, err
 			}
@@ -319,7 +319,7 @@ func (c *call) threadGet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if _, err := propertySet(a.Properties, []string{"id", "emailIds"}); err != nil {
@@ -344,7 +344,7 @@ func (c *call) threadGet(raw json.RawMessage) (any, error) {
 	for _, id := range *a.IDs {
 		var emails []string
 		if validThreadID(id) {
-			if emails, err = ol.ThreadEmails(c.ctx, c.acct.Name, id); err != nil {
+			if emails, err = c.threadEmails(ol, id); err != nil {
 				return nil, err
 			}
 		}

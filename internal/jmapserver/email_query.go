@@ -437,7 +437,7 @@ func (c *call) emailResults(filter json.RawMessage, sortBy []comparator, collaps
 	if err != nil {
 		return nil, err
 	}
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return nil, err
 	}
@@ -592,7 +592,7 @@ func (c *call) emailQuery(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if a.SortAsTree || a.FilterAsTree {
@@ -641,7 +641,7 @@ func (c *call) emailQueryChanges(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	ch, err := c.computeEmailChanges(a.SinceQueryState, 0)
@@ -682,7 +682,7 @@ type threadKeywords struct {
 // threadIndex reads every message of the account with its thread, for
 // the thread keyword conditions and sorts (RFC 8621 §4.4.1).
 func (c *call) threadIndex() (map[string]*threadKeywords, error) {
-	l, err := c.list()
+	l, err := c.emailList()
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (c *call) storeMessage(data []byte, mboxes []store.MailboxInfo, flags []str
 		return nil, &setError{Type: "tooLarge", Description: fmt.Sprintf("messages are at most %d octets", c.s.opts.MaxMessageSize)}, nil
 	}
 	res, err := c.s.opts.Store.Deliver(c.ctx, bytes.NewReader(data), []store.Target{{
-		Account: c.acct.Name, Mailbox: mboxes[0].Name, Flags: flags, InternalDate: received,
+		Account: c.owner.Name, Mailbox: mboxes[0].Name, Flags: flags, InternalDate: received,
 	}})
 	if err != nil {
 		return nil, nil, err
@@ -112,6 +112,11 @@ func (c *call) storeMessage(data []byte, mboxes []store.MailboxInfo, flags []str
 		return nil, nil, err
 	}
 	if recs[eid] == nil {
+		if c.rights != nil {
+			// Added to shared mailboxes the user may not read (ACL i
+			// without r): the created Email is still answered.
+			return &emailRec{id: eid, thread: ds[0].ThreadID, emailCopy: emailCopy{ref: ref, mbox: mboxes[0], msg: ds[0]}}, nil, nil
+		}
 		return nil, nil, fmt.Errorf("the stored message %s is gone", eid)
 	}
 	return recs[eid], nil, nil
@@ -133,7 +138,7 @@ func (c *call) emailSet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	return c.doEmailSet(a)
@@ -191,6 +196,10 @@ func (c *call) doEmailSet(a setArgs) (*setResponse, error) {
 			resp.NotDestroyed[id] = seNotFound("no Email " + id)
 			continue
 		}
+		if se := c.checkRemoveAll(rec.copies); se != nil {
+			resp.NotDestroyed[id] = se
+			continue
+		}
 		if err := c.expungeCopies(rec.copies); err != nil {
 			return nil, err
 		}
@@ -226,6 +235,9 @@ func (c *call) createEmail(obj map[string]json.RawMessage) (*emailRec, *setError
 	}
 	flags, se := flagsOfKeywords(obj["keywords"])
 	if se != nil {
+		return nil, se, nil
+	}
+	if se := c.checkInsert(mboxes, flags); se != nil {
 		return nil, se, nil
 	}
 	var received time.Time
@@ -323,6 +335,43 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 	if newMboxes != nil && len(newMboxes) == 0 {
 		return seInvalid("an Email must be in at least one mailbox", "mailboxIds"), nil
 	}
+	if c.rights != nil {
+		// In a shared account every change must be allowed before any
+		// is made (RFC 4314 §4, as IMAP STORE, COPY and MOVE check).
+		for _, cp := range rec.copies {
+			next := slices.Clone(cp.msg.Flags)
+			switch {
+			case replaceKW:
+				next = slices.Clone(replace)
+			default:
+				for _, f := range add {
+					if !slices.Contains(next, f) {
+						next = append(next, f)
+					}
+				}
+				next = slices.DeleteFunc(next, func(f string) bool { return slices.Contains(remove, f) })
+			}
+			if se := c.checkKeywordChange(cp.ref.mbox, cp.msg.Flags, next); se != nil {
+				return se, nil
+			}
+		}
+		if newMboxes != nil {
+			have := map[int64]bool{}
+			for _, cp := range rec.copies {
+				have[cp.ref.mbox] = true
+				if _, stays := newMboxes[cp.ref.mbox]; !stays {
+					if se := c.checkRemove(cp.ref.mbox); se != nil {
+						return se, nil
+					}
+				}
+			}
+			for _, mb := range newMboxes {
+				if !have[mb.ID] && !c.may(mb.ID, store.RightInsert) {
+					return forbidden("no right to add Emails to %s (ACL right i)", leafName(mb.Name)), nil
+				}
+			}
+		}
+	}
 	// Keywords are set on every copy.
 	for _, cp := range rec.copies {
 		h, _, ok, err := c.open(cp.ref.mbox)
@@ -380,7 +429,11 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 			if !ok {
 				return seNotFound("no Email " + id), nil
 			}
-			if _, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, arrive[len(arrive)-1].Name); err != nil {
+			res, err := h.CopyTo(c.ctx, []store.UID{rec.ref.uid}, arrive[len(arrive)-1].Name)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.arrived(arrive[len(arrive)-1], res, rec.msg.Flags); err != nil {
 				return nil, err
 			}
 			arrive = arrive[:len(arrive)-1]
@@ -391,7 +444,11 @@ func (c *call) updateEmail(id string, patch map[string]json.RawMessage) (*setErr
 				return nil, err
 			}
 			if ok {
-				if _, err := h.MoveTo(c.ctx, []store.UID{leave[i].ref.uid}, mb.Name); err != nil {
+				res, err := h.MoveTo(c.ctx, []store.UID{leave[i].ref.uid}, mb.Name)
+				if err != nil {
+					return nil, err
+				}
+				if err := c.arrived(mb, res, leave[i].msg.Flags); err != nil {
 					return nil, err
 				}
 			}
@@ -440,7 +497,7 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if len(a.Emails) > c.s.limits.MaxObjectsInSet {
@@ -463,6 +520,10 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 		}
 		flags, se := flagsOfKeywords(e.Keywords)
 		if se != nil {
+			notCreated[cid] = se
+			continue
+		}
+		if se := c.checkInsert(mboxes, flags); se != nil {
 			notCreated[cid] = se
 			continue
 		}
@@ -508,8 +569,9 @@ func (c *call) emailImport(raw json.RawMessage) (any, error) {
 	return out, nil
 }
 
-// emailCopy is Email/copy. One account per user: fromAccountId must be
-// the user's own, and a copy is an IMAP COPY into mailboxIds.
+// emailCopy is Email/copy. Within one account a copy is an IMAP COPY
+// into mailboxIds (the Email keeps its id); between the user's account
+// and a shared one see emailCopyAcross.
 func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 	var a struct {
 		FromAccountID            string  `json:"fromAccountId"`
@@ -523,11 +585,12 @@ func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
-		return nil, err
+	if a.FromAccountID != a.AccountID {
+		return c.emailCopyAcross(a.FromAccountID, a.IfFromInState, a.AccountID, a.IfInState, a.Create,
+			a.OnSuccessDestroyOriginal, a.DestroyFromIfInState)
 	}
-	if a.FromAccountID != accountID(c.acct) {
-		return nil, mErr(meFromAccountNotFound, fmt.Sprintf("no account %q", a.FromAccountID))
+	if err := c.useAccount(a.AccountID); err != nil {
+		return nil, err
 	}
 	old, err := c.emailState()
 	if err != nil {
@@ -554,6 +617,14 @@ func (c *call) emailCopy(raw json.RawMessage) (any, error) {
 		}
 		mboxes, se := c.targetMailboxes(obj["mailboxIds"])
 		if se != nil {
+			notCreated[cid] = se
+			continue
+		}
+		kwFlags := rec.msg.Flags
+		if kw, ok := obj["keywords"]; ok {
+			kwFlags, _ = flagsOfKeywords(kw)
+		}
+		if se := c.checkInsert(mboxes, kwFlags); se != nil {
 			notCreated[cid] = se
 			continue
 		}
@@ -628,7 +699,7 @@ func (c *call) emailParse(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if a.IDs != nil {

@@ -153,7 +153,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	tok := s.tokens.issue(acct.Name)
+	tok, err := s.tokens.issue(acct.Name)
+	if err != nil {
+		s.log.Error("jmap: storing a token", "err", err)
+		http.Error(w, "the login could not be stored, try again later", http.StatusServiceUnavailable)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{
@@ -173,12 +178,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// tokenTable holds issued bearer tokens in memory (a restart logs every
-// token out). Tokens are 256 random bits; only their SHA-256 is kept.
+// tokenTable holds issued bearer tokens: in the store when it keeps
+// tokens (stored, tokens.go: they survive a restart), else in memory (a
+// restart logs every token out). Tokens are 256 random bits; only their
+// SHA-256 is kept.
 type tokenTable struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[[32]byte]tokenEntry
+	ttl    time.Duration
+	stored *storedTokens // nil: memory only
+	mu     sync.Mutex
+	m      map[[32]byte]tokenEntry
 }
 
 type tokenEntry struct {
@@ -190,7 +198,10 @@ func newTokenTable(ttl time.Duration) *tokenTable {
 	return &tokenTable{ttl: ttl, m: make(map[[32]byte]tokenEntry)}
 }
 
-func (t *tokenTable) issue(account string) string {
+func (t *tokenTable) issue(account string) (string, error) {
+	if t.stored != nil {
+		return t.stored.issue(tokenKindBearer, account, "")
+	}
 	var b [32]byte
 	rand.Read(b[:])
 	tok := base64.RawURLEncoding.EncodeToString(b[:])
@@ -203,10 +214,14 @@ func (t *tokenTable) issue(account string) string {
 		}
 	}
 	t.m[sha256.Sum256([]byte(tok))] = tokenEntry{account: account, expires: now.Add(t.ttl)}
-	return tok
+	return tok, nil
 }
 
 func (t *tokenTable) lookup(tok string) (string, bool) {
+	if t.stored != nil {
+		st, ok := t.stored.lookup(tokenKindBearer, tok)
+		return st.Account, ok
+	}
 	k := sha256.Sum256([]byte(tok))
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -219,6 +234,10 @@ func (t *tokenTable) lookup(tok string) (string, bool) {
 }
 
 func (t *tokenTable) revoke(tok string) {
+	if t.stored != nil {
+		t.stored.revoke(tok)
+		return
+	}
 	t.mu.Lock()
 	delete(t.m, sha256.Sum256([]byte(tok)))
 	t.mu.Unlock()

@@ -1,6 +1,7 @@
 package jmapserver
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/letterbox/letterbox/internal/store"
 )
 
 // The independent client: jmap-jam (npm, MIT; a small, typed JMAP client
@@ -91,5 +94,70 @@ func TestJamClient(t *testing.T) {
 	mbs, _ := h.st.Mailboxes(context.Background(), "bob@example.com")
 	if st, _ := mbs.Status(context.Background(), "INBOX"); st.Messages != 1 {
 		t.Errorf("bob's INBOX has %d messages", st.Messages)
+	}
+}
+
+// TestJamSharedAccount drives a shared account (RFC 8620 §1.6.2) through
+// jmap-jam (testdata/jam_shared.mjs): bob shares two mailboxes with alice
+// through IMAP ACLs; the client finds the account in the session, reads
+// and writes within the rights, copies across accounts, and gets a
+// StateChange when bob's side delivers.
+func TestJamSharedAccount(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node not installed (Node.js runs the jmap-jam client)")
+	}
+	mod := jamModule(t)
+	h := newHarness(t)
+	acls, ok := h.st.(store.ACLs)
+	if !ok {
+		t.Skip("store keeps no ACLs")
+	}
+	ctx := context.Background()
+	bob, _ := h.st.Mailboxes(ctx, "bob@example.com")
+	for name, r := range map[string]string{"Team": "lrs", "Drop": "li"} {
+		if _, err := bob.Create(ctx, name, ""); err != nil {
+			t.Fatal(err)
+		}
+		rights, _ := store.ParseRights(r)
+		if err := acls.SetACL(ctx, "bob@example.com", name, h.user, rights); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver := func(mbox, subject string) {
+		res, err := h.st.Deliver(ctx, strings.NewReader("From: carol@example.com\r\nSubject: "+subject+"\r\n\r\nhi\r\n"),
+			[]store.Target{{Account: "bob@example.com", Mailbox: mbox}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("deliver: %v %v", err, res)
+		}
+	}
+	deliver("Team", "team news")
+	deliver("INBOX", "bob's own")
+	form := url.Values{"username": {h.user}, "password": {testPassword}}
+	resp, b := h.do("POST", "/jmap/login", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if resp.StatusCode != 200 {
+		t.Fatalf("login %d %s", resp.StatusCode, b)
+	}
+	var tok struct{ AccessToken string }
+	json.Unmarshal(b, &tok)
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, node, "testdata/jam_shared.mjs", "file://"+mod, h.http.URL+"/.well-known/jmap", tok.AccessToken)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if sc.Text() == "waiting" {
+			deliver("Team", "more news")
+		}
+	}
+	if err := cmd.Wait(); err != nil || !strings.HasSuffix(strings.TrimSpace(out.String()), "ok") {
+		t.Fatalf("jam_shared.mjs: %v\n%s%s", err, out.String(), stderr.String())
 	}
 }

@@ -56,7 +56,15 @@ func (c *call) mailboxObject(mb store.MailboxInfo, all []store.MailboxInfo, orde
 	if want("sortOrder") {
 		o["sortOrder"] = sortOrderOf(mb, orders)
 	}
-	if want("totalEmails") || want("unreadEmails") || want("totalThreads") || want("unreadThreads") {
+	if !c.may(mb.ID, store.RightRead) {
+		// A shared mailbox the user may list but not read: its counts
+		// are not theirs to know (RFC 4314 §4: STATUS needs r).
+		for _, p := range []string{"totalEmails", "unreadEmails", "totalThreads", "unreadThreads"} {
+			if want(p) {
+				o[p] = 0
+			}
+		}
+	} else if want("totalEmails") || want("unreadEmails") || want("totalThreads") || want("unreadThreads") {
 		mbs, err := c.mailboxes()
 		if err != nil {
 			return nil, err
@@ -80,7 +88,7 @@ func (c *call) mailboxObject(mb store.MailboxInfo, all []store.MailboxInfo, orde
 		}
 	}
 	if want("myRights") {
-		o["myRights"] = allRights
+		o["myRights"] = c.myRights(mb.ID)
 	}
 	if want("isSubscribed") {
 		o["isSubscribed"] = mb.Subscribed
@@ -108,7 +116,7 @@ func (c *call) mailboxGet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	props, err := propertySet(a.Properties, mailboxProperties)
@@ -166,7 +174,7 @@ func (c *call) mailboxChanges(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if a.MaxChanges != nil && *a.MaxChanges <= 0 {
@@ -180,7 +188,7 @@ func (c *call) mailboxChanges(raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cur := mailboxVector(l, c.sortOrders())
+	cur := mailboxVector(l, c.sortOrders(), c.rights)
 	type change struct {
 		kind int // 0 created, 1 updated, 2 destroyed
 		e    vecEntry
@@ -418,7 +426,7 @@ func (c *call) mailboxQuery(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if a.CollapseThreads {
@@ -449,7 +457,7 @@ func (c *call) mailboxQueryChanges(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	chRaw, _ := json.Marshal(changesArgs{AccountID: a.AccountID, SinceState: a.SinceQueryState})
@@ -508,7 +516,7 @@ func (c *call) mailboxSet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if n := len(a.Create) + len(a.Update) + len(a.Destroy); n > c.s.limits.MaxObjectsInSet {
@@ -559,7 +567,7 @@ func (c *call) mailboxSet(raw json.RawMessage) (any, error) {
 			c.created[cid] = id
 			resp.Created[cid] = map[string]any{"id": id, "sortOrder": defaultSortOrder(info),
 				"totalEmails": 0, "unreadEmails": 0, "totalThreads": 0, "unreadThreads": 0,
-				"myRights": allRights, "isSubscribed": info.Subscribed, "role": nilIfEmpty(roleOf(info))}
+				"myRights": c.myRights(info.ID), "isSubscribed": info.Subscribed, "role": nilIfEmpty(roleOf(info))}
 			if p.SortOrder != nil {
 				resp.Created[cid].(map[string]any)["sortOrder"] = *p.SortOrder
 			}
@@ -665,6 +673,23 @@ func (c *call) createMailbox(mbs store.Mailboxes, obj json.RawMessage, p mailbox
 	if se != nil {
 		return store.MailboxInfo{}, se
 	}
+	var parentRights store.Rights
+	if c.rights != nil {
+		// In a shared account: k on the parent (RFC 4314 §4 CREATE);
+		// no role, no new top-level mailbox.
+		pm, _, _ := c.mailboxByJMAPID(jsonString(p.ParentID))
+		switch {
+		case parent == "":
+			return store.MailboxInfo{}, forbidden("no mailbox can be made at the top of another user's account")
+		case !c.may(pm.ID, store.RightCreate):
+			return store.MailboxInfo{}, forbidden("no right to create mailboxes below %s (ACL right k)", leafName(parent))
+		case p.Role != nil && string(*p.Role) != "null":
+			return store.MailboxInfo{}, forbidden("roles are the owner's to give")
+		case p.SortOrder != nil:
+			return store.MailboxInfo{}, forbidden("sortOrder is the owner's to set")
+		}
+		parentRights = c.rights[pm.ID]
+	}
 	full := *p.Name
 	if parent != "" {
 		full = parent + string(store.HierarchySeparator) + full
@@ -690,8 +715,16 @@ func (c *call) createMailbox(mbs store.Mailboxes, obj json.RawMessage, p mailbox
 		return store.MailboxInfo{}, storeSetError(err, "name")
 	}
 	c.invalidate()
+	if c.rights != nil {
+		// The new mailbox takes its parent's ACL (as Dovecot does), so
+		// the user who made it keeps the rights they had there.
+		if err := c.copyParentACL(parent, full); err != nil {
+			return store.MailboxInfo{}, &setError{Type: "serverFail", Description: err.Error()}
+		}
+		c.rights[info.ID] = parentRights
+	}
 	if p.IsSubscribed != nil {
-		if err := mbs.SetSubscribed(c.ctx, full, *p.IsSubscribed); err == nil {
+		if err := c.setSubscribed(mbs, full, *p.IsSubscribed); err == nil {
 			info.Subscribed = *p.IsSubscribed
 		}
 	}
@@ -730,6 +763,9 @@ func (c *call) updateMailbox(mbs store.Mailboxes, id string, patch map[string]js
 		}
 	}
 	_, parentGiven := patch["parentId"]
+	if c.rights != nil && p.SortOrder != nil {
+		return forbidden("sortOrder is the owner's to set")
+	}
 	if p.Name != nil || parentGiven {
 		leaf, parent := leafName(mb.Name), parentName(mb.Name)
 		if p.Name != nil {
@@ -746,6 +782,13 @@ func (c *call) updateMailbox(mbs store.Mailboxes, id string, patch map[string]js
 			if parent == mb.Name || strings.HasPrefix(parent, mb.Name+string(store.HierarchySeparator)) {
 				return seInvalid("a mailbox cannot move below itself", "parentId")
 			}
+			if c.rights != nil && parent != parentName(mb.Name) {
+				// RFC 4314 §4 RENAME: k on the new parent.
+				pm, _, _ := c.mailboxByJMAPID(jsonString(p.ParentID))
+				if parent == "" || !c.may(pm.ID, store.RightCreate) {
+					return forbidden("no right to create mailboxes there (ACL right k)")
+				}
+			}
 		}
 		full := leaf
 		if parent != "" {
@@ -755,6 +798,9 @@ func (c *call) updateMailbox(mbs store.Mailboxes, id string, patch map[string]js
 			return &setError{Type: "forbidden", Description: "INBOX cannot be renamed through JMAP (IMAP RENAME INBOX moves its messages instead)"}
 		}
 		if full != mb.Name {
+			if !c.may(mb.ID, store.RightDeleteMailbox) {
+				return forbidden("no right to rename this mailbox (ACL right x)")
+			}
 			if err := mbs.Rename(c.ctx, mb.Name, full); err != nil {
 				return storeSetError(err, "name")
 			}
@@ -763,7 +809,7 @@ func (c *call) updateMailbox(mbs store.Mailboxes, id string, patch map[string]js
 		}
 	}
 	if p.IsSubscribed != nil && *p.IsSubscribed != mb.Subscribed {
-		if err := mbs.SetSubscribed(c.ctx, mb.Name, *p.IsSubscribed); err != nil {
+		if err := c.setSubscribed(mbs, mb.Name, *p.IsSubscribed); err != nil {
 			return storeSetError(err, "isSubscribed")
 		}
 		c.invalidate()
@@ -794,6 +840,9 @@ func (c *call) destroyMailbox(mbs store.Mailboxes, id string, removeEmails bool)
 	}
 	if strings.EqualFold(mb.Name, store.InboxName) {
 		return &setError{Type: "forbidden", Description: "INBOX cannot be destroyed"}
+	}
+	if !c.may(mb.ID, store.RightDeleteMailbox) {
+		return forbidden("no right to delete this mailbox (ACL right x)")
 	}
 	l, _ := c.list()
 	for _, o := range l {

@@ -34,6 +34,11 @@ func TestOnPostgres(t *testing.T) {
 		"JamClient":                    TestJamClient,
 		"IdentitySet":                  TestIdentitySet,
 		"WebHTML":                      TestWebHTML,
+		"SharedAccountView":            TestSharedAccountView,
+		"SharedAccountRights":          TestSharedAccountRights,
+		"SharedAccountChangesAndPush":  TestSharedAccountChangesAndPush,
+		"SubmissionDeliveredHook":      TestSubmissionDeliveredHook,
+		"JamSharedAccount":             TestJamSharedAccount,
 	} {
 		t.Run(name, f)
 	}

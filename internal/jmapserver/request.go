@@ -46,6 +46,12 @@ type call struct {
 	name    string
 	extra   []invocation // implicit responses added after this call's (e.g. Email/set)
 
+	// owner is the account the method works on: acct, or an account
+	// that shares mailboxes with acct (shared.go), whose mailboxes acct
+	// has rights on (nil: acct's own, every right).
+	owner  store.Account
+	rights map[int64]store.Rights
+
 	mbs       store.Mailboxes     // the account's mailboxes, opened on first use
 	mboxCache []store.MailboxInfo // List() within this request; nil after a change
 
@@ -191,7 +197,7 @@ func (s *Server) run(ctx context.Context, acct store.Account, req *apiRequest) a
 	for k, v := range req.CreatedIDs {
 		created[k] = v
 	}
-	c := &call{s: s, ctx: ctx, acct: acct, using: using, created: created}
+	c := &call{s: s, ctx: ctx, acct: acct, owner: acct, using: using, created: created}
 	out := make([]invocation, 0, len(req.MethodCalls))
 	decoded := map[int]any{} // response index → its arguments decoded, for references
 	for _, inv := range req.MethodCalls {
@@ -202,7 +208,8 @@ func (s *Server) run(ctx context.Context, acct store.Account, req *apiRequest) a
 		out = append(out, res)
 		out = append(out, c.extra...)
 	}
-	resp := apiResponse{MethodResponses: out, SessionState: sessionState(acct)}
+	shared, _ := s.sharedAccounts(ctx, acct) // an error leaves them out of the state
+	resp := apiResponse{MethodResponses: out, SessionState: sessionState(acct, shared)}
 	if req.CreatedIDs != nil {
 		resp.CreatedIDs = created
 	}
@@ -340,11 +347,13 @@ func decodeArgs(args json.RawMessage, dst any) error {
 	return nil
 }
 
-// checkAccount answers accountNotFound for any account but the user's own.
+// checkAccount answers accountNotFound for any account but the user's own
+// (the methods shared accounts do not have; mail methods use useAccount).
 func (c *call) checkAccount(id string) error {
 	if id != accountID(c.acct) {
 		return mErr(meAccountNotFound, fmt.Sprintf("no account %q", id))
 	}
+	c.switchTo(c.acct, nil)
 	return nil
 }
 

@@ -54,6 +54,13 @@ type Options struct {
 	// Web, when set, serves every GET no JMAP route claims (the web mail
 	// page, internal/webmail); it reaches mail only through /jmap.
 	Web http.Handler
+	// Delivered, when set, is called in its own goroutine after an
+	// EmailSubmission stored a message for a local recipient (account,
+	// the envelope recipient, the envelope sender, and the start of the
+	// message as stored, up to 64 KiB), as smtpserver.Options.Delivered
+	// is: the vacation autoresponder (internal/vacation) is hooked here.
+	// The method response does not wait for it.
+	Delivered func(ctx context.Context, account, rcpt, envFrom string, head []byte)
 }
 
 // ErrServerClosed is returned by Serve after Close.
@@ -104,6 +111,7 @@ func New(opts Options) *Server {
 		opts.MaxMessageSize = limits.MaxSizeUpload
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	stored := newStoredTokens(opts.Store, opts.TokenTTL, log) // nil: tokens in memory
 	s := &Server{
 		opts: opts, limits: limits, log: log, ctx: ctx, cancel: cancel,
 		tokens:  newTokenTable(opts.TokenTTL),
@@ -115,6 +123,7 @@ func New(opts Options) *Server {
 		lists:   newListCache(),
 		tc:      map[int64]threadCount{},
 	}
+	s.tokens.stored, s.web.stored = stored, stored
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jmap", s.authed(s.handleSession))
 	mux.HandleFunc("POST /jmap", s.authed(s.handleAPI))

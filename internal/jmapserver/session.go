@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -14,10 +15,15 @@ import (
 // store's account number.
 func accountID(a store.Account) string { return "a" + strconv.FormatInt(a.ID, 10) }
 
-// sessionState changes when anything in the session resource would.
-func sessionState(a store.Account) string {
-	h := sha256.Sum256([]byte(accountID(a) + "\x00" + a.Name))
-	return hex.EncodeToString(h[:6])
+// sessionState changes when anything in the session resource would: the
+// accounts (the user's and the shared ones, with isReadOnly).
+func sessionState(a store.Account, shared []sharedAccount) string {
+	h := sha256.New()
+	h.Write([]byte(accountID(a) + "\x00" + a.Name))
+	for _, sa := range shared {
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%t", accountID(sa.owner), sa.owner.Name, sa.readOnly())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // baseURL is the scheme and host the client reached us at.
@@ -35,6 +41,11 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	id := accountID(acct)
 	base := baseURL(r)
 	l := s.limits
+	shared, err := s.sharedAccounts(r.Context(), acct)
+	if err != nil {
+		http.Error(w, "the store is unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	sess := map[string]any{
 		"capabilities": map[string]any{
 			capCore: map[string]any{
@@ -79,7 +90,26 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 		"downloadUrl":     base + "/jmap/download/{accountId}/{blobId}/{name}?accept={type}",
 		"uploadUrl":       base + "/jmap/upload/{accountId}/",
 		"eventSourceUrl":  base + "/jmap/eventsource/?types={types}&closeafter={closeafter}&ping={ping}",
-		"state":           sessionState(acct),
+		"state":           sessionState(acct, shared),
+	}
+	// Shared accounts (RFC 8620 §1.6.2): mail only, per owner.
+	accounts := sess["accounts"].(map[string]any)
+	for _, sa := range shared {
+		accounts[accountID(sa.owner)] = map[string]any{
+			"name":       sa.owner.Name,
+			"isPersonal": false,
+			"isReadOnly": sa.readOnly(),
+			"accountCapabilities": map[string]any{
+				capMail: map[string]any{
+					"maxMailboxesPerEmail":       nil,
+					"maxMailboxDepth":            nil,
+					"maxSizeMailboxName":         maxMailboxNameOctets,
+					"maxSizeAttachmentsPerEmail": s.opts.MaxMessageSize,
+					"emailQuerySortOptions":      emailSortOptions,
+					"mayCreateTopLevelMailbox":   false,
+				},
+			},
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")

@@ -106,7 +106,7 @@ func (c *call) searchSnippetGet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if err := c.checkAccount(a.AccountID); err != nil {
+	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
 	if len(a.EmailIDs) > c.s.limits.MaxObjectsInGet {

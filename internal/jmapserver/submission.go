@@ -328,6 +328,7 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 	// unknown user of a local domain is refused, any other address goes
 	// to the outbound queue (when there is one).
 	var targets []store.Target
+	var rcptOf []string // the envelope recipient that named each target
 	var bad, remote []string
 	seen := map[string]bool{}
 	for _, r := range rcpts {
@@ -343,6 +344,7 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 		case acct != "":
 			if !slices.ContainsFunc(targets, func(t store.Target) bool { return t.Account == acct }) {
 				targets = append(targets, store.Target{Account: acct})
+				rcptOf = append(rcptOf, r)
 			}
 		case isRemote && c.s.opts.Queue != nil:
 			remote = append(remote, r)
@@ -374,6 +376,7 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 		}
 	}
 	if len(targets) > 0 {
+		stored := out.Bytes() // Deliver reads out; these octets stay
 		res, err := c.s.opts.Store.Deliver(c.ctx, &out, targets)
 		if err != nil {
 			return submission{}, nil, err
@@ -384,11 +387,23 @@ func (c *call) submit(raw json.RawMessage) (submission, *setError, error) {
 					Description: "delivery failed: " + r.Err.Error()}, nil
 			}
 		}
+		if hook := c.s.opts.Delivered; hook != nil {
+			// As after an SMTP delivery (the vacation autoresponder):
+			// each local copy is durable; the response does not wait.
+			head := stored[:min(len(stored), maxDeliveredHead)]
+			for i, t := range targets {
+				go hook(context.WithoutCancel(c.ctx), t.Account, rcptOf[i], mailFrom, head)
+			}
+		}
 	}
 	s := c.s.subs.add(c.acct.Name, submission{identityID: in.IdentityID, emailID: eid, threadID: rec.thread,
 		mailFrom: mailFrom, rcpts: rcpts, sendAt: time.Now()})
 	return s, nil, nil
 }
+
+// maxDeliveredHead bounds the start of the message Options.Delivered
+// gets (as smtpserver's: the header section, up to 64 KiB).
+const maxDeliveredHead = 64 << 10
 
 // writeWithoutBcc copies a header block, leaving out Bcc fields.
 func writeWithoutBcc(w *bytes.Buffer, h []byte) {

@@ -50,7 +50,7 @@ type webHTML struct {
 // Email; text/plain parts among them are escaped into <pre>. ok is false
 // for an Email the account does not have.
 func (s *Server) renderWebHTML(r *http.Request, acct store.Account, emailID string, images, inline bool) (webHTML, bool, error) {
-	c := &call{s: s, ctx: r.Context(), acct: acct, created: map[string]string{}}
+	c := &call{s: s, ctx: r.Context(), acct: acct, owner: acct, created: map[string]string{}}
 	recs, err := c.loadEmails([]string{emailID})
 	if err != nil {
 		return webHTML{}, false, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/auth"
 	"github.com/letterbox/letterbox/internal/htmlsafe"
@@ -220,4 +221,38 @@ func TestWebHTMLMalformed(t *testing.T) {
 			t.Errorf("an SVG part became an image, not the placeholder: %s", doc)
 		}
 	}
+}
+
+// TestWebPasswordRealAuth: with the real auth.Service the store ends every
+// token of the account with the password (SetPasswordHash); the page that
+// asked keeps its session (same cookie, same CSRF token), another page and
+// a bearer token do not.
+func TestWebPasswordRealAuth(t *testing.T) {
+	h := newHarness(t, func(o *Options) {
+		o.Auth = auth.New(o.Store, auth.Options{Params: auth.TestParams, FailureDelay: time.Millisecond})
+	})
+	hash, err := auth.HashPassword(testPassword, auth.TestParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.SetPasswordHash(context.Background(), "alice@example.com", hash); err != nil {
+		t.Fatal(err)
+	}
+	cookie, csrf := webLogin(t, h, testPassword)
+	other, _ := webLogin(t, h, testPassword)
+	resp, b := webReq(t, h, "POST", "/jmap/web/password", cookie, csrf, "application/json", `{"currentPassword":"`+testPassword+`","newPassword":"longenough"}`)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("change: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := webReq(t, h, "GET", "/.well-known/jmap", cookie, "", "", ""); resp.StatusCode != 200 {
+		t.Errorf("the asking session ended: %d", resp.StatusCode)
+	}
+	// Its CSRF token still works for a change.
+	if resp, b := webReq(t, h, "POST", "/jmap/web/settings", cookie, csrf, "application/json", `{"trustedSenders":[]}`); resp.StatusCode != 200 {
+		t.Errorf("the asking session's CSRF token no longer works: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := webReq(t, h, "GET", "/.well-known/jmap", other, "", "", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another session survived the change: %d", resp.StatusCode)
+	}
+	webLogin(t, h, "longenough")
 }

@@ -156,14 +156,19 @@ func (s *Server) handleWebPassword(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, status)
 		return
 	}
-	if err := setter.SetPassword(r.Context(), acct.Name, in.NewPassword); err != nil {
-		http.Error(w, "the password could not be changed", http.StatusServiceUnavailable)
-		return
-	}
 	keep := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		keep = c.Value
 	}
+	mine, _ := s.web.lookup(keep)
+	if err := setter.SetPassword(r.Context(), acct.Name, in.NewPassword); err != nil {
+		http.Error(w, "the password could not be changed", http.StatusServiceUnavailable)
+		return
+	}
+	// The store ends every session of the account with the password
+	// (SetPasswordHash); the page that asked keeps its own, same cookie
+	// and CSRF token.
+	s.web.keep(keep, mine)
 	s.web.revokeAccount(acct.Name, keep)
 	s.tokens.revokeAccount(acct.Name)
 	s.basic.revokeAccount(acct.Name)

@@ -100,7 +100,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) 
 		if tag.RowsAffected() == 0 {
 			return store.ErrNoSuchAccount
 		}
-		return nil
+		// A new password logs every client out (store.Tokens).
+		_, err = w.exec("DELETE FROM login_tokens WHERE account_id = (SELECT id FROM accounts WHERE name = $1)", name)
+		return err
 	})
 }
 

@@ -163,6 +163,7 @@ CREATE TABLE blob_textsigs (
 	aliasMigration,        // alias.go
 	queueMigration,        // queue.go
 	queueDSNMigration,     // queue.go
+	tokenMigration,        // tokens.go
 }
 
 // migrateLockKey is the advisory lock that serialises migrations when

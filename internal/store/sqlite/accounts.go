@@ -101,7 +101,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, passwordHash string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNoSuchAccount
 		}
-		return nil
+		// A new password logs every client out (store.Tokens).
+		_, err = w.exec("DELETE FROM login_tokens WHERE account_id = (SELECT id FROM accounts WHERE name = ?)", name)
+		return err
 	})
 }
 

@@ -133,7 +133,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	aliasSchema + // alias.go
 	queueSchema + // queue.go
 	journalSchema + // journal.go
-	queueDSNSchema // queue.go
+	queueDSNSchema + // queue.go
+	tokenSchema // tokens.go
 
 // schemaVersion is meta's 'schema' value once migrate ran.
 const schemaVersion = 4

@@ -85,6 +85,7 @@ var Tests = []Test{
 	{"QueueClaim", testQueueClaim},
 	{"QueueUpdate", testQueueUpdate},
 	{"QueueDSN", testQueueDSN},
+	{"Tokens", testTokens}, // tokens.go
 	{"Concurrency", func(t *testing.T, s store.Store) { CheckConcurrency(t, s) }},
 }
 
