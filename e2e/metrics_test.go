@@ -20,13 +20,16 @@ import (
 // feed's lag to an idling session, and the outbound queue: messages by
 // state, the oldest one's age, attempts by result and DSNs.
 func TestMetricsEndpoint(t *testing.T) {
-	ports := freePorts(t, 2)
-	port, deadSMTP := ports[0], ports[1]
+	var port, deadSMTP int // picked inside the config edit, clear of its listeners
 	d := startDNS(t)
 	// later.example's MX refuses connections (deferred); gone.example does
 	// not exist (failed at once, and a bounce).
 	d.add(t, "later.example. 60 IN MX 10 mx.later.example.", "mx.later.example. 60 IN A 127.0.0.1")
 	s := startServerWith(t, func(cfg string) string {
+		// Ports freed by freePorts may come back for the server's own
+		// listeners: take two that the configuration does not name.
+		ports := freePortsNotIn(t, 2, cfg)
+		port, deadSMTP = ports[0], ports[1]
 		cfg = regexp.MustCompile(`(?m)^metrics = .*$`).ReplaceAllString(cfg, fmt.Sprintf(`metrics = "127.0.0.1:%d"`, port))
 		cfg = regexp.MustCompile(`(?m)^dns_server = .*$`).ReplaceAllString(cfg, `dns_server = "`+d.addr+`"`)
 		return regexp.MustCompile(`(?m)^port = 25$`).ReplaceAllString(cfg, "port = "+strconv.Itoa(deadSMTP))

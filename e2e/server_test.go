@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,6 +158,21 @@ func (s *server) writeConfig(edit func(string) string) {
 // freePorts returns n distinct loopback TCP ports that were free a moment
 // ago: all n listeners stay open until every port is chosen, so the kernel
 // cannot hand out one port twice.
+// freePortsNotIn is freePorts, skipping ports that text already names as
+// "127.0.0.1:PORT" (a configuration's listeners).
+func freePortsNotIn(t testing.TB, n int, text string) []int {
+	t.Helper()
+	var out []int
+	for len(out) < n {
+		for _, p := range freePorts(t, n-len(out)) {
+			if !strings.Contains(text, "127.0.0.1:"+strconv.Itoa(p)+`"`) && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, 0, n)
