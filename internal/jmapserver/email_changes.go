@@ -236,12 +236,9 @@ func (c *call) emailChanges(raw json.RawMessage) (any, error) {
 	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
-	max := 0
-	if a.MaxChanges != nil {
-		if *a.MaxChanges <= 0 {
-			return nil, invalidArgs("maxChanges must be positive")
-		}
-		max = *a.MaxChanges
+	max, err := a.limit()
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.computeEmailChanges(a.SinceState, max)
 	if err != nil {
@@ -262,12 +259,9 @@ func (c *call) threadChanges(raw json.RawMessage) (any, error) {
 	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
-	max := 0
-	if a.MaxChanges != nil {
-		if *a.MaxChanges <= 0 {
-			return nil, invalidArgs("maxChanges must be positive")
-		}
-		max = *a.MaxChanges
+	max, err := a.limit()
+	if err != nil {
+		return nil, err
 	}
 	ch, err := c.computeEmailChanges(a.SinceState, max)
 	if err != nil {

@@ -177,8 +177,8 @@ func (c *call) mailboxChanges(raw json.RawMessage) (any, error) {
 	if err := c.useAccount(a.AccountID); err != nil {
 		return nil, err
 	}
-	if a.MaxChanges != nil && *a.MaxChanges <= 0 {
-		return nil, invalidArgs("maxChanges must be positive")
+	if _, err := a.limit(); err != nil {
+		return nil, err
 	}
 	old, ok := decodeState(a.SinceState, 'm')
 	if !ok {

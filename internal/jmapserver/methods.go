@@ -71,6 +71,18 @@ type changesArgs struct {
 	MaxChanges *int   `json:"maxChanges"`
 }
 
+// limit is maxChanges, 0 when absent; a value that is not positive is
+// invalidArguments (RFC 8620 §5.2).
+func (a changesArgs) limit() (int, error) {
+	if a.MaxChanges == nil {
+		return 0, nil
+	}
+	if *a.MaxChanges <= 0 {
+		return 0, invalidArgs("maxChanges must be positive")
+	}
+	return *a.MaxChanges, nil
+}
+
 type changesResponse struct {
 	AccountID      string   `json:"accountId"`
 	OldState       string   `json:"oldState"`
