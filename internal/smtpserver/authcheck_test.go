@@ -2,57 +2,17 @@ package smtpserver
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
-
 	"github.com/letterbox/letterbox/internal/msgauth"
+	"github.com/letterbox/letterbox/internal/testutil/dnstest"
 )
 
 // checker answers from a loopback miekg/dns server with the records given.
 func checker(t *testing.T, records ...string) *msgauth.Checker {
 	t.Helper()
-	rrs := map[string][]dns.RR{}
-	for _, r := range records {
-		rr, err := dns.NewRR(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rrs[rr.Header().Name] = append(rrs[rr.Header().Name], rr)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(req)
-		for _, q := range req.Question {
-			found, ok := rrs[strings.ToLower(q.Name)]
-			if !ok {
-				m.Rcode = dns.RcodeNameError
-			}
-			for _, rr := range found {
-				if rr.Header().Rrtype == q.Qtype {
-					m.Answer = append(m.Answer, rr)
-				}
-			}
-		}
-		w.WriteMsg(m)
-	})}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	addr := pc.LocalAddr().String()
-	return &msgauth.Checker{Hostname: testHostname, Resolver: &net.Resolver{PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}}}
+	return &msgauth.Checker{Hostname: testHostname, Resolver: dnstest.Resolver(t, records...)}
 }
 
 // Port 25 with checks: a message whose From domain's DMARC policy rejects
