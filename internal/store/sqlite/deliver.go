@@ -157,6 +157,15 @@ func (w *wtx) appendMessage(mbID int64, flags []string, date time.Time, size int
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: insert message: %w", err)
 	}
+	seen, deleted := hasFlag(flags, store.FlagSeen), hasFlag(flags, store.FlagDeleted)
+	d := counts{messages: 1, size: size}
+	if !seen {
+		d.unseen = 1
+	}
+	if deleted {
+		d.deleted, d.deletedSize = 1, size
+	}
+	w.noteCounts(mbID, store.ModSeq(modseq-1), store.ModSeq(modseq), d)
 	w.logChange(mbID, store.UID(uidnext+1), store.Message{
 		UID: store.UID(uidnext), ModSeq: store.ModSeq(modseq), Flags: storedFlags(flags),
 		InternalDate: dateOf(date.Unix(), int64(offset)), Size: size, BlobID: blobID,

@@ -105,20 +105,9 @@ func (m *mailboxes) Status(ctx context.Context, name string) (store.MailboxStatu
 		if err != nil {
 			return err
 		}
-		st, err = statusOf(ctx, tx, mi, m.s.recentWatermark(mi.ID))
+		st, err = m.s.statusOf(ctx, tx, mi, m.s.recentWatermark(mi.ID))
 		return err
 	})
-	return st, err
-}
-
-// statusOf counts; recent is the in-memory \Recent mark (0: the persisted
-// one applies).
-func statusOf(ctx context.Context, tx queryer, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
-	st := store.MailboxStatus{MailboxInfo: mi}
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
-		COALESCE(SUM(uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))), 0), COALESCE(SUM(size), 0),
-		COALESCE(SUM(size * deleted), 0)
-		FROM messages WHERE mailbox_id = ?1`, mi.ID, recent).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Recent, &st.Size, &st.DeletedSize)
 	return st, err
 }
 

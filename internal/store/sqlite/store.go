@@ -80,6 +80,8 @@ type Store struct {
 	hmsMu sync.RWMutex
 	hms   map[int64]hmsEntry
 	logs  map[int64]*changeLog
+	// statusCounts caches the STATUS counts per mailbox (statuscounts.go).
+	statusCounts statusCounts
 	// recent holds the in-memory \Recent watermarks (recent.go);
 	// recentDirty those moved since they were last persisted.
 	recentMu    sync.Mutex

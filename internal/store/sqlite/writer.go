@@ -61,6 +61,9 @@ type wtx struct {
 	// journaled lists the blobs whose bytes this batch put in the blob
 	// journal (journal.go): the flusher syncs their files after commit.
 	journaled []string
+	// counts are the batch's changes to the STATUS counts
+	// (statuscounts.go), applied after the commit.
+	counts []countNote
 }
 
 // hmsNote is one mailbox's HIGHESTMODSEQ after a change; gone marks a
@@ -172,11 +175,12 @@ func (w *wtx) savepoint(fn func() error) error {
 		return err
 	}
 	nevents, nhms, nlogs, nremove := len(w.events), len(w.hms), len(w.logs), len(w.removeAfterCommit)
-	njournaled := len(w.journaled)
+	njournaled, ncounts := len(w.journaled), len(w.counts)
 	if err := runRecovered(fn); err != nil {
 		w.events, w.hms, w.logs = w.events[:nevents], w.hms[:nhms], w.logs[:nlogs]
 		w.removeAfterCommit = w.removeAfterCommit[:nremove]
 		w.journaled = w.journaled[:njournaled]
+		w.counts = w.counts[:ncounts]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
 		}
@@ -343,6 +347,7 @@ func (s *Store) runBatch(batch []*job) {
 	// callers: once a writer returned, HighestModSeq, Changes and every
 	// watcher see its change.
 	s.applyCommitted(w.hms, w.logs)
+	s.statusCounts.apply(w.counts, w.hms)
 	for _, e := range w.events {
 		s.feed.Publish(e.account, e.change)
 	}
