@@ -81,6 +81,9 @@ type searchMsg struct {
 	blob   store.Blob
 	// decided is set when the signatures alone settled the result.
 	decided, result bool
+	// col is the message's entry in the mailbox's header column, when
+	// the search uses one and it has the message (headercolumn.go).
+	col *columnEntry
 }
 
 // searchPlan is what a search prepares once for all messages: the folded
@@ -217,16 +220,36 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 			return searchResult{}, err
 		}
 	}
+	// Keys a header column answers walk it beside the view instead of
+	// probing the caches per message.
+	var col *headerColumn
+	var colEnts []columnEntry
+	ci := 0
+	if needs.header && !needs.meta && !needs.body && !needs.object && columnKeysOnly(key) {
+		col = headerColumns.get(columnKey{server: id, mailbox: v.id, validity: v.validity})
+		colEnts = col.entries()
+	}
 	evalBatch := func(start, end int) error {
 		msgs := make([]searchMsg, 0, end-start)
 		anyRecent := len(v.recent) > 0 // most views have none: no map probe per message
 		for i := start; i < end; i++ {
 			u := v.uids[i]
 			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: anyRecent && v.recent[u], modseq: v.modseqs[i]})
+			if col != nil {
+				for ci < len(colEnts) && colEnts[ci].uid < u {
+					ci++
+				}
+				if ci < len(colEnts) && colEnts[ci].uid == u {
+					msgs[len(msgs)-1].col, msgs[len(msgs)-1].have = &colEnts[ci], true
+				}
+			}
 		}
 		if data {
 			if err := s.searchData(key, msgs, &needs, plan); err != nil {
 				return err
+			}
+			if col != nil {
+				col.add(msgs)
 			}
 		}
 		for i := range msgs {
@@ -261,6 +284,9 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 		}
 	}
 	s.writeBackSignatures(plan)
+	if col != nil {
+		col.compact(v.uids)
+	}
 	return searchResult{uids: matches, modseqs: modseqs, withModSeq: needs.modseq}, nil
 }
 
@@ -315,6 +341,9 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 	var want []store.UID
 	for i := range msgs {
 		m := &msgs[i]
+		if m.col != nil {
+			continue // the column has all the key reads
+		}
 		if plan.cacheKey != nil {
 			m.info, m.have = msgCache.get(plan.cacheKey(m.uid))
 		}
@@ -780,6 +809,9 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 		}
 		return !d.Before(k.Date), nil
 	case "SUBJECT":
+		if m.col != nil { // never an empty subject
+			return strings.Contains(m.col.subject, plan.folded[k]), nil
+		}
 		// From the stored envelope when there is one: no need to open the
 		// message (the envelope keeps the raw, unfolded value); decoded
 		// and folded once for all searches.
@@ -801,6 +833,13 @@ func (s *session) matchKey(k *imap.SearchKey, m *searchMsg, needs *searchNeeds, 
 	case "BCC", "CC", "FROM", "TO":
 		// RFC 3501 §6.4.4: the envelope structure's field, taken from the
 		// envelope stored at delivery (see addressText).
+		if c := m.col; c != nil {
+			j := addrIndex[k.Name]
+			if k.Value == "" {
+				return c.hasAddr[j], nil
+			}
+			return addrContains(c.addrs[j], plan.folded[k]), nil
+		}
 		if st := m.st; st != nil && st.root.Envelope != nil {
 			list := st.addresses(k.Name)
 			if k.Value == "" {

@@ -43,6 +43,7 @@ func resetCaches() {
 	msgCache.reset()
 	sortCache.reset()
 	refsCache.reset()
+	headerColumns.reset()
 }
 
 // structEntry is a message's decoded structure with the header values
