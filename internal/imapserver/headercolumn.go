@@ -25,11 +25,36 @@ import (
 // asks whether the field exists at all), are left out and searched the
 // usual way. Expunged UIDs stay until the column holds twice the view and
 // is compacted.
+//
+// The same holds, in a list of its own, each message's content address
+// and search signature for BODY and TEXT (sigEntry): loadSignatures walks
+// it instead of probing msgCache and sigCache for every message, and only
+// the messages the signatures do not rule out are looked up by key.
 type headerColumn struct {
-	mu   sync.Mutex
-	ents []columnEntry
-	used uint64 // columnCache clock at the last use
+	mu    sync.Mutex
+	ents  []columnEntry
+	sigs  []sigEntry
+	bytes int64  // estimated size of both lists
+	used  uint64 // columnCache clock at the last use
 }
+
+// sigEntry is one message's content address and search signature (the
+// slice sigCache holds too).
+type sigEntry struct {
+	uid    store.UID
+	blobID string
+	sig    []byte
+}
+
+func (e *columnEntry) size() int64 {
+	n := 100 + len(e.subject)
+	for _, a := range e.addrs {
+		n += len(a)
+	}
+	return int64(n)
+}
+
+func (e *sigEntry) size() int64 { return int64(48 + len(e.blobID) + len(e.sig)) }
 
 // columnEntry is one message's folded search texts: the decoded subject
 // and, per address field (addrIndex), the address texts joined by NUL (an
@@ -49,17 +74,18 @@ type columnKey struct {
 	validity uint32
 }
 
-// columnCache holds the columns, at most maxColumnEntries entries over
-// all of them (about 150 bytes each with their texts); past that the
-// least recently used column goes.
+// columnCache holds the columns, at most maxColumnBytes over all of them
+// (a 100,000-message mailbox takes about 15 MB of header texts and 100 MB
+// of signatures, which it shares with sigCache); past that the least
+// recently used column goes.
 type columnCache struct {
 	mu    sync.Mutex
 	m     map[columnKey]*headerColumn
-	total int
+	total int64
 	clock uint64
 }
 
-const maxColumnEntries = 1 << 20
+const maxColumnBytes = 192 << 20
 
 var headerColumns = &columnCache{m: map[columnKey]*headerColumn{}}
 
@@ -77,13 +103,13 @@ func (c *columnCache) get(k columnKey) *headerColumn {
 	return col
 }
 
-// grew accounts n more entries and drops least recently used columns
-// other than keep past the budget.
-func (c *columnCache) grew(keep *headerColumn, n int) {
+// grew accounts n more bytes and drops least recently used columns other
+// than keep past the budget.
+func (c *columnCache) grew(keep *headerColumn, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.total += n
-	for c.total > maxColumnEntries {
+	for c.total > maxColumnBytes {
 		var oldK columnKey
 		var old *headerColumn
 		for k, col := range c.m {
@@ -96,7 +122,7 @@ func (c *columnCache) grew(keep *headerColumn, n int) {
 		}
 		delete(c.m, oldK)
 		old.mu.Lock()
-		c.total -= len(old.ents)
+		c.total -= old.bytes
 		old.mu.Unlock()
 	}
 }
@@ -139,39 +165,91 @@ func (col *headerColumn) add(msgs []searchMsg) {
 		return
 	}
 	col.mu.Lock()
-	n := len(col.ents)
+	var n int64
 	for _, e := range add {
 		if len(col.ents) == 0 || e.uid > col.ents[len(col.ents)-1].uid {
 			col.ents = append(col.ents, e)
+			n += e.size()
 		}
 	}
-	n = len(col.ents) - n
+	col.bytes += n
 	col.mu.Unlock()
 	headerColumns.grew(col, n)
 }
 
-// compact drops the entries of UIDs not in uids (ascending) once the
-// column holds more than twice as many as the view plus some slack.
-func (col *headerColumn) compact(uids []store.UID) {
+// sigEntries returns the signature list as it is now; it never changes
+// afterwards.
+func (col *headerColumn) sigEntries() []sigEntry {
 	col.mu.Lock()
-	if len(col.ents) <= 2*len(uids)+1024 {
-		col.mu.Unlock()
+	defer col.mu.Unlock()
+	return col.sigs
+}
+
+// addSigs appends add (ascending by UID) where it lies above the last UID.
+func (col *headerColumn) addSigs(add []sigEntry) {
+	if len(add) == 0 {
 		return
 	}
-	kept := make([]columnEntry, 0, len(uids))
-	j := 0
-	for _, e := range col.ents {
-		for j < len(uids) && uids[j] < e.uid {
-			j++
-		}
-		if j < len(uids) && uids[j] == e.uid {
-			kept = append(kept, e)
+	col.mu.Lock()
+	var n int64
+	for _, e := range add {
+		if len(col.sigs) == 0 || e.uid > col.sigs[len(col.sigs)-1].uid {
+			col.sigs = append(col.sigs, e)
+			n += e.size()
 		}
 	}
-	n := len(col.ents) - len(kept)
-	col.ents = kept // readers keep the old array, unchanged
+	col.bytes += n
 	col.mu.Unlock()
-	headerColumns.grew(col, -n)
+	headerColumns.grew(col, n)
+}
+
+// compact drops the entries of UIDs not in uids (ascending) from a list
+// that holds more than twice as many as the view plus some slack.
+func (col *headerColumn) compact(uids []store.UID) {
+	col.mu.Lock()
+	var n int64
+	if len(col.ents) > 2*len(uids)+1024 {
+		kept := keepUIDs(col.ents, uids, func(e *columnEntry) store.UID { return e.uid })
+		for i := range col.ents {
+			n += col.ents[i].size()
+		}
+		for i := range kept {
+			n -= kept[i].size()
+		}
+		col.ents = kept // readers keep the old array, unchanged
+	}
+	if len(col.sigs) > 2*len(uids)+1024 {
+		kept := keepUIDs(col.sigs, uids, func(e *sigEntry) store.UID { return e.uid })
+		for i := range col.sigs {
+			n += col.sigs[i].size()
+		}
+		for i := range kept {
+			n -= kept[i].size()
+		}
+		col.sigs = kept
+	}
+	col.bytes -= n
+	col.mu.Unlock()
+	if n != 0 {
+		headerColumns.grew(col, -n)
+	}
+}
+
+// keepUIDs returns a new list of the entries of list (ascending) whose
+// UID is in uids (ascending).
+func keepUIDs[E any](list []E, uids []store.UID, uid func(*E) store.UID) []E {
+	kept := make([]E, 0, len(uids))
+	j := 0
+	for i := range list {
+		u := uid(&list[i])
+		for j < len(uids) && uids[j] < u {
+			j++
+		}
+		if j < len(uids) && uids[j] == u {
+			kept = append(kept, list[i])
+		}
+	}
+	return kept
 }
 
 // addrContains reports whether one of the NUL-joined address texts

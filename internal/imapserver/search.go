@@ -82,8 +82,10 @@ type searchMsg struct {
 	// decided is set when the signatures alone settled the result.
 	decided, result bool
 	// col is the message's entry in the mailbox's header column, when
-	// the search uses one and it has the message (headercolumn.go).
-	col *columnEntry
+	// the search uses one and it has the message (headercolumn.go);
+	// sigEnt its content address and signature from the column.
+	col    *columnEntry
+	sigEnt *sigEntry
 }
 
 // searchPlan is what a search prepares once for all messages: the folded
@@ -215,19 +217,26 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	id := s.srv.cacheID
 	plan.cacheKey = func(u store.UID) msgKey { return msgKey{server: id, mailbox: v.id, validity: v.validity, uid: u} }
 	data := needs.meta || needs.header || needs.body || needs.object
-	if data && plan.useSigs {
-		if err := s.loadSignatures(plan); err != nil {
-			return searchResult{}, err
-		}
-	}
-	// Keys a header column answers walk it beside the view instead of
-	// probing the caches per message.
+	// Keys a header column answers, and the signatures of BODY and TEXT,
+	// are walked beside the view instead of probed for per message.
 	var col *headerColumn
 	var colEnts []columnEntry
-	ci := 0
-	if needs.header && !needs.meta && !needs.body && !needs.object && columnKeysOnly(key) {
+	var sigEnts []sigEntry
+	ci, si := 0, 0
+	hdrCol := needs.header && !needs.body && columnKeysOnly(key)
+	if !needs.meta && !needs.object && (hdrCol || plan.useSigs) {
 		col = headerColumns.get(columnKey{server: id, mailbox: v.id, validity: v.validity})
-		colEnts = col.entries()
+		if hdrCol {
+			colEnts = col.entries()
+		}
+	}
+	if data && plan.useSigs {
+		if err := s.loadSignatures(plan, col); err != nil {
+			return searchResult{}, err
+		}
+		if col != nil {
+			sigEnts = col.sigEntries()
+		}
 	}
 	evalBatch := func(start, end int) error {
 		msgs := make([]searchMsg, 0, end-start)
@@ -235,20 +244,25 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 		for i := start; i < end; i++ {
 			u := v.uids[i]
 			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: anyRecent && v.recent[u], modseq: v.modseqs[i]})
-			if col != nil {
-				for ci < len(colEnts) && colEnts[ci].uid < u {
-					ci++
-				}
-				if ci < len(colEnts) && colEnts[ci].uid == u {
-					msgs[len(msgs)-1].col, msgs[len(msgs)-1].have = &colEnts[ci], true
-				}
+			m := &msgs[len(msgs)-1]
+			for ci < len(colEnts) && colEnts[ci].uid < u {
+				ci++
+			}
+			if ci < len(colEnts) && colEnts[ci].uid == u {
+				m.col, m.have = &colEnts[ci], true
+			}
+			for si < len(sigEnts) && sigEnts[si].uid < u {
+				si++
+			}
+			if si < len(sigEnts) && sigEnts[si].uid == u {
+				m.sigEnt = &sigEnts[si]
 			}
 		}
 		if data {
 			if err := s.searchData(key, msgs, &needs, plan); err != nil {
 				return err
 			}
-			if col != nil {
+			if hdrCol && col != nil {
 				col.add(msgs)
 			}
 		}
@@ -291,16 +305,29 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 }
 
 // loadSignatures asks the store, in one call, for the content address and
-// search signature of the view's messages whose signature the caches do
-// not have.
-func (s *session) loadSignatures(plan *searchPlan) error {
+// search signature of the view's messages whose signature neither the
+// mailbox's column (col, when not nil) nor the caches have, and appends
+// what it learns to the column.
+func (s *session) loadSignatures(plan *searchPlan, col *headerColumn) error {
 	v := s.sel
 	ts, ok := v.mbox.(store.TextSignatures)
 	if !ok {
 		return nil
 	}
-	var want []store.UID
+	var inCol []sigEntry
+	if col != nil {
+		inCol = col.sigEntries()
+	}
+	var want, missing []store.UID
+	ci := 0
 	for _, u := range v.uids {
+		for ci < len(inCol) && inCol[ci].uid < u {
+			ci++
+		}
+		if ci < len(inCol) && inCol[ci].uid == u {
+			continue
+		}
+		missing = append(missing, u)
 		if plan.cacheKey != nil {
 			if e, ok := msgCache.get(plan.cacheKey(u)); ok {
 				if _, ok := sigCache.get(e.blobID); ok {
@@ -310,26 +337,43 @@ func (s *session) loadSignatures(plan *searchPlan) error {
 		}
 		want = append(want, u)
 	}
-	if len(want) == 0 {
-		return nil
-	}
-	sigs, err := ts.TextSignatures(s.ctx, want)
-	if err != nil {
-		return err
-	}
-	plan.fetched = make(map[store.UID]store.TextSignature, len(sigs))
-	for _, t := range sigs {
-		plan.fetched[t.UID] = t
-		if plan.cacheKey != nil {
-			k := plan.cacheKey(t.UID)
-			if _, ok := msgCache.get(k); !ok {
-				msgCache.put(k, msgEntry{blobID: t.BlobID}, msgEntrySize)
+	if len(want) > 0 {
+		sigs, err := ts.TextSignatures(s.ctx, want)
+		if err != nil {
+			return err
+		}
+		plan.fetched = make(map[store.UID]store.TextSignature, len(sigs))
+		for _, t := range sigs {
+			plan.fetched[t.UID] = t
+			if plan.cacheKey != nil {
+				k := plan.cacheKey(t.UID)
+				if _, ok := msgCache.get(k); !ok {
+					msgCache.put(k, msgEntry{blobID: t.BlobID}, msgEntrySize)
+				}
+			}
+			if search.Valid(t.Sig) {
+				sigCache.put(t.BlobID, t.Sig, int64(len(t.Sig)+len(t.BlobID)+64))
 			}
 		}
-		if search.Valid(t.Sig) {
-			sigCache.put(t.BlobID, t.Sig, int64(len(t.Sig)+len(t.BlobID)+64))
+	}
+	if col == nil || len(missing) == 0 {
+		return nil
+	}
+	add := make([]sigEntry, 0, len(missing))
+	for _, u := range missing {
+		if t, ok := plan.fetched[u]; ok {
+			if search.Valid(t.Sig) {
+				add = append(add, sigEntry{uid: u, blobID: t.BlobID, sig: t.Sig})
+			}
+			continue
+		}
+		if e, ok := msgCache.get(plan.cacheKey(u)); ok {
+			if sig, ok := sigCache.get(e.blobID); ok {
+				add = append(add, sigEntry{uid: u, blobID: e.blobID, sig: sig})
+			}
 		}
 	}
+	col.addSigs(add)
 	return nil
 }
 
@@ -344,16 +388,20 @@ func (s *session) searchData(key *imap.SearchKey, msgs []searchMsg, needs *searc
 		if m.col != nil {
 			continue // the column has all the key reads
 		}
-		if plan.cacheKey != nil {
-			m.info, m.have = msgCache.get(plan.cacheKey(m.uid))
-		}
-		if !m.have {
-			if t, ok := plan.fetched[m.uid]; ok {
-				m.info, m.have = msgEntry{blobID: t.BlobID}, true
+		if e := m.sigEnt; e != nil {
+			m.info, m.have, m.sig = msgEntry{blobID: e.blobID}, true, e.sig
+		} else {
+			if plan.cacheKey != nil {
+				m.info, m.have = msgCache.get(plan.cacheKey(m.uid))
 			}
-		}
-		if m.have && plan.useSigs {
-			m.sig = plan.sigOf(m)
+			if !m.have {
+				if t, ok := plan.fetched[m.uid]; ok {
+					m.info, m.have = msgEntry{blobID: t.BlobID}, true
+				}
+			}
+			if m.have && plan.useSigs {
+				m.sig = plan.sigOf(m)
+			}
 		}
 		// Flags, numbers and signatures may settle the key without
 		// anything else.
