@@ -34,8 +34,13 @@ type headerColumn struct {
 	mu    sync.Mutex
 	ents  []columnEntry
 	sigs  []sigEntry
-	bytes int64  // estimated size of both lists
-	used  uint64 // columnCache clock at the last use
+	bytes int64 // estimated size of both lists
+	// used is the columnCache clock at the last use; dropped says the
+	// cache let the column go (sessions may still add to it). Both are
+	// guarded by the cache's lock.
+	used    uint64
+	dropped bool
+	cache   *columnCache
 }
 
 // sigEntry is one message's content address and search signature (the
@@ -46,7 +51,16 @@ type sigEntry struct {
 	sig    []byte
 }
 
-func (e *columnEntry) size() int64 {
+// columnItem is what both lists of a column hold.
+type columnItem interface {
+	key() store.UID
+	size() int64
+}
+
+func (e columnEntry) key() store.UID { return e.uid }
+func (e sigEntry) key() store.UID    { return e.uid }
+
+func (e columnEntry) size() int64 {
 	n := 100 + len(e.subject)
 	for _, a := range e.addrs {
 		n += len(a)
@@ -54,7 +68,7 @@ func (e *columnEntry) size() int64 {
 	return int64(n)
 }
 
-func (e *sigEntry) size() int64 { return int64(48 + len(e.blobID) + len(e.sig)) }
+func (e sigEntry) size() int64 { return int64(48 + len(e.blobID) + len(e.sig)) }
 
 // columnEntry is one message's folded search texts: the decoded subject
 // and, per address field (addrIndex), the address texts joined by NUL (an
@@ -80,6 +94,7 @@ type columnKey struct {
 // recently used column goes.
 type columnCache struct {
 	mu    sync.Mutex
+	max   int64
 	m     map[columnKey]*headerColumn
 	total int64
 	clock uint64
@@ -87,7 +102,11 @@ type columnCache struct {
 
 const maxColumnBytes = 192 << 20
 
-var headerColumns = &columnCache{m: map[columnKey]*headerColumn{}}
+var headerColumns = newColumnCache(maxColumnBytes)
+
+func newColumnCache(max int64) *columnCache {
+	return &columnCache{max: max, m: map[columnKey]*headerColumn{}}
+}
 
 // get returns the column of k, made empty when there is none.
 func (c *columnCache) get(k columnKey) *headerColumn {
@@ -96,7 +115,7 @@ func (c *columnCache) get(k columnKey) *headerColumn {
 	c.clock++
 	col := c.m[k]
 	if col == nil {
-		col = &headerColumn{}
+		col = &headerColumn{cache: c}
 		c.m[k] = col
 	}
 	col.used = c.clock
@@ -108,8 +127,11 @@ func (c *columnCache) get(k columnKey) *headerColumn {
 func (c *columnCache) grew(keep *headerColumn, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if keep.dropped {
+		return // no longer counted
+	}
 	c.total += n
-	for c.total > maxColumnBytes {
+	for c.total > c.max {
 		var oldK columnKey
 		var old *headerColumn
 		for k, col := range c.m {
@@ -121,6 +143,7 @@ func (c *columnCache) grew(keep *headerColumn, n int64) {
 			return
 		}
 		delete(c.m, oldK)
+		old.dropped = true
 		old.mu.Lock()
 		c.total -= old.bytes
 		old.mu.Unlock()
@@ -130,6 +153,9 @@ func (c *columnCache) grew(keep *headerColumn, n int64) {
 func (c *columnCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, col := range c.m {
+		col.dropped = true
+	}
 	clear(c.m)
 	c.total = 0
 }
@@ -161,20 +187,22 @@ func (col *headerColumn) add(msgs []searchMsg) {
 		}
 		add = append(add, e)
 	}
-	if len(add) == 0 {
-		return
-	}
+	col.update(func() (n int64) {
+		col.ents, n = appendAbove(col.ents, add)
+		return n
+	})
+}
+
+// update runs f under the column's lock; f returns how many bytes it
+// added (negative: removed), which the budget accounts.
+func (col *headerColumn) update(f func() int64) {
 	col.mu.Lock()
-	var n int64
-	for _, e := range add {
-		if len(col.ents) == 0 || e.uid > col.ents[len(col.ents)-1].uid {
-			col.ents = append(col.ents, e)
-			n += e.size()
-		}
-	}
+	n := f()
 	col.bytes += n
 	col.mu.Unlock()
-	headerColumns.grew(col, n)
+	if n != 0 {
+		col.cache.grew(col, n)
+	}
 }
 
 // sigEntries returns the signature list as it is now; it never changes
@@ -187,69 +215,58 @@ func (col *headerColumn) sigEntries() []sigEntry {
 
 // addSigs appends add (ascending by UID) where it lies above the last UID.
 func (col *headerColumn) addSigs(add []sigEntry) {
-	if len(add) == 0 {
-		return
-	}
-	col.mu.Lock()
+	col.update(func() (n int64) {
+		col.sigs, n = appendAbove(col.sigs, add)
+		return n
+	})
+}
+
+// appendAbove appends the entries of add (ascending) whose UID is above
+// list's last one, and returns the list and the bytes it grew by.
+func appendAbove[E columnItem](list, add []E) ([]E, int64) {
 	var n int64
 	for _, e := range add {
-		if len(col.sigs) == 0 || e.uid > col.sigs[len(col.sigs)-1].uid {
-			col.sigs = append(col.sigs, e)
+		if len(list) == 0 || e.key() > list[len(list)-1].key() {
+			list = append(list, e)
 			n += e.size()
 		}
 	}
-	col.bytes += n
-	col.mu.Unlock()
-	headerColumns.grew(col, n)
+	return list, n
 }
 
 // compact drops the entries of UIDs not in uids (ascending) from a list
-// that holds more than twice as many as the view plus some slack.
+// that holds more than twice as many as the view plus some slack. Readers
+// keep the old arrays, unchanged.
 func (col *headerColumn) compact(uids []store.UID) {
-	col.mu.Lock()
-	var n int64
-	if len(col.ents) > 2*len(uids)+1024 {
-		kept := keepUIDs(col.ents, uids, func(e *columnEntry) store.UID { return e.uid })
-		for i := range col.ents {
-			n += col.ents[i].size()
-		}
-		for i := range kept {
-			n -= kept[i].size()
-		}
-		col.ents = kept // readers keep the old array, unchanged
-	}
-	if len(col.sigs) > 2*len(uids)+1024 {
-		kept := keepUIDs(col.sigs, uids, func(e *sigEntry) store.UID { return e.uid })
-		for i := range col.sigs {
-			n += col.sigs[i].size()
-		}
-		for i := range kept {
-			n -= kept[i].size()
-		}
-		col.sigs = kept
-	}
-	col.bytes -= n
-	col.mu.Unlock()
-	if n != 0 {
-		headerColumns.grew(col, -n)
-	}
+	col.update(func() int64 {
+		var n1, n2 int64
+		col.ents, n1 = keepIn(col.ents, uids)
+		col.sigs, n2 = keepIn(col.sigs, uids)
+		return -(n1 + n2)
+	})
 }
 
-// keepUIDs returns a new list of the entries of list (ascending) whose
-// UID is in uids (ascending).
-func keepUIDs[E any](list []E, uids []store.UID, uid func(*E) store.UID) []E {
+// keepIn returns list, or when it holds more than twice as many entries as
+// uids (ascending) plus 1,024, a new list of the entries whose UID is in
+// uids, and the bytes dropped.
+func keepIn[E columnItem](list []E, uids []store.UID) ([]E, int64) {
+	if len(list) <= 2*len(uids)+1024 {
+		return list, 0
+	}
 	kept := make([]E, 0, len(uids))
+	var dropped int64
 	j := 0
-	for i := range list {
-		u := uid(&list[i])
-		for j < len(uids) && uids[j] < u {
+	for _, e := range list {
+		for j < len(uids) && uids[j] < e.key() {
 			j++
 		}
-		if j < len(uids) && uids[j] == u {
-			kept = append(kept, list[i])
+		if j < len(uids) && uids[j] == e.key() {
+			kept = append(kept, e)
+		} else {
+			dropped += e.size()
 		}
 	}
-	return kept
+	return kept, dropped
 }
 
 // addrContains reports whether one of the NUL-joined address texts
