@@ -238,8 +238,13 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 			sigEnts = col.sigEntries()
 		}
 	}
+	// One batch buffer for the whole search: a searchMsg is some 350
+	// bytes, and a fresh slice per batch wrote (and the collector
+	// scanned) 35 MB per search of 100,000 messages.
+	var buf []searchMsg
 	evalBatch := func(start, end int) error {
-		msgs := make([]searchMsg, 0, end-start)
+		clear(buf)
+		msgs := buf[:0]
 		anyRecent := len(v.recent) > 0 // most views have none: no map probe per message
 		for i := start; i < end; i++ {
 			u := v.uids[i]
@@ -292,6 +297,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 		}
 		return nil
 	}
+	buf = make([]searchMsg, min(n, fetchBatch))
 	for start := 0; start < n; start += fetchBatch {
 		if err := evalBatch(start, min(start+fetchBatch, n)); err != nil {
 			return searchResult{}, err
