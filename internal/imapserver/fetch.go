@@ -238,7 +238,10 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 	}
 	if plan.structure {
 		var err error
-		root, err = mime.Decode(d.Structure)
+		// The decoded structure is shared through the process-wide cache
+		// SEARCH fills too (structcache.go; never modified): a warm FETCH
+		// does not decode every message's structure again.
+		root, err = structureOf(d.BlobID, d.Structure)
 		if err != nil || root == nil {
 			// Structure missing or unreadable: parse the content again.
 			if blob == nil {
