@@ -1,6 +1,7 @@
 package blobfs
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
@@ -39,15 +40,13 @@ func (c *CRLFWriter) Write(p []byte) (int, error) {
 	if c.h == nil {
 		c.h = sha256.New()
 	}
-	out := c.buf[:0]
-	for _, b := range p {
-		if b == '\n' && !c.prevCR && !c.Verbatim {
-			out = append(out, '\r')
-		}
-		out = append(out, b)
-		c.prevCR = b == '\r'
+	out := p
+	if !c.Verbatim {
+		out = c.normalise(p)
 	}
-	c.buf = out[:0]
+	if len(p) > 0 {
+		c.prevCR = p[len(p)-1] == '\r'
+	}
 	if c.Max > 0 && c.n+int64(len(out)) > c.Max {
 		return 0, store.ErrTooLarge
 	}
@@ -57,6 +56,37 @@ func (c *CRLFWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// normalise returns p with every bare LF made CRLF (the byte before p's
+// first is a CR when prevCR). Mail that arrives over SMTP is CRLF
+// already, so runs between LFs are found with IndexByte and p itself is
+// returned when it has no bare LF: no copy, no per-byte loop.
+func (c *CRLFWriter) normalise(p []byte) []byte {
+	var out []byte // nil until the first bare LF
+	done := 0      // p[:done] is in out (once out is not nil)
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		lf := i + j
+		if (lf == 0 && !c.prevCR) || (lf > 0 && p[lf-1] != '\r') {
+			if out == nil {
+				out = c.buf[:0]
+			}
+			out = append(out, p[done:lf]...)
+			out = append(out, '\r')
+			done = lf
+		}
+		i = lf + 1
+	}
+	if out == nil {
+		return p
+	}
+	out = append(out, p[done:]...)
+	c.buf = out[:0]
+	return out
 }
 
 // Size is the number of normalised octets written so far.
