@@ -7,7 +7,7 @@
 //
 //	go run ./bench [-n 2000] [-c 8] [-mailbox 10000] [-only letterbox|dovecot]
 //	go run ./bench -workload mixed [-quick] [-rounds 3] [-duration 3s] [-clients 10,50]
-//	go run ./bench -workload accounts [-accounts 2000] [-per-account 50] [-sessions 500]
+//	go run ./bench -workload accounts [-accounts 2000] [-per-account 20] [-sessions 500]
 //
 // See bench/README.md.
 package main
