@@ -7,6 +7,7 @@
 //
 //	go run ./bench [-n 2000] [-c 8] [-mailbox 10000] [-only letterbox|dovecot]
 //	go run ./bench -workload mixed [-quick] [-rounds 3] [-duration 3s] [-clients 10,50]
+//	go run ./bench -workload accounts [-accounts 2000] [-per-account 20] [-sessions 500]
 //
 // See bench/README.md.
 package main
@@ -66,7 +67,7 @@ func main() {
 	repeats := flag.Int("repeats", 3, "SELECT+FETCH repetitions")
 	only := flag.String("only", "", "run only \"letterbox\" or \"dovecot\"")
 	keep := flag.Bool("keep", false, "keep the temp directories (data, configs, logs)")
-	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR), \"mixed\" (concurrent IMAP clients), \"reads\" (one 10,000-message corpus, every big read timed and checked) or \"scale\" (the reads of one mailbox at 10,000 and 100,000 messages; see bench/README.md)")
+	workload := flag.String("workload", "default", "\"default\" (LMTP, SELECT+FETCH, POP3 RETR), \"mixed\" (concurrent IMAP clients), \"reads\" (one 10,000-message corpus, every big read timed and checked), \"scale\" (the reads of one mailbox at 10,000 and 100,000 messages) or \"accounts\" (many accounts on one node; see bench/README.md)")
 	// The mixed workload's flags.
 	rounds := flag.Int("rounds", 3, "mixed: rounds, each running every scenario on both servers in turn; reads: rounds of every workload on both servers")
 	duration := flag.Duration("duration", 3*time.Second, "mixed: how long each scenario runs per round and server")
@@ -99,12 +100,46 @@ func main() {
 	pgDSN := flag.String("postgres-dsn", "", "reads, scale: database for the postgres driver (each letterbox gets a fresh schema in it, dropped afterwards unless -keep); default $LETTERBOX_TEST_POSTGRES_DSN or "+defaultBenchPostgresDSN)
 	scaleDovecot := flag.Bool("scale-dovecot", false, "scale: run Dovecot at every size too")
 	attach := flag.Float64("attach-rate", 0.1, "scale: share of corpus messages with a 100-500 KB attachment")
+	// The accounts workload's flags (it also takes -rounds, -c, -seed,
+	// -argon2, -letterbox-bin, -letterbox-set, -keep).
+	accounts := flag.Int("accounts", 2000, "accounts: accounts on each server")
+	perAccount := flag.Int("per-account", 20, "accounts: messages delivered to each account's INBOX")
+	sessions := flag.Int("sessions", 500, "accounts: concurrent IDLE sessions, each a different account")
+	sample := flag.Int("account-sample", 50, "accounts: accounts timed per round for the open, STATUS and POP3 sequences")
+	cliSample := flag.Int("cli-sample", 20, "accounts: letterbox accounts created with `letterbox user add` (timed one by one) instead of the store API")
+	idleWait := flag.Duration("idle-wait", 45*time.Second, "accounts: how long an IDLE session may take to see its delivery before the run fails")
 	reuse := flag.String("reuse", "", "scale: serve the workspace a -keep run of one SQLite letterbox left (same -seed and -attach-rate) with this run's binary, delivering only what its INBOX lacks")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
 	switch *workload {
 	case "default":
+	case "accounts":
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["c"] {
+			*c = 4
+		}
+		if !set["argon2"] {
+			*argon = "light"
+		}
+		if *accounts < 1 || *perAccount < 1 || *sessions < 1 || *sample < 1 || *rounds < 1 || *c < 1 || *cliSample < 0 || *idleWait <= 0 {
+			log.Fatalf("need -accounts, -per-account, -sessions, -account-sample, -rounds, -c ≥ 1, -cli-sample ≥ 0, -idle-wait > 0")
+		}
+		if *sessions > *accounts {
+			log.Fatalf("-sessions %d: each IDLE session is a different account, and there are %d (-accounts)", *sessions, *accounts)
+		}
+		lbKeys, err := parseKeyValues(*lbSet)
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = runAccounts(accountsConfig{accounts: *accounts, perAccount: *perAccount, sessions: *sessions, sample: *sample,
+			rounds: *rounds, senders: *c, seed: *seed, argon2: *argon, bin: *lbBin, keep: *keep, lbSet: lbKeys,
+			cliSample: *cliSample, idleWait: *idleWait, idleTarget: 20})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
 	case "reads":
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -237,7 +272,7 @@ func main() {
 			argon2: *argon, sampleEvery: *sampleEvery})
 		return
 	default:
-		log.Fatalf("-workload must be default, mixed, reads or scale")
+		log.Fatalf("-workload must be default, mixed, reads, scale or accounts")
 	}
 	if *mailbox < *n {
 		*mailbox = *n
