@@ -45,7 +45,7 @@ type Options struct {
 	DefaultQuota store.QuotaLimits
 	// JournalMax: bodies of at most this many octets are made durable by
 	// the commit (the blob journal, journal.go) and their files synced in
-	// the background; 0 means 64 KiB, negative turns the journal off
+	// the background; 0 means 8 KiB, negative turns the journal off
 	// (every body file is synced before its commit).
 	JournalMax int64
 	// journalFlushEvery overrides journalFlushEvery (tests).
