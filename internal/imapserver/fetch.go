@@ -222,10 +222,11 @@ func (s *session) markSeen(details []store.MessageDetail) (map[store.UID]bool, e
 // set \Seen on the message.
 func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool) error {
 	v := s.sel
-	seq := v.seqOf(d.UID)
+	seq := v.seqNear(d.UID, s.lastSeq)
 	if seq == 0 {
 		return nil
 	}
+	s.lastSeq = seq
 	var root *mime.Part
 	var blob store.Blob
 	if plan.blob {

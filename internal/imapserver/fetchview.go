@@ -24,9 +24,9 @@ func (s *session) fetchFromView(uids []store.UID, plan fetchPlan, changedSince u
 		n int
 	}
 	var announced map[list]bool
+	seq := 0
 	for _, u := range uids {
-		seq := v.seqOf(u)
-		if seq == 0 {
+		if seq = v.seqNear(u, seq); seq == 0 {
 			continue
 		}
 		flags, modseq := v.flags[seq-1], v.modseqs[seq-1]

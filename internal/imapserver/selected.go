@@ -113,6 +113,17 @@ func (v *selectedView) seqOf(uid store.UID) int {
 	return i + 1
 }
 
+// seqNear is seqOf for a caller walking UIDs in ascending order: hint is
+// the sequence number it found last, and the next UID is most often right
+// after it. That saves the binary search, which over a 100,000-message
+// view is 17 probes into an array larger than the CPU's fast caches.
+func (v *selectedView) seqNear(uid store.UID, hint int) int {
+	if hint >= 0 && hint < len(v.uids) && v.uids[hint] == uid {
+		return hint + 1
+	}
+	return v.seqOf(uid)
+}
+
 // uidAt returns the UID at sequence number seq (1-based).
 func (v *selectedView) uidAt(seq int) store.UID { return v.uids[seq-1] }
 

@@ -45,6 +45,9 @@ type session struct {
 	userCounted bool
 	boxes       store.Mailboxes
 	watcher     store.Watcher
+	// lastSeq is the sequence number fetchOne answered last: a hint for
+	// the next (selectedView.seqNear), checked before it is used.
+	lastSeq int
 	// feedWaiting is set while the session waits for the change feed
 	// (IDLE, NOTIFY between commands): the changes it then takes count in
 	// the feed-lag metric; a change taken at a client's next command
