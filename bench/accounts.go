@@ -54,23 +54,7 @@ func accountName(i int) string { return fmt.Sprintf("u%05d@example.com", i) }
 // the concurrent IDLE sessions (one imap process each) and its per-user
 // connection limit, as for the other workloads.
 func accountsDovecotConfig(sessions int) string {
-	procs := sessions + 100
-	clients := max(1000, 2*sessions+400)
-	return fmt.Sprintf(`default_process_limit = 200
-default_client_limit = %d
-service imap {
-  process_limit = %d
-}
-service pop3 {
-  process_limit = 64
-}
-protocol imap {
-  mail_max_userip_connections = 10000
-}
-protocol pop3 {
-  mail_max_userip_connections = 10000
-}
-`, clients, procs)
+	return dovecotLimitsConfig(sessions+100, max(1000, 2*sessions+400))
 }
 
 // sampler hands out accounts in a seeded order, each once until all have
@@ -105,29 +89,13 @@ func runAccounts(cfg accountsConfig) error {
 	log.Printf("accounts: %d accounts × %d messages, %d IDLE sessions, %d round(s); load average %s",
 		cfg.accounts, cfg.perAccount, cfg.sessions, cfg.rounds, loadavg())
 
-	type corpusResult struct {
-		c   *accountsCorpus
-		err error
-		d   time.Duration
-	}
-	corpusCh := make(chan corpusResult, 1)
-	go func() {
-		t0 := time.Now()
-		c, err := generateAccountsCorpus(cfg)
-		corpusCh <- corpusResult{c, err, time.Since(t0)}
-	}()
+	waitCorpus := inBackground(func() (*accountsCorpus, error) { return generateAccountsCorpus(cfg) })
 
 	bin, cleanup := buildLetterbox(cfg.bin)
 	defer cleanup()
 	hashes, lbSet, hashNote := passwordSetup(cfg.argon2, bin)
 	rep.hashNote = hashNote
-	lbSet["max_connections_per_ip"] = "10000"
-	lbSet["max_connections_per_user"] = "10000"
-	lbSet["max_connections"] = "10000"
-	lbSet["max_failures_per_ip"] = "100000"
-	for k, v := range cfg.lbSet {
-		lbSet[k] = v
-	}
+	liftLetterboxLimits(lbSet, cfg.lbSet)
 	m, t, p, ok := phcParams(hashes[sharedUser])
 	if !ok {
 		return fmt.Errorf("cannot read the argon2 parameters of %q", hashes[sharedUser])
@@ -178,13 +146,12 @@ func runAccounts(cfg accountsConfig) error {
 	servers = append(servers, dc)
 	log.Printf("dovecot: %s", rep.dcCreate.summary())
 
-	cr := <-corpusCh
-	if cr.err != nil {
-		return fmt.Errorf("corpus: %w", cr.err)
+	corpus, corpusTook, err := waitCorpus()
+	if err != nil {
+		return fmt.Errorf("corpus: %w", err)
 	}
-	corpus := cr.c
 	rep.corpus = corpus
-	log.Printf("corpus: %d messages, %.1f MB, generated in %.1fs", len(corpus.msgs), float64(corpus.bytes)/1e6, cr.d.Seconds())
+	log.Printf("corpus: %d messages, %.1f MB, generated in %.1fs", len(corpus.msgs), float64(corpus.bytes)/1e6, corpusTook.Seconds())
 
 	order := func(r int) []*accountsServer {
 		out := slices.Clone(servers)

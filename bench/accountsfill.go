@@ -117,36 +117,20 @@ func createLetterboxAccounts(t *target, cfg accountsConfig) (accountsCreate, err
 	if err != nil {
 		return res, fmt.Errorf("opening the letterbox store: %w", err)
 	}
-	start := time.Now()
-	var next atomic.Int64
-	next.Store(int64(cli))
-	errs := make(chan error, runtime.NumCPU())
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.NumCPU(); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= cfg.accounts {
-					return
-				}
-				h, err := auth.HashPassword(mixedPass, params)
-				if err == nil {
-					_, err = st.CreateAccount(context.Background(), accountName(i), h)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("creating %s: %w", accountName(i), err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	res.bulk, res.nBulk = time.Since(start), cfg.accounts-cli
-	close(errs)
+	bulk, err := parallel(cfg.accounts-cli, runtime.NumCPU(), func(k int) error {
+		i := cli + k
+		h, err := auth.HashPassword(mixedPass, params)
+		if err == nil {
+			_, err = st.CreateAccount(context.Background(), accountName(i), h)
+		}
+		if err != nil {
+			return fmt.Errorf("creating %s: %w", accountName(i), err)
+		}
+		return nil
+	})
+	res.bulk, res.nBulk = bulk, cfg.accounts-cli
 	cerr := st.Close()
-	if err := <-errs; err != nil {
+	if err != nil {
 		return res, err
 	}
 	if cerr != nil {
@@ -189,26 +173,14 @@ func dovecotAccountHashes(cfg accountsConfig, m, t, p int, doveadmHash string) (
 		}
 	} else {
 		out := make([]string, cfg.accounts)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < runtime.NumCPU(); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= cfg.accounts {
-						return
-					}
-					salt := make([]byte, 16)
-					rand.Read(salt)
-					key := argon2.IDKey([]byte(mixedPass), salt, uint32(t), uint32(m), uint8(p), 32)
-					b64 := base64.RawStdEncoding
-					out[i] = fmt.Sprintf("{ARGON2ID}$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p, b64.EncodeToString(salt), b64.EncodeToString(key))
-				}
-			}()
-		}
-		wg.Wait()
+		parallel(cfg.accounts, runtime.NumCPU(), func(i int) error {
+			salt := make([]byte, 16)
+			rand.Read(salt)
+			key := argon2.IDKey([]byte(mixedPass), salt, uint32(t), uint32(m), uint8(p), 32)
+			b64 := base64.RawStdEncoding
+			out[i] = fmt.Sprintf("{ARGON2ID}$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, m, t, p, b64.EncodeToString(salt), b64.EncodeToString(key))
+			return nil
+		})
 		for i, h := range out {
 			hashes[accountName(i)] = h
 		}
@@ -240,37 +212,25 @@ func fillAccounts(s *accountsServer, c *accountsCorpus, cfg accountsConfig, lo, 
 // the bytes sent.
 func deliverEach(addr string, n, senders int, item func(k int) (rcpt string, idx int), msgs []string) (time.Duration, int64, error) {
 	var next, sent atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, senders)
-	start := time.Now()
-	for w := 0; w < senders; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l, err := dialLMTP(addr)
-			if err != nil {
-				errs <- err
-				return
+	d, err := runWorkers(senders, func() error {
+		l, err := dialLMTP(addr)
+		if err != nil {
+			return err
+		}
+		defer l.close()
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= n {
+				return nil
 			}
-			defer l.close()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= n {
-					return
-				}
-				rcpt, idx := item(k)
-				if err := l.deliver(rcpt, msgs[idx], nil); err != nil {
-					errs <- fmt.Errorf("message %d to %s: %w", idx, rcpt, err)
-					return
-				}
-				sent.Add(int64(len(msgs[idx])))
+			rcpt, idx := item(k)
+			if err := l.deliver(rcpt, msgs[idx], nil); err != nil {
+				return fmt.Errorf("message %d to %s: %w", idx, rcpt, err)
 			}
-		}()
-	}
-	wg.Wait()
-	d := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
+			sent.Add(int64(len(msgs[idx])))
+		}
+	})
+	if err != nil {
 		return 0, 0, err
 	}
 	return d, sent.Load(), nil

@@ -63,15 +63,11 @@ func selectExists(c *rconn) (int, error) {
 func openAccount(s *accountsServer, a int, corpus *accountsCorpus) (time.Duration, error) {
 	want := s.count[a]
 	start := time.Now()
-	c, err := dialR(s.t.imapAddr)
+	c, err := loginAccount(s, a)
 	if err != nil {
 		return 0, err
 	}
 	defer c.conn.Close()
-	c.conn.SetDeadline(time.Now().Add(time.Minute))
-	if _, err := c.do(loginCmd(a), false, nil); err != nil {
-		return 0, err
-	}
 	exists, err := selectExists(c)
 	if err != nil {
 		return 0, err
@@ -143,21 +139,32 @@ func openAccount(s *accountsServer, a int, corpus *accountsCorpus) (time.Duratio
 	return time.Since(start), nil
 }
 
+// loginAccount connects to s's IMAP port and logs in as account a, with a
+// minute for everything that follows.
+func loginAccount(s *accountsServer, a int) (*rconn, error) {
+	c, err := dialR(s.t.imapAddr)
+	if err != nil {
+		return nil, err
+	}
+	c.conn.SetDeadline(time.Now().Add(time.Minute))
+	if _, err := c.do(loginCmd(a), false, nil); err != nil {
+		c.conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 // statusAccount times connect, LOGIN, STATUS INBOX (MESSAGES UNSEEN) and
 // LOGOUT; both counts must be the account's messages (none is ever
 // marked seen).
 func statusAccount(s *accountsServer, a int) (time.Duration, error) {
 	want := int64(s.count[a])
 	start := time.Now()
-	c, err := dialR(s.t.imapAddr)
+	c, err := loginAccount(s, a)
 	if err != nil {
 		return 0, err
 	}
 	defer c.conn.Close()
-	c.conn.SetDeadline(time.Now().Add(time.Minute))
-	if _, err := c.do(loginCmd(a), false, nil); err != nil {
-		return 0, err
-	}
 	messages, unseen := int64(-1), int64(-1)
 	if _, err := c.do("STATUS INBOX (MESSAGES UNSEEN)", false, func(p *rresp) error {
 		if !bytes.HasPrefix(p.text, []byte("* STATUS ")) {
@@ -254,7 +261,7 @@ func idleSessions(s *accountsServer, accts []int, corpus *accountsCorpus, cfg ac
 	}()
 	start := time.Now()
 	var next atomic.Int64
-	err := parallel(idleConnectWorkers, func() error {
+	_, err := runWorkers(idleConnectWorkers, func() error {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= len(accts) {
@@ -354,7 +361,7 @@ func idleSessions(s *accountsServer, accts []int, corpus *accountsCorpus, cfg ac
 		res.latency = append(res.latency, seen[i].Sub(sent[i]))
 	}
 	next.Store(0)
-	err = parallel(idleConnectWorkers, func() error {
+	_, err = runWorkers(idleConnectWorkers, func() error {
 		for {
 			i := int(next.Add(1)) - 1
 			if i >= len(sess) {
@@ -382,21 +389,6 @@ func idleSessions(s *accountsServer, accts []int, corpus *accountsCorpus, cfg ac
 		}
 	})
 	return res, err
-}
-
-// parallel runs f on n goroutines and returns the first error.
-func parallel(n int, f func() error) error {
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for w := 0; w < n; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = f()
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 func durMs(ds []time.Duration) []float64 {

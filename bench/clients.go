@@ -8,7 +8,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -68,22 +67,8 @@ func expect(r *bufio.Reader, want int) error {
 // wall time.
 func deliverLMTP(addr, user string, n, c, size, first int) (time.Duration, error) {
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, c)
-	start := time.Now()
-	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := lmtpWorker(addr, user, n, size, first, &next); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	d := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
+	d, err := runWorkers(c, func() error { return lmtpWorker(addr, user, n, size, first, &next) })
+	if err != nil {
 		return 0, err
 	}
 	return d, nil

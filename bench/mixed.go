@@ -167,15 +167,7 @@ func runMixed(cfg mixedConfig) {
 			}
 		}
 	}()
-	lbSet["max_connections_per_ip"] = "10000"
-	lbSet["max_connections_per_user"] = "10000"
-	lbSet["max_connections"] = "10000"
-	// In-flight logins count against this limit, so more than 10
-	// concurrent logins from one address are refused without it.
-	lbSet["max_failures_per_ip"] = "100000"
-	for k, v := range cfg.lbSet {
-		lbSet[k] = v
-	}
+	liftLetterboxLimits(lbSet, cfg.lbSet)
 	// Both servers start and fill at the same time: it is not measured.
 	var startMu sync.Mutex
 	var startWG sync.WaitGroup

@@ -103,20 +103,7 @@ type readsServer struct {
 
 // readsDovecotConfig lifts Dovecot's per-user-and-IP connection limit (10)
 // above the concurrent logins, as for the mixed workload.
-const readsDovecotConfig = `default_process_limit = 200
-service imap {
-  process_limit = 200
-}
-service pop3 {
-  process_limit = 64
-}
-protocol imap {
-  mail_max_userip_connections = 10000
-}
-protocol pop3 {
-  mail_max_userip_connections = 10000
-}
-`
+var readsDovecotConfig = dovecotLimitsConfig(200, 1000)
 
 var msgIDRE = regexp.MustCompile(`(?m)^Message-ID: <(\d+)\.[0-9a-f]+@example\.org>\r$`)
 
@@ -150,29 +137,13 @@ func runReads(cfg readsConfig) error {
 	}
 	// The corpus is generated while letterbox builds and both servers
 	// start.
-	type corpusResult struct {
-		c   *readsCorpus
-		err error
-		d   time.Duration
-	}
-	corpusCh := make(chan corpusResult, 1)
-	go func() {
-		t0 := time.Now()
-		c, err := generateCorpus(cfg.messages, cfg.seed, 0.1, queries)
-		corpusCh <- corpusResult{c, err, time.Since(t0)}
-	}()
+	waitCorpus := inBackground(func() (*readsCorpus, error) { return generateCorpus(cfg.messages, cfg.seed, 0.1, queries) })
 
 	bin, cleanup := buildLetterbox(cfg.bin)
 	defer cleanup()
 	hashes, lbSet, hashNote := passwordSetup(cfg.argon2, bin)
 	log.Printf("passwords: %s", hashNote)
-	lbSet["max_connections_per_ip"] = "10000"
-	lbSet["max_connections_per_user"] = "10000"
-	lbSet["max_connections"] = "10000"
-	lbSet["max_failures_per_ip"] = "100000"
-	for k, v := range cfg.lbSet {
-		lbSet[k] = v
-	}
+	liftLetterboxLimits(lbSet, cfg.lbSet)
 	users := map[string]string{sharedUser: mixedPass}
 
 	servers := map[string]*readsServer{}
@@ -249,13 +220,12 @@ func runReads(cfg readsConfig) error {
 	if startErr != nil {
 		return startErr
 	}
-	cr := <-corpusCh
-	if cr.err != nil {
-		return fmt.Errorf("corpus: %w", cr.err)
+	corpus, corpusTook, err := waitCorpus()
+	if err != nil {
+		return fmt.Errorf("corpus: %w", err)
 	}
-	corpus := cr.c
 	log.Printf("corpus: %d messages, %.1f MB (%d with an attachment, %d multipart/alternative, %d RFC 2047 subjects), generated in %.1fs",
-		len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, corpus.alt, corpus.encSubj, cr.d.Seconds())
+		len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, corpus.alt, corpus.encSubj, corpusTook.Seconds())
 	for _, q := range queries {
 		log.Printf("corpus: SEARCH %s must find %d messages", q.criteria, q.hits)
 		if q.hits == 0 {

@@ -293,25 +293,10 @@ func readDotBody(r *bufio.Reader) (int64, error) {
 // connections, one transaction per message, and returns the wall time and
 // the bytes sent.
 func deliverCorpus(addr, user string, msgs []string, lo, hi, senders int) (time.Duration, int64, error) {
-	var next atomic.Int64
+	var next, sent atomic.Int64
 	next.Store(int64(lo))
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, senders)
-	start := time.Now()
-	for w := 0; w < senders; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := lmtpCorpusWorker(addr, user, msgs, hi, &next, &sent); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	d := time.Since(start)
-	close(errs)
-	if err := <-errs; err != nil {
+	d, err := runWorkers(senders, func() error { return lmtpCorpusWorker(addr, user, msgs, hi, &next, &sent) })
+	if err != nil {
 		return 0, 0, err
 	}
 	return d, sent.Load(), nil

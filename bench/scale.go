@@ -98,28 +98,12 @@ func runScale(cfg scaleConfig) error {
 		{key: "subject", criteria: "SUBJECT " + strconv.Quote(cfg.subject), needle: strings.ToLower(cfg.subject)},
 		{key: "body", criteria: "BODY " + strconv.Quote(cfg.body), needle: strings.ToLower(cfg.body)},
 	}
-	type corpusResult struct {
-		c   *readsCorpus
-		err error
-		d   time.Duration
-	}
-	corpusCh := make(chan corpusResult, 1)
-	go func() {
-		t0 := time.Now()
-		c, err := generateCorpus(maxN, cfg.seed, cfg.attach, queries)
-		corpusCh <- corpusResult{c, err, time.Since(t0)}
-	}()
+	waitCorpus := inBackground(func() (*readsCorpus, error) { return generateCorpus(maxN, cfg.seed, cfg.attach, queries) })
 
 	bin, cleanup := buildLetterbox(cfg.bin)
 	defer cleanup()
 	hashes, lbSet, hashNote := passwordSetup(cfg.argon2, bin)
-	lbSet["max_connections_per_ip"] = "10000"
-	lbSet["max_connections_per_user"] = "10000"
-	lbSet["max_connections"] = "10000"
-	lbSet["max_failures_per_ip"] = "100000"
-	for k, v := range cfg.lbSet {
-		lbSet[k] = v
-	}
+	liftLetterboxLimits(lbSet, cfg.lbSet)
 	users := map[string]string{sharedUser: mixedPass}
 
 	var servers []*scaleServer
@@ -185,13 +169,12 @@ func runScale(cfg scaleConfig) error {
 		t.user, t.pass = sharedUser, mixedPass
 		servers = append(servers, &scaleServer{name: "dovecot", kind: "dovecot", t: t})
 	}
-	cr := <-corpusCh
-	if cr.err != nil {
-		return fmt.Errorf("corpus: %w", cr.err)
+	corpus, corpusTook, err := waitCorpus()
+	if err != nil {
+		return fmt.Errorf("corpus: %w", err)
 	}
-	corpus := cr.c
 	log.Printf("corpus: %d messages, %.1f MB (%d with an attachment), generated in %.1fs; passwords: %s",
-		len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, cr.d.Seconds(), hashNote)
+		len(corpus.msgs), float64(corpus.bytes)/1e6, corpus.attach, corpusTook.Seconds(), hashNote)
 
 	res := scaleResult{}
 	lmtp := map[string]map[int]float64{}
