@@ -166,8 +166,16 @@ func TestStatusCountsFollowWrites(t *testing.T) {
 
 // STORE on every message of a range is one UPDATE: each changed message
 // gets its own MODSEQ, above the old HIGHESTMODSEQ and ascending with UID,
-// unchanged messages keep theirs, and Changes reports exactly the changed.
+// unchanged messages keep theirs, and Changes reports exactly the changed:
+// without a session (no change log) and with one (the rows noted in the
+// log, which then answers Changes).
 func TestStoreRangeModSeqs(t *testing.T) {
+	for _, pinned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pinned=%v", pinned), func(t *testing.T) { testStoreRangeModSeqs(t, pinned) })
+	}
+}
+
+func testStoreRangeModSeqs(t *testing.T, pinned bool) {
 	s := openTest(t, Options{})
 	ctx := context.Background()
 	for i := range 40 {
@@ -183,6 +191,10 @@ func TestStoreRangeModSeqs(t *testing.T) {
 		}
 	}
 	mb := inbox(t, s)
+	if pinned {
+		pin := mb.Pin()
+		defer pin.Release()
+	}
 	if _, err := mb.Expunge(ctx, []store.UID{5, 6, 20}); err != nil { // holes
 		t.Fatal(err)
 	}
@@ -238,4 +250,35 @@ func TestStoreRangeModSeqs(t *testing.T) {
 	if len(ch.Updated) != len(res.Updated) || ch.HighestModSeq != hms1 {
 		t.Errorf("Changes since %d: %d updated, HIGHESTMODSEQ %d; want %d, %d", hms0, len(ch.Updated), ch.HighestModSeq, len(res.Updated), hms1)
 	}
+	changesMatch := func(ch store.Changes, after []store.Message) {
+		t.Helper()
+		for _, u := range ch.Updated {
+			i := slices.IndexFunc(after, func(m store.Message) bool { return m.UID == u.UID })
+			if i < 0 || after[i].ModSeq != u.ModSeq || !slices.Equal(after[i].Flags, u.Flags) {
+				t.Errorf("Changes says %+v, stored %+v", u, after[max(i, 0)])
+			}
+		}
+	}
+	changesMatch(ch, after)
+	// UIDs 21-40 all exist and all lose \Seen: a range without holes,
+	// which also takes the one UPDATE when the change log is kept.
+	var tail []store.UID
+	for u := store.UID(21); u <= 40; u++ {
+		tail = append(tail, u)
+	}
+	res2, err := mb.StoreFlags(ctx, tail, store.FlagsRemove, []string{store.FlagSeen}, 0)
+	if err != nil || len(res2.Updated) != 20 {
+		t.Fatalf("second STORE: %d updated, %v", len(res2.Updated), err)
+	}
+	for i, u := range res2.Updated {
+		if u.ModSeq != hms1+store.ModSeq(i)+1 {
+			t.Errorf("UID %d MODSEQ %d, want %d (no gaps)", u.UID, u.ModSeq, hms1+store.ModSeq(i)+1)
+		}
+	}
+	ch2, err := mb.Changes(ctx, hms1)
+	if err != nil || len(ch2.Updated) != 20 {
+		t.Fatalf("Changes since %d: %d updated, %v", hms1, len(ch2.Updated), err)
+	}
+	after2, _ := mb.Messages(ctx)
+	changesMatch(ch2, after2)
 }
