@@ -66,14 +66,20 @@ func isDense(uids []store.UID) bool {
 	return int64(hi)-int64(lo)+1 <= 2*int64(len(uids))
 }
 
+// flagRow is a message's UID, MODSEQ and flags, with the flags column's
+// text as stored (raw: what storeRange's CASE arms match).
+type flagRow struct {
+	store.FlagUpdate
+	raw string
+}
+
 // storeLogged is StoreFlags for a mailbox whose change log is kept: it
-// reads whole rows, changes them one by one and notes each in the log.
+// reads whole rows and notes each change in the log.
 func (w *wtx) storeLogged(mi store.MailboxInfo, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, store.ModSeq, error) {
 	lo, hi := uids[0], uids[len(uids)-1]
-	dense := isDense(uids)
 	var rows *sql.Rows
 	var err error
-	if dense {
+	if isDense(uids) {
 		rows, err = w.query("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid", mi.ID, int64(lo), int64(hi))
 	} else {
 		rows, err = w.query("SELECT "+messageColumns+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
@@ -82,51 +88,28 @@ func (w *wtx) storeLogged(mi store.MailboxInfo, uids []store.UID, op store.FlagO
 	if err != nil {
 		return store.StoreResult{}, 0, err
 	}
-	var cur []store.FlagUpdate
+	var frs []flagRow
 	var msgs []store.Message // the same rows, for the change log
-	raw := map[string]bool{} // the stored flag texts of the rows asked
-	whole := true            // every row of [lo, hi] was asked
 	ms := newMessageScanner()
-	next := 0
 	for rows.Next() {
 		msg, err := ms.scan(rows)
 		if err != nil {
 			rows.Close()
 			return store.StoreResult{}, 0, err
 		}
-		if dense {
-			for next < len(uids) && uids[next] < msg.UID {
-				next++
-			}
-			if next == len(uids) || uids[next] != msg.UID {
-				whole = false
-				continue // in the range, not asked
-			}
-		}
-		if len(raw) <= maxRangeGroups {
-			raw[ms.flags] = true
-		}
 		msgs = append(msgs, msg)
-		cur = append(cur, store.FlagUpdate{UID: msg.UID, ModSeq: msg.ModSeq, Flags: msg.Flags})
+		frs = append(frs, flagRow{store.FlagUpdate{UID: msg.UID, ModSeq: msg.ModSeq, Flags: msg.Flags}, ms.flags})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return store.StoreResult{}, 0, err
 	}
-	res, hms := store.PlanStore(cur, op, flags, unchangedSince, mi.HighestModSeq)
 	// The log takes a gap in MODSEQs for a change it missed and restarts
-	// (changelog.go), so here the one UPDATE is used only when it leaves
-	// none: every UID of [lo, hi] exists and changes.
-	gapless := int64(hi)-int64(lo)+1 == int64(len(res.Updated))
-	if dense && whole && gapless && unchangedSince == 0 && len(raw) <= maxRangeGroups {
-		hms, err = w.storeRange(mi, lo, hi, op, flags, raw, res.Updated)
-	} else {
-		err = w.updateFlagRows(mi.ID, res.Updated)
-	}
+	// (changelog.go), so here the one UPDATE must leave none.
+	res, hms, err := w.writeStore(mi, uids, frs, op, flags, unchangedSince, true)
 	if err != nil {
 		return store.StoreResult{}, 0, err
 	}
-	w.storeCounts(mi, cur, res.Updated, hms)
 	j := 0
 	for _, u := range res.Updated {
 		for msgs[j].UID != u.UID { // both ascending by UID
@@ -156,10 +139,10 @@ func (w *wtx) updateFlagRows(mbID int64, updated []store.FlagUpdate) error {
 	return nil
 }
 
-// flagRowsQuery reads "uid,modseq,flags" lines (flags last: a keyword may
-// hold a comma, never a newline) of a UID range (?2, ?3) or, with ?4 a
-// JSON array, of those UIDs: one text instead of a row per message, as
-// Messages does.
+// flagRowsRange and flagRowsList read "uid,modseq,flags" lines (flags
+// last: a keyword may hold a comma, never a newline) of a UID range (?2,
+// ?3) or of the UIDs in the JSON array ?2: one text instead of a row per
+// message, as Messages does.
 const (
 	flagRowsRange = `SELECT COALESCE(group_concat(uid || ',' || modseq || ',' || flags, char(10)), '')
 	FROM (SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid)`
@@ -168,26 +151,19 @@ const (
 )
 
 // storeUnlogged is StoreFlags without the change log: the UID, MODSEQ and
-// flags of the messages come back as one text, and a STORE on every
-// message of a range is written by storeRange.
+// flags of the messages come back as one text.
 func (w *wtx) storeUnlogged(mi store.MailboxInfo, uids []store.UID, op store.FlagOp, flags []string, unchangedSince store.ModSeq) (store.StoreResult, store.ModSeq, error) {
-	lo, hi := uids[0], uids[len(uids)-1]
-	dense := isDense(uids)
 	var text string
 	var err error
-	if dense {
-		err = w.queryRow(flagRowsRange, mi.ID, int64(lo), int64(hi)).Scan(&text)
+	if isDense(uids) {
+		err = w.queryRow(flagRowsRange, mi.ID, int64(uids[0]), int64(uids[len(uids)-1])).Scan(&text)
 	} else {
 		err = w.queryRow(flagRowsList, mi.ID, uidsJSON(uids)).Scan(&text)
 	}
 	if err != nil {
 		return store.StoreResult{}, 0, err
 	}
-	type row struct {
-		store.FlagUpdate
-		raw string
-	}
-	var rows []row
+	var frs []flagRow
 	for line := range strings.SplitSeq(text, "\n") {
 		if line == "" {
 			continue
@@ -199,15 +175,26 @@ func (w *wtx) storeUnlogged(mi store.MailboxInfo, uids []store.UID, op store.Fla
 		if !ok1 || !ok2 || err1 != nil || err2 != nil {
 			return store.StoreResult{}, 0, fmt.Errorf("sqlite: bad flag row %q", line)
 		}
-		rows = append(rows, row{store.FlagUpdate{UID: store.UID(uid), ModSeq: store.ModSeq(modseq), Flags: splitFlags(fl)}, fl})
+		frs = append(frs, flagRow{store.FlagUpdate{UID: store.UID(uid), ModSeq: store.ModSeq(modseq), Flags: splitFlags(fl)}, fl})
 	}
 	// group_concat keeps the ordered subquery's order; never rely on it.
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.UID, b.UID) })
-	cur := make([]store.FlagUpdate, 0, len(rows))
+	slices.SortFunc(frs, func(a, b flagRow) int { return cmp.Compare(a.UID, b.UID) })
+	return w.writeStore(mi, uids, frs, op, flags, unchangedSince, false)
+}
+
+// writeStore plans a STORE over the rows read (ascending by UID; for a
+// dense set, every row of the range) and writes it: with one UPDATE
+// (storeRange) when it covers every message of the range without
+// UNCHANGEDSINCE, and, if gapless, changes every UID of the range;
+// otherwise row by row. It notes the effect on the STATUS counts.
+func (w *wtx) writeStore(mi store.MailboxInfo, uids []store.UID, frs []flagRow, op store.FlagOp, flags []string, unchangedSince store.ModSeq, gapless bool) (store.StoreResult, store.ModSeq, error) {
+	lo, hi := uids[0], uids[len(uids)-1]
+	dense := isDense(uids)
+	cur := make([]store.FlagUpdate, 0, len(frs))
 	raw := map[string]bool{} // the stored flag texts of the rows asked
 	whole := true            // every row of [lo, hi] was asked
 	next := 0
-	for _, r := range rows {
+	for _, r := range frs {
 		if dense {
 			for next < len(uids) && uids[next] < r.UID {
 				next++
@@ -223,7 +210,12 @@ func (w *wtx) storeUnlogged(mi store.MailboxInfo, uids []store.UID, op store.Fla
 		cur = append(cur, r.FlagUpdate)
 	}
 	res, hms := store.PlanStore(cur, op, flags, unchangedSince, mi.HighestModSeq)
-	if dense && whole && unchangedSince == 0 && len(raw) <= maxRangeGroups && len(res.Updated) > 0 {
+	oneUpdate := dense && whole && unchangedSince == 0 && len(raw) <= maxRangeGroups && len(res.Updated) > 0
+	if gapless {
+		oneUpdate = oneUpdate && int64(hi)-int64(lo)+1 == int64(len(res.Updated))
+	}
+	var err error
+	if oneUpdate {
 		hms, err = w.storeRange(mi, lo, hi, op, flags, raw, res.Updated)
 	} else {
 		err = w.updateFlagRows(mi.ID, res.Updated)
