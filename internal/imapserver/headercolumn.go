@@ -4,7 +4,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/letterbox/letterbox/internal/imap"
 	"github.com/letterbox/letterbox/internal/store"
 )
 
@@ -281,22 +280,4 @@ func addrContains(joined, needle string) bool {
 		}
 	}
 	return false
-}
-
-// columnKeysOnly reports whether every data key of k is one a column
-// answers (SUBJECT, FROM, TO, CC, BCC); keys on flags, numbers and sets
-// need no message data.
-func columnKeysOnly(k *imap.SearchKey) bool {
-	switch k.Name {
-	case "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE", "BODY", "TEXT",
-		"BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER",
-		"EMAILID", "THREADID", "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE":
-		return false
-	}
-	for i := range k.Children {
-		if !columnKeysOnly(&k.Children[i]) {
-			return false
-		}
-	}
-	return true
 }

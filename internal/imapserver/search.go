@@ -20,8 +20,11 @@ import (
 type searchNeeds struct {
 	meta   bool // internal date, size
 	header bool // header fields
-	body   bool // body text
-	modseq bool // MODSEQ criterion (RFC 7162 §3.1.5)
+	// headerOther: a header key a mailbox column does not hold (HEADER,
+	// SENT*); without it the header keys are all envelope texts.
+	headerOther bool
+	body        bool // body text
+	modseq      bool // MODSEQ criterion (RFC 7162 §3.1.5)
 	// object: EMAILID, THREADID (RFC 8474 §6) or a save date (RFC 8514
 	// §4.2), which only Details has (no cache keeps them).
 	object bool
@@ -37,8 +40,10 @@ func (n *searchNeeds) scan(k *imap.SearchKey) {
 	switch k.Name {
 	case "BEFORE", "ON", "SINCE", "LARGER", "SMALLER", "OLDER", "YOUNGER":
 		n.meta = true
-	case "BCC", "CC", "FROM", "SUBJECT", "TO", "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+	case "BCC", "CC", "FROM", "SUBJECT", "TO":
 		n.header = true // needs the message's metadata (Details)
+	case "HEADER", "SENTBEFORE", "SENTON", "SENTSINCE":
+		n.header, n.headerOther = true, true
 	case "BODY":
 		n.body = true
 	case "TEXT":
@@ -223,7 +228,7 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 	var colEnts []columnEntry
 	var sigEnts []sigEntry
 	ci, si := 0, 0
-	hdrCol := needs.header && !needs.body && columnKeysOnly(key)
+	hdrCol := needs.header && !needs.headerOther && !needs.body
 	if !needs.meta && !needs.object && (hdrCol || plan.useSigs) {
 		col = headerColumns.get(columnKey{server: id, mailbox: v.id, validity: v.validity})
 		if hdrCol {
@@ -324,7 +329,10 @@ func (s *session) loadSignatures(plan *searchPlan, col *headerColumn) error {
 	if col != nil {
 		inCol = col.sigEntries()
 	}
-	var want, missing []store.UID
+	var want []store.UID
+	// add holds, in UID order, what the column lacks: found in the caches
+	// now, or (sig nil until then) asked of the store below.
+	var add []sigEntry
 	ci := 0
 	for _, u := range v.uids {
 		for ci < len(inCol) && inCol[ci].uid < u {
@@ -333,15 +341,18 @@ func (s *session) loadSignatures(plan *searchPlan, col *headerColumn) error {
 		if ci < len(inCol) && inCol[ci].uid == u {
 			continue
 		}
-		missing = append(missing, u)
-		if plan.cacheKey != nil {
-			if e, ok := msgCache.get(plan.cacheKey(u)); ok {
-				if _, ok := sigCache.get(e.blobID); ok {
-					continue
+		if e, ok := msgCache.get(plan.cacheKey(u)); ok {
+			if sig, ok := sigCache.get(e.blobID); ok {
+				if col != nil {
+					add = append(add, sigEntry{uid: u, blobID: e.blobID, sig: sig})
 				}
+				continue
 			}
 		}
 		want = append(want, u)
+		if col != nil {
+			add = append(add, sigEntry{uid: u})
+		}
 	}
 	if len(want) > 0 {
 		sigs, err := ts.TextSignatures(s.ctx, want)
@@ -351,34 +362,30 @@ func (s *session) loadSignatures(plan *searchPlan, col *headerColumn) error {
 		plan.fetched = make(map[store.UID]store.TextSignature, len(sigs))
 		for _, t := range sigs {
 			plan.fetched[t.UID] = t
-			if plan.cacheKey != nil {
-				k := plan.cacheKey(t.UID)
-				if _, ok := msgCache.get(k); !ok {
-					msgCache.put(k, msgEntry{blobID: t.BlobID}, msgEntrySize)
-				}
+			k := plan.cacheKey(t.UID)
+			if _, ok := msgCache.get(k); !ok {
+				msgCache.put(k, msgEntry{blobID: t.BlobID}, msgEntrySize)
 			}
 			if search.Valid(t.Sig) {
 				sigCache.put(t.BlobID, t.Sig, int64(len(t.Sig)+len(t.BlobID)+64))
 			}
 		}
 	}
-	if col == nil || len(missing) == 0 {
+	if col == nil {
 		return nil
 	}
-	add := make([]sigEntry, 0, len(missing))
-	for _, u := range missing {
-		if t, ok := plan.fetched[u]; ok {
-			if search.Valid(t.Sig) {
-				add = append(add, sigEntry{uid: u, blobID: t.BlobID, sig: t.Sig})
+	kept := add[:0]
+	for _, e := range add {
+		if e.sig == nil {
+			t, ok := plan.fetched[e.uid]
+			if !ok || !search.Valid(t.Sig) {
+				continue // no usable signature: searched the slow way
 			}
-			continue
+			e.blobID, e.sig = t.BlobID, t.Sig
 		}
-		if e, ok := msgCache.get(plan.cacheKey(u)); ok {
-			if sig, ok := sigCache.get(e.blobID); ok {
-				add = append(add, sigEntry{uid: u, blobID: e.blobID, sig: sig})
-			}
-		}
+		kept = append(kept, e)
 	}
+	add = kept
 	col.addSigs(add)
 	return nil
 }
