@@ -150,18 +150,22 @@ func (w *wtx) storeCounts(mi store.MailboxInfo, cur, updated []store.FlagUpdate,
 }
 
 // statusOf returns mi's STATUS numbers as of the snapshot tx is in; recent
-// is the in-memory \Recent mark (0: the persisted one applies).
+// is the in-memory \Recent mark (0: the persisted one applies). With the
+// counts cached only \Recent is counted (a range of the primary key);
+// otherwise one pass counts everything and fills the cache.
 func (s *Store) statusOf(ctx context.Context, tx queryer, mi store.MailboxInfo, recent int64) (store.MailboxStatus, error) {
 	st := store.MailboxStatus{MailboxInfo: mi}
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
-		WHERE mailbox_id = ?1 AND uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))`, mi.ID, recent).Scan(&st.Recent); err != nil {
-		return st, err
-	}
+	const recentFrom = `uid >= MAX(?2, (SELECT recent_uid FROM mailboxes WHERE id = ?1))`
 	c, ok := s.statusCounts.get(mi.ID, mi.HighestModSeq)
-	if !ok {
+	if ok {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE mailbox_id = ?1 AND `+recentFrom,
+			mi.ID, recent).Scan(&st.Recent); err != nil {
+			return st, err
+		}
+	} else {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(1 - seen), 0), COALESCE(SUM(deleted), 0),
-			COALESCE(SUM(size), 0), COALESCE(SUM(size * deleted), 0)
-			FROM messages WHERE mailbox_id = ?1`, mi.ID).Scan(&c.messages, &c.unseen, &c.deleted, &c.size, &c.deletedSize); err != nil {
+			COALESCE(SUM(`+recentFrom+`), 0), COALESCE(SUM(size), 0), COALESCE(SUM(size * deleted), 0)
+			FROM messages WHERE mailbox_id = ?1`, mi.ID, recent).Scan(&c.messages, &c.unseen, &c.deleted, &st.Recent, &c.size, &c.deletedSize); err != nil {
 			return st, err
 		}
 		s.statusCounts.put(mi.ID, mi.HighestModSeq, c)
