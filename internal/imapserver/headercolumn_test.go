@@ -63,3 +63,46 @@ S: * SEARCH 1 4
 S: b4 OK SEARCH completed
 `)
 }
+
+// Two sessions on one mailbox share its column and its STATUS counts:
+// B's searches use the column A's search filled; a message B expunges
+// stays searchable in A's view until A is told (RFC 3501 §7.4.1: no
+// EXPUNGE during SEARCH), and A's next search after NOOP no longer has
+// it; a STORE in one session and a delivery are in the other's STATUS at
+// once.
+func TestHeaderColumnAndStatusBetweenSessions(t *testing.T) {
+	h := newHarness(t)
+	h.deliver("INBOX", "From: ann@example.com\r\nSubject: budget one\r\n\r\nx\r\n")
+	h.deliver("INBOX", "From: bob@example.com\r\nSubject: budget two\r\n\r\nx\r\n")
+	h.deliver("INBOX", "From: ann@example.com\r\nSubject: other\r\n\r\nx\r\n")
+	imapserver.ResetSearchCaches()
+	a := h.login()
+	a.selectInbox("a0")
+	b := h.login()
+	b.selectInbox("b0")
+	wantContains(t, a.collect("a1", "SEARCH SUBJECT budget"), "* SEARCH 1 2")
+	wantContains(t, b.collect("b1", "SEARCH SUBJECT budget"), "* SEARCH 1 2")
+	wantContains(t, b.collect("b2", "SEARCH FROM ann"), "* SEARCH 1 3")
+	b.collect("b3", `STORE 1 +FLAGS.SILENT (\Deleted)`)
+	b.collect("b4", "EXPUNGE")
+	wantContains(t, b.collect("b5", "SEARCH SUBJECT budget"), "* SEARCH 1")
+	// A has not been told of the expunge: during SEARCH it may not be,
+	// so message 1 is still there and still matches.
+	lines := a.collect("a2", "SEARCH SUBJECT budget")
+	wantContains(t, lines, "* SEARCH 1 2")
+	wantContains(t, a.collect("a3", "NOOP"), "* 1 EXPUNGE")
+	wantContains(t, a.collect("a4", "SEARCH SUBJECT budget"), "* SEARCH 1")
+	wantContains(t, a.collect("a5", "SEARCH FROM ann"), "* SEARCH 2")
+
+	// STATUS of INBOX from a session that has Archive selected, before
+	// and after the other session's STORE and a delivery.
+	a.collect("a6", "SELECT Archive")
+	wantContains(t, a.collect("a7", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 2 UNSEEN 2)")
+	b.collect("b6", `STORE 1 +FLAGS.SILENT (\Seen)`)
+	wantContains(t, a.collect("a8", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 2 UNSEEN 1)")
+	h.deliver("INBOX", "From: cy@example.com\r\nSubject: budget three\r\n\r\nx\r\n")
+	wantContains(t, a.collect("a9", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 3 UNSEEN 2)")
+	b.collect("b7", `STORE 1:* -FLAGS.SILENT (\Seen)`)
+	wantContains(t, a.collect("a10", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 3 UNSEEN 3)")
+	wantContains(t, b.collect("b8", "SEARCH SUBJECT budget"), "* SEARCH 1 3")
+}
