@@ -105,4 +105,8 @@ func TestHeaderColumnAndStatusBetweenSessions(t *testing.T) {
 	b.collect("b7", `STORE 1:* -FLAGS.SILENT (\Seen)`)
 	wantContains(t, a.collect("a10", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 3 UNSEEN 3)")
 	wantContains(t, b.collect("b8", "SEARCH SUBJECT budget"), "* SEARCH 1 3")
+	// An EXPUNGE leaves the cached counts behind: the next STATUS recounts.
+	b.collect("b9", `STORE 2 +FLAGS.SILENT (\Deleted)`)
+	b.collect("b10", "EXPUNGE")
+	wantContains(t, a.collect("a11", "STATUS INBOX (MESSAGES UNSEEN)"), "* STATUS \"INBOX\" (MESSAGES 2 UNSEEN 2)")
 }
