@@ -1,9 +1,11 @@
 package smtpserver
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // SMTP smuggling: only <CRLF>.<CRLF> ends DATA (RFC 5321 §4.1.1.4). A bare
@@ -189,4 +191,53 @@ func TestDataLineTooLong(t *testing.T) {
 	if n := len(ts.store.messages(t, "alice@example.com")); n != 0 {
 		t.Errorf("alice has %d messages", n)
 	}
+}
+
+// TestHeadCaptureStopsAtHeaderEnd: Options.Delivered gets the header
+// section with its empty line, whatever sizes the reads come in, and the
+// whole input when there is no empty line within the limit.
+func TestHeadCaptureStopsAtHeaderEnd(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"Subject: a\r\nFrom: b\r\n\r\nbody\r\n\r\nmore\r\n", "Subject: a\r\nFrom: b\r\n\r\n"},
+		{"Subject: a\nFrom: b\n\nbody\n", "Subject: a\nFrom: b\n\n"},
+		{"Subject: a\r\n folded\r\n\r\n", "Subject: a\r\n folded\r\n\r\n"},
+		{"Subject: no body\r\n", "Subject: no body\r\n"},
+		{"Subject: x\r\n\r", "Subject: x\r\n\r"},
+	}
+	for _, c := range cases {
+		for chunk := 1; chunk <= len(c.in); chunk++ {
+			h := &headCapture{r: iotest.OneByteReader(strings.NewReader(c.in)), max: maxHeadCapture}
+			if chunk > 1 {
+				h.r = &chunkReader{s: c.in, n: chunk}
+			}
+			got, err := io.ReadAll(h)
+			if err != nil || string(got) != c.in {
+				t.Fatalf("%q: read %q, %v", c.in, got, err)
+			}
+			if string(h.buf) != c.want {
+				t.Errorf("%q in reads of %d: captured %q, want %q", c.in, chunk, h.buf, c.want)
+			}
+		}
+	}
+	long := "Subject: " + strings.Repeat("x", 100) + "\r\n\r\n"
+	h := &headCapture{r: strings.NewReader(long), max: 50}
+	io.ReadAll(h)
+	if string(h.buf) != long[:50] {
+		t.Errorf("limit 50: captured %q", h.buf)
+	}
+}
+
+// chunkReader returns s in reads of n bytes.
+type chunkReader struct {
+	s string
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.s == "" {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), c.n)], c.s)
+	c.s = c.s[k:]
+	return k, nil
 }
