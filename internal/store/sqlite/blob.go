@@ -74,11 +74,20 @@ func (w *wtx) placeBlob(t tempBlob) error {
 		syncDir(dir)
 		return nil
 	}
-	if err := s.fs.Mkdir(dir); err == nil {
-		// A new fan-out directory: its own name must be durable too.
-		syncDir(s.blobDir)
-	} else if !errors.Is(err, fs.ErrExist) {
-		return err
+	// A fan-out directory this process already made durable needs no
+	// mkdir (which takes the parent directory's lock and was 3.6% of a
+	// delivery's CPU). Otherwise it is made, or found, and its own name
+	// synced with the parent: a new directory needs it, and one found may
+	// have been left unsynced by a process killed after its mkdir. Once a
+	// batch that synced the parent commits, the directory is known.
+	if _, known := s.knownDirs.Load(dir); !known {
+		if err := s.fs.Mkdir(dir); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if !journaled {
+			syncDir(s.blobDir)
+			w.newDirs = append(w.newDirs, dir)
+		}
 	}
 	if err := s.fs.Rename(t.Path, final); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,12 @@ func (r *recordingFS) SyncDir(dir string) error {
 	time.Sleep(r.syncDirDelay)
 	err := r.OSFS.SyncDir(dir)
 	r.log.add("syncdir %s", dir)
+	return err
+}
+
+func (r *recordingFS) Mkdir(name string) error {
+	err := r.OSFS.Mkdir(name)
+	r.log.add("mkdir %s", name)
 	return err
 }
 
@@ -299,5 +306,58 @@ func TestStaleTempBlobsRemovedAtOpen(t *testing.T) {
 	defer s.Close()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temp blob kept: %v", err)
+	}
+}
+
+// TestFanoutDirectoryNameIsDurable: the first body in a fan-out directory
+// (blobs/xx) makes it and syncs its name with the parent before the
+// commit; a later body in it skips the mkdir once that batch committed;
+// and a batch that failed leaves the directory unknown, so the next one
+// syncs the parent again.
+func TestFanoutDirectoryNameIsDurable(t *testing.T) {
+	fs := &recordingFS{log: &eventLog{}}
+	s := openRecording(t, fs)
+	ctx := context.Background()
+	// Three bodies whose content addresses share their first two digits.
+	var bodies []string
+	for i := 0; len(bodies) < 3; i++ {
+		b := fmt.Sprintf("Subject: fan-out %d\r\n\r\nbody\r\n", i)
+		if strings.HasPrefix(blobIDOf(b), "ab") {
+			bodies = append(bodies, b)
+		}
+	}
+	dir := s.blobDirOf(blobIDOf(bodies[0]))
+	deliver := func(body string) ([]string, error) {
+		before := len(fs.log.snapshot())
+		_, err := s.Deliver(ctx, strings.NewReader(body), []store.Target{{Account: "alice@example.com"}})
+		fs.log.add("return")
+		return fs.log.snapshot()[before:], err
+	}
+
+	// A failed batch: the directory was made but its parent not synced.
+	fs.failSyncDir.Store(true)
+	if _, err := deliver(bodies[0]); err == nil {
+		t.Fatal("delivery with failing directory sync succeeded")
+	}
+	fs.failSyncDir.Store(false)
+
+	for i, body := range bodies[1:] {
+		events, err := deliver(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mkdirAt := index(events, 0, "mkdir "+dir)
+		parentAt := slices.Index(events, "syncdir "+s.blobDir)
+		commitAt := index(events, 0, "commit")
+		if i == 0 {
+			// After the failure: made (or found) again, parent synced
+			// before the commit.
+			if mkdirAt < 0 || parentAt < 0 || parentAt > commitAt {
+				t.Errorf("first committed body in %s: mkdir at %d, parent sync at %d, commit at %d: %v", dir, mkdirAt, parentAt, commitAt, events)
+			}
+		} else if mkdirAt >= 0 || parentAt >= 0 {
+			t.Errorf("known directory %s made or its parent synced again: %v", dir, events)
+		}
+		checkDurableOrder(t, s, events, body, index(events, 0, "return"), false)
 	}
 }

@@ -159,6 +159,13 @@ func (s *Store) flushJournal() error {
 	if err := s.syncDirs(dirs); err != nil {
 		return requeue(err)
 	}
+	// The fan-out directories' names are durable now too (the parent was
+	// synced after them): placeBlob may skip their mkdir.
+	for d := range dirs {
+		if d != s.blobDir {
+			s.knownDirs.Store(d, struct{}{})
+		}
+	}
 	err := s.write(context.Background(), func(w *wtx) error {
 		for _, id := range synced {
 			if _, err := w.exec("DELETE FROM blob_journal WHERE id = ?", id); err != nil {

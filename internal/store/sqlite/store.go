@@ -65,6 +65,10 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	// knownDirs holds the blob fan-out directories (blobs/xx) whose names
+	// a committed batch synced: placeBlob skips their mkdir. Nothing
+	// removes a fan-out directory while a store is open.
+	knownDirs sync.Map
 	// spool is this Store's claim on blobs/tmp (its temp file names).
 	spool *blobfs.SpoolClaim
 	// blobLock (blobs/.lock) is held by the committer around a batch that

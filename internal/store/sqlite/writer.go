@@ -40,6 +40,9 @@ type wtx struct {
 
 	events   []event             // published after commit
 	syncDirs map[string]struct{} // blob directories to fsync before commit
+	// newDirs are fan-out directories whose names this batch syncs: known
+	// to exist durably once it commits (placeBlob).
+	newDirs []string
 	// placed lists blobs given their content address in this batch; if the
 	// batch fails, those no committed blobs row names are removed again.
 	placed []string
@@ -329,6 +332,9 @@ func (s *Store) runBatch(batch []*job) {
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlite: commit: %w", err))
 		return
+	}
+	for _, d := range w.newDirs {
+		s.knownDirs.Store(d, struct{}{})
 	}
 	for _, id := range w.removeAfterCommit {
 		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
