@@ -3,6 +3,7 @@ package blobfs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -44,5 +45,45 @@ func TestAnalyzeThreadKeys(t *testing.T) {
 	}
 	if slices.Contains(a.Parents, "<me@x>") || len(slices.Compact(slices.Sorted(slices.Values(a.Parents)))) != len(a.Parents) {
 		t.Errorf("Parents hold the own ID or repeats: %q", a.Parents)
+	}
+}
+
+// TestAnalyzeTempMatchesFile: a body Spool kept in memory (the journal's
+// bodies) is analysed from those bytes exactly as from its file, and the
+// kept bytes are the file's; bodies over the bound come from the file.
+// Spool's pooled buffers are reused across the bodies, in both orders of
+// sizes, with bare LFs to normalise.
+func TestAnalyzeTempMatchesFile(t *testing.T) {
+	dir := t.TempDir()
+	multipart := "Message-ID: <m@x>\nReferences: <a@x> <b@x>\nSubject: =?utf-8?q?caf=C3=A9?=\nFrom: A <a@x>\n" +
+		"Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nquokka text\n" +
+		"--b\nContent-Type: text/html\n\n<p>quokka <b>html</b></p>\n--b--\n"
+	bodies := []string{multipart, "Subject: big\r\n\r\n" + strings.Repeat("line of text\r\n", 2000), multipart + "\r\n", "no header at all"}
+	for _, body := range append(bodies, bodies[1], bodies[0]) {
+		tmp, err := Spool(strings.NewReader(body), SpoolOptions{Dir: dir, Journal: 8 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk, err := os.ReadFile(tmp.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(onDisk)) != tmp.Size || (tmp.Data != nil && string(tmp.Data) != string(onDisk)) {
+			t.Fatalf("kept %d bytes, file has %d (size %d)", len(tmp.Data), len(onDisk), tmp.Size)
+		}
+		if (tmp.Data != nil) != (len(onDisk) <= 8<<10) {
+			t.Errorf("%d-byte body kept in memory: %v", len(onDisk), tmp.Data != nil)
+		}
+		fromTemp, err := AnalyzeTemp(tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromFile, err := Analyze(tmp.Path, tmp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fromTemp, fromFile) {
+			t.Errorf("AnalyzeTemp = %+v\nAnalyze   = %+v", fromTemp, fromFile)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Temp is a body written to a temp file, not yet named by its content
@@ -59,7 +60,12 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 			fsys.Remove(f.Name())
 		}
 	}()
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := spoolWriters.Get().(*bufio.Writer)
+	bw.Reset(f)
+	defer func() {
+		bw.Reset(nil) // drop the file
+		spoolWriters.Put(bw)
+	}()
 	var out io.Writer = bw
 	var keep *keepWriter
 	if o.Journal > 0 {
@@ -68,7 +74,12 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 	}
 	cw := NewCRLFWriter(out, o.Max)
 	cw.Verbatim = o.Verbatim
-	if _, err := io.Copy(cw, body); err != nil {
+	// A pooled copy buffer, and body hidden behind a plain Reader: an
+	// io.MultiReader's WriteTo (the SMTP and LMTP bodies are one) makes a
+	// 32 KiB buffer for every message otherwise.
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	if _, err := io.CopyBuffer(cw, struct{ io.Reader }{body}, *buf); err != nil {
 		if errors.Is(err, errTooLarge) {
 			return Temp{}, err
 		}
@@ -95,6 +106,14 @@ func Spool(body io.Reader, o SpoolOptions) (Temp, error) {
 	ok = true
 	return Temp{Path: f.Name(), ID: cw.ID(), Size: cw.Size(), Data: data}, nil
 }
+
+// spoolWriters and copyBuffers are Spool's buffers, kept for the next
+// body: allocated per message they were 96 KiB of zeroed memory each, a
+// good part of LMTP delivery's allocation and garbage collection.
+var (
+	spoolWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+	copyBuffers  = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+)
 
 // keepWriter passes writes on and keeps a copy of them while they total
 // at most max octets.

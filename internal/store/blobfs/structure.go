@@ -1,6 +1,7 @@
 package blobfs
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -41,13 +42,26 @@ func Analyze(path string, size int64) (Analysis, error) {
 	return parse(path, size, true)
 }
 
+// AnalyzeTemp is Analyze of a spooled body: from the bytes Spool kept
+// (Temp.Data) when it kept them, without opening the file again.
+func AnalyzeTemp(t Temp) (Analysis, error) {
+	if t.Data != nil {
+		return parseFrom(bytes.NewReader(t.Data), int64(len(t.Data)), true)
+	}
+	return parse(t.Path, t.Size, true)
+}
+
 func parse(path string, size int64, all bool) (Analysis, error) {
-	var a Analysis
 	f, err := os.Open(path)
 	if err != nil {
-		return a, fmt.Errorf("blobfs: parsing structure: %w", err)
+		return Analysis{}, fmt.Errorf("blobfs: parsing structure: %w", err)
 	}
 	defer f.Close()
+	return parseFrom(f, size, all)
+}
+
+func parseFrom(f io.ReaderAt, size int64, all bool) (Analysis, error) {
+	var a Analysis
 	root, err := mime.Parse(f, size)
 	if err != nil {
 		return a, fmt.Errorf("blobfs: parsing structure: %w", err)

@@ -59,7 +59,7 @@ func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs [
 			return &store.BatchError{Index: i, Err: err}
 		}
 		items[i].tb = tb
-		analysis, err := structureOf(tb.Path, tb.Size)
+		analysis, err := structureOf(tb)
 		if err != nil {
 			return &store.BatchError{Index: i, Err: err}
 		}

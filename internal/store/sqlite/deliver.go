@@ -37,7 +37,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	if err != nil {
 		return nil, err
 	}
-	analysis, err := structureOf(tb.Path, tb.Size)
+	analysis, err := structureOf(tb)
 	if err != nil {
 		s.fs.Remove(tb.Path)
 		return nil, err

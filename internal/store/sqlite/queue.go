@@ -101,7 +101,7 @@ func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.E
 	if err != nil {
 		return store.OutboundMessage{}, err
 	}
-	analysis, err := structureOf(tb.Path, tb.Size)
+	analysis, err := structureOf(tb)
 	if err != nil {
 		s.fs.Remove(tb.Path)
 		return store.OutboundMessage{}, err
