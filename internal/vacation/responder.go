@@ -38,7 +38,8 @@ type Responder struct {
 	Logger   *slog.Logger
 	Now      func() time.Time // nil: time.Now
 
-	mu sync.Mutex // one decision and its record at a time
+	mu    sync.Mutex // one decision and its record at a time
+	cache settingsCache
 }
 
 func (r *Responder) now() time.Time {
@@ -65,7 +66,7 @@ func (r *Responder) Delivered(ctx context.Context, account, rcpt, envFrom string
 	if r == nil || envFrom == "" {
 		return false // RFC 3834 §2: no reply to the null sender
 	}
-	s, err := Load(ctx, r.Store, account)
+	s, err := r.settings(ctx, account)
 	if err != nil {
 		if !errors.Is(err, ErrUnsupported) {
 			r.log().Warn("vacation: loading settings", "account", account, "err", err)
