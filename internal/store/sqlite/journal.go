@@ -160,7 +160,7 @@ func (s *Store) flushJournal() error {
 		return requeue(err)
 	}
 	// The fan-out directories' names are durable now too (the parent was
-	// synced after them): placeBlob may skip their mkdir.
+	// synced after they were made): placeBlob may skip their mkdir.
 	for d := range dirs {
 		if d != s.blobDir {
 			s.knownDirs.Store(d, struct{}{})
