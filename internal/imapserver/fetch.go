@@ -154,11 +154,18 @@ func (s *session) cmdFetch(cmd *imap.Command) (string, error) {
 				return "", err
 			}
 		}
-		for i := range details {
-			if err := s.fetchOne(&details[i], plan, seen[details[i].UID]); err != nil {
+		if plan.blob {
+			if err := s.prefetchBodies(details); err != nil {
 				return "", err
 			}
 		}
+		for i := range details {
+			if err := s.fetchOne(&details[i], plan, seen[details[i].UID]); err != nil {
+				s.dropPrefetched()
+				return "", err
+			}
+		}
+		s.dropPrefetched()
 	}
 	return "", nil
 }
@@ -230,7 +237,7 @@ func (s *session) fetchOne(d *store.MessageDetail, plan fetchPlan, seenSet bool)
 	var root *mime.Part
 	var blob store.Blob
 	if plan.blob {
-		b, err := s.srv.opts.Store.OpenBlob(s.ctx, d.BlobID)
+		b, err := s.fetchBlob(d.BlobID)
 		if err != nil {
 			return err
 		}

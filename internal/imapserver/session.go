@@ -45,6 +45,9 @@ type session struct {
 	userCounted bool
 	boxes       store.Mailboxes
 	watcher     store.Watcher
+	// prefetched holds the bodies of the current FETCH batch that the
+	// store opened at once (fetchprefetch.go); fetchOne takes from it.
+	prefetched map[string]store.Blob
 	// lastSeq is the sequence number fetchOne answered last: a hint for
 	// the next (selectedView.seqNear), checked before it is used.
 	lastSeq int

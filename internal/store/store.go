@@ -275,6 +275,17 @@ type Blob interface {
 	Size() int64
 }
 
+// BlobBatchOpener is implemented by a store for which opening many bodies
+// at once costs less than an OpenBlob each (PostgreSQL: one query for all
+// instead of one per body). OpenBlobs opens the bodies of ids it can
+// serve that way, held in memory, and leaves the others out of the map;
+// the caller opens those with OpenBlob and bounds the memory by choosing
+// ids (FETCH passes small bodies only). The caller closes every Blob
+// returned, and reads each with one reader at a time, as any Blob.
+type BlobBatchOpener interface {
+	OpenBlobs(ctx context.Context, ids []string) (map[string]Blob, error)
+}
+
 // Mailboxes operates on the mailboxes of one account. Names are full
 // hierarchical names with '/' separators; "INBOX" in any case means INBOX.
 type Mailboxes interface {
