@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/storetest"
 )
 
 // TestOpenBlobsMatchesOpenBlob: OpenBlobs opens, in one query, the bodies
@@ -28,17 +29,9 @@ func TestOpenBlobsMatchesOpenBlob(t *testing.T) {
 			t.Fatalf("Deliver: %v %+v", err, res)
 		}
 	}
-	mbs, err := s.Mailboxes(ctx, "alice@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := mbs.Open(ctx, store.InboxName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := mb.Messages(ctx)
-	if err != nil || len(msgs) != len(bodies) {
-		t.Fatalf("Messages = %d, %v", len(msgs), err)
+	msgs := storetest.InboxMessages(t, s, "alice@example.com")
+	if len(msgs) != len(bodies) {
+		t.Fatalf("%d messages in INBOX, want %d", len(msgs), len(bodies))
 	}
 	ids := []string{"not-a-blob-id", strings.Repeat("ab", 32)}
 	for _, m := range msgs {

@@ -122,3 +122,14 @@ func msg(i int) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// InboxMessages returns the messages of account's INBOX in UID order,
+// failing t on any error: for drivers' and front ends' own tests.
+func InboxMessages(t testing.TB, s store.Store, account string) []store.Message {
+	t.Helper()
+	mbs, err := s.Mailboxes(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return messages(t, openMailbox(t, mbs, store.InboxName))
+}
