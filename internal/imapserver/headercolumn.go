@@ -220,6 +220,19 @@ func (col *headerColumn) addSigs(add []sigEntry) {
 	})
 }
 
+// walkTo is one step of a merge walk over list (ascending by UID) beside
+// ascending UIDs: it moves *i past the entries below u and returns the
+// entry of u, or nil when list has none.
+func walkTo[E columnItem](list []E, i *int, u store.UID) *E {
+	for *i < len(list) && list[*i].key() < u {
+		*i++
+	}
+	if *i < len(list) && list[*i].key() == u {
+		return &list[*i]
+	}
+	return nil
+}
+
 // appendAbove appends the entries of add (ascending) whose UID is above
 // list's last one, and returns the list and the bytes it grew by.
 func appendAbove[E columnItem](list, add []E) ([]E, int64) {

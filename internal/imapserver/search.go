@@ -255,18 +255,10 @@ func (s *session) searchMatches(charset string, key *imap.SearchKey) (searchResu
 			u := v.uids[i]
 			msgs = append(msgs, searchMsg{seq: i + 1, uid: u, flags: v.flags[i], recent: anyRecent && v.recent[u], modseq: v.modseqs[i]})
 			m := &msgs[len(msgs)-1]
-			for ci < len(colEnts) && colEnts[ci].uid < u {
-				ci++
+			if e := walkTo(colEnts, &ci, u); e != nil {
+				m.col, m.have = e, true
 			}
-			if ci < len(colEnts) && colEnts[ci].uid == u {
-				m.col, m.have = &colEnts[ci], true
-			}
-			for si < len(sigEnts) && sigEnts[si].uid < u {
-				si++
-			}
-			if si < len(sigEnts) && sigEnts[si].uid == u {
-				m.sigEnt = &sigEnts[si]
-			}
+			m.sigEnt = walkTo(sigEnts, &si, u)
 		}
 		if data {
 			if err := s.searchData(key, msgs, &needs, plan); err != nil {
@@ -335,10 +327,7 @@ func (s *session) loadSignatures(plan *searchPlan, col *headerColumn) error {
 	var add []sigEntry
 	ci := 0
 	for _, u := range v.uids {
-		for ci < len(inCol) && inCol[ci].uid < u {
-			ci++
-		}
-		if ci < len(inCol) && inCol[ci].uid == u {
+		if walkTo(inCol, &ci, u) != nil {
 			continue
 		}
 		if e, ok := msgCache.get(plan.cacheKey(u)); ok {
