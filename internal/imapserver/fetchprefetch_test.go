@@ -134,3 +134,44 @@ func seqRange(lo, hi uint32) imap.SeqSet {
 	s.AddRange(lo, hi)
 	return s
 }
+
+// TestFetchPrefetchedBodiesAfterPeerExpunge: session B expunges messages
+// that session A has not been told about yet; A's FETCH BODY.PEEK[] of
+// them and their neighbours then answers exactly as it does when the
+// store opens every body on its own, and no prefetched body stays open.
+func TestFetchPrefetchedBodiesAfterPeerExpunge(t *testing.T) {
+	run := func(batch bool) ([]string, *batchStore) {
+		bs := &batchStore{}
+		var configure []func(*imapserver.Options)
+		if batch {
+			configure = append(configure, func(o *imapserver.Options) {
+				bs.Store = o.Store.(*sqlite.Store)
+				o.Store = bs
+			})
+		}
+		h := newHarness(t, configure...)
+		for i := range 40 {
+			h.deliver("INBOX", fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i))
+		}
+		a := h.login()
+		a.selectInbox("a0")
+		b := h.login()
+		b.selectInbox("b0")
+		b.collect("b1", `STORE 5:15,30 +FLAGS.SILENT (\Deleted)`)
+		b.collect("b2", "EXPUNGE")
+		// A's view still has all 40: the expunge reaches it at the end
+		// of this command at the earliest (RFC 3501 §7.4.1).
+		return a.collect("a1", "FETCH 1:40 (UID BODY.PEEK[])"), bs
+	}
+	plain, _ := run(false)
+	batched, bs := run(true)
+	if strings.Join(batched, "\n") != strings.Join(plain, "\n") {
+		t.Errorf("FETCH with bodies opened in a batch:\n%s\nwithout:\n%s", strings.Join(batched, "\n"), strings.Join(plain, "\n"))
+	}
+	if bs.calls.Load() == 0 {
+		t.Error("the batch opener was not used")
+	}
+	if n := bs.open.Load(); n != 0 {
+		t.Errorf("%d prefetched bodies left open", n)
+	}
+}
