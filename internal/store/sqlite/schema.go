@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	aclSchema + // acl.go
 	aliasSchema + // alias.go
 	queueSchema + // queue.go
-	journalSchema + // journal.go
+	inlineSchema + // inline.go
 	queueDSNSchema + // queue.go
 	tokenSchema // tokens.go
 

@@ -61,9 +61,6 @@ type wtx struct {
 	// (a queued message dropped, queue.go); removed after the commit,
 	// under the blob lock.
 	removeAfterCommit []string
-	// journaled lists the blobs whose bytes this batch put in the blob
-	// journal (journal.go): the flusher syncs their files after commit.
-	journaled []string
 	// counts are the batch's changes to the STATUS counts
 	// (statuscounts.go), applied after the commit.
 	counts []countNote
@@ -178,11 +175,10 @@ func (w *wtx) savepoint(fn func() error) error {
 		return err
 	}
 	nevents, nhms, nlogs, nremove := len(w.events), len(w.hms), len(w.logs), len(w.removeAfterCommit)
-	njournaled, ncounts := len(w.journaled), len(w.counts)
+	ncounts := len(w.counts)
 	if err := runRecovered(fn); err != nil {
 		w.events, w.hms, w.logs = w.events[:nevents], w.hms[:nhms], w.logs[:nlogs]
 		w.removeAfterCommit = w.removeAfterCommit[:nremove]
-		w.journaled = w.journaled[:njournaled]
 		w.counts = w.counts[:ncounts]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
@@ -340,9 +336,6 @@ func (s *Store) runBatch(batch []*job) {
 		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
 			s.log.Warn("removing unreferenced blob", "blob", id, "err", err)
 		}
-	}
-	if len(w.journaled) > 0 {
-		s.noteJournaled(w.journaled)
 	}
 	s.batches.Add(1)
 	s.batchedJobs.Add(int64(len(batch)))
