@@ -102,8 +102,7 @@ func (s *Store) snapshot(ctx context.Context, staging string) (store.BackupStats
 	if err := snap.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM expunged)").Scan(&st.Messages); err != nil {
 		return st, fmt.Errorf("sqlite: backup: %w", err)
 	}
-	// Inline bodies (inline.go) are in the database copy already.
-	rows, err := snap.QueryContext(ctx, "SELECT b.id, b.size, i.id IS NOT NULL FROM blobs b LEFT JOIN blob_inline i ON i.id = b.id")
+	rows, err := snap.QueryContext(ctx, "SELECT id, size FROM blobs")
 	if err != nil {
 		return st, fmt.Errorf("sqlite: backup: %w", err)
 	}
@@ -111,17 +110,11 @@ func (s *Store) snapshot(ctx context.Context, staging string) (store.BackupStats
 	for rows.Next() {
 		var id string
 		var size int64
-		var inline bool
-		if err := rows.Scan(&id, &size, &inline); err != nil {
+		if err := rows.Scan(&id, &size); err != nil {
 			return st, err
 		}
 		if !blobfs.ValidID(id) {
 			return st, fmt.Errorf("sqlite: backup: invalid blob id %q in the database", id)
-		}
-		if inline {
-			st.Blobs++
-			st.Bytes += size
-			continue
 		}
 		to := blobfs.Path(filepath.Join(staging, "blobs"), id)
 		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
@@ -288,11 +281,7 @@ func (s *Store) Check(ctx context.Context, hash, repair bool) (store.CheckReport
 	if err := s.reader.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM expunged)").Scan(&r.Messages); err != nil {
 		return r, err
 	}
-	// An inline body (inline.go) is checked in its row: length, and the
-	// hash of its bytes when asked. Its file, if an earlier version left
-	// one, is not read.
-	rows, err := s.reader.QueryContext(ctx, `SELECT b.id, b.size, length(i.data), CASE WHEN ? THEN i.data END
-		FROM blobs b LEFT JOIN blob_inline i ON i.id = b.id`, hash)
+	rows, err := s.reader.QueryContext(ctx, "SELECT id, size FROM blobs")
 	if err != nil {
 		return r, err
 	}
@@ -300,9 +289,7 @@ func (s *Store) Check(ctx context.Context, hash, repair bool) (store.CheckReport
 	for rows.Next() {
 		var id string
 		var size int64
-		var inlineSize sql.NullInt64
-		var data []byte
-		if err := rows.Scan(&id, &size, &inlineSize, &data); err != nil {
+		if err := rows.Scan(&id, &size); err != nil {
 			rows.Close()
 			return r, err
 		}
@@ -311,12 +298,6 @@ func (s *Store) Check(ctx context.Context, hash, repair bool) (store.CheckReport
 		r.Bytes += size
 		if !blobfs.ValidID(id) {
 			r.Damaged = append(r.Damaged, id)
-			continue
-		}
-		if inlineSize.Valid {
-			if inlineSize.Int64 != size || (hash && sha256Hex(data) != id) {
-				r.Damaged = append(r.Damaged, id)
-			}
 			continue
 		}
 		fi, err := os.Stat(s.blobPath(id))
@@ -388,9 +369,4 @@ func hashMatches(path, id string) (bool, error) {
 		return false, err
 	}
 	return hex.EncodeToString(h.Sum(nil)) == id, nil
-}
-
-func sha256Hex(data []byte) string {
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }

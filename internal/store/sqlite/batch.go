@@ -130,14 +130,6 @@ func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs [
 		var created []string
 		for i := range items {
 			w.blobCheckOnFailure(items[i].tb.ID)
-			if items[i].tb.Inline() {
-				// A row of this transaction: the rollback takes it.
-				if err := w.placeBlob(items[i].tb); err != nil {
-					return err
-				}
-				items[i].placed = true
-				continue
-			}
 			path := s.blobPath(items[i].tb.ID)
 			existed, err := s.fs.Exists(path)
 			if err == nil {

@@ -55,7 +55,7 @@ func blobFiles(t *testing.T, dir string) []string {
 func TestAppendBatchPlacementFailure(t *testing.T) {
 	dir := t.TempDir()
 	ffs := &renameFailFS{failAt: 2}
-	s, err := Open(Options{Dir: dir, FS: ffs, InlineMax: -1})
+	s, err := Open(Options{Dir: dir, FS: ffs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,8 +44,8 @@ func benchDeliver(b *testing.B, parallelism int) {
 }
 
 // BenchmarkDeliverSerial: one delivery at a time per CPU, so every delivery
-// pays its own WAL fsync (its body, 2 KB, is stored inline: no file or
-// directory fsync; see inline.go).
+// pays its own WAL fsync (its body, 2 KB, goes through the blob journal:
+// no file or directory fsync before the commit; see journal.go).
 func BenchmarkDeliverSerial(b *testing.B) { benchDeliver(b, 1) }
 
 // BenchmarkDeliverParallel: 32 concurrent deliveries per CPU share
@@ -54,8 +54,8 @@ func BenchmarkDeliverSerial(b *testing.B) { benchDeliver(b, 1) }
 func BenchmarkDeliverParallel(b *testing.B) { benchDeliver(b, 32) }
 
 // BenchmarkDeliverSizes: 4 concurrent deliveries of 4, 16 and 49 KB
-// bodies (49 KB: the average of bench/reads.sh's corpus), stored inline
-// (inline.go) and as files; cpu-µs/op is the process CPU
+// bodies (49 KB: the average of bench/reads.sh's corpus), with the blob
+// journal taking every body and without it; cpu-µs/op is the process CPU
 // per delivery, which a busy machine distorts less than the wall clock.
 func BenchmarkDeliverSizes(b *testing.B) {
 	line := "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n"
@@ -64,9 +64,9 @@ func BenchmarkDeliverSizes(b *testing.B) {
 		for _, tc := range []struct {
 			name string
 			max  int64
-		}{{"inline", maxInline}, {"file", -1}} {
+		}{{"journal", 1 << 20}, {"no-journal", -1}} {
 			b.Run(fmt.Sprintf("%dKB/%s", size/1000, tc.name), func(b *testing.B) {
-				s := openTest(b, Options{InlineMax: tc.max})
+				s := openTest(b, Options{JournalMax: tc.max})
 				ctx := context.Background()
 				var n atomic.Int64
 				b.SetParallelism(2) // 2 × GOMAXPROCS (2 here) = 4 senders

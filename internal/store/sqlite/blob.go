@@ -26,33 +26,40 @@ func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 // its content address.
 type tempBlob = blobfs.Temp
 
-// writeTempBlob streams body through blobfs.Spool: line endings
-// normalised to CRLF (a bare LF becomes CRLF; CRLF and a bare CR are kept
-// as they are), SHA-256 computed, the size limit enforced. A body of at
-// most s.inlineMax octets stays in memory (inline.go); a larger one goes
-// to a temp file, fsynced.
+// writeTempBlob streams body into a temp file through blobfs.Spool: line
+// endings normalised to CRLF (a bare LF becomes CRLF; CRLF and a bare CR are
+// kept as they are), SHA-256 computed, the size limit enforced, and the file
+// fsynced.
 func (s *Store) writeTempBlob(body io.Reader) (tempBlob, error) {
-	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true, Inline: s.inlineMax, Verbatim: store.IsVerbatim(body)})
+	t, err := blobfs.Spool(body, blobfs.SpoolOptions{FS: s.fs, Dir: s.tmpDir, Pattern: s.spool.Pattern, Max: s.maxSize, Sync: true, Journal: s.journal.max, Verbatim: store.IsVerbatim(body)})
 	if err != nil && !errors.Is(err, store.ErrTooLarge) {
 		err = fmt.Errorf("sqlite: %w", err)
 	}
 	return t, err
 }
 
-// placeBlob gives a spooled body its content address: an inline body its
-// blob_inline row (inline.go); a synced temp file its name, or, when a
-// blob with that address exists (same content delivered before), the temp
-// file is dropped. The directory to sync before commit is recorded in w.
-// Runs on the committer goroutine under the blob lock (its job is a
-// writeBlobs one), serialised with blob removal in this process and in
-// others.
+// placeBlob gives a synced temp blob its content address. When a blob with
+// that address exists (same content delivered before), the temp file is
+// dropped. The directory to sync before commit is recorded in w. Runs on
+// the committer goroutine under the blob lock (its job is a writeBlobs
+// one), serialised with blob removal in this process and in others.
 func (w *wtx) placeBlob(t tempBlob) error {
-	if t.Inline() {
-		return w.placeInline(t)
-	}
 	s := w.s
 	dir := s.blobDirOf(t.ID)
 	final := s.blobPath(t.ID)
+	// A journaled body is made durable by this commit through the journal;
+	// its file and directories are synced later by the flusher.
+	journaled := t.Data != nil
+	if journaled {
+		if err := w.journalBlob(t); err != nil {
+			return err
+		}
+	}
+	syncDir := func(d string) {
+		if !journaled {
+			w.syncDirs[d] = struct{}{}
+		}
+	}
 	exists, err := s.fs.Exists(final)
 	if err != nil {
 		return err
@@ -64,7 +71,7 @@ func (w *wtx) placeBlob(t tempBlob) error {
 		// The existing name may not be durable yet (left by a process killed
 		// between rename and directory sync); syncing again is cheap, once
 		// per directory per batch, and makes it so.
-		w.syncDirs[dir] = struct{}{}
+		syncDir(dir)
 		return nil
 	}
 	// A fan-out directory this process already made durable needs no
@@ -77,13 +84,15 @@ func (w *wtx) placeBlob(t tempBlob) error {
 		if err := s.fs.Mkdir(dir); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		w.syncDirs[s.blobDir] = struct{}{}
-		w.newDirs = append(w.newDirs, dir)
+		if !journaled {
+			syncDir(s.blobDir)
+			w.newDirs = append(w.newDirs, dir)
+		}
 	}
 	if err := s.fs.Rename(t.Path, final); err != nil {
 		return err
 	}
-	w.syncDirs[dir] = struct{}{}
+	syncDir(dir)
 	return nil
 }
 
@@ -95,20 +104,11 @@ type blobFile struct {
 
 func (b *blobFile) Size() int64 { return b.size }
 
-// OpenBlob opens a stored body by its ID: its inline bytes (inline.go),
-// else its file.
+// OpenBlob opens a stored body by its ID.
 func (s *Store) OpenBlob(ctx context.Context, blobID string) (store.Blob, error) {
 	if !blobfs.ValidID(blobID) {
 		return nil, fmt.Errorf("sqlite: invalid blob id %q: %w", blobID, fs.ErrNotExist)
 	}
-	if b, ok, err := s.openInline(ctx, blobID); ok || err != nil {
-		return b, err
-	}
-	return s.openBlobFile(blobID)
-}
-
-// openBlobFile opens blob blobID's file.
-func (s *Store) openBlobFile(blobID string) (store.Blob, error) {
 	f, err := os.Open(s.blobPath(blobID))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)

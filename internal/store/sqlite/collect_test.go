@@ -100,7 +100,7 @@ func waitGone(t testing.TB, path, what string) {
 // holds it (over many collection delays), and goes once the pin is
 // released.
 func TestPinKeepsBlobFile(t *testing.T) {
-	s := openTest(t, Options{CollectDelay: time.Millisecond, InlineMax: -1})
+	s := openTest(t, Options{CollectDelay: time.Millisecond})
 	ctx := context.Background()
 	if _, err := s.Deliver(ctx, strings.NewReader("Subject: pinned\r\n\r\nkeep me\r\n"), alice); err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestPinKeepsBlobFile(t *testing.T) {
 func TestUncollectedContentGoesAtNextOpen(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s := openTest(t, Options{Dir: dir, InlineMax: -1})
+	s := openTest(t, Options{Dir: dir})
 	if _, err := s.Deliver(ctx, strings.NewReader("Subject: left\r\n\r\nleft over\r\n"), alice); err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,11 @@ import (
 
 // Deliver stores one message for every target (store.Store.Deliver).
 //
-// Durability, in order: the body is spooled (CRLF normalised, SHA-256
-// computed) by the calling goroutine: a small one in memory, a larger one
-// to Dir/blobs/tmp, fsynced. The committer inserts the rows for all
-// targets and places the body: a small one as a blob_inline row
-// (inline.go), a file by renaming it to its content address (or dropping
-// it when that content is already stored) and fsyncing the blob's
-// directory. It commits with synchronous=FULL (the WAL is fsynced).
+// Durability, in order: the body is streamed to Dir/blobs/tmp (CRLF
+// normalised, SHA-256 computed) and fsynced by the calling goroutine; the
+// committer renames it to its content address (or drops it when that
+// content is already stored), fsyncs the blob's directory, inserts the rows
+// for all targets and commits with synchronous=FULL (the WAL is fsynced).
 // Deliver returns only after that commit. Concurrent deliveries share the
 // directory sync and the commit (group commit).
 //
@@ -41,7 +39,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 	}
 	analysis, err := structureOf(tb)
 	if err != nil {
-		tb.Discard(s.fs)
+		s.fs.Remove(tb.Path)
 		return nil, err
 	}
 	now := s.now()
@@ -82,7 +80,7 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		err = nil
 	}
 	if !placed {
-		if rerr := tb.Discard(s.fs); rerr != nil && !isNotExist(rerr) {
+		if rerr := s.fs.Remove(tb.Path); rerr != nil && !isNotExist(rerr) {
 			s.log.Warn("removing temp blob", "path", tb.Path, "err", rerr)
 		}
 	}

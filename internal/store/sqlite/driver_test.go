@@ -146,7 +146,7 @@ func TestStructureStoredAtDelivery(t *testing.T) {
 }
 
 func TestBlobFileRemovedWithLastReference(t *testing.T) {
-	s := openTest(t, Options{InlineMax: -1})
+	s := openTest(t, Options{})
 	ctx := context.Background()
 	mbs, _ := s.Mailboxes(ctx, "alice@example.com")
 	if _, err := s.Deliver(ctx, strings.NewReader("Subject: x\r\n\r\n"), []store.Target{alice[0], {Account: "alice@example.com", Mailbox: "Archive"}}); err != nil {

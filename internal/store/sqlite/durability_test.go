@@ -108,12 +108,12 @@ func (r *recordingFS) Remove(name string) error {
 	return r.OSFS.Remove(name)
 }
 
-// openRecording opens a store on fs with inline bodies off: these tests
-// check the order of the file path (sync, rename, directory sync,
-// commit); inline_test.go checks inline bodies.
+// openRecording opens a store on fs with the blob journal off: these
+// tests check the order of the file path (sync, rename, directory sync,
+// commit); journal_test.go checks journaled bodies.
 func openRecording(t *testing.T, fs *recordingFS) *Store {
 	t.Helper()
-	s, err := Open(Options{Dir: t.TempDir(), FS: fs, InlineMax: -1})
+	s, err := Open(Options{Dir: t.TempDir(), FS: fs, JournalMax: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.E
 	}
 	analysis, err := structureOf(tb)
 	if err != nil {
-		tb.Discard(s.fs)
+		s.fs.Remove(tb.Path)
 		return store.OutboundMessage{}, err
 	}
 	now := s.now()
@@ -147,7 +147,7 @@ func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.E
 		return nil
 	})
 	if !placed {
-		if rerr := tb.Discard(s.fs); rerr != nil && !isNotExist(rerr) {
+		if rerr := s.fs.Remove(tb.Path); rerr != nil && !isNotExist(rerr) {
 			s.log.Warn("removing temp blob", "path", tb.Path, "err", rerr)
 		}
 	}

@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 	aclSchema + // acl.go
 	aliasSchema + // alias.go
 	queueSchema + // queue.go
-	inlineSchema + // inline.go
+	journalSchema + // journal.go
 	queueDSNSchema + // queue.go
 	tokenSchema // tokens.go
 

@@ -43,11 +43,13 @@ type Options struct {
 	// DefaultQuota is the quota of accounts without limits of their own
 	// (store.Quotas); zero values mean unlimited.
 	DefaultQuota store.QuotaLimits
-	// InlineMax: bodies of at most this many octets (64 KiB at most) are
-	// kept in the database instead of a file of their own (inline.go); 0
-	// means 8 KiB, negative none (every body gets a file, synced before
-	// its commit).
-	InlineMax int64
+	// JournalMax: bodies of at most this many octets are made durable by
+	// the commit (the blob journal, journal.go) and their files synced in
+	// the background; 0 means 8 KiB, negative turns the journal off
+	// (every body file is synced before its commit).
+	JournalMax int64
+	// journalFlushEvery overrides journalFlushEvery (tests).
+	journalFlushEvery time.Duration
 }
 
 // defaultCollectDelay: see Options.CollectDelay.
@@ -129,7 +131,7 @@ type Store struct {
 
 	// commitHook, when set (by tests), runs right after each batch commits.
 	commitHook func()
-	inlineMax  int64 // bodies up to this size are kept inline (inline.go); 0: none
+	journal    *journal // the blob journal's flusher (journal.go)
 	// detailsHook, when set (by tests), runs in Details between the read
 	// of the rows and the read of the structures the cache lacks.
 	detailsHook func()
@@ -147,9 +149,6 @@ const readerConns = 8
 func Open(opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, fmt.Errorf("sqlite: Options.Dir is empty")
-	}
-	if opts.InlineMax > maxInline {
-		return nil, fmt.Errorf("sqlite: Options.InlineMax %d above %d", opts.InlineMax, maxInline)
 	}
 	s := &Store{
 		dir:     opts.Dir,
@@ -174,7 +173,7 @@ func Open(opts Options) (*Store, error) {
 		defaultQuota: opts.DefaultQuota,
 		gcPending:    make(map[int64]struct{}),
 		gcKick:       make(chan struct{}, 1),
-		inlineMax:    inlineMaxOf(opts.InlineMax),
+		journal:      newJournal(opts.JournalMax, opts.journalFlushEvery),
 	}
 	if s.collectDelay <= 0 {
 		s.collectDelay = defaultCollectDelay
@@ -238,9 +237,6 @@ func Open(opts Options) (*Store, error) {
 		if err := migrate(s.writer); err != nil {
 			return fmt.Errorf("sqlite: migrating schema: %w", err)
 		}
-		if err := adoptJournal(s.writer); err != nil {
-			return fmt.Errorf("sqlite: blob journal: %w", err)
-		}
 		if _, err := s.writer.Exec(quotaInit); err != nil {
 			return fmt.Errorf("sqlite: quota counters: %w", err)
 		}
@@ -262,7 +258,11 @@ func Open(opts Options) (*Store, error) {
 			return fail(fmt.Errorf("sqlite: %w", err))
 		}
 	}
+	if err := s.recoverJournal(); err != nil {
+		return fail(fmt.Errorf("sqlite: blob journal: %w", err))
+	}
 	go s.commitLoop()
+	go s.flushLoop()
 	return s, nil
 }
 
@@ -275,6 +275,7 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		close(s.closing)
 		<-s.stopped
+		<-s.journal.stopped
 		for _, st := range s.stmts {
 			st.Close()
 		}

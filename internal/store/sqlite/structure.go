@@ -6,8 +6,8 @@ import (
 	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
-// structureOf parses the spooled body with internal/mime (an inline
-// body's bytes in memory, else its file) and returns
+// structureOf parses the spooled body with internal/mime (from the bytes
+// Spool kept for the journal, else from its file) and returns
 // the encoded part tree (ENVELOPE, BODYSTRUCTURE, part offsets) kept with
 // the blob: computed once per body, at delivery, opaque to the store. The
 // parser never fails on content; only an I/O error fails the delivery.

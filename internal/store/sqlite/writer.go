@@ -61,6 +61,9 @@ type wtx struct {
 	// (a queued message dropped, queue.go); removed after the commit,
 	// under the blob lock.
 	removeAfterCommit []string
+	// journaled lists the blobs whose bytes this batch put in the blob
+	// journal (journal.go): the flusher syncs their files after commit.
+	journaled []string
 	// counts are the batch's changes to the STATUS counts
 	// (statuscounts.go), applied after the commit.
 	counts []countNote
@@ -175,10 +178,11 @@ func (w *wtx) savepoint(fn func() error) error {
 		return err
 	}
 	nevents, nhms, nlogs, nremove := len(w.events), len(w.hms), len(w.logs), len(w.removeAfterCommit)
-	ncounts := len(w.counts)
+	njournaled, ncounts := len(w.journaled), len(w.counts)
 	if err := runRecovered(fn); err != nil {
 		w.events, w.hms, w.logs = w.events[:nevents], w.hms[:nhms], w.logs[:nlogs]
 		w.removeAfterCommit = w.removeAfterCommit[:nremove]
+		w.journaled = w.journaled[:njournaled]
 		w.counts = w.counts[:ncounts]
 		if _, rerr := w.exec("ROLLBACK TO sp"); rerr != nil {
 			return fmt.Errorf("%w (rollback: %v)", err, rerr)
@@ -336,6 +340,9 @@ func (s *Store) runBatch(batch []*job) {
 		if err := s.fs.Remove(s.blobPath(id)); err != nil && !isNotExist(err) {
 			s.log.Warn("removing unreferenced blob", "blob", id, "err", err)
 		}
+	}
+	if len(w.journaled) > 0 {
+		s.noteJournaled(w.journaled)
 	}
 	s.batches.Add(1)
 	s.batchedJobs.Add(int64(len(batch)))
