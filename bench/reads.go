@@ -119,6 +119,35 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// machineBusy is the CPU time all processors spent busy since boot (user,
+// nice, system, interrupts; not idle or iowait), from /proc/stat; 0 where
+// it cannot be read. The fill reports its difference per message: the
+// CPU a delivery costs the whole machine (server, client and kernel),
+// steadier than the rate on a noisy machine.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:8] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / 100 // USER_HZ
+}
+
 func runReads(cfg readsConfig) error {
 	began := time.Now()
 	loads := []string{"start " + loadavg()}
@@ -260,14 +289,17 @@ func runReads(cfg readsConfig) error {
 		lo, hi := r*cfg.messages/cfg.rounds, (r+1)*cfg.messages/cfg.rounds
 		for _, s := range order(r) {
 			syscall.Sync()
+			busy0 := machineBusy()
 			d, sent, err := deliverCorpus(s.t.lmtpAddr, s.t.user, corpus.msgs, lo, hi, cfg.senders)
 			if err != nil {
 				return fmt.Errorf("%s: LMTP delivery of messages %d-%d: %w", s.name, lo, hi-1, err)
 			}
+			busy := machineBusy() - busy0
 			rate := float64(hi-lo) / d.Seconds()
 			row["lmtp"].add(s.name, rate)
-			log.Printf("fill %d/%d %-9s LMTP %5d messages %7.1f MB in %5.2fs: %6.0f msg/s %6.1f MB/s",
-				r+1, cfg.rounds, s.name, hi-lo, float64(sent)/1e6, d.Seconds(), rate, float64(sent)/1e6/d.Seconds())
+			log.Printf("fill %d/%d %-9s LMTP %5d messages %7.1f MB in %5.2fs: %6.0f msg/s %6.1f MB/s; machine CPU %.2f ms/msg",
+				r+1, cfg.rounds, s.name, hi-lo, float64(sent)/1e6, d.Seconds(), rate, float64(sent)/1e6/d.Seconds(),
+				float64(busy)/float64(time.Millisecond)/float64(hi-lo))
 		}
 	}
 	loads = append(loads, "after the fill "+loadavg())
