@@ -25,6 +25,13 @@ type FS interface {
 	SyncDir(dir string) error
 }
 
+// FSSyncer is an FS that can make everything written to the file system
+// holding dir durable at once (syncfs(2) on Linux): one call instead of
+// an fsync per file and per directory. OSFS has it on Linux.
+type FSSyncer interface {
+	SyncFS(dir string) error
+}
+
 // File is a file being written.
 type File interface {
 	io.Writer

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
+	"github.com/letterbox/letterbox/internal/store/blobfs"
 )
 
 // recordingFS is OSFS that logs every durability-relevant call, in order,
@@ -95,6 +96,15 @@ func (r *recordingFS) SyncDir(dir string) error {
 	err := r.OSFS.SyncDir(dir)
 	r.log.add("syncdir %s", dir)
 	return err
+}
+
+// SyncFS records a whole-file-system sync (blobfs.FSSyncer).
+func (r *recordingFS) SyncFS(dir string) error {
+	r.log.add("syncfs %s", dir)
+	if fss, ok := any(r.OSFS).(blobfs.FSSyncer); ok {
+		return fss.SyncFS(dir)
+	}
+	return r.OSFS.SyncDir(dir)
 }
 
 func (r *recordingFS) Mkdir(name string) error {

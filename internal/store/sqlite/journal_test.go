@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"context"
 	"io"
 	"os"
@@ -47,15 +48,32 @@ func readInbox(t *testing.T, s *Store) []string {
 
 // TestJournaledDeliveryIsDurableByCommit: a small body is not synced
 // before its commit; its bytes are in blob_journal when Deliver returns,
-// and the directory of its file is synced (by the flusher) before the
-// journal row goes. A large body still takes the synced-file path.
+// and the flusher makes its file and directory durable (one syncfs where
+// the FS has it, else an fsync of the file and of its directory) before
+// the journal row goes. A large body still takes the synced-file path.
 func TestJournaledDeliveryIsDurableByCommit(t *testing.T) {
-	fs := &recordingFS{log: &eventLog{}}
+	for _, whole := range []bool{true, false} {
+		t.Run(fmt.Sprintf("syncfs=%v", whole), func(t *testing.T) {
+			rec := &recordingFS{log: &eventLog{}}
+			var fs FS = rec
+			if !whole {
+				fs = perFileFS{rec}
+			}
+			testJournaledDelivery(t, rec, fs, whole)
+		})
+	}
+}
+
+// perFileFS hides recordingFS's SyncFS: the flusher then syncs file by
+// file, as where the platform has no syncfs.
+type perFileFS struct{ FS }
+
+func testJournaledDelivery(t *testing.T, rec *recordingFS, fs FS, whole bool) {
 	s, err := Open(Options{Dir: t.TempDir(), FS: fs, JournalMax: 1024, journalFlushEvery: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.commitHook = func() { fs.log.add("commit") }
+	s.commitHook = func() { rec.log.add("commit") }
 	defer s.Close()
 	ctx := context.Background()
 	if _, err := s.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
@@ -65,9 +83,9 @@ func TestJournaledDeliveryIsDurableByCommit(t *testing.T) {
 	if _, err := s.Deliver(ctx, strings.NewReader(small), []store.Target{{Account: "alice@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range fs.log.snapshot() {
-		if strings.HasPrefix(e, "sync ") || strings.HasPrefix(e, "syncdir ") {
-			t.Fatalf("a journaled body was synced before its commit: %v", fs.log.snapshot())
+	for _, e := range rec.log.snapshot() {
+		if strings.HasPrefix(e, "sync") {
+			t.Fatalf("a journaled body was synced before its commit: %v", rec.log.snapshot())
 		}
 	}
 	var data []byte
@@ -81,18 +99,22 @@ func TestJournaledDeliveryIsDurableByCommit(t *testing.T) {
 	if journalRows(t, s) != 1 {
 		t.Fatalf("the large body was journaled too")
 	}
-	fs.log.add("return")
-	checkDurableOrder(t, s, fs.log.snapshot(), big, len(fs.log.snapshot())-1, false)
+	rec.log.add("return")
+	checkDurableOrder(t, s, rec.log.snapshot(), big, len(rec.log.snapshot())-1, false)
 
-	mark := len(fs.log.snapshot())
+	mark := len(rec.log.snapshot())
 	if err := s.flushJournal(); err != nil {
 		t.Fatal(err)
 	}
 	if n := journalRows(t, s); n != 0 {
 		t.Fatalf("%d journal rows after the flush", n)
 	}
-	events := fs.log.snapshot()[mark:]
-	if index(events, 0, "syncdir "+s.blobDirOf(blobIDOf(small))) < 0 {
+	events := rec.log.snapshot()[mark:]
+	if whole {
+		if index(events, 0, "syncfs "+s.blobDir) < 0 || index(events, 0, "sync ") >= 0 || index(events, 0, "syncdir ") >= 0 {
+			t.Fatalf("flush with syncfs: %v", events)
+		}
+	} else if index(events, 0, "syncdir "+s.blobDirOf(blobIDOf(small))) < 0 || index(events, 0, "syncfs ") >= 0 {
 		t.Fatalf("flush did not sync the body's directory: %v", events)
 	}
 	if got := readInbox(t, s); len(got) != 2 || got[0] != small || got[1] != big {
