@@ -12,11 +12,16 @@ import (
 // 1–255 characters of A-Za-z0-9_-), so other front ends can use them
 // verbatim:
 //
-//   - email IDs are "M" and 16 lower-case hex digits of a random number
-//     (never derived from the content: blobs are shared between accounts,
-//     and an ID made from the content would tell which users hold the
-//     same message). A delivery or APPEND makes a new one; COPY and MOVE
-//     keep it (RFC 8474 §5.1), and so does an expunged row.
+//   - email IDs are "M" and 16 lower-case hex digits of a number, unique
+//     on the server: random (NewObjectNumber; the postgres driver), or
+//     the account's ID and a per-account count (the sqlite driver, so
+//     inserts into its email and thread indexes go to the same leaf
+//     page; see sqlite/objectid.go). Never derived from the content:
+//     blobs are shared between accounts, and an ID made from the content
+//     would tell which users hold the same message; nor from a
+//     server-wide count, which would tell a user how much mail others
+//     get. A delivery or APPEND makes a new one; COPY and MOVE keep it
+//     (RFC 8474 §5.1), and so does an expunged row.
 //   - thread IDs are "T" and 16 hex digits; a message joins the thread of
 //     the messages of its account it refers to (see docs/ARCHITECTURE.md,
 //     "Object identity").
