@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/letterbox/letterbox/internal/store"
 )
@@ -89,5 +90,30 @@ func TestAppendBatchPlacementFailure(t *testing.T) {
 	}
 	if files := blobFiles(t, dir); len(files) != 1 {
 		t.Errorf("blob files after the next batch: %v", files)
+	}
+}
+
+// TestGroupWait: a batch waits for a delivery being spooled and takes its
+// job along; it does not wait when nothing is being spooled, and waits at
+// most groupWaitMax for a spool that sends no job.
+func TestGroupWait(t *testing.T) {
+	s := &Store{jobs: make(chan *job, 4)}
+	first := &job{}
+	if got := s.groupWait([]*job{first}); len(got) != 1 {
+		t.Fatalf("with nothing spooling: %d jobs", len(got))
+	}
+	s.spooling.Add(1)
+	second := &job{}
+	s.jobs <- second // queued while the batch was collected
+	if got := s.groupWait([]*job{first}); len(got) != 2 || got[1] != second {
+		t.Fatalf("the spooled delivery's job was not taken along: %d jobs", len(got))
+	}
+	// still spooling (a spool that fails): no job comes
+	start := time.Now()
+	if got := s.groupWait([]*job{first}); len(got) != 1 {
+		t.Fatalf("%d jobs", len(got))
+	}
+	if d := time.Since(start); d < groupWaitMax || d > 2*time.Second {
+		t.Errorf("waited %v for a job that never came (bound %v)", d, groupWaitMax)
 	}
 }

@@ -33,11 +33,14 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, store.ErrClosed
 	default:
 	}
+	s.spooling.Add(1)
 	tb, err := s.writeTempBlob(body)
 	if err != nil {
+		s.spooling.Add(-1)
 		return nil, err
 	}
 	analysis, err := structureOf(tb)
+	s.spooling.Add(-1)
 	if err != nil {
 		s.fs.Remove(tb.Path)
 		return nil, err

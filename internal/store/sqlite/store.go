@@ -125,6 +125,9 @@ type Store struct {
 	// batches and batchedJobs count committed batches and the write
 	// requests in them (group-commit effectiveness, for benchmarks).
 	batches, batchedJobs atomic.Int64
+	// spooling counts deliveries reading their body, on their way to the
+	// committer (groupWait).
+	spooling atomic.Int64
 	// busy is the committer's time in batches (ns): what writers queue
 	// behind (benchmarks).
 	busy atomic.Int64

@@ -262,8 +262,36 @@ func (s *Store) commitLoop() {
 				break collect
 			}
 		}
+		batch = s.groupWait(batch)
 		s.runBatch(batch)
 	}
+}
+
+// groupWaitMax bounds how long a batch waits for deliveries still being
+// spooled (groupWait).
+const groupWaitMax = 500 * time.Microsecond
+
+// groupWait lets batch wait, at most groupWaitMax, for the deliveries
+// being spooled meanwhile, so they share its commit. Every commit writes
+// the last leaf page of each table and index a delivery touches (about
+// ten) and syncs the WAL once: at 1.8 deliveries per commit, which
+// is what four LMTP senders made without waiting, those pages were half
+// of the WAL frames a delivery cost.
+func (s *Store) groupWait(batch []*job) []*job {
+	if len(batch) >= maxBatch || s.spooling.Load() == 0 {
+		return batch
+	}
+	t := time.NewTimer(groupWaitMax)
+	defer t.Stop()
+	for len(batch) < maxBatch && s.spooling.Load() > 0 {
+		select {
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (s *Store) runBatch(batch []*job) {
