@@ -57,6 +57,7 @@ require (
 )
 
 // A fork of go-smtp v0.25.1 whose DATA reader copies whole runs of bytes
-// instead of one ReadByte call each: 20% of LMTP delivery CPU. What changed
-// and why: third_party/go-smtp/LETTERBOX.md.
+// instead of one ReadByte call each, and whose connections read 32 KiB at a
+// time instead of 4 KiB (both LMTP delivery costs). What changed and why:
+// third_party/go-smtp/LETTERBOX.md.
 replace github.com/emersion/go-smtp => ./third_party/go-smtp

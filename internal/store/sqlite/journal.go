@@ -146,22 +146,17 @@ func (s *Store) flushJournal() error {
 	}
 	var synced, gone []string
 	dirs := map[string]struct{}{s.blobDir: {}}
-	// Where the file system can be synced whole (syncfs on Linux), one
-	// call makes every pending file and directory durable: the files are
-	// only looked up first. An fsync of each file and of each fan-out
-	// directory was two of a small delivery's three fsyncs.
-	syncer, whole := s.fs.(blobfs.FSSyncer)
+	// Each file is fsynced, then the directories. Where the file system
+	// can be synced whole (syncfs on Linux), each file is only looked up
+	// and one call at the end makes every file and directory durable: an
+	// fsync of each file and of each fan-out directory was two of a small
+	// delivery's three fsyncs.
+	check, finish := syncFile, func() error { return s.syncDirs(dirs) }
+	if syncer, ok := s.fs.(blobfs.FSSyncer); ok {
+		check, finish = s.mustExist, func() error { return syncer.SyncFS(s.blobDir) }
+	}
 	for _, id := range ids {
-		var err error
-		if whole {
-			var ok bool
-			if ok, err = s.fs.Exists(s.blobPath(id)); err == nil && !ok {
-				err = os.ErrNotExist
-			}
-		} else {
-			err = syncFile(s.blobPath(id))
-		}
-		switch {
+		switch err := check(s.blobPath(id)); {
 		case err == nil:
 			synced = append(synced, id)
 			dirs[s.blobDirOf(id)] = struct{}{}
@@ -171,11 +166,7 @@ func (s *Store) flushJournal() error {
 			return requeue(err)
 		}
 	}
-	if whole {
-		if err := syncer.SyncFS(s.blobDir); err != nil {
-			return requeue(err)
-		}
-	} else if err := s.syncDirs(dirs); err != nil {
+	if err := finish(); err != nil {
 		return requeue(err)
 	}
 	// The fan-out directories' names are durable now too (the parent was
@@ -204,6 +195,16 @@ func (s *Store) flushJournal() error {
 		return requeue(err)
 	}
 	return nil
+}
+
+// mustExist is nil when the file at path exists, an fs.ErrNotExist error
+// when it does not.
+func (s *Store) mustExist(path string) error {
+	ok, err := s.fs.Exists(path)
+	if err == nil && !ok {
+		err = &os.PathError{Op: "stat", Path: path, Err: os.ErrNotExist}
+	}
+	return err
 }
 
 // syncFile fsyncs the file at path.
