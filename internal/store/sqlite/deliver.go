@@ -33,16 +33,8 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, store.ErrClosed
 	default:
 	}
-	s.spooling.Add(1)
-	tb, err := s.writeTempBlob(body)
+	tb, analysis, err := s.spoolDelivery(body)
 	if err != nil {
-		s.spooling.Add(-1)
-		return nil, err
-	}
-	analysis, err := structureOf(tb)
-	s.spooling.Add(-1)
-	if err != nil {
-		s.fs.Remove(tb.Path)
 		return nil, err
 	}
 	now := s.now()
@@ -91,6 +83,23 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		return nil, err
 	}
 	return results, nil
+}
+
+// spoolDelivery spools and analyses a delivery's body, counted in
+// s.spooling meanwhile (groupWait). On error nothing is left behind.
+func (s *Store) spoolDelivery(body io.Reader) (tempBlob, *blobfs.Analysis, error) {
+	s.spooling.Add(1)
+	defer s.spooling.Add(-1)
+	tb, err := s.writeTempBlob(body)
+	if err != nil {
+		return tempBlob{}, nil, err
+	}
+	analysis, err := structureOf(tb)
+	if err != nil {
+		s.fs.Remove(tb.Path)
+		return tempBlob{}, nil, err
+	}
+	return tb, analysis, nil
 }
 
 // deliverOne inserts one copy: the next UID and the next MODSEQ of the
