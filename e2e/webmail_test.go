@@ -142,7 +142,11 @@ func TestWebmailBrowser(t *testing.T) {
 	// Anything the hostile message manages to fetch lands here.
 	var leaks atomic.Int32
 	var leaked atomic.Value
+	// no-store: each consent to load images must reach the spy, not
+	// Chromium's cache of the previous load (the cache made "Always load
+	// images" look like it fetched nothing when the whole suite ran).
 	spy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		leaks.Add(1)
 		leaked.Store(r.URL.Path)
 	}))
