@@ -18,7 +18,8 @@ import (
 // (keeping the highest ModSeq) as long as no other event of that mailbox was
 // queued after it, so events of one mailbox stay in commit order and a
 // slow reader holds at most a few events per mailbox. SubscriptionChanged
-// events of an account merge into one pending event.
+// events of an account merge into one pending event, and MetadataChanged
+// events into one per mailbox and entry.
 //
 // Account names are compared case-insensitively (accounts are stored
 // lower-cased).
@@ -129,6 +130,16 @@ func (w *feedWatcher) closeReady() {
 	}
 }
 
+// sameSignal reports whether pending p asks its reader to re-read
+// what c does: the subscriptions, or the same METADATA entry of the same
+// mailbox.
+func sameSignal(p, c Change) bool {
+	if p.Kind != c.Kind {
+		return false
+	}
+	return c.Kind == SubscriptionChanged || c.MailboxID == p.MailboxID && c.Entry == p.Entry
+}
+
 // push queues c, merging it into the newest pending event of the same
 // mailbox when both are MailboxChanged (which keeps its older At: the lag
 // of a merged signal is that of its oldest change), and signals Ready.
@@ -139,13 +150,18 @@ func (w *feedWatcher) push(c Change) {
 		return
 	}
 	merged := false
-	if c.Kind == SubscriptionChanged {
-		// A signal to re-read the subscriptions: one pending is enough,
-		// so a reader that does not read holds one whatever the churn. The
-		// older one goes, the new one is queued last (after the events it
-		// followed).
+	if c.Kind == SubscriptionChanged || c.Kind == MetadataChanged {
+		// A signal to re-read the subscriptions, or one METADATA entry:
+		// one pending per subscription list or entry is enough, so a
+		// reader that does not read (the vacation cache of an account that
+		// gets no mail) holds one whatever the churn. The older one goes,
+		// keeping its At; the new one is queued last, after the events it
+		// followed.
 		for i := range w.pending {
-			if w.pending[i].Kind == SubscriptionChanged {
+			if p := w.pending[i]; sameSignal(p, c) {
+				if p.At.Before(c.At) {
+					c.At = p.At
+				}
 				w.pending = append(w.pending[:i], w.pending[i+1:]...)
 				break
 			}

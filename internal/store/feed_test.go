@@ -233,3 +233,38 @@ func TestFeedMergesSubscriptionChanges(t *testing.T) {
 		t.Fatalf("pending after 1000 subscription changes = %+v, want the create then one subscription change", got)
 	}
 }
+
+func TestFeedMergesMetadataChangesPerEntry(t *testing.T) {
+	f := NewFeed()
+	w := f.Watch("a")
+	defer w.Close()
+	for i := 0; i < 1000; i++ {
+		f.Publish("a", Change{Kind: MetadataChanged, Entry: "/private/vacation"})
+		f.Publish("a", Change{Kind: MetadataChanged, MailboxID: 3, Mailbox: "m", Entry: "/private/comment"})
+		if i == 10 {
+			f.Publish("a", Change{Kind: MailboxCreated, MailboxID: 7, Mailbox: "y"})
+			f.Publish("a", Change{Kind: MetadataChanged, MailboxID: 3, Mailbox: "m", Entry: "/shared/comment"})
+		}
+	}
+	got, _ := w.Take()
+	want := []Change{
+		{Kind: MailboxCreated, MailboxID: 7, Mailbox: "y"},
+		{Kind: MetadataChanged, MailboxID: 3, Mailbox: "m", Entry: "/shared/comment"},
+		{Kind: MetadataChanged, Entry: "/private/vacation"},
+		{Kind: MetadataChanged, MailboxID: 3, Mailbox: "m", Entry: "/private/comment"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("pending after 2000 metadata writes = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g := got[i]
+		g.At = time.Time{}
+		if g != want[i] {
+			t.Fatalf("pending[%d] = %+v, want %+v (all: %+v)", i, got[i], want[i], got)
+		}
+	}
+	// A merged event keeps the oldest At: the lag of its first write.
+	if !got[2].At.Before(got[1].At) {
+		t.Errorf("the merged vacation event's At %v is not older than the later /shared/comment's %v", got[2].At, got[1].At)
+	}
+}
