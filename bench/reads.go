@@ -289,17 +289,22 @@ func runReads(cfg readsConfig) error {
 		lo, hi := r*cfg.messages/cfg.rounds, (r+1)*cfg.messages/cfg.rounds
 		for _, s := range order(r) {
 			syscall.Sync()
-			busy0 := machineBusy()
+			busy0, server0, client0 := machineBusy(), processCPU(s.t.pid), processCPU(0)
+			fillProf := profileFill(cfg, s, r)
 			d, sent, err := deliverCorpus(s.t.lmtpAddr, s.t.user, corpus.msgs, lo, hi, cfg.senders)
+			if perr := <-fillProf; perr != nil {
+				return fmt.Errorf("%s: profile of the fill: %w", s.name, perr)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: LMTP delivery of messages %d-%d: %w", s.name, lo, hi-1, err)
 			}
-			busy := machineBusy() - busy0
+			busy, server, client := machineBusy()-busy0, processCPU(s.t.pid)-server0, processCPU(0)-client0
 			rate := float64(hi-lo) / d.Seconds()
 			row["lmtp"].add(s.name, rate)
-			log.Printf("fill %d/%d %-9s LMTP %5d messages %7.1f MB in %5.2fs: %6.0f msg/s %6.1f MB/s; machine CPU %.2f ms/msg",
+			perMsg := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(hi-lo) }
+			log.Printf("fill %d/%d %-9s LMTP %5d messages %7.1f MB in %5.2fs: %6.0f msg/s %6.1f MB/s; machine CPU %.2f ms/msg (server %.2f, client %.2f, rest %.2f)",
 				r+1, cfg.rounds, s.name, hi-lo, float64(sent)/1e6, d.Seconds(), rate, float64(sent)/1e6/d.Seconds(),
-				float64(busy)/float64(time.Millisecond)/float64(hi-lo))
+				perMsg(busy), perMsg(server), perMsg(client), perMsg(busy-server-client))
 		}
 	}
 	loads = append(loads, "after the fill "+loadavg())

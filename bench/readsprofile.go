@@ -77,3 +77,35 @@ func profileReads(cfg readsConfig, s *readsServer, msgs []string) error {
 	log.Printf("profile: %s (%d STOREs of every message meanwhile)", file("store"), stores)
 	return nil
 }
+
+// fillProfileSeconds is how long the -profile CPU profile of the first
+// fill slice runs: less than the slice takes at the defaults (10,000
+// messages in 3 slices, about 5 s each), so it sees deliveries only.
+const fillProfileSeconds = 2
+
+// profileFill starts a CPU profile of letterbox s while it receives the
+// first fill slice (fill-NAME.pprof in cfg.profileDir): the deliveries
+// the LMTP row measures, into a mailbox that is still growing, which
+// profileReads' redelivery at the end does not see. The channel reports
+// when the profile is written; it is closed at once when there is none to
+// take.
+func profileFill(cfg readsConfig, s *readsServer, round int) <-chan error {
+	done := make(chan error, 1)
+	if cfg.profileDir == "" || round != 0 || s.t.pprof == "" {
+		close(done)
+		return done
+	}
+	if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+		done <- err
+		return done
+	}
+	file := filepath.Join(cfg.profileDir, "fill-"+s.name+".pprof")
+	go func() {
+		err := fetchProfile(s.t.pprof, "profile?seconds="+strconv.Itoa(fillProfileSeconds), file)
+		if err == nil {
+			log.Printf("profile: %s (the first %d s of fill slice 1)", file, fillProfileSeconds)
+		}
+		done <- err
+	}()
+	return done
+}
