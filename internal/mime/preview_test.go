@@ -2,8 +2,11 @@ package mime
 
 import (
 	"bytes"
+	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func previewOf(t *testing.T, msg string) string {
@@ -35,5 +38,46 @@ func TestPreview(t *testing.T) {
 	long := previewOf(t, "\n"+strings.Repeat("éa ", 400))
 	if n := len([]rune(long)); n != PreviewMax || strings.HasSuffix(long, " ") {
 		t.Errorf("long preview: %d characters, %q at the end", n, long[len(long)-4:])
+	}
+}
+
+// TestPreviewPlainStopsEarlySameResult: reading plain text only until its
+// preview is complete gives the preview of the whole (bounded) text, for
+// texts around the chunk sizes, with multi-octet characters cut at chunk
+// ends, long white space runs and control characters, whatever the reader
+// returns per call.
+func TestPreviewPlainStopsEarlySameResult(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	pieces := []string{"a", "word", "é", "€", "𝄞", " ", "  ", "\t", "\r\n", "\x00", "\xff", "Ωμέγα", strings.Repeat(" ", 300), strings.Repeat("x", 90)}
+	const limit = 8 << 10
+	for i := range 3000 {
+		var b strings.Builder
+		size := rng.IntN(3 * limit / 2)
+		if i%3 == 0 {
+			size = previewFirstRead + rng.IntN(8) - 4 // a character cut at the first chunk's end
+		}
+		for b.Len() < size {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		if i < 64 {
+			// The preview's last characters right at the first chunk's
+			// end: padding, then k characters of c, then more text.
+			c := []string{"x", "é", "€", "𝄞"}[i%4]
+			k := PreviewMax - 8 + i/4
+			pad := max(0, previewFirstRead-k*len(c))
+			text = strings.Repeat(" ", pad) + strings.Repeat(c, k) + "yz" + text
+		}
+		want, _ := collapse(text[:min(len(text), limit)], PreviewMax)
+		readers := []func() io.Reader{
+			func() io.Reader { return strings.NewReader(text) },
+			func() io.Reader { return iotest.OneByteReader(strings.NewReader(text)) },
+			func() io.Reader { return iotest.HalfReader(strings.NewReader(text)) },
+		}
+		for k, r := range readers {
+			if got := previewPlain(r(), limit); got != want {
+				t.Fatalf("text %d (%d octets), reader %d: got %q, want %q", i, len(text), k, got, want)
+			}
+		}
 	}
 }
