@@ -129,7 +129,6 @@ func (s *Store) appendBatch(ctx context.Context, account, mailbox string, msgs [
 		// writer out, and content stored before has its file already).
 		var created []string
 		for i := range items {
-			w.blobCheckOnFailure(items[i].tb.ID)
 			path := s.blobPath(items[i].tb.ID)
 			existed, err := s.fs.Exists(path)
 			if err == nil {

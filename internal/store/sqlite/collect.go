@@ -286,7 +286,7 @@ func (s *Store) collectRows(ids, floors []int64) ([]string, error) {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// The rows are gone for good; a crash before the files go leaves
-	// unreferenced files, harmless (reused if the content comes back).
+	// unreferenced files, harmless (replaced if the content comes back).
 	if s.removeHook != nil {
 		s.removeHook()
 	}

@@ -62,9 +62,6 @@ func (s *Store) Deliver(ctx context.Context, body io.Reader, targets []store.Tar
 		if ok == 0 {
 			return errNoTargetDelivered
 		}
-		// If this batch fails after placement, cleanupBlobs removes the file
-		// again unless a committed row refers to it.
-		w.blobCheckOnFailure(tb.ID)
 		if err := w.placeBlob(tb); err != nil {
 			return err
 		}

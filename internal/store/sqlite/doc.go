@@ -27,15 +27,16 @@
 //     file. The MIME structure is parsed from it (internal/mime).
 //  2. The committer renames it to Dir/blobs/<2 hex>/<62 hex> — or drops it
 //     when that content is already stored (one copy for every recipient and
-//     every later identical delivery) — and inserts the rows.
+//     every later identical delivery; a file there that no committed row
+//     names is replaced, not trusted) — and inserts the rows.
 //  3. Before the commit it fsyncs each blob directory touched by the batch
 //     (and Dir/blobs when a fan-out directory was created).
 //  4. It commits with synchronous=FULL in WAL mode: the WAL is fsynced, so a
 //     returned commit survives power loss.
 //  5. Only then does Deliver return. A kill -9 at any point leaves either no
 //     row (the message was not acknowledged; a leftover temp file is removed
-//     at the next Open, a leftover renamed blob is harmless and reused if the
-//     same content arrives) or a committed row whose blob is durable.
+//     at the next Open, a leftover renamed blob is harmless and replaced if
+//     the same content arrives) or a committed row whose blob is durable.
 //
 // The FS option is the seam the durability tests use to record this order.
 //

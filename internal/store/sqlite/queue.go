@@ -139,7 +139,6 @@ func (s *Store) EnqueueEnvelope(ctx context.Context, body io.Reader, env store.E
 			}
 			msg.Recipients = append(msg.Recipients, store.OutboundRecipient{Address: r.Address, NextAttempt: fromMS(ms(now)), Notify: r.Notify, ORcpt: r.ORcpt})
 		}
-		w.blobCheckOnFailure(tb.ID)
 		if err := w.placeBlob(tb); err != nil {
 			return err
 		}

@@ -43,8 +43,9 @@ type wtx struct {
 	// newDirs are fan-out directories whose names this batch syncs: known
 	// to exist durably once it commits (placeBlob).
 	newDirs []string
-	// placed lists blobs given their content address in this batch; if the
-	// batch fails, those no committed blobs row names are removed again.
+	// placed lists blobs given their content address in this batch
+	// (placeBlob); if the batch fails, those no committed blobs row names
+	// are removed again.
 	placed []string
 	// hms lists the HIGHESTMODSEQ values the batch commits, applied to the
 	// in-memory cache right after the commit (HighestModSeq).
@@ -86,8 +87,6 @@ func (w *wtx) noteHMS(id int64, hms store.ModSeq) {
 // noteExpunged records that mailbox id has expunged content to collect
 // after the commit.
 func (w *wtx) noteExpunged(id int64) { w.collect = append(w.collect, id) }
-
-func (w *wtx) blobCheckOnFailure(id string) { w.placed = append(w.placed, id) }
 
 type event struct {
 	account string
