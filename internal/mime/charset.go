@@ -45,19 +45,22 @@ func lenientUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	var s strings.Builder
-	s.Grow(len(b) + len(b)/4)
+	return string(appendLenient(make([]byte, 0, len(b)+len(b)/4), b))
+}
+
+// appendLenient appends b to dst as lenientUTF8 converts it.
+func appendLenient(dst, b []byte) []byte {
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
 		if r == utf8.RuneError && n <= 1 {
-			s.WriteRune(rune(b[0]))
+			dst = utf8.AppendRune(dst, rune(b[0]))
 			b = b[1:]
 			continue
 		}
-		s.Write(b[:n])
+		dst = append(dst, b[:n]...)
 		b = b[n:]
 	}
-	return s.String()
+	return dst
 }
 
 // charsetReader converts r from charset cs to UTF-8 as a stream, with the
@@ -72,32 +75,42 @@ func charsetReader(cs string, r io.Reader) io.Reader {
 }
 
 // lenientReader applies lenientUTF8 to a stream, carrying incomplete UTF-8
-// sequences across reads.
+// sequences across reads. Valid text (nearly all of it) is handed out of
+// its read buffer as it is; only a read with invalid octets is converted,
+// into a second buffer. Both are kept across reads: decoding each text
+// part at delivery (search signature, preview) went through here, and its
+// three allocations and copies per 4 KiB were a fifth of that work.
 type lenientReader struct {
 	r       io.Reader
-	carry   []byte
-	pending []byte
-	buf     []byte
+	carry   [utf8.UTFMax]byte // an incomplete sequence held back
+	ncarry  int
+	pending []byte // converted, not yet read: in buf or out
+	buf     []byte // carry, then one read of r
+	out     []byte
 	err     error
 }
+
+// lenientReadSize is how much lenientReader reads from r at a time.
+const lenientReadSize = 4096
 
 func (l *lenientReader) Read(p []byte) (int, error) {
 	for len(l.pending) == 0 {
 		if l.err != nil {
-			if len(l.carry) > 0 {
-				l.pending = []byte(lenientUTF8(l.carry))
-				l.carry = nil
+			if l.ncarry > 0 {
+				l.out = appendLenient(l.out[:0], l.carry[:l.ncarry])
+				l.pending = l.out
+				l.ncarry = 0
 				break
 			}
 			return 0, l.err
 		}
 		if l.buf == nil {
-			l.buf = make([]byte, 4096)
+			l.buf = make([]byte, utf8.UTFMax+lenientReadSize)
 		}
-		n, err := l.r.Read(l.buf)
-		buf := l.buf
+		c := copy(l.buf, l.carry[:l.ncarry])
+		n, err := l.r.Read(l.buf[c : c+lenientReadSize])
 		l.err = err
-		data := append(l.carry, buf[:n]...)
+		data := l.buf[:c+n]
 		// Hold back a possibly incomplete sequence at the end.
 		keep := 0
 		for k := 1; k <= 3 && k <= len(data); k++ {
@@ -115,8 +128,14 @@ func (l *lenientReader) Read(p []byte) (int, error) {
 		if l.err != nil {
 			keep = 0
 		}
-		l.pending = []byte(lenientUTF8(data[:len(data)-keep]))
-		l.carry = append([]byte(nil), data[len(data)-keep:]...)
+		body := data[:len(data)-keep]
+		l.ncarry = copy(l.carry[:], data[len(data)-keep:])
+		if utf8.Valid(body) {
+			l.pending = body
+		} else {
+			l.out = appendLenient(l.out[:0], body)
+			l.pending = l.out
+		}
 	}
 	n := copy(p, l.pending)
 	l.pending = l.pending[n:]

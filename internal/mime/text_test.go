@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -324,6 +326,37 @@ func TestHostileHeadersAreLinear(t *testing.T) {
 			fn()
 			if d := time.Since(start); d > time.Second {
 				t.Errorf("%s(%.10q...): %v", name, in, d)
+			}
+		}
+	}
+}
+
+// TestLenientReaderMatchesWhole: whatever the reads, the stream comes out
+// as lenientUTF8 converts the whole input at once (a held-back sequence
+// starts at a lead octet, which no valid character spans), for random
+// mixes of ASCII, valid multi-octet characters, stray continuation and
+// lead octets, and truncated sequences.
+func TestLenientReaderMatchesWhole(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	pieces := []string{"a", "line\r\n", "é", "€", "😀", "\xff", "\x80", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xed\xa0\x80", strings.Repeat("x", 700)}
+	for i := range 2000 {
+		var b strings.Builder
+		size := rng.IntN(3 * lenientReadSize)
+		for b.Len() < size {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		in := b.String()
+		want := lenientUTF8([]byte(in))
+		readers := []io.Reader{
+			strings.NewReader(in),
+			&oneByteAtEnd{r: strings.NewReader(in)},
+			iotest.OneByteReader(strings.NewReader(in)),
+			iotest.DataErrReader(iotest.HalfReader(strings.NewReader(in))),
+		}
+		for k, r := range readers {
+			got, err := io.ReadAll(&lenientReader{r: r})
+			if err != nil || string(got) != want {
+				t.Fatalf("input %d (%d octets), reader %d: %d octets out, want %d (%v)", i, len(in), k, len(got), len(want), err)
 			}
 		}
 	}
