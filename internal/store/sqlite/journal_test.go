@@ -130,13 +130,7 @@ func testJournaledDelivery(t *testing.T, rec *recordingFS, fs FS, whole bool) {
 func TestJournalRecoversLostFiles(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	s, err := Open(Options{Dir: dir, journalFlushEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
-		t.Fatal(err)
-	}
+	s := openUnflushedWithAlice(t, dir)
 	bodies := []string{"Subject: one\r\n\r\nfirst\r\n", "Subject: two\r\n\r\nsecond\r\n", "Subject: three\r\n\r\nthird\r\n"}
 	for _, b := range bodies {
 		if _, err := s.Deliver(ctx, strings.NewReader(b), []store.Target{{Account: "alice@example.com"}}); err != nil {
@@ -155,7 +149,7 @@ func TestJournalRecoversLostFiles(t *testing.T) {
 	if err := os.WriteFile(path(bodies[1]), []byte("Subj"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(Options{Dir: dir})
+	s, err := Open(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,14 +207,7 @@ func TestTornOrphanFileIsReplaced(t *testing.T) {
 		t.Run(fmt.Sprintf("%d octets", len(body)), func(t *testing.T) {
 			dir := t.TempDir()
 			ctx := context.Background()
-			s, err := Open(Options{Dir: dir, journalFlushEvery: time.Hour})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.CreateAccount(ctx, "alice@example.com", "x"); err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
+			openUnflushedWithAlice(t, dir).Close()
 			// What the crashed placement left: the name, and a torn file.
 			id := blobIDOf(body)
 			if err := os.MkdirAll(blobfs.Dir(filepath.Join(dir, "blobs"), id), 0o700); err != nil {
@@ -229,7 +216,7 @@ func TestTornOrphanFileIsReplaced(t *testing.T) {
 			if err := os.WriteFile(blobfs.Path(filepath.Join(dir, "blobs"), id), []byte(body[:7]), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			s, err = Open(Options{Dir: dir, journalFlushEvery: time.Hour})
+			s, err := Open(Options{Dir: dir, journalFlushEvery: time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,4 +237,19 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
+}
+
+// openUnflushedWithAlice opens a store in dir whose journal flusher waits
+// an hour, with the account alice@example.com.
+func openUnflushedWithAlice(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(Options{Dir: dir, journalFlushEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAccount(context.Background(), "alice@example.com", "x"); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s
 }
