@@ -51,3 +51,28 @@ func SyncDir(dir string) error {
 	}
 	return err
 }
+
+// MkdirAll is os.MkdirAll that also makes the names of the directories it
+// created durable: the parent of each is synced, deepest first, so a
+// directory's name is on disk before its parent's is.
+func MkdirAll(path string, perm os.FileMode) error {
+	var created []string
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		}
+		created = append(created, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if err := os.MkdirAll(path, perm); err != nil {
+		return err
+	}
+	for _, c := range created {
+		if err := SyncDir(filepath.Dir(c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

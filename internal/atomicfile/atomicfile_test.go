@@ -30,3 +30,24 @@ func TestWriteReplacesWholeAndLeavesNoTemp(t *testing.T) {
 		t.Error("no error for a missing directory")
 	}
 }
+
+func TestMkdirAllMakesNestedAndKeepsExisting(t *testing.T) {
+	dir := t.TempDir()
+	deep := filepath.Join(dir, "a", "b", "c")
+	if err := MkdirAll(deep, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(deep); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("%s: %v %v", deep, fi, err)
+	}
+	if err := MkdirAll(deep, 0o700); err != nil {
+		t.Errorf("again: %v", err)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := MkdirAll(filepath.Join(file, "x"), 0o700); err == nil {
+		t.Error("no error below a regular file")
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/letterbox/letterbox/internal/atomicfile"
 )
 
 // DKIM keys (RFC 6376; Ed25519 per RFC 8463) live in DATA/dkim/DOMAIN/,
@@ -88,11 +90,13 @@ func GenerateDKIM(dir, domain string, now time.Time, replace bool) ([]DKIMKey, e
 	if len(existing) > 0 && !replace {
 		return nil, fmt.Errorf("dkim: %s already has keys in %s (use --replace to make new ones)", domain, ddir)
 	}
-	if err := os.MkdirAll(ddir, 0o700); err != nil {
+	// The keys must survive a power loss: the operator publishes their
+	// records, and with replace the old keys go. So the directory, each
+	// key file and its name are synced before any old key is removed.
+	if err := atomicfile.MkdirAll(ddir, 0o700); err != nil {
 		return nil, err
 	}
-	edPub, edKey, err := ed25519.GenerateKey(rand.Reader)
-	_ = edPub
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -111,18 +115,21 @@ func GenerateDKIM(dir, domain string, now time.Time, replace bool) ([]DKIMKey, e
 			return nil, err
 		}
 		path := filepath.Join(ddir, k.Selector+".pem")
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, err
 		}
 	}
+	removed := false
 	for _, old := range existing {
 		sel := strings.TrimSuffix(filepath.Base(old), ".pem")
 		if sel != keys[0].Selector && sel != keys[1].Selector {
 			os.Remove(old)
+			removed = true
+		}
+	}
+	if removed {
+		if err := atomicfile.SyncDir(ddir); err != nil {
+			return nil, err
 		}
 	}
 	return keys, nil
