@@ -26,6 +26,7 @@ func benchDeliver(b *testing.B, parallelism int) {
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(parallelism)
+	busy0 := s.busy.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -41,6 +42,9 @@ func benchDeliver(b *testing.B, parallelism int) {
 	if c := s.batches.Load(); c > 0 {
 		b.ReportMetric(float64(s.batchedJobs.Load())/float64(c), "deliveries/commit")
 	}
+	// The committer's time per delivery: the serial section every write
+	// queues behind, what bounds LMTP's rate (docs/ARCHITECTURE.md).
+	b.ReportMetric(float64(s.busy.Load()-busy0)/float64(b.N)/1e3, "committer-µs/delivery")
 }
 
 // BenchmarkDeliverSerial: one delivery at a time per CPU, so every delivery
