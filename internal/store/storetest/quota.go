@@ -150,6 +150,17 @@ func testQuotaEnforced(t *testing.T, s store.Store) {
 		t.Fatalf("refused delivery changed the mailbox: %+v → %+v", before, after)
 	}
 	wantUsage(t, q, "full@example.com", 2*n, 2)
+	// A lone target over quota: nothing of the delivery stays (no UID,
+	// no MODSEQ, no usage), and the same body then delivers elsewhere.
+	res, err = s.Deliver(ctx, strings.NewReader(body), []store.Target{{Account: "full@example.com"}})
+	if err != nil || len(res) != 1 || !errors.Is(res[0].Err, store.ErrOverQuota) {
+		t.Fatalf("lone delivery over quota: %+v, %v; want ErrOverQuota", res, err)
+	}
+	if after := info(t, inbox); after != before {
+		t.Fatalf("refused lone delivery changed the mailbox: %+v → %+v", before, after)
+	}
+	wantUsage(t, q, "full@example.com", 2*n, 2)
+	deliver(t, s, body, store.Target{Account: "roomy@example.com"})
 
 	// COPY over the limit changes nothing; MOVE needs no room.
 	uids := uidsOf(messages(t, inbox))
