@@ -759,18 +759,24 @@ func TestWebmailBrowser(t *testing.T) {
 	const newPass = "a brand new passphrase"
 	// "Always load images" from the hostile message's sender: the image
 	// loads at once, and the sender is listed in Settings.
+	// The message is a new one from bob, with an image URL this browser
+	// never fetched: asking for the hostile message's /pixel a second time
+	// sometimes reached no server at all (1 run in 4 of the whole suite,
+	// with the frame showing the images=1 document), however the spy
+	// forbade caching.
 	//
 	// The images bar keeps its state while the reader is closed, so the
 	// bar to click is the one this opening shows: the frame's src is set
 	// (closing the reader removed it) and without images=1 (showHTML hides
 	// the bar, sets the src, and shows the bar again when /info answers).
+	s.mustSend(t, alice, htmlMessage(bob, alice, "tracker", `<p>Our news</p><img src="`+spyURL+`/tracker">`))
 	leaks.Store(0)
 	const frameSrc = `(document.getElementById('msg-html').getAttribute('src') || '')`
 	err = chromedp.Do(ctx,
 		js(`document.querySelector('#folders a[data-role="inbox"]').click()`),
 		until(`document.getElementById('reader').hidden && `+frameSrc+` === ''`),
-		until(listHas("hostile")),
-		clickSubject("hostile"),
+		until(listHas("tracker")),
+		clickSubject("tracker"),
 		until(frameSrc+` !== '' && !`+frameSrc+`.includes('images=1') && !document.getElementById('images-bar').hidden && document.getElementById('images-always').textContent === 'Always load images from bob@example.com'`),
 		chromedp.Click(chromedp.ID("images-always")),
 		until(`document.getElementById('status').textContent === 'Images from bob@example.com will load.' && document.getElementById('images-bar').hidden && `+frameSrc+`.includes('images=1')`),
@@ -781,9 +787,9 @@ func TestWebmailBrowser(t *testing.T) {
 	for i := 0; i < 200 && leaks.Load() == 0; i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/pixel" {
+	if n, p := leaks.Load(), leaked.Load(); n != 1 || p != "/tracker" {
 		src, _ := chromedp.Run(ctx, chromedp.Evaluate[string](frameSrc))
-		t.Errorf("after Always load images: %d requests (last %v) in 10 s, want 1 for /pixel; the frame shows %q", n, p, src)
+		t.Errorf("after Always load images: %d requests (last %v) in 10 s, want 1 for /tracker; the frame shows %q", n, p, src)
 	}
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("settings-btn")),
